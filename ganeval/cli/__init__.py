@@ -1,0 +1,77 @@
+"""The ``ganeval`` command line: a thin layer over the library.
+
+Each subcommand lives in its own module ``ganeval/cli/<name>.py`` exposing ``command`` and is
+imported only when used, so ``ganeval --help`` stays fast. Every :class:`GanevalError` is
+printed as one line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from ..errors import GanevalError
+
+# subcommand -> (module, one-line help shown by `ganeval --help`)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("ganeval.cli.info", "Describe a generator: architecture, sizes, parameters, provenance."),
+    "sample": ("ganeval.cli.sample", "Render an uncurated sample grid."),
+    "mix": ("ganeval.cli.mix", "Render a style-mixing grid."),
+    "ppl": ("ganeval.cli.ppl", "Perceptual path length in Z or W."),
+    "separability": ("ganeval.cli.separability", "Linear separability of Z and W (SVM + conditional entropy)."),
+    "fid": ("ganeval.cli.fid", "Frechet distance (FID) between generated and real images."),
+    "kid": ("ganeval.cli.fid", "Kernel Inception distance."),
+    "pr": ("ganeval.cli.fid", "Precision and recall (k-NN manifolds)."),
+    "stats": ("ganeval.cli.fid", "Compute and save feature statistics of an image set."),
+    "weights": ("ganeval.cli.weights", "List, fetch, verify and locate registered weights."),
+    "report": ("ganeval.cli.report", "Evaluate several generators and write an HTML report."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _COMMANDS:
+            return None
+        module = importlib.import_module(_COMMANDS[name][0])
+        cmd = getattr(module, f"{name}_command", None) or getattr(module, "command")
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GanevalError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ganeval")
+def main() -> None:
+    """ganeval: evaluate and explain StyleGAN-family latent spaces."""
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI in-process (for tests); returns the exit code."""
+    try:
+        main.main(args=args, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

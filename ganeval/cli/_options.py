@@ -1,0 +1,40 @@
+"""Options shared by every subcommand, so they read and behave the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+__all__ = ["device_option", "seed_option", "parse_seeds"]
+
+
+def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--device", default="auto", show_default=True,
+                        help="auto | cpu | cuda | cuda:N (auto: CUDA when available).")(f)
+
+
+def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--seed", type=int, default=0, show_default=True,
+                        help="Seed from which every random draw is derived.")(f)
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """Parse ``"0-15"``, ``"1,2,3"`` or ``"0-3,10"`` into a list of ints."""
+    out: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part[1:]:
+            a, b = part.split("-", 1) if not part.startswith("-") else part[1:].split("-", 1)
+            lo, hi = int(a), int(b)
+            if hi < lo:
+                raise click.BadParameter(f"range {part!r} is empty (end before start).")
+            out.extend(range(lo, hi + 1))
+        else:
+            out.append(int(part))
+    if not out:
+        raise click.BadParameter(f"no seeds in {spec!r}; expected e.g. 0-15 or 1,2,3.")
+    return out

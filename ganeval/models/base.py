@@ -1,0 +1,150 @@
+"""The generator protocol and the base class of ganeval's own style-based generators.
+
+Conventions (those of the stylegan2-ada-pytorch ecosystem, so a user's generator with the
+same shape plugs in unchanged):
+
+- attributes ``z_dim``, ``c_dim``, ``w_dim``, ``num_ws``, ``img_resolution``, ``img_channels``;
+- ``G.mapping(z, c=None, truncation_psi=1.0, truncation_cutoff=None) -> ws`` with
+  z ``[N, z_dim]`` float32, c ``[N, c_dim]`` (or ``None`` when ``c_dim == 0``),
+  ws ``[N, num_ws, w_dim]``;
+- ``G.synthesis(ws, noise_mode="const"|"random"|"none") -> images`` ``[N, C, H, W]``
+  float32, nominal range [-1, 1] (not clamped);
+- ``G(z, c=None, truncation_psi=1.0, truncation_cutoff=None, noise_mode="const")`` runs both.
+
+ganeval's own generators (subclasses of :class:`StyleGenerator`) add:
+
+- ``G.synthesis(ws, noise_mode=..., noise=[...])``: explicit per-layer noise maps, each
+  ``[N or 1, 1, H, W]`` or ``None`` (that layer then follows ``noise_mode``);
+- ``G.synthesis.noise_resolutions``: the spatial size of each noise layer, in order;
+- ``G.ws_resolutions``: the resolution each ws index acts at (coarse/middle/fine labels);
+- ``G.init_kwargs`` and ``G.arch_name``, which the native checkpoint format stores.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from .._validate import check_choice, check_finite, check_tensor_shape
+from ..errors import GanevalValueError
+
+__all__ = ["GeneratorProtocol", "StyleGenerator", "truncate_ws", "NoiseMode", "NOISE_MODES", "check_resolution"]
+
+NoiseMode = Literal["const", "random", "none"]
+NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
+
+
+@runtime_checkable
+class GeneratorProtocol(Protocol):
+    """Structural type of a style-based generator (see the module docstring)."""
+
+    z_dim: int
+    c_dim: int
+    w_dim: int
+    num_ws: int
+    img_resolution: int
+    img_channels: int
+
+    def mapping(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor: ...
+
+    def synthesis(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor: ...
+
+
+def truncate_ws(ws: torch.Tensor, w_avg: torch.Tensor, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None) -> torch.Tensor:
+    """Pull ws ``[N, L, w_dim]`` toward ``w_avg`` ``[w_dim]``: ``w_avg + psi * (w - w_avg)``.
+
+    Applies to layers ``< truncation_cutoff`` (all layers when ``None``); psi = 1 is a no-op,
+    psi = 0 gives exactly ``w_avg`` on every truncated layer.
+    """
+    if truncation_psi == 1:
+        return ws
+    cutoff = ws.shape[1] if truncation_cutoff is None else int(truncation_cutoff)
+    out = ws.clone()
+    out[:, :cutoff] = w_avg.to(ws.dtype).lerp(ws[:, :cutoff], float(truncation_psi))
+    return out
+
+
+def check_resolution(resolution: Any, minimum: int = 8, maximum: int = 1024) -> int:
+    """Return ``resolution`` if it is a power of two in [minimum, maximum], else raise."""
+    ok = isinstance(resolution, int) and not isinstance(resolution, bool)
+    ok = ok and minimum <= resolution <= maximum and (resolution & (resolution - 1)) == 0
+    if not ok:
+        raise GanevalValueError(
+            f"Argument `img_resolution` must be a power of two from {minimum} to {maximum}, but got {resolution!r}."
+        )
+    return resolution
+
+
+class StyleGenerator(nn.Module):
+    """Base class of ganeval's generators: validation, truncation and the full forward pass.
+
+    Subclasses set ``self.mapping`` (a module returning un-truncated ws ``[N, num_ws, w_dim]``
+    and holding the ``w_avg`` buffer ``[w_dim]``) and ``self.synthesis``, and call
+    :meth:`_set_dims` in ``__init__``.
+    """
+
+    arch_name: str = "base"
+
+    z_dim: int
+    c_dim: int
+    w_dim: int
+    num_ws: int
+    img_resolution: int
+    img_channels: int
+    init_kwargs: dict[str, Any]
+
+    def _set_dims(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, img_resolution: int,
+                  img_channels: int, init_kwargs: dict[str, Any]) -> None:
+        self.z_dim, self.c_dim, self.w_dim = int(z_dim), int(c_dim), int(w_dim)
+        self.num_ws, self.img_resolution, self.img_channels = int(num_ws), int(img_resolution), int(img_channels)
+        self.init_kwargs = dict(init_kwargs)
+
+    @property
+    def ws_resolutions(self) -> list[int]:
+        """The resolution (px) each ws index acts at; index k -> 4 * 2**(k // 2)."""
+        return [min(4 * 2 ** (k // 2), self.img_resolution) for k in range(self.num_ws)]
+
+    @property
+    def log2_resolution(self) -> int:
+        return int(math.log2(self.img_resolution))
+
+    def check_z(self, z: Any, c: Any = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Validate z ``[N, z_dim]`` (finite) and c ``[N, c_dim]`` (required iff c_dim > 0)."""
+        check_tensor_shape("z", z, [None, self.z_dim])
+        check_finite("z", z)
+        if self.c_dim > 0:
+            if c is None:
+                raise GanevalValueError(
+                    f"Argument `c` must be a tensor of shape [N, {self.c_dim}] for this conditional generator, but got None."
+                )
+            check_tensor_shape("c", c, [z.shape[0], self.c_dim])
+        elif c is not None and c.numel() > 0:
+            raise GanevalValueError(f"Argument `c` must be None for an unconditional generator, but got shape {list(c.shape)}.")
+        return z, (c if self.c_dim > 0 else None)
+
+    def check_ws(self, ws: Any) -> torch.Tensor:
+        """Validate ws ``[N, num_ws, w_dim]`` (finite)."""
+        check_tensor_shape("ws", ws, [None, self.num_ws, self.w_dim])
+        check_finite("ws", ws)
+        return ws
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None, noise_mode: str = "const", **synthesis_kwargs: Any) -> torch.Tensor:
+        """z ``[N, z_dim]`` -> images ``[N, C, H, W]`` float32 in nominal [-1, 1]."""
+        check_choice("noise_mode", noise_mode, NOISE_MODES)
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
+
+    def extra_repr(self) -> str:
+        return (f"arch={self.arch_name}, z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, "
+                f"num_ws={self.num_ws}, resolution={self.img_resolution}, channels={self.img_channels}")
