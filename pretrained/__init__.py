@@ -1,0 +1,1 @@
+"""Embedded default weights (installed as ganeval._pretrained)."""
