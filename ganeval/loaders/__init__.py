@@ -1,0 +1,1 @@
+"""Checkpoint loaders: NVIDIA TF and torch pickles, rosinality checkpoints, native files."""

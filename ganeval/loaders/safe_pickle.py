@@ -1,0 +1,268 @@
+"""A restricted unpickler: read NVIDIA network pickles without executing code from them.
+
+Python's pickle resolves every class or function a file names through ``find_class`` and may
+then call it; a malicious (or merely foreign) pickle can therefore run anything, e.g.
+``os.system``. :class:`SafeUnpickler` resolves names only from an explicit allow-list:
+
+- NumPy array, scalar and dtype reconstruction (``numpy.core.*`` paths written by NumPy 1.x,
+  ``numpy._core.*`` written by NumPy 2);
+- ``collections.OrderedDict`` and a few harmless builtins that protocols 0-2 spell as globals;
+- torch tensor, parameter and storage rebuild helpers, as plain ``pickle.dump`` of torch
+  tensors writes them (the storage bytes are read with ``torch.load(weights_only=True)``);
+- stand-ins for NVIDIA's classes: ``dnnlib.tflib.network.Network`` -> :class:`TFNetworkStub`
+  (a plain attribute container, so ``build_module_src`` is kept as text and never executed),
+  ``dnnlib.util.EasyDict`` -> :class:`EasyDict` (a dict), and
+  ``torch_utils.persistence._reconstruct_persistent_obj`` -> :class:`PersistentRecord`
+  (class name plus the pickled module state; the embedded ``module_src`` is dropped unexecuted).
+
+Anything else raises :class:`~ganeval.errors.UnsafePickleError` naming the global before it
+is called, so nothing from the file has run.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import io
+import os
+import pickle
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import CheckpointError, UnsafePickleError
+
+__all__ = ["safe_load", "SafeUnpickler", "TFNetworkStub", "PersistentRecord", "EasyDict", "allowed_globals"]
+
+
+class TFNetworkStub:
+    """Stand-in for ``dnnlib.tflib.network.Network`` (TensorFlow network pickles).
+
+    pickle's default BUILD stores the network's pickled state dict in ``__dict__``, giving the
+    attributes ``version`` (3: StyleGAN v1, 4: StyleGAN2), ``name``, ``static_kwargs``,
+    ``components`` (name -> :class:`TFNetworkStub`), ``build_module_src`` (text, never
+    executed), ``build_func_name`` and ``variables`` (list of (TF name, numpy array)).
+    """
+
+    version: int
+    name: str
+    static_kwargs: dict[str, Any]
+    components: dict[str, TFNetworkStub]
+    build_func_name: str
+    variables: list[tuple[str, Any]]
+
+    def __repr__(self) -> str:
+        return (f"TFNetworkStub(name={getattr(self, 'name', '?')!r}, version={getattr(self, 'version', '?')!r}, "
+                f"build_func_name={getattr(self, 'build_func_name', '?')!r})")
+
+
+class EasyDict(dict):
+    """Stand-in for ``dnnlib.util.EasyDict``: a dict that also allows attribute reads."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class PersistentRecord:
+    """What ``torch_utils.persistence._reconstruct_persistent_obj(meta)`` becomes: data only.
+
+    Attributes: ``class_name`` (e.g. ``"training.networks.Generator"``), ``state`` (the pickled
+    ``__dict__`` of the module: ``_parameters``, ``_buffers``, ``_modules``, ``_init_args``,
+    ``_init_kwargs``, plain attributes) and ``version`` (the persistence format version).
+    """
+
+    def __init__(self, class_name: str, state: dict[str, Any], version: int | None = None) -> None:
+        self.class_name = class_name
+        self.state = state
+        self.version = version
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments the original module was constructed with."""
+        return dict(self.state.get("_init_kwargs") or {})
+
+    def tensors(self, prefix: str = "") -> dict[str, Any]:
+        """All parameters and buffers under dotted names, as ``named_parameters()`` would give them."""
+        out: dict[str, Any] = {}
+        for group in ("_parameters", "_buffers"):
+            for name, value in (self.state.get(group) or {}).items():
+                if value is not None:
+                    out[prefix + name] = value
+        for name, child in (self.state.get("_modules") or {}).items():
+            if isinstance(child, PersistentRecord):
+                out.update(child.tensors(prefix + name + "."))
+            elif child is not None:
+                raise CheckpointError(
+                    f"Submodule `{prefix + name}` is a {type(child).__name__}, expected a persistent module record."
+                )
+        return out
+
+    def __repr__(self) -> str:
+        return f"PersistentRecord(class_name={self.class_name!r})"
+
+
+def _reconstruct_persistent_obj(meta: Any) -> PersistentRecord:
+    if not isinstance(meta, Mapping) or meta.get("type") != "class" or "class_name" not in meta:
+        raise CheckpointError("A torch_utils.persistence record is malformed (expected type 'class' with class_name).")
+    state = meta.get("state") or {}
+    if not isinstance(state, dict):
+        raise CheckpointError(f"Persistent object {meta['class_name']!r} has a state of type {type(state).__name__}.")
+    return PersistentRecord(str(meta["class_name"]), state, meta.get("version"))
+
+
+def _storage_from_bytes(data: bytes) -> Any:
+    """Replacement for ``torch.storage._load_from_bytes`` that refuses non-tensor content."""
+    import torch
+
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UnsafePickleError(f"A pickled torch storage holds more than tensor data ({exc}).") from None
+
+
+def _rebuild_from_type_v2(func: Callable[..., Any], new_type: type, args: tuple, state: Any) -> Any:
+    """Guarded ``torch._tensor._rebuild_from_type_v2``: only plain tensors and parameters."""
+    import torch
+
+    if new_type not in (torch.Tensor, torch.nn.Parameter):
+        raise UnsafePickleError(f"Tensor subclass {new_type!r} is not allowed in a pickle.")
+    from torch._tensor import _rebuild_from_type_v2 as original
+
+    return original(func, new_type, args, state)
+
+
+def _numpy_names() -> dict[tuple[str, str], Any]:
+    import numpy as np
+
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    numeric = np._core.numeric if hasattr(np, "_core") else np.core.numeric
+    out: dict[tuple[str, str], Any] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+    for pkg in ("numpy.core", "numpy._core"):
+        out[(f"{pkg}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        out[(f"{pkg}.multiarray", "scalar")] = multiarray.scalar
+        if hasattr(numeric, "_frombuffer"):
+            out[(f"{pkg}.numeric", "_frombuffer")] = numeric._frombuffer
+    # NumPy >= 1.25 pickles dtypes of scalars via these classes (e.g. numpy.dtypes.Float32DType).
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        for name in dir(dtypes):
+            if name.endswith("DType") and name != "StringDType":
+                out[("numpy.dtypes", name)] = getattr(dtypes, name)
+    return out
+
+
+def _torch_names() -> dict[tuple[str, str], Any]:
+    import torch
+    import torch._utils as tu
+
+    out: dict[tuple[str, str], Any] = {
+        ("torch._utils", "_rebuild_tensor"): tu._rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v2"): tu._rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_parameter"): tu._rebuild_parameter,
+        ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
+        ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+        ("torch", "Size"): torch.Size,
+        ("torch", "device"): torch.device,
+    }
+    for name in ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool"):
+        out[("torch", name)] = getattr(torch, name)
+    return out
+
+
+def allowed_globals() -> dict[tuple[str, str], Any]:
+    """The full allow-list: (module, name) -> the object the unpickler hands back."""
+    import codecs
+    import copyreg
+
+    out: dict[tuple[str, str], Any] = {
+        ("collections", "OrderedDict"): OrderedDict,
+        ("builtins", "set"): set,
+        ("builtins", "frozenset"): frozenset,
+        ("builtins", "slice"): slice,
+        ("builtins", "complex"): complex,
+        # protocols < 3 write bytes as _codecs.encode(text, 'latin1')
+        ("_codecs", "encode"): codecs.encode,
+        # protocols < 2 rebuild objects through this; its class arguments are checked globals too
+        ("copyreg", "_reconstructor"): copyreg._reconstructor,
+        ("dnnlib.tflib.network", "Network"): TFNetworkStub,
+        ("dnnlib.util", "EasyDict"): EasyDict,
+        ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+    }
+    out.update(_numpy_names())
+    out.update(_torch_names())
+    return out
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """An unpickler whose ``find_class`` only hands out allow-listed objects.
+
+    ``extra_allowed`` maps (module, name) to the object to use instead; it extends (and may
+    override) the default list.
+    """
+
+    def __init__(self, file: IO[bytes], *, extra_allowed: Mapping[tuple[str, str], Any] | None = None,
+                 source: str = "<stream>") -> None:
+        super().__init__(file, encoding="latin1")
+        self._allowed = allowed_globals()
+        if extra_allowed:
+            self._allowed.update(extra_allowed)
+        self._source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        # Python 2 era names (protocols < 3), e.g. __builtin__ -> builtins; no Python 3 module uses them
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        elif module in _compat_pickle.IMPORT_MAPPING:
+            module = _compat_pickle.IMPORT_MAPPING[module]
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"Refusing to load {self._source}: the pickle references the global `{module}.{name}`, which is not "
+                "on ganeval's allow-list (NumPy/torch tensor data and NVIDIA network stubs); nothing from the file "
+                "was executed."
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError(
+            f"Refusing to load {self._source}: the pickle uses persistent ids ({str(pid)[:40]!r}), which plain "
+            "network pickles do not; if this is a torch.save file, load it as a state dict instead."
+        )
+
+
+def safe_load(file_or_path: str | os.PathLike[str] | IO[bytes] | bytes,
+              extra_allowed: Mapping[tuple[str, str], Any] | None = None) -> Any:
+    """Unpickle a file, path or bytes object with :class:`SafeUnpickler`.
+
+    Returns the object graph, with NVIDIA classes replaced by :class:`TFNetworkStub`,
+    :class:`EasyDict` and :class:`PersistentRecord`. Raises
+    :class:`~ganeval.errors.UnsafePickleError` for a global outside the allow-list and
+    :class:`~ganeval.errors.CheckpointError` for a truncated or corrupt pickle.
+    """
+    if isinstance(file_or_path, (bytes, bytearray, memoryview)):
+        return _load_stream(io.BytesIO(bytes(file_or_path)), extra_allowed, "<bytes>")
+    if isinstance(file_or_path, (str, os.PathLike)):
+        path = Path(file_or_path)
+        with open(path, "rb") as f:
+            return _load_stream(f, extra_allowed, str(path))
+    return _load_stream(file_or_path, extra_allowed, getattr(file_or_path, "name", "<stream>"))
+
+
+def _load_stream(f: IO[bytes], extra_allowed: Mapping[tuple[str, str], Any] | None, source: str) -> Any:
+    try:
+        return SafeUnpickler(f, extra_allowed=extra_allowed, source=source).load()
+    except CheckpointError:
+        raise
+    except EOFError:
+        raise CheckpointError(
+            f"Cannot read {source}: expected a complete pickle, but the data ends early (truncated file?)."
+        ) from None
+    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            UnicodeDecodeError, MemoryError, RuntimeError) as exc:
+        raise CheckpointError(f"Cannot read {source}: expected a valid pickle, but unpickling failed: {exc}") from None
