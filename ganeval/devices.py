@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import torch
@@ -16,7 +17,8 @@ _DEVICE_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """Turn a user device spec into a :class:`torch.device`.
 
-    ``None`` and ``"auto"`` pick CUDA when it is available, else the CPU. CUDA is only
+    ``None`` and ``"auto"`` pick CUDA when it is available (the GPU of ``LOCAL_RANK`` under
+    torchrun), else the CPU. CUDA is only
     initialised when this function is called, never at import.
     """
     if isinstance(device, torch.device):
@@ -30,7 +32,10 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     if not _DEVICE_RE.match(spec):
         raise GanevalValueError(f"Argument `device` must be 'auto', 'cpu' or 'cuda[:N]', but got {device!r}.")
     if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        # under torchrun each process takes the GPU of its local rank
+        return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}")
     if spec.startswith("cuda"):
         if not torch.cuda.is_available():
             raise GanevalValueError(

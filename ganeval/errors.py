@@ -19,6 +19,8 @@ __all__ = [
     "OfflineError",
     "NonFiniteOutputError",
     "UnsupportedGeneratorError",
+    "OutputError",
+    "RunFolderMismatchError",
 ]
 
 
@@ -60,3 +62,11 @@ class OfflineError(WeightsNotFoundError):
 
 class NonFiniteOutputError(GanevalError, FloatingPointError):
     """A generator or distance produced NaN or Inf values."""
+
+
+class OutputError(GanevalError, OSError):
+    """An output folder cannot be written (read-only, missing permissions, disk full)."""
+
+
+class RunFolderMismatchError(GanevalValueError):
+    """A run folder holds chunks of a run with a different configuration; they are not mixed in."""

@@ -2,22 +2,224 @@
 
 A metric supplies ``fn(indices) -> {name: array}``, a pure function of the sample indices
 (every random draw inside derives from (seed, index), see :mod:`ganeval._seeding`).
-:func:`map_samples` calls it over ``[0, num_samples)`` in batches and returns the arrays
-concatenated in index order. Because ``fn`` depends only on the indices, the result is the
-same for any batch size; the loop is also the one place that handles progress reporting,
-and (as they land) sharding across processes and resuming interrupted runs.
+:func:`map_samples` calls it over ``[0, num_samples)`` and returns the arrays concatenated in
+index order. Because ``fn`` depends only on the indices, the result is the same for any batch
+size, any number of processes and any resume point. This loop is the one place that handles:
+
+- sharding under torch.distributed: batch ``b`` runs on rank ``b % world_size``; after each
+  round the per-sample results are gathered in index order on every rank;
+- resuming: with ``run_dir``, completed samples are written as atomic ``.npz`` chunks next to
+  the configuration hash; the same call after a crash (even ``kill -9``) continues from the
+  last chunk, and a folder of another configuration is refused;
+- faults: CUDA out-of-memory halves the per-call batch and retries (reported); Ctrl-C keeps
+  the completed chunks and raises :class:`RunInterrupted` saying how to resume;
+- progress: a tqdm bar on a terminal, plain periodic lines otherwise, JSON lines for machine
+  logs, or nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import sys
+import tempfile
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["map_samples", "ChunkFn"]
+from . import distributed as dist
+from .errors import OutputError, RunFolderMismatchError
+from .results import to_jsonable
+
+__all__ = ["map_samples", "ChunkFn", "Gathered", "RunInterrupted", "config_hash", "PROGRESS_MODES"]
+
+log = logging.getLogger("ganeval")
 
 ChunkFn = Callable[[np.ndarray], dict[str, np.ndarray]]
+PROGRESS_MODES = ("auto", "bar", "lines", "json", "quiet")
+_CHUNK_SAMPLES = 1024  # flush a resume chunk once this many samples are pending ...
+_CHUNK_SECONDS = 30.0  # ... or this long after the last flush
+
+
+class Gathered(dict):
+    """``{name: array}`` in index order, plus how the loop got there.
+
+    Attributes:
+        num_done: samples in the arrays.
+        resumed: samples read back from an earlier run's chunks.
+        oom_retries: times the per-call batch was halved after CUDA out-of-memory.
+        stopped_early: ``stop_when`` ended the loop before ``num_samples``.
+    """
+
+    num_done: int = 0
+    resumed: int = 0
+    oom_retries: int = 0
+    stopped_early: bool = False
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`map_samples`; completed chunks were kept in ``run_dir``."""
+
+    def __init__(self, done: int, total: int, run_dir: Path | None) -> None:
+        self.done, self.total, self.run_dir = done, total, run_dir
+        where = (f"; {done} completed samples are kept in {run_dir}: run the same command again to resume"
+                 if run_dir is not None else "; nothing was kept (no run folder was given)")
+        super().__init__(f"interrupted after {done} of {total} samples{where}.")
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of ``config`` (everything that affects per-sample results)."""
+    blob = json.dumps(to_jsonable(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class _RunFolder:
+    """Atomic per-sample chunks under ``run_dir/chunks`` keyed by a configuration hash."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
+        self.dir = Path(run_dir)
+        self.chunks = self.dir / "chunks"
+        self.hash = config_hash(config)
+        self.config = config
+
+    def open(self, write: bool) -> None:
+        """Create (rank 0) or validate the folder; refuse a folder of another configuration."""
+        meta = self.dir / "run-config.json"
+        if meta.exists():
+            old = json.loads(meta.read_text()).get("config_hash")
+            if old != self.hash:
+                raise RunFolderMismatchError(
+                    f"Run folder {self.dir} holds a run with another configuration (hash {str(old)[:12]}, "
+                    f"this run {self.hash[:12]}); use another output folder or delete that one.")
+            return
+        if not write:
+            return
+        try:
+            self.chunks.mkdir(parents=True, exist_ok=True)
+            _atomic_write_bytes(meta, json.dumps({"config_hash": self.hash, "config": to_jsonable(self.config)},
+                                                 indent=2).encode())
+        except OSError as exc:
+            raise OutputError(f"Cannot write the run folder {self.dir}: {exc.strerror or exc}; "
+                              "choose a writable output folder.") from exc
+
+    def load(self) -> tuple[dict[str, list[np.ndarray]], int]:
+        """Read back the contiguous prefix of completed samples; later, orphaned chunks are ignored."""
+        parts: dict[str, list[np.ndarray]] = {}
+        done = 0
+        if not self.chunks.is_dir():
+            return parts, 0
+        spans = sorted((int(p.stem.split("-")[0]), int(p.stem.split("-")[1]), p)
+                       for p in self.chunks.glob("*.npz") if p.stem.count("-") == 1)
+        for start, end, path in spans:
+            if start != done:
+                break
+            with np.load(path, allow_pickle=False) as z:
+                for k in z.files:
+                    parts.setdefault(k, []).append(z[k])
+            done = end
+        return parts, done
+
+    def write(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> None:
+        path = self.chunks / f"{start:010d}-{end:010d}.npz"
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.chunks, prefix=".tmp-", suffix=".npz")
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            if "tmp" in locals() and os.path.exists(tmp):
+                os.unlink(tmp)
+            raise OutputError(f"Cannot write a result chunk to {self.chunks}: {exc.strerror or exc}; "
+                              "completed chunks are kept, free space and run the same command again.") from exc
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class _Progress:
+    """Progress on stderr: tqdm bar, plain lines every few seconds, JSON lines, or nothing."""
+
+    def __init__(self, mode: str, total: int, desc: str, initial: int) -> None:
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        self.mode = mode if dist.is_main() else "quiet"
+        self.total, self.desc, self.start_done = total, desc, initial
+        self.t0 = self.last = time.monotonic()
+        self.bar = None
+        if self.mode == "bar":
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", file=sys.stderr,
+                            dynamic_ncols=True)
+
+    def update(self, done: int, final: bool = False) -> None:
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.refresh()
+            return
+        now = time.monotonic()
+        if self.mode == "quiet" or (not final and now - self.last < 5.0):
+            return
+        self.last = now
+        rate = (done - self.start_done) / max(now - self.t0, 1e-9)
+        eta = (self.total - done) / rate if rate > 0 else float("inf")
+        if self.mode == "json":
+            rec = {"event": "progress", "desc": self.desc, "done": done, "total": self.total,
+                   "samples_per_s": round(rate, 3), "eta_s": None if eta == float("inf") else round(eta, 1)}
+            print(json.dumps(rec), file=sys.stderr, flush=True)
+        else:
+            eta_s = "?" if eta == float("inf") else f"{eta:.0f}s"
+            print(f"{self.desc}: {done}/{self.total} samples ({rate:.1f}/s, ETA {eta_s})", file=sys.stderr,
+                  flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Caller:
+    """Calls ``fn``, halving the per-call batch after CUDA out-of-memory."""
+
+    def __init__(self, fn: ChunkFn, batch_size: int) -> None:
+        self.fn, self.max_call, self.oom_retries = fn, batch_size, 0
+
+    def __call__(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        import torch
+
+        outs: list[dict[str, np.ndarray]] = []
+        pos = 0
+        while pos < len(idx):
+            piece = idx[pos:pos + self.max_call]
+            try:
+                outs.append({k: np.asarray(v) for k, v in self.fn(piece).items()})
+            except torch.cuda.OutOfMemoryError:
+                if self.max_call == 1:
+                    raise
+                torch.cuda.empty_cache()
+                self.max_call = max(1, self.max_call // 2)
+                self.oom_retries += 1
+                log.warning("CUDA out of memory; retrying with batches of %d samples", self.max_call)
+                continue
+            pos += len(piece)
+        if len(outs) == 1:
+            return outs[0]
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
 
 
 def map_samples(
@@ -26,41 +228,91 @@ def map_samples(
     *,
     batch_size: int,
     desc: str = "samples",
-    progress: bool | None = None,
+    progress: bool | str | None = None,
     stop_when: Callable[[dict[str, np.ndarray]], bool] | None = None,
     min_samples: int = 0,
-) -> dict[str, np.ndarray]:
-    """Run ``fn`` over sample indices ``0 .. num_samples - 1`` in batches of ``batch_size``.
+    run_dir: str | Path | None = None,
+    config: dict[str, Any] | None = None,
+) -> Gathered:
+    """Run ``fn`` over sample indices ``0 .. num_samples - 1`` and gather the results.
 
     Args:
-        fn: maps an int64 index array ``[B]`` to arrays whose first dimension is ``B``.
+        fn: maps an int64 index array ``[B]`` to arrays whose first dimension is ``B``; it must
+            depend on the indices only.
         num_samples: total number of samples (upper bound when ``stop_when`` is given).
-        batch_size: indices per call of ``fn``.
-        desc: label of the progress bar.
-        progress: show a tqdm bar on stderr; ``None`` shows it only on a terminal.
-        stop_when: called after each batch with everything gathered so far (index order);
-            returning True ends the loop early (never before ``min_samples``).
-        min_samples: lower bound on the number of samples before ``stop_when`` may stop.
+        batch_size: indices per call of ``fn`` (per process).
+        desc: label of the progress output.
+        progress: ``"auto"`` (bar on a terminal, lines otherwise; also ``None``/``True``),
+            ``"bar"``, ``"lines"``, ``"json"`` or ``"quiet"`` (also ``False``). Rank 0 only.
+        stop_when: called after each round with everything gathered so far; returning True ends
+            the loop early (never before ``min_samples``). Sees identical data on every rank.
+        min_samples: lower bound on the samples done before ``stop_when`` may stop the loop.
+        run_dir: folder for resumable chunks (written by rank 0); ``None`` keeps nothing.
+        config: everything that affects the per-sample results; its hash guards ``run_dir``.
 
     Returns:
-        ``{name: array}`` concatenated in index order, first dimension = samples done.
+        :class:`Gathered`: ``{name: array}`` in index order, identical on every rank.
     """
-    from tqdm.auto import tqdm
+    mode = {None: "auto", True: "auto", False: "quiet"}.get(progress, progress)  # type: ignore[arg-type]
+    if mode not in PROGRESS_MODES:
+        from .errors import GanevalValueError
 
-    show = sys.stderr.isatty() if progress is None else progress
+        raise GanevalValueError(f"Argument `progress` must be one of {', '.join(PROGRESS_MODES)}, but got {progress!r}.")
+    world, rank = dist.world_size(), dist.rank()
+    folder = _RunFolder(Path(run_dir), config or {}) if run_dir is not None else None
     parts: dict[str, list[np.ndarray]] = {}
     done = 0
-    with tqdm(total=num_samples, desc=desc, unit="sample", disable=not show, file=sys.stderr,
-              dynamic_ncols=True) as bar:
+    if folder is not None:
+        if dist.is_main():
+            folder.open(write=True)
+        dist.barrier()
+        folder.open(write=False)
+        parts, done = folder.load()
+    out = Gathered()
+    out.resumed = min(done, num_samples)
+    call = _Caller(fn, batch_size)
+    bar = _Progress(mode, num_samples, desc, initial=min(done, num_samples))
+    pending: dict[str, list[np.ndarray]] = {}
+    pending_start, last_flush = done, time.monotonic()
+
+    def flush() -> None:
+        nonlocal pending, pending_start, last_flush
+        if folder is not None and dist.is_main() and pending:
+            end = pending_start + sum(len(a) for a in next(iter(pending.values())))
+            folder.write(pending_start, end, {k: np.concatenate(v) for k, v in pending.items()})
+            pending_start = end
+        pending, last_flush = {}, time.monotonic()
+
+    try:
         while done < num_samples:
-            idx = np.arange(done, min(done + batch_size, num_samples), dtype=np.int64)
-            out = fn(idx)
-            for k, v in out.items():
-                parts.setdefault(k, []).append(np.asarray(v))
-            done += len(idx)
-            bar.update(len(idx))
-            if stop_when is not None and done >= min_samples:
-                gathered = {k: np.concatenate(v) for k, v in parts.items()}
-                if stop_when(gathered):
-                    return gathered
-    return {k: np.concatenate(v) for k, v in parts.items()}
+            start = done + rank * batch_size
+            idx = np.arange(start, min(start + batch_size, num_samples), dtype=np.int64)
+            mine = call(idx) if len(idx) else None
+            for piece in dist.all_gather_object(mine) if world > 1 else [mine]:
+                if piece is None:
+                    continue
+                for k, v in piece.items():
+                    parts.setdefault(k, []).append(v)
+                    pending.setdefault(k, []).append(v)
+            done = min(done + world * batch_size, num_samples)
+            if folder is not None and (sum(len(a) for a in next(iter(pending.values()), [])) >= _CHUNK_SAMPLES
+                                       or time.monotonic() - last_flush > _CHUNK_SECONDS):
+                flush()
+            bar.update(done)
+            if stop_when is not None and done >= min_samples and done < num_samples:
+                if stop_when({k: np.concatenate(v) for k, v in parts.items()}):
+                    out.stopped_early = True
+                    break
+        flush()
+    except KeyboardInterrupt as exc:
+        bar.close()
+        flush()
+        raise RunInterrupted(pending_start if folder is not None else 0, num_samples,
+                             folder.dir if folder is not None else None) from exc
+    bar.update(done, final=True)
+    bar.close()
+    # a resumed folder may hold more samples than asked for now: keep the first num_samples
+    out.update({k: np.concatenate(v)[:num_samples] for k, v in parts.items()})
+    out.num_done = min(done, num_samples)
+    out.oom_retries = call.oom_retries
+    return out
