@@ -78,8 +78,9 @@ class EqualConv2d(nn.Module):
     ``up=True`` doubles the resolution first: nearest-neighbour upsampling then the
     convolution, or, when ``fused=True``, one transposed convolution with stride 2 whose
     ``k+1`` kernel is the sum of the four one-pixel shifts of the scaled ``k`` kernel (the
-    v1 "fused_scale" path, numerically the same operator up to border effects). The bias is
-    optional because the v1 synthesis layer adds its bias after the noise.
+    v1 "fused_scale" path, kept unflipped as in the reference so converted weights match; it
+    equals nearest upsampling followed by the convolution with the spatially *flipped* kernel).
+    The bias is optional because the v1 synthesis layer adds its bias after the noise.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, gain: float = SQRT2,
