@@ -53,12 +53,25 @@ class _LazyGroup(click.Group):
         except GanevalError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt as exc:  # RunInterrupted says what was kept and how to resume
+            click.echo(f"Interrupted: {exc}" if str(exc) else "Interrupted.", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganeval")
 def main() -> None:
-    """ganeval: evaluate and explain StyleGAN-family latent spaces."""
+    """ganeval: evaluate and explain StyleGAN-family latent spaces.
+
+    Under torchrun (``torchrun --nproc_per_node=K -m ganeval ppl ...``) every metric shards its
+    samples across the processes; only rank 0 prints and writes files.
+    """
+    import logging
+
+    from .. import distributed
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    distributed.init_from_env()
 
 
 def run(args: list[str] | None = None) -> int:

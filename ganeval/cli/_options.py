@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["device_option", "seed_option", "parse_seeds"]
+__all__ = ["device_option", "seed_option", "progress_options", "progress_mode", "parse_seeds"]
 
 
 def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -18,6 +18,19 @@ def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--seed", type=int, default=0, show_default=True,
                         help="Seed from which every random draw is derived.")(f)
+
+
+def progress_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--quiet`` and ``--log-json``; turn them into a mode with :func:`progress_mode`."""
+    f = click.option("--log-json", is_flag=True, help="Progress as JSON lines on stderr (machine logs).")(f)
+    return click.option("--quiet", "-q", is_flag=True, help="No progress output.")(f)
+
+
+def progress_mode(quiet: bool, log_json: bool) -> str:
+    """The :func:`ganeval.runtime.map_samples` progress mode for the CLI flags."""
+    if quiet and log_json:
+        raise click.UsageError("--quiet and --log-json exclude each other.")
+    return "quiet" if quiet else "json" if log_json else "auto"
 
 
 def parse_seeds(spec: str) -> list[int]:
