@@ -1,0 +1,221 @@
+"""The native checkpoint format: ``<name>.safetensors`` (weights) + ``<name>.json`` (config).
+
+No pickle is involved: the weights are a flat safetensors map of the generator's state dict,
+and the JSON file holds everything needed to rebuild the module::
+
+    {
+      "format": "ganeval-native", "format_version": 1,
+      "arch_name": "stylegan",               # a key of ARCHITECTURES
+      "init_kwargs": {...},                  # constructor arguments
+      "weights": "<name>.safetensors", "sha256": "<hex of the weights file>",
+      "num_params": 123, "w_avg": [...],     # w_avg duplicated for readers without torch
+      "provenance": {...}                    # where the weights came from (free-form)
+    }
+
+Loading checks the sha256, rebuilds the class from :data:`ARCHITECTURES` and requires the state
+dict keys and shapes to match exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .._version import __version__
+from ..devices import resolve_device
+from ..errors import CheckpointError, ChecksumError, GanevalTypeError, UnsupportedGeneratorError
+
+__all__ = ["ARCHITECTURES", "FORMAT", "FORMAT_VERSION", "architecture_class", "save_generator", "load_native", "read_config",
+           "native_paths"]
+
+FORMAT = "ganeval-native"
+FORMAT_VERSION = 1
+
+#: arch_name -> "module:Class"; classes are imported only when used.
+ARCHITECTURES: dict[str, str] = {
+    "stylegan": "ganeval.models.stylegan:StyleGAN",
+    "stylegan2": "ganeval.models.stylegan2:StyleGAN2",
+}
+
+
+def architecture_class(arch_name: str) -> type:
+    """The generator class registered under ``arch_name``."""
+    target = ARCHITECTURES.get(arch_name)
+    if target is None:
+        raise CheckpointError(
+            f"Field `arch_name` must be one of {sorted(ARCHITECTURES)}, but the checkpoint says {arch_name!r}."
+        )
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def native_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``(weights, config)`` paths of a native pair given either file, the shared stem, or a
+    directory holding exactly one pair."""
+    p = Path(path)
+    if p.is_dir():
+        configs = sorted(c for c in p.glob("*.json") if c.with_suffix(".safetensors").exists())
+        if len(configs) != 1:
+            raise CheckpointError(
+                f"Argument `path` must be a directory holding exactly one <name>.safetensors + <name>.json pair, "
+                f"but {p} holds {len(configs)}."
+            )
+        p = configs[0]
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write through ``write(tmp_path)`` into a temp file beside ``path``, then rename over it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
+                   provenance: dict[str, Any] | None = None) -> Path:
+    """Save a ganeval generator in the native format; returns the weights path.
+
+    Args:
+        G: a generator with ``arch_name`` in :data:`ARCHITECTURES` and JSON-serialisable ``init_kwargs``.
+        path: ``<name>.safetensors``, ``<name>.json`` or ``<name>``; both files are written
+            (each atomically: temp file + rename; weights first, so a config never points at
+            missing weights).
+        provenance: recorded in the JSON (default: ``G.provenance`` when present).
+
+    >>> from ganeval.models.stylegan import StyleGAN
+    >>> G = StyleGAN(z_dim=16, w_dim=16, img_resolution=8, fmap_base=32, fmap_max=16)
+    >>> import tempfile; d = tempfile.mkdtemp()
+    >>> save_generator(G, f"{d}/tiny").name
+    'tiny.safetensors'
+    """
+    from safetensors.torch import save_file
+
+    arch = getattr(G, "arch_name", None)
+    if arch not in ARCHITECTURES or not isinstance(getattr(G, "init_kwargs", None), dict):
+        raise UnsupportedGeneratorError(
+            f"Argument `G` must be a ganeval generator ({', '.join(sorted(ARCHITECTURES))}) with `init_kwargs`, "
+            f"but got {type(G).__name__} (arch_name={arch!r})."
+        )
+    weights_path, config_path = native_paths(path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in G.state_dict().items()}
+    _atomic_write(weights_path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt", "ganeval": FORMAT}))
+    w_avg = tensors.get("mapping.w_avg")
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "arch_name": arch,
+        "init_kwargs": dict(G.init_kwargs),
+        "weights": weights_path.name,
+        "sha256": _sha256(weights_path),
+        "num_params": int(sum(p.numel() for p in G.parameters())),
+        "w_avg": None if w_avg is None else [float(x) for x in w_avg.to(torch.float64)],
+        "provenance": dict(provenance if provenance is not None else getattr(G, "provenance", {}) or {}),
+        "ganeval_version": __version__,
+    }
+    try:
+        text = json.dumps(config, indent=2, sort_keys=True)
+    except TypeError as exc:
+        raise GanevalTypeError(f"Argument `G` must have JSON-serialisable init_kwargs and provenance, but: {exc}") from None
+    _atomic_write(config_path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    return weights_path
+
+
+def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check the JSON config of a native pair (no weights are read)."""
+    _, config_path = native_paths(path)
+    if not config_path.exists():
+        raise CheckpointError(f"Argument `path` must name a native checkpoint, but {config_path} does not exist.")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"Native config {config_path} is not readable JSON: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"File {config_path} must have \"format\": \"{FORMAT}\", but it does not.")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"File {config_path} must have format_version {FORMAT_VERSION}, but got {config.get('format_version')!r}."
+        )
+    for key in ("arch_name", "init_kwargs", "sha256"):
+        if key not in config:
+            raise CheckpointError(f"Native config {config_path} must have the key {key!r}, but it is missing.")
+    return config
+
+
+def load_native(path: str | os.PathLike[str], device: str | torch.device | None = None) -> torch.nn.Module:
+    """Load a native generator (eval mode, ``requires_grad`` off).
+
+    Args:
+        path: the ``.safetensors`` or ``.json`` file, their common stem, or a directory holding one pair.
+        device: ``"auto" | "cpu" | "cuda[:N]"``; ``None`` means the CPU.
+
+    Returns:
+        the generator, with ``provenance = {"source", "format": "native", "sha256", "saved": {...}}``.
+
+    Raises:
+        ChecksumError: the weights file does not match the sha256 in the config.
+        CheckpointError: unknown architecture, missing/unexpected keys or shape mismatches.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    weights_path, config_path = native_paths(path)
+    config = read_config(config_path)
+    dev = torch.device("cpu") if device is None else resolve_device(device)
+    if not weights_path.exists():
+        raise CheckpointError(f"Native weights {weights_path} (named by {config_path.name}) do not exist.")
+    sha = _sha256(weights_path)
+    if sha != config["sha256"]:
+        raise ChecksumError(
+            f"Weights {weights_path} must have sha256 {config['sha256']} (from {config_path.name}), but got {sha}; "
+            f"the file is corrupted or was replaced."
+        )
+    cls = architecture_class(config["arch_name"])
+    G = cls(**config["init_kwargs"])
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"Native weights {weights_path} are not a readable safetensors file: {exc}") from None
+    expected = G.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"Native weights {weights_path.name} must hold exactly the {config['arch_name']} keys, but "
+            f"{len(missing)} are missing (first: {missing[:3]}) and {len(unexpected)} unexpected (first: {unexpected[:3]})."
+        )
+    bad = [f"{k}: {list(state[k].shape)} vs {list(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape]
+    if bad:
+        raise CheckpointError(f"Native weights {weights_path.name} have {len(bad)} shape mismatch(es), first: {bad[:3]}.")
+    G.load_state_dict(state, strict=True)
+    if config.get("w_avg") is not None and "mapping.w_avg" in state:
+        stored = torch.tensor(config["w_avg"], dtype=state["mapping.w_avg"].dtype)
+        if not torch.equal(stored, state["mapping.w_avg"]):
+            raise CheckpointError(f"Field `w_avg` of {config_path.name} disagrees with mapping.w_avg in the weights.")
+    G.eval().requires_grad_(False)
+    G.to(dev)
+    G.provenance = {"source": str(weights_path), "format": "native", "sha256": sha,
+                    "saved": dict(config.get("provenance") or {})}
+    return G
