@@ -1,0 +1,83 @@
+"""The distance interface shared by every perceptual distance: images in [-1, 1] -> [N]."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .._validate import check_tensor_shape
+from ..errors import GanevalValueError
+
+__all__ = ["Distance", "CallableDistance", "sha256_file", "as_rgb"]
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def as_rgb(images: torch.Tensor) -> torch.Tensor:
+    """Repeat a grayscale batch ``[N, 1, H, W]`` to three channels; RGB passes through."""
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+class Distance(nn.Module):
+    """A perceptual distance between two image batches.
+
+    ``forward(img_a, img_b)`` takes two float32 batches ``[N, C, H, W]`` (C = 1 or 3) in the
+    nominal range [-1, 1] and returns float32 distances ``[N]`` (>= 0 for LPIPS-type metrics).
+    Each subclass converts the images visibly to the range its network expects.
+
+    Attributes:
+        name: registry name (``"lpips-vgg16"``, ``"zoo:shapes-perceptual"``, ...), written into
+            every result.
+        weights_sha256: ``{file role: sha256}`` of every weights file the distance uses.
+    """
+
+    name: str = "distance"
+    weights_sha256: dict[str, str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights_sha256 = {}
+
+    def check_pair(self, img_a: torch.Tensor, img_b: torch.Tensor) -> None:
+        """Both batches must be ``[N, C, H, W]`` with identical shapes and C in {1, 3}."""
+        check_tensor_shape("img_a", img_a, [None, None, None, None])
+        check_tensor_shape("img_b", img_b, list(img_a.shape))
+        if img_a.shape[1] not in (1, 3):
+            raise GanevalValueError(
+                f"Argument `img_a` must have 1 or 3 channels, but got shape {list(img_a.shape)}."
+            )
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+class CallableDistance(Distance):
+    """Wraps a user callable ``fn(img_a, img_b) -> [N]`` (images in [-1, 1]) under a name."""
+
+    def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], name: str | None = None) -> None:
+        super().__init__()
+        self.fn = fn
+        self.name = name or f"callable:{getattr(fn, '__qualname__', type(fn).__name__)}"
+        if isinstance(fn, nn.Module):
+            self.add_module("module", fn)  # so .to(device) moves its parameters too
+
+    def forward(self, img_a: torch.Tensor, img_b: torch.Tensor) -> torch.Tensor:
+        self.check_pair(img_a, img_b)
+        out = self.fn(img_a, img_b)
+        if not isinstance(out, torch.Tensor) or out.numel() != img_a.shape[0]:
+            got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise GanevalValueError(
+                f"Distance `{self.name}` must return one value per pair ([{img_a.shape[0]}]), but returned {got}."
+            )
+        return out.reshape(-1).to(torch.float32)

@@ -1,0 +1,1 @@
+"""Metrics: keyword-only functions returning :class:`ganeval.results.MetricResult` subclasses."""

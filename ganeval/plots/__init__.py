@@ -1,0 +1,1 @@
+"""Plots (matplotlib imported lazily); every function returns the Figure and accepts ``ax=None``."""
