@@ -30,7 +30,8 @@ from .. import _seeding
 from .._validate import check_choice, check_finite, check_positive_int
 from ..errors import GanevalTypeError, GanevalValueError, UnsupportedGeneratorError
 
-__all__ = ["GROUPS", "layer_groups", "resolve_layers", "mix_styles", "crossover", "make_noise", "NOISE_STREAM"]
+__all__ = ["GROUPS", "NOISE_STREAM", "layer_groups", "ws_resolutions", "resolve_layers", "mix_styles", "crossover",
+           "make_noise"]
 
 GROUPS: tuple[str, ...] = ("coarse", "middle", "fine")
 NOISE_STREAM = "noise"
@@ -49,15 +50,20 @@ def _groups_from_resolutions(resolutions: Sequence[int]) -> dict[str, list[int]]
     return out
 
 
-def _ws_resolutions(G: Any) -> list[int]:
+def ws_resolutions(G: Any) -> list[int]:
+    """The resolution (px) each ws index of ``G`` acts at.
+
+    Uses ``G.ws_resolutions`` when present, else the StyleGAN convention ``4 * 2**(k // 2)``
+    (capped at ``G.img_resolution``). Raises :class:`UnsupportedGeneratorError` for a generator
+    without a W space.
+    """
+    if int(getattr(G, "num_ws", 0) or 0) <= 0:
+        raise UnsupportedGeneratorError(
+            f"Argument `G` must be a style-based generator with a W space (num_ws > 0), but {type(G).__name__} has none."
+        )
     res = getattr(G, "ws_resolutions", None)
     if res is not None:
         return [int(r) for r in res]
-    if not hasattr(G, "num_ws"):
-        raise UnsupportedGeneratorError(
-            f"Argument `G` must be a style-based generator with `num_ws`, but got {type(G).__name__} (no W space)."
-        )
-    # StyleGAN convention: ws index k acts at 4 * 2**(k // 2) px
     top = getattr(G, "img_resolution", None)
     return [min(4 * 2 ** (k // 2), top) if top else 4 * 2 ** (k // 2) for k in range(int(G.num_ws))]
 
@@ -77,7 +83,7 @@ def layer_groups(G: Any) -> dict[str, list[int]]:
     coarse: layers acting at 4-8 px; middle: 16-32 px; fine: 64 px and above (empty for
     generators of 32 px or less).
     """
-    return _groups_from_resolutions(_ws_resolutions(G))
+    return _groups_from_resolutions(ws_resolutions(G))
 
 
 def resolve_layers(spec: LayerSpec, resolutions: Sequence[int], name: str = "layers") -> list[int]:
@@ -171,7 +177,7 @@ def crossover(ws_a: torch.Tensor, ws_b: torch.Tensor, layers: LayerSpec, *, G: A
     """
     if not isinstance(ws_a, torch.Tensor) or ws_a.ndim != 3:
         raise GanevalValueError(f"Argument `ws_a` must be a tensor [N, L, w_dim], but got {_describe(ws_a)}.")
-    resolutions = _ws_resolutions(G) if G is not None else [4 * 2 ** (k // 2) for k in range(ws_a.shape[1])]
+    resolutions = ws_resolutions(G) if G is not None else [4 * 2 ** (k // 2) for k in range(ws_a.shape[1])]
     if len(resolutions) != ws_a.shape[1]:
         raise GanevalValueError(
             f"Argument `ws_a` must have {len(resolutions)} layers (G.num_ws), but got shape {list(ws_a.shape)}."

@@ -95,18 +95,21 @@ def mixing_grid(row_images: torch.Tensor, col_images: torch.Tensor, mixed: torch
 
 
 def labelled_grid(grid: Image.Image, *, cell_size: int, padding: int = 0, row_labels: Sequence[str] = (),
-                  col_labels: Sequence[str] = (), margin: int = 14, background: int = 255) -> Image.Image:
-    """Add text labels to the left of each row and above each column of a grid.
+                  col_labels: Sequence[str] = (), title: str | None = None, margin: int = 14,
+                  background: int = 255) -> Image.Image:
+    """Add text labels to the left of each row and above each column of a grid, and a title line.
 
     ``cell_size`` is the side of one cell in pixels (without padding). Labels are drawn with
-    PIL's built-in font in black; an empty sequence leaves that margin out.
+    PIL's built-in font in black; an empty sequence (or no title) leaves that margin out.
     """
     from PIL import Image, ImageDraw
 
     left = margin * 4 if row_labels else 0
-    top = margin if col_labels else 0
-    out = Image.new(grid.mode, (grid.width + left, grid.height + top), background if grid.mode == "L" else
-                    (background,) * 3)
+    head = margin if title else 0
+    top = head + (margin if col_labels else 0)
+    title_width = int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(title)) + 4 if title else 0
+    out = Image.new(grid.mode, (max(grid.width + left, title_width), grid.height + top),
+                    background if grid.mode == "L" else (background,) * 3)
     out.paste(grid, (left, top))
     draw = ImageDraw.Draw(out)
     fill = 0 if grid.mode == "L" else (0, 0, 0)
@@ -114,7 +117,9 @@ def labelled_grid(grid: Image.Image, *, cell_size: int, padding: int = 0, row_la
     for i, text in enumerate(row_labels):
         draw.text((2, top + padding + i * step + cell_size // 2 - 5), str(text), fill=fill)
     for j, text in enumerate(col_labels):
-        draw.text((left + padding + j * step + 2, 1), str(text), fill=fill)
+        draw.text((left + padding + j * step + 2, head + 1), str(text), fill=fill)
+    if title:
+        draw.text((2, 1), title, fill=fill)
     return out
 
 

@@ -1,0 +1,72 @@
+"""Helpers shared by the generator commands (``info``, ``sample``, ``mix``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import torch
+
+from .. import _seeding
+from ..errors import GanevalValueError
+from ._options import parse_seeds
+
+__all__ = ["Z_STREAM", "load", "seeds_arg", "latents", "labels", "parameter_count"]
+
+#: the stream of ``ganeval._seeding`` that the image of seed s is drawn from (sample index s)
+Z_STREAM = "z"
+
+
+def load(source: str, device: str) -> torch.nn.Module:
+    """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``)."""
+    from ..devices import resolve_device
+
+    dev = resolve_device(device)
+    try:
+        from ..loaders import load_generator
+    except ImportError:  # the loaders package predates load_generator: native checkpoints only
+        from ..models.native import load_native
+
+        return load_native(source, device=dev)
+    return load_generator(source, device=dev)
+
+
+def seeds_arg(name: str, spec: str) -> list[int]:
+    """Parse a seed list (``0-15``, ``1,2,3``) or raise a one-line :class:`GanevalValueError`."""
+    try:
+        seeds = parse_seeds(spec)
+    except (click.BadParameter, ValueError):
+        raise GanevalValueError(
+            f"Option `{name}` must be a list of non-negative seeds such as 0-15 or 1,2,3, but got {spec!r}."
+        ) from None
+    if any(s < 0 for s in seeds):
+        raise GanevalValueError(f"Option `{name}` must hold non-negative seeds, but got {spec!r}.")
+    return seeds
+
+
+def latents(G: Any, seed: int, seeds: Sequence[int], device: torch.device) -> torch.Tensor:
+    """z ``[len(seeds), z_dim]``: row n is sample index ``seeds[n]`` of stream "z" under ``seed``."""
+    return _seeding.normal(seed, Z_STREAM, list(seeds), [G.z_dim]).to(device)
+
+
+def labels(G: Any, class_index: int | None, batch: int, device: torch.device) -> torch.Tensor | None:
+    """One-hot labels ``[batch, c_dim]`` for a conditional generator, else ``None``."""
+    c_dim = int(getattr(G, "c_dim", 0))
+    if c_dim == 0:
+        if class_index is not None:
+            raise GanevalValueError(f"Option `--class` must be omitted for an unconditional generator, but got {class_index}.")
+        return None
+    if class_index is None or not 0 <= class_index < c_dim:
+        raise GanevalValueError(
+            f"Option `--class` must be an integer from 0 to {c_dim - 1} for this conditional generator, "
+            f"but got {class_index}."
+        )
+    c = torch.zeros(batch, c_dim, device=device)
+    c[:, class_index] = 1
+    return c
+
+
+def parameter_count(G: torch.nn.Module) -> int:
+    """Number of parameters (trainable weights; buffers such as noise maps and w_avg excluded)."""
+    return int(sum(p.numel() for p in G.parameters()))
