@@ -1,0 +1,467 @@
+"""Linear separability of latent spaces (StyleGAN paper, Karras et al. 2019, section 4.2).
+
+Reference: NVlabs/stylegan ``metrics/linear_separability.py`` (read for meaning; see
+``metrics-and-formats.md`` section 2). Procedure, per run:
+
+1. Sample ``num_samples`` latents ``z`` (stream ``(seed, "z", index)``), map them without
+   truncation, synthesise with per-image noise drawn from ``(seed, "noise/k", index)`` (ganeval
+   generators; other generators use their constant noise), box-downsample to the classifier's
+   input size and classify every attribute. Only latents and logits are kept, never images.
+2. Per attribute, keep the ``num_keep`` most confident samples. Confidence is
+   ``max(p, 1 - p)`` with ``p = softmax([l, -l])[0] = sigmoid(2 l)`` computed in float32 as in the
+   reference, so very confident samples tie at 1.0; ties are broken by ascending sample index
+   (a stable sort on descending confidence). Label ``y = 1`` where ``l >= 0`` (the reference's
+   class 0; entropies do not depend on which class is called 1).
+3. Fit a linear SVM per attribute on the kept latents (space ``z``: the raw z; ``w``: ws at layer
+   ``w_layer``, the last one by default as in the reference) to predict ``y``.
+4. ``H(Y | X)`` in bits from the 2x2 joint table of SVM prediction X and label Y, clamped at 0;
+   score = ``2 ** sum_i H_i`` (equal to the paper's ``exp`` of the sum in nats). Lower is better.
+
+Protocols: ``"stylegan"`` fits and scores on the same kept points (the reference);
+``"heldout"`` fits on kept samples whose index is not a multiple of 5 and scores on the
+others (entropy and accuracy on unseen points; the training accuracy is reported too).
+Solvers: ``"fast"`` (default; :mod:`ganeval.metrics._linear_svm`, LinearSVC's primal problem,
+deterministic), ``"liblinear-dual"`` (``sklearn.svm.LinearSVC(dual=True, random_state=0)``:
+the reference's settings, ``dual=True`` being the default of the scikit-learn versions NVIDIA
+used) and ``"liblinear-primal"`` (``dual=False``). Preset ``ls_stylegan`` = reference protocol
+with ``liblinear-dual``.
+
+Fits that cannot be scored are never counted as perfect predictions (the reference replaced
+them by the labels): an attribute whose kept labels hold a single class (``single_class``;
+``constant`` when the classifier gives one class over all samples) or whose fit raised
+(``failed``) gets NaN entropy and is **excluded** from the sum; the result says how many were
+excluded and which. A solver that stops at its iteration limit is scored and flagged
+``not_converged``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from .._validate import check_choice, check_positive_int
+from ..errors import GanevalTypeError, GanevalValueError, UnsupportedGeneratorError
+from ..results import MetricResult
+
+__all__ = [
+    "separability",
+    "SeparabilityResult",
+    "SEPARABILITY_PRESETS",
+    "conditional_entropy_bits",
+    "joint_table",
+    "confident_indices",
+    "export_boundaries",
+]
+
+SPACES = ("z", "w")
+PROTOCOLS = ("stylegan", "heldout")
+SOLVERS = ("fast", "liblinear-dual", "liblinear-primal")
+SCORED = ("ok", "not_converged")
+_CACHE_VERSION = 1
+
+SEPARABILITY_PRESETS: dict[str, dict[str, Any]] = {
+    # NVIDIA's protocol exactly: LinearSVC defaults (dual=True then), fit and score on the same points.
+    "ls_stylegan": {"num_samples": 200_000, "num_keep": 100_000, "protocol": "stylegan", "solver": "liblinear-dual"},
+    # Same sampling, fast solver, entropy on held-out points.
+    "ls_heldout": {"num_samples": 200_000, "num_keep": 100_000, "protocol": "heldout", "solver": "fast"},
+}
+
+
+# ------------------------------------------------------------------------- pure computations
+
+def joint_table(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """2x2 joint frequencies ``P[x, y]`` (rows: prediction X, columns: label Y), summing to 1."""
+    pred = np.asarray(pred).astype(np.int64)
+    target = np.asarray(target).astype(np.int64)
+    counts = np.bincount(pred * 2 + target, minlength=4).astype(np.float64)
+    return (counts / max(counts.sum(), 1.0)).reshape(2, 2)
+
+
+def conditional_entropy_bits(table: np.ndarray) -> float:
+    """``H(Y | X) = H(Y) - I(X; Y)`` in bits for a 2-D joint table (rows X, columns Y), clamped at 0.
+
+    The table is normalised to sum 1 first. E.g. ``[[0.5, 0], [0, 0.5]] -> 0`` and
+    ``[[0.25, 0.25], [0.25, 0.25]] -> 1``.
+    """
+    p = np.asarray(table, dtype=np.float64)
+    total = p.sum()
+    if not np.isfinite(total) or total <= 0 or (p < 0).any():
+        raise GanevalValueError(f"Argument `table` must hold non-negative frequencies with a positive sum, but got {p.tolist()}.")
+    p = p / total
+    px, py = p.sum(1), p.sum(0)
+    h_y = -sum(v * math.log2(v) for v in py if v > 0)
+    mi = sum(p[i, j] * math.log2(p[i, j] / (px[i] * py[j]))
+             for i in range(p.shape[0]) for j in range(p.shape[1]) if p[i, j] > 0)
+    return max(0.0, h_y - mi)
+
+
+def confident_indices(logits: np.ndarray, num_keep: int) -> np.ndarray:
+    """Per attribute, the ``num_keep`` most confident sample indices: int64 ``[A, num_keep]``.
+
+    Confidence ``max(p, 1 - p)``, ``p = sigmoid(2 l)`` in float32 (the reference's two-class
+    softmax); stable sort on descending confidence, so ties go to the lower sample index. Each
+    row is returned in ascending index order.
+    """
+    logits = np.asarray(logits, dtype=np.float32)
+    if logits.ndim != 2:
+        raise GanevalValueError(f"Argument `logits` must have shape [N, A], but got {list(logits.shape)}.")
+    if not 1 <= num_keep <= logits.shape[0]:
+        raise GanevalValueError(f"Argument `num_keep` must be in [1, {logits.shape[0]}], but got {num_keep}.")
+    p = torch.sigmoid(2.0 * torch.from_numpy(logits)).numpy()
+    conf = np.maximum(p, np.float32(1.0) - p)
+    out = np.empty((logits.shape[1], num_keep), dtype=np.int64)
+    for a in range(logits.shape[1]):
+        order = np.argsort(-conf[:, a], kind="stable")
+        out[a] = np.sort(order[:num_keep])
+    return out
+
+
+def _fit(x: np.ndarray, y: np.ndarray, solver: str, moment: torch.Tensor | None) -> tuple[Any, bool]:
+    """Fit one SVM; returns (object with predict/coef, converged)."""
+    if solver == "fast":
+        from ._linear_svm import fit_linear_svm
+
+        fit = fit_linear_svm(x, y, moment=moment)
+        return fit, fit.converged
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    svm = LinearSVC(dual=(solver == "liblinear-dual"), random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        svm.fit(x, y)
+    return svm, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def _coef(model: Any) -> np.ndarray:
+    return np.asarray(model.coef_ if hasattr(model, "coef_") else model.coef, dtype=np.float64).reshape(-1)
+
+
+def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, protocol: str, solver: str,
+                     moment: torch.Tensor | None, constant: bool) -> tuple[dict[str, Any], np.ndarray | None]:
+    """One (attribute, space): row of the table and the unit SVM normal (None when not scored)."""
+    test = (idx % 5 == 0) if protocol == "heldout" else np.ones(len(idx), dtype=bool)
+    train = ~test if protocol == "heldout" else test
+    row: dict[str, Any] = {"entropy_bits": math.nan, "svm_train_acc": math.nan, "heldout_acc": math.nan,
+                           "heldout_entropy_bits": math.nan, "class_balance": float(y.mean()), "kept": len(y)}
+    if constant or y[train].min() == y[train].max():
+        row["status"] = "constant" if constant else "single_class"
+        return row, None
+    try:
+        model, converged = _fit(x[train], y[train], solver, moment)
+        pred_train = np.asarray(model.predict(x[train]))
+    except Exception as exc:  # any solver failure is reported per attribute, never scored
+        row["status"] = f"failed: {type(exc).__name__}: {exc}"
+        return row, None
+    row["svm_train_acc"] = float((pred_train == y[train]).mean())
+    if protocol == "heldout":
+        pred_test = np.asarray(model.predict(x[test]))
+        row["heldout_acc"] = float((pred_test == y[test]).mean())
+        row["heldout_entropy_bits"] = conditional_entropy_bits(joint_table(pred_test, y[test]))
+        row["entropy_bits"] = row["heldout_entropy_bits"]
+    else:
+        row["entropy_bits"] = conditional_entropy_bits(joint_table(pred_train, y[train]))
+    row["status"] = "ok" if converged else "not_converged"
+    normal = _coef(model)
+    norm = np.linalg.norm(normal)
+    return row, (normal / norm if norm > 0 else None)
+
+
+# ------------------------------------------------------------------------- result
+
+@dataclass(frozen=True)
+class SeparabilityResult(MetricResult):
+    """Linear separability result.
+
+    ``value`` is the W score when ``"w"`` was evaluated, else the Z score; ``extra`` holds
+    ``score_<space>``, ``num_scored_<space>`` and ``excluded_<space>`` (names of attributes
+    left out of the sum) and ``attributes`` (the table as records, for the JSON line).
+
+    Attributes:
+        table: per (attribute, space) DataFrame with columns attribute, space, entropy_bits,
+            svm_train_acc, heldout_acc, heldout_entropy_bits, class_balance (fraction with
+            label 1 among the kept samples), kept, status.
+        normals: ``{space: {attribute: unit SVM normal [dim]}}`` for the scored fits; the
+            normal points towards label 1 (attribute present).
+    """
+
+    table: Any = field(default=None, repr=False, compare=False)
+    normals: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+
+    def scores(self) -> dict[str, float]:
+        """``{space: score}``."""
+        return {k[len("score_"):]: v for k, v in self.extra.items() if k.startswith("score_")}
+
+    def per_attribute_frame(self) -> Any:
+        """The per-attribute table (a copy)."""
+        return self.table.copy()
+
+
+def export_boundaries(result: SeparabilityResult, directory: str | Path, space: str | None = None) -> list[Path]:
+    """Write InterFaceGAN-style boundaries ``boundary_<attr>.npy`` (float32 ``[1, dim]``, unit norm).
+
+    Args:
+        result: a :class:`SeparabilityResult`.
+        directory: output folder (created).
+        space: which space's normals; default ``"w"`` when evaluated, else ``"z"``.
+
+    Returns:
+        the written paths (only attributes whose fit was scored).
+    """
+    import re
+
+    if space is None:
+        space = "w" if "w" in result.normals else next(iter(result.normals), "z")
+    if space not in result.normals:
+        raise GanevalValueError(f"Argument `space` must be one of {sorted(result.normals)}, but got {space!r}.")
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for attr, normal in result.normals[space].items():
+        path = out / f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', attr)}.npy"
+        np.save(path, normal.astype(np.float32).reshape(1, -1))
+        paths.append(path)
+    return paths
+
+
+# ------------------------------------------------------------------------- sampling
+
+def _module_hash(module: Any) -> str:
+    prov = getattr(module, "provenance", None)
+    if isinstance(prov, dict) and prov.get("sha256"):
+        return str(prov["sha256"])
+    from ..classifiers.base import module_sha256
+
+    return module_sha256(module)
+
+
+def _classifier_hash(clf: Any) -> str:
+    sha = clf.weights_sha256
+    if isinstance(sha, dict):
+        import json
+
+        return json.dumps(sha, sort_keys=True)
+    return str(sha)
+
+
+def _default_cache_dir() -> Path:
+    from ..weights import cache_root
+
+    return cache_root() / "separability"
+
+
+def _sample_fn(G: Any, clf: Any, seed: int, device: torch.device):  # noqa: ANN202 - returns a closure
+    from .. import _seeding
+
+    explicit_noise = hasattr(getattr(G, "synthesis", None), "noise_resolutions")
+    r = clf.input_resolution
+
+    @torch.no_grad()
+    def fn(idx: np.ndarray) -> dict[str, np.ndarray]:
+        z = _seeding.normal(seed, "z", idx, (G.z_dim,)).to(device)
+        c = None
+        if G.c_dim > 0:
+            labels = _seeding.randint(seed, "label", idx, G.c_dim).to(device)
+            c = torch.nn.functional.one_hot(labels, G.c_dim).float()
+        ws = G.mapping(z, c)
+        if explicit_noise:
+            from ..models.control import make_noise
+
+            noise = make_noise(G, len(idx), "random", seed=seed, device=device, indices=idx)
+            img = G.synthesis(ws, noise_mode="const", noise=noise)
+        else:
+            img = G.synthesis(ws, noise_mode="const")
+        if img.shape[-1] != r:
+            img = torch.nn.functional.avg_pool2d(img.float(), img.shape[-1] // r)
+        logits = clf(img)
+        return {"z": z.cpu().numpy(), "w": ws[:, -1].float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
+
+    return fn, ("per-image random (seed, index)" if explicit_noise else "const")
+
+
+def _check_inputs(G: Any, clf: Any, spaces: Sequence[str], num_samples: int, num_keep: int, w_layer: int) -> None:
+    for attr in ("z_dim", "c_dim", "w_dim", "num_ws", "img_resolution", "mapping", "synthesis"):
+        if not hasattr(G, attr):
+            raise UnsupportedGeneratorError(f"Argument `G` must be a style-based generator with `{attr}` "
+                                            "(mapping + synthesis); load one with ganeval.load_generator.")
+    for attr in ("attribute_names", "input_resolution"):
+        if not hasattr(clf, attr):
+            raise GanevalTypeError(f"Argument `classifier` must provide `{attr}`; "
+                                   "use ganeval.load_classifier or ganeval.classifiers.wrap_classifier.")
+    if num_keep > num_samples:
+        raise GanevalValueError(f"Argument `num_keep` must be at most `num_samples` ({num_samples}), but got {num_keep}.")
+    if not spaces:
+        raise GanevalValueError("Argument `spaces` must name at least one of 'z', 'w', but got an empty sequence.")
+    for s in spaces:
+        check_choice("spaces", s, SPACES)
+    if len(set(spaces)) != len(spaces):
+        raise GanevalValueError(f"Argument `spaces` must not repeat a space, but got {list(spaces)}.")
+    if not -G.num_ws <= w_layer < G.num_ws:
+        raise GanevalValueError(f"Argument `w_layer` must be in [{-G.num_ws}, {G.num_ws - 1}], but got {w_layer}.")
+    res, r = int(G.img_resolution), int(clf.input_resolution)
+    if res < r or res % r:
+        raise GanevalValueError(f"The generator's resolution ({res}) must be a multiple of the classifier's input "
+                                f"resolution ({r}) for box downsampling, but it is not.")
+
+
+# ------------------------------------------------------------------------- the metric
+
+def separability(
+    G: Any,
+    classifier: Any,
+    *,
+    spaces: Sequence[Literal["z", "w"]] = ("z", "w"),
+    num_samples: int = 200_000,
+    num_keep: int = 100_000,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: str | torch.device = "auto",
+    protocol: Literal["stylegan", "heldout"] = "stylegan",
+    solver: Literal["fast", "liblinear-dual", "liblinear-primal"] = "fast",
+    w_layer: int = -1,
+    cache_dir: str | Path | None | Literal[False] = None,
+    progress: bool | str | None = None,
+) -> SeparabilityResult:
+    """Linear separability of Z and/or W (see the module docstring for the procedure).
+
+    Args:
+        G: generator (``mapping``/``synthesis``, see :mod:`ganeval.models.base`).
+        classifier: an attribute classifier (:func:`ganeval.load_classifier`) or a source for it.
+        spaces: latent spaces to score: ``"z"`` and/or ``"w"``.
+        num_samples: images generated and classified.
+        num_keep: most confident samples kept per attribute (<= ``num_samples``).
+        seed: every draw derives from (seed, stream, sample index).
+        batch_size: samples per generator call (rounded up to a multiple of the classifier's
+            ``group_size``); results do not depend on it.
+        device: ``"auto"|"cpu"|"cuda[:N]"``.
+        protocol: ``"stylegan"`` (fit and score on the same points) or ``"heldout"``.
+        solver: ``"fast"``, ``"liblinear-dual"`` or ``"liblinear-primal"``.
+        w_layer: which layer of W+ is the ``"w"`` space (default: the last, as the reference).
+        cache_dir: folder of the sample cache (latents + logits, keyed by generator hash,
+            classifier hash, seed, noise and device type; chunks named by sample range). ``None``:
+            ``<ganeval cache root>/separability``; ``False``: no cache.
+        progress: see :func:`ganeval.runtime.map_samples`.
+
+    Returns:
+        :class:`SeparabilityResult` (lower is better).
+
+    >>> import ganeval
+    >>> G = ganeval.load_generator("zoo:shapes-stylegan")                         # doctest: +SKIP
+    >>> res = ganeval.separability(G, "zoo:shapes-classifier", num_samples=4000, num_keep=2000)  # doctest: +SKIP
+    >>> res.scores(), res.table                                                  # doctest: +SKIP
+    """
+    from ..classifiers import load_classifier
+    from ..devices import resolve_device
+    from ..results import collect_provenance
+    from ..runtime import config_hash, map_samples
+
+    t0 = time.time()
+    check_positive_int("num_samples", num_samples)
+    check_positive_int("num_keep", num_keep)
+    check_positive_int("batch_size", batch_size)
+    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("solver", solver, SOLVERS)
+    if isinstance(w_layer, bool) or not isinstance(w_layer, int):
+        raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
+    dev = resolve_device(device)
+    clf = load_classifier(classifier, device=dev)
+    spaces = tuple(spaces)
+    _check_inputs(G, clf, spaces, num_samples, num_keep, w_layer)
+    G = G.to(dev).eval()
+    names = list(clf.attribute_names)
+    group = int(getattr(clf, "group_size", 1))
+    batch = -(-batch_size // group) * group
+
+    fn, noise_desc = _sample_fn(G, clf, seed, dev)
+    sample_config = {"kind": "separability-samples", "version": _CACHE_VERSION, "generator": _module_hash(G),
+                     "classifier": _classifier_hash(clf), "attributes": names, "seed": int(seed),
+                     "noise": noise_desc, "device_type": dev.type, "classifier_group_size": group}
+    run_dir = None
+    if cache_dir is not False:
+        root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+        run_dir = root / config_hash(sample_config)[:20]
+    data = map_samples(fn, num_samples, batch_size=batch, desc="separability", progress=progress,
+                       run_dir=run_dir, config=sample_config)
+    logits = data["logits"]
+    latents = {"z": data["z"]}
+    if "w" in spaces:
+        latents["w"] = data["w"] if w_layer in (-1, G.num_ws - 1) else _recompute_w(G, data["z"], w_layer, seed, batch, dev)
+
+    keep = confident_indices(logits, num_keep)
+    labels = logits >= 0
+    constant = labels.all(0) | (~labels).all(0)
+    rows, normals, extra = [], {}, {}
+    for space in spaces:
+        x = np.ascontiguousarray(latents[space], dtype=np.float32)
+        moment = None
+        if solver == "fast":
+            from ._linear_svm import second_moment
+
+            moment = second_moment(torch.from_numpy(x))
+        normals[space] = {}
+        for a, attr in enumerate(names):
+            idx = keep[a]
+            row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), idx, protocol=protocol,
+                                           solver=solver, moment=moment, constant=bool(constant[a]))
+            rows.append({"attribute": attr, "space": space, **row})
+            if normal is not None:
+                normals[space][attr] = normal
+        scored = [r for r in rows if r["space"] == space and r["status"] in SCORED]
+        excluded = [r["attribute"] for r in rows if r["space"] == space and r["status"] not in SCORED]
+        extra[f"score_{space}"] = float(2.0 ** sum(r["entropy_bits"] for r in scored)) if scored else math.nan
+        extra[f"num_scored_{space}"] = len(scored)
+        extra[f"excluded_{space}"] = excluded
+        if excluded:
+            warnings.warn(f"separability ({space}): {len(excluded)} of {len(names)} attribute(s) excluded from the "
+                          f"score (no usable SVM fit): {excluded}; see the table's status column.", stacklevel=2)
+
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=["attribute", "space", "entropy_bits", "svm_train_acc", "heldout_acc",
+                                        "heldout_entropy_bits", "class_balance", "kept", "status"])
+    extra["attributes"] = table.to_dict(orient="records")
+    value_space = "w" if "w" in spaces else spaces[0]
+    sklearn_version = None
+    if solver != "fast":
+        import sklearn
+
+        sklearn_version = sklearn.__version__
+    config = {"spaces": list(spaces), "num_samples": num_samples, "num_keep": num_keep, "seed": seed,
+              "protocol": protocol, "solver": solver, "w_layer": w_layer, "batch_size": batch,
+              "truncation_psi": 1.0, "noise": noise_desc, "classifier_resolution": clf.input_resolution,
+              "attributes": names, "score_space": value_space,
+              "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if solver == "fast" else
+                      f"sklearn LinearSVC(dual={solver == 'liblinear-dual'}, random_state=0)")}
+    metric = "ls_stylegan" if (protocol, solver) == ("stylegan", "liblinear-dual") else f"ls_{protocol}_{solver}"
+    weights = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
+    prov = collect_provenance(device=dev, seed=seed, weights=weights, wall_time=time.time() - t0,
+                              generator_source=(getattr(G, "provenance", None) or {}).get("source"),
+                              classifier=clf.name, sklearn=sklearn_version, cache_dir=str(run_dir) if run_dir else None,
+                              samples_resumed=int(getattr(data, "resumed", 0)))
+    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=num_samples,
+                              higher_is_better=False, config=config, provenance=prov, extra=extra, table=table,
+                              normals=normals)
+
+
+@torch.no_grad()
+def _recompute_w(G: Any, z: np.ndarray, layer: int, seed: int, batch: int, device: torch.device) -> np.ndarray:
+    """ws[:, layer] for cached z (the mapping alone; cheap next to synthesis)."""
+    from .. import _seeding
+
+    out = []
+    for start in range(0, len(z), max(batch, 1024)):
+        zz = torch.from_numpy(z[start:start + max(batch, 1024)]).to(device)
+        c = None
+        if G.c_dim > 0:
+            idx = np.arange(start, start + len(zz))
+            c = torch.nn.functional.one_hot(_seeding.randint(seed, "label", idx, G.c_dim).to(device), G.c_dim).float()
+        out.append(G.mapping(zz, c)[:, layer].float().cpu().numpy())
+    return np.concatenate(out)
