@@ -77,7 +77,10 @@ def main() -> None:
 def run(args: list[str] | None = None) -> int:
     """Run the CLI in-process (for tests); returns the exit code."""
     try:
-        main.main(args=args, standalone_mode=False)
+        # click >= 8.2 returns the exit code of ctx.exit(n) instead of raising Exit
+        rv = main.main(args=args, standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
