@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,8 @@ class LocalServer:
 
     ``routes[path]`` is a list of behaviours consumed one per request (the last one repeats):
     ``"ok"``, ``"truncate"`` (Content-Length of the full body, half the bytes, then close),
-    ``"html"``, or an HTTP status code such as ``404`` / ``503``.
+    ``"html"``, ``"stall"`` (headers, then 1 s of silence before the body), or an HTTP status
+    code such as ``404`` / ``503``.
     """
 
     def __init__(self, body: bytes = PAYLOAD) -> None:
@@ -50,6 +52,9 @@ class LocalServer:
                 self.send_header("Content-Type", "text/html" if action == "html" else "application/octet-stream")
                 self.send_header("Content-Length", str(len(server.body)))
                 self.end_headers()
+                if action == "stall":
+                    self.wfile.flush()
+                    time.sleep(1.0)
                 if action == "truncate":
                     self.wfile.write(server.body[: len(server.body) // 2])
                     self.wfile.flush()
@@ -157,6 +162,17 @@ def test_interrupted_transfer_is_never_cached(server, cache):
     assert f"got {len(PAYLOAD) // 2} of {len(PAYLOAD)} bytes" in msg and str(dest) in msg
     assert server.hits["/cut.bin"] == 3  # 1 attempt + 2 retries
     assert _files(cache) == []  # neither the final file nor a .part temp file
+
+
+def test_stalled_transfer_times_out_and_leaves_nothing(server, cache):
+    server.routes["/slow.bin"] = ["stall"]
+    dest = cache / "weights" / "slow.bin"
+    t0 = time.perf_counter()
+    with pytest.raises(WeightsNotFoundError, match="timed out"):
+        download_file([server.url("/slow.bin")], dest, timeout=0.2, retries=0, progress=False)
+    assert time.perf_counter() - t0 < 0.9  # gave up before the server's 1 s stall ended
+    assert server.hits["/slow.bin"] == 1
+    assert _files(cache) == []
 
 
 def test_interrupted_once_then_retried_successfully(server, cache, entry_factory):

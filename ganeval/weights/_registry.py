@@ -14,6 +14,7 @@ import importlib.resources
 import importlib.util
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,7 +278,11 @@ def _check_file(entry: WeightsEntry, path: Path, *, rehash: bool) -> str:
             f"{entry.size} bytes. {fix}"
         )
     if not entry.is_zoo and (record is None or record.get("sha256") != actual or record.get("mtime_ns") != st.st_mtime_ns):
-        _write_sidecar(path, actual)  # first use of a file placed by hand: record, enforce from now on
+        try:
+            _write_sidecar(path, actual)  # first use of a file placed by hand: record, enforce from now on
+        except OSError as exc:
+            # a read-only shared cache still serves verified files; only the record is skipped
+            warnings.warn(f"Could not record the sha256 of {path} ({exc}); it will be re-hashed on each use.", stacklevel=3)
     return actual
 
 
