@@ -139,6 +139,10 @@ def _tile_note(G: Any, max_tile: int) -> str:
     return f"; tiles box-downsampled to {max_tile} px" if G.img_resolution > max_tile else ""
 
 
+def _px(lo: int, hi: int) -> str:
+    return f"{lo} px" if lo == hi else f"{lo}-{hi} px"
+
+
 def _span(indices: Sequence[int]) -> str:
     idx = list(indices)
     return f"{idx[0]}-{idx[-1]}" if idx == list(range(idx[0], idx[-1] + 1)) and len(idx) > 1 else ",".join(map(str, idx))
@@ -218,7 +222,7 @@ def style_mixing_grid(G: Any, *, seed: int = 0, row_indices: Sequence[int] = ran
             rows.append([tiles_a[r], *mixed[r * nb:(r + 1) * nb]])
         gaps.append(len(rows) - 1)
     res = G.ws_resolutions if hasattr(G, "ws_resolutions") else None
-    blocks = "; ".join(f"{name} (ws {idx[0]}-{idx[-1]}" + (f", {res[idx[0]]}-{res[idx[-1]]} px)" if res else ")")
+    blocks = "; ".join(f"{name} (ws {_span(idx)}" + (f", {_px(res[idx[0]], res[idx[-1]])})" if res else ")")
                        for name, idx in used)
     missing = [name for name, idx in groups.items() if not idx]
     note = f"; no {' or '.join(missing)} layers at {G.img_resolution} px" if missing else ""

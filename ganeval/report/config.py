@@ -1,0 +1,210 @@
+"""The report configuration: a TOML file naming generators, metrics, figures, seed and output.
+
+Schema (every key except ``name``, ``generators`` is optional)::
+
+    name = "example"                 # report title; output defaults to reports/<name>/
+    out = "reports/example"          # output folder (relative to the working directory)
+    seed = 0                         # base seed of every metric and figure
+    device = "auto"                  # auto | cpu | cuda[:N]
+
+    [[generators]]
+    label = "shapes-stylegan"        # shown in tables; any text (it is escaped)
+    source = "zoo:shapes-stylegan"   # anything ganeval.load_generator accepts
+
+    [[metrics]]
+    name = "ppl"                     # ppl | separability | fid (others become failure cells)
+    label = "PPL W end"              # optional column title (default: preset or name)
+    preset = "ppl_wend"              # every other key is passed to the metric function
+    samples = 200                    # alias of num_samples (and keep of num_keep)
+
+    [figures]
+    enabled = true
+    truncation = 0.7                 # psi of the analysis figures
+    grid = 16                        # images in the uncurated grid
+
+Relative generator paths resolve against the configuration file's folder.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import GanevalTypeError, GanevalValueError
+
+__all__ = ["ReportConfig", "GeneratorSpec", "MetricSpec", "FigureSpec", "load_config", "parse_config",
+           "KNOWN_METRICS", "OPTION_ALIASES"]
+
+KNOWN_METRICS: tuple[str, ...] = ("ppl", "separability", "fid")
+
+# short option names accepted in the TOML -> keyword of the metric function
+OPTION_ALIASES: dict[str, str] = {"samples": "num_samples", "keep": "num_keep"}
+
+_TOP_KEYS = {"name", "out", "seed", "device", "generators", "metrics", "figures"}
+_FIGURE_KEYS = {"enabled", "truncation", "grid", "mixing_rows", "mixing_cols", "noise_realisations",
+                "std_realisations", "interpolation_steps", "interpolation_pairs"}
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """One generator of the report: a display label and a ``load_generator`` source."""
+
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric column: the metric name, its column label and its keyword options."""
+
+    name: str
+    label: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """Settings of the StyleGAN analysis figures drawn for every generator."""
+
+    enabled: bool = True
+    truncation: float = 0.7
+    grid: int = 16
+    mixing_rows: int = 3
+    mixing_cols: int = 4
+    noise_realisations: int = 4
+    std_realisations: int = 32
+    interpolation_steps: int = 8
+    interpolation_pairs: int = 2
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """A fully resolved report configuration (see the module docstring for the TOML schema)."""
+
+    name: str
+    out: Path
+    seed: int = 0
+    device: str = "auto"
+    generators: tuple[GeneratorSpec, ...] = ()
+    metrics: tuple[MetricSpec, ...] = ()
+    figures: FigureSpec = field(default_factory=FigureSpec)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form, as recorded in ``results.jsonl`` and shown in the provenance section."""
+        d = asdict(self)
+        d["out"] = str(self.out)
+        d["generators"] = [asdict(g) for g in self.generators]
+        d["metrics"] = [asdict(m) for m in self.metrics]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ReportConfig:
+        """Inverse of :meth:`to_dict`."""
+        return cls(name=d["name"], out=Path(d["out"]), seed=int(d["seed"]), device=d["device"],
+                   generators=tuple(GeneratorSpec(**g) for g in d["generators"]),
+                   metrics=tuple(MetricSpec(**m) for m in d["metrics"]),
+                   figures=FigureSpec(**d["figures"]))
+
+
+def load_config(path: str | Path) -> ReportConfig:
+    """Read and validate a TOML report configuration."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanevalValueError(f"Argument `config` must be an existing TOML file, but got {str(path)!r} (not found).")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise GanevalValueError(f"Argument `config` must be valid TOML, but {str(path)!r} fails to parse: {exc}.") from exc
+    return parse_config(data, base_dir=path.parent)
+
+
+def _str(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise GanevalTypeError(f"Config key `{where}` must be a non-empty string, but got {value!r}.")
+    return value
+
+
+def _table(where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise GanevalTypeError(f"Config key `{where}` must be a table, but got {value!r}.")
+    return value
+
+
+def _resolve_source(source: str, base_dir: Path | None) -> str:
+    # registry names ("zoo:...") stay as they are; relative files resolve against the config folder
+    if ":" in source.split("/")[0] or base_dir is None:
+        return source
+    p = Path(source).expanduser()
+    if not p.is_absolute() and (base_dir / p).exists():
+        return str((base_dir / p).resolve())
+    return source
+
+
+def _figures(data: Any) -> FigureSpec:
+    data = _table("figures", data)
+    unknown = sorted(set(data) - _FIGURE_KEYS)
+    if unknown:
+        raise GanevalValueError(f"Config table `figures` has unknown key(s) {unknown}; expected some of {sorted(_FIGURE_KEYS)}.")
+    spec = FigureSpec(**data)
+    if not isinstance(spec.enabled, bool):
+        raise GanevalTypeError(f"Config key `figures.enabled` must be true or false, but got {spec.enabled!r}.")
+    psi = spec.truncation
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not math.isfinite(psi):
+        raise GanevalTypeError(f"Config key `figures.truncation` must be a finite number, but got {psi!r}.")
+    for key in _FIGURE_KEYS - {"enabled", "truncation"}:
+        v = getattr(spec, key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if key in ("std_realisations", "interpolation_steps") else 1):
+            raise GanevalValueError(f"Config key `figures.{key}` must be a positive integer, but got {v!r}.")
+    return FigureSpec(**{**asdict(spec), "truncation": float(psi)})
+
+
+def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> ReportConfig:
+    """Validate a parsed TOML document and return the resolved :class:`ReportConfig`.
+
+    Structural mistakes (missing names, wrong types, duplicate labels, unknown top-level keys)
+    raise :class:`GanevalValueError`; an unknown *metric name* is not an error here: the runner
+    turns it into a failure cell so the rest of the report is still produced.
+    """
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise GanevalValueError(f"Config has unknown top-level key(s) {unknown}; expected some of {sorted(_TOP_KEYS)}.")
+    name = _str("name", data.get("name"))
+    out = Path(_str("out", data["out"])) if "out" in data else Path("reports") / name
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise GanevalValueError(f"Config key `seed` must be a non-negative integer, but got {seed!r}.")
+    device = _str("device", data.get("device", "auto"))
+
+    gens_raw = data.get("generators")
+    if not isinstance(gens_raw, list) or not gens_raw:
+        raise GanevalValueError("Config must list at least one generator as [[generators]] with `label` and `source`, "
+                                f"but got {gens_raw!r}.")
+    generators = []
+    for i, g in enumerate(gens_raw):
+        g = _table(f"generators[{i}]", g)
+        extra = sorted(set(g) - {"label", "source"})
+        if extra:
+            raise GanevalValueError(f"Config table `generators[{i}]` has unknown key(s) {extra}; expected `label`, `source`.")
+        source = _resolve_source(_str(f"generators[{i}].source", g.get("source")), base_dir)
+        generators.append(GeneratorSpec(label=_str(f"generators[{i}].label", g.get("label", source)), source=source))
+    labels = [g.label for g in generators]
+    if len(set(labels)) != len(labels):
+        raise GanevalValueError(f"Config generator labels must be unique, but got {labels}.")
+
+    metrics = []
+    for i, m in enumerate(data.get("metrics", [])):
+        m = _table(f"metrics[{i}]", m)
+        mname = _str(f"metrics[{i}].name", m.get("name"))
+        options = {OPTION_ALIASES.get(k, k): v for k, v in m.items() if k not in ("name", "label")}
+        label = m.get("label") or options.get("preset") or mname
+        metrics.append(MetricSpec(name=mname, label=_str(f"metrics[{i}].label", label), options=options))
+    mlabels = [m.label for m in metrics]
+    if len(set(mlabels)) != len(mlabels):
+        raise GanevalValueError(f"Config metric labels must be unique (add `label = ...`), but got {mlabels}.")
+
+    figures = _figures(data.get("figures", {}))
+    return ReportConfig(name=name, out=out, seed=seed, device=device, generators=tuple(generators),
+                        metrics=tuple(metrics), figures=figures)

@@ -1,0 +1,344 @@
+"""Render ``index.html`` and the CSV tables from ``results.jsonl`` and the figure files alone.
+
+Nothing here runs a metric or a generator: rendering the same results file twice gives the
+same ``index.html``, CSVs and plots. The page is self-contained: figures are relative links
+to PNGs in the report folder, the CSS is inline, and there is no script, font or URL from the
+network. Every string that came from a configuration, a checkpoint or an error message goes
+through Jinja2's autoescaping.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import GanevalValueError
+from ..results import format_time
+from .runner import RESULTS_FILE, read_records
+
+__all__ = ["render_report", "RenderOutcome", "Cell", "Table"]
+
+# config keys worth a column in the per-metric tables, in display order
+_METRIC_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "ppl": ("space", "sampling", "epsilon", "crop", "distance", "protocol"),
+    "separability": ("spaces", "num_keep", "classifier", "protocol"),
+    "fid": ("extractor", "protocol", "real", "num_real"),
+}
+_SECTION_TITLES = {"ppl": "Perceptual path length", "separability": "Linear separability",
+                   "fid": "FID / KID / precision and recall"}
+
+
+def _fmt(v: Any) -> str:
+    """Numbers with 4 significant digits (scientific outside [1e-3, 1e5)); None as an en dash."""
+    if v is None:
+        return "\u2013"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        return f"{v:.3e}" if v != 0 and not 1e-3 <= abs(v) < 1e5 else f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt(x) for x in v)
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the raw value (CSV), its display text (HTML), an optional in-page link and CSS class."""
+
+    value: Any
+    text: str
+    link: str | None = None
+    cls: str | None = None
+
+    @classmethod
+    def of(cls, value: Any) -> Cell:
+        return cls(value=value, text=_fmt(value), cls="num" if isinstance(value, (int, float)) else None)
+
+
+@dataclass
+class Table:
+    """A titled table, shown in the page and written as ``<slug>.csv`` next to it."""
+
+    slug: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+
+    def write_csv(self, folder: Path) -> None:
+        with (folder / f"{self.slug}.csv").open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(self.columns)
+            for row in self.rows:
+                w.writerow(["" if c.value is None else c.value for c in row])
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """Paths written by :func:`render_report` and the number of failures shown."""
+
+    index: Path
+    csv_files: list[Path]
+    num_failures: int
+
+
+class _Results:
+    """The latest run of a results file and the records its cells point at."""
+
+    def __init__(self, records: list[dict[str, Any]], path: Path) -> None:
+        runs = [i for i, r in enumerate(records) if r.get("record") == "run"]
+        if not runs:
+            raise GanevalValueError(f"Argument `results` must hold a run record, but {path} has none; "
+                                    "run `ganeval report CONFIG` first.")
+        self.run = records[runs[-1]]
+        self.by_key: dict[str, list[dict[str, Any]]] = {}
+        for r in records[:runs[-1]]:
+            if r.get("record") in ("metric", "failure", "figures"):
+                self.by_key.setdefault(r["report"]["key"], []).append(r)
+
+    def latest(self, key: str) -> list[dict[str, Any]]:
+        """The records of the last computation of ``key``: one failure, one figures record, or its metric parts."""
+        recs = self.by_key.get(key, [])
+        if not recs:
+            return []
+        last = recs[-1]
+        if last["record"] != "metric":
+            return [last]
+        return recs[len(recs) - 1 - last["report"]["part"]:]
+
+
+def _scale(item: dict[str, Any]) -> int:
+    """Display magnification of a figure: small generator outputs are shown enlarged (pixelated)."""
+    return max(1, min(3, 480 // max(item["width"], 1)))
+
+
+def _anchor(key: str) -> str:
+    return f"failure-{key[:16]}"
+
+
+def _value_text(rec: dict[str, Any]) -> str:
+    ci = rec.get("ci95") or [None, None]
+    text = _fmt(rec["results"][rec["metric"]])
+    if ci[0] is not None and ci[1] is not None:
+        text += f" [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+    return text
+
+
+def _summary(res: _Results) -> Table:
+    metrics = res.run["config"]["metrics"]
+    columns = ["generator"]
+    for m in metrics:
+        columns += [f"{m['label']}", f"{m['label']} ci_low", f"{m['label']} ci_high"]
+    table = Table("summary", "Summary", columns)
+    cells = {(c["generator"], c["metric_label"]): c["key"] for c in res.run["cells"]}
+    for g in res.run["generators"]:
+        row = [Cell(g["label"], g["label"])]
+        for m in metrics:
+            recs = res.latest(cells.get((g["label"], m["label"]), ""))
+            if recs and recs[0]["record"] == "metric":
+                r = recs[0]
+                ci = r.get("ci95") or [None, None]
+                row += [Cell(r["results"][r["metric"]], _value_text(r), cls="num"), Cell(ci[0], ""), Cell(ci[1], "")]
+            elif recs:
+                key = recs[0]["report"]["key"]
+                what = "generator failed to load" if recs[0]["report"]["stage"] == "load" else "failed"
+                row += [Cell("failed", what, link=_anchor(key), cls="fail"), Cell(None, ""), Cell(None, "")]
+            else:
+                row += [Cell("missing", "missing", cls="fail"), Cell(None, ""), Cell(None, "")]
+        table.rows.append(row)
+    return table
+
+
+def _metric_records(res: _Results, name: str) -> list[dict[str, Any]]:
+    out = []
+    for c in res.run["cells"]:
+        for r in res.latest(c["key"]):
+            if r["record"] == "metric" and r["report"]["metric_name"] == name and r not in out:
+                out.append(r)
+    return out
+
+
+def _metric_table(name: str, recs: list[dict[str, Any]]) -> Table:
+    keys = [k for k in _METRIC_CONFIG_KEYS.get(name, ()) if any(k in r.get("config", {}) for r in recs)]
+    extra = sorted({k for r in recs for k, v in (r.get("extra") or {}).items()
+                    if isinstance(v, (int, float, str, bool))})
+    columns = ["generator", "column", "metric", "value", "ci_low", "ci_high", "std", "num_samples",
+               "lower_is_better", *keys, *extra]
+    table = Table(name, f"{_SECTION_TITLES.get(name, name)}: results", columns)
+    for r in recs:
+        ci = r.get("ci95") or [None, None]
+        rep = r["report"]
+        row = [Cell(rep["generator"], rep["generator"]), Cell(rep["metric_label"], rep["metric_label"]),
+               Cell(r["metric"], r["metric"]), Cell.of(r["results"][r["metric"]]), Cell.of(ci[0]), Cell.of(ci[1]),
+               Cell.of(r.get("std")), Cell.of(r.get("num_samples")), Cell.of(not r.get("higher_is_better", False))]
+        row += [Cell.of(r["config"].get(k)) for k in keys]
+        row += [Cell.of((r.get("extra") or {}).get(k)) for k in extra]
+        table.rows.append(row)
+    return table
+
+
+def _save_plot(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # no Software/date metadata: the same results give byte-identical PNGs
+    fig.savefig(path, dpi=80, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def _plots_for(name: str, recs: list[dict[str, Any]]) -> list[tuple[str, str, Callable[[], Any]]]:
+    """(file stem, caption, draw function) of each plot of a metric section, per generator."""
+    from .plots import metric_plots
+
+    return metric_plots(name, recs)
+
+
+def _weights_table(res: _Results, metric_recs: list[dict[str, Any]]) -> Table:
+    table = Table("weights", "Weight files (sha256)", ["used by", "file", "sha256"])
+    seen = set()
+    for g in res.run["generators"]:
+        if g.get("status") == "ok":
+            row = (f"generator {g['label']}", g["source"], g.get("sha256"))
+            seen.add(row[1:])
+            table.rows.append([Cell(v, _fmt(v)) for v in row])
+    for r in metric_recs:
+        for name, sha in ((r.get("provenance") or {}).get("weights") or {}).items():
+            if (name, sha) not in seen:
+                seen.add((name, sha))
+                table.rows.append([Cell(v, _fmt(v)) for v in (r["report"]["metric_label"], name, sha)])
+    return table
+
+
+def _wall_table(res: _Results) -> Table:
+    table = Table("wall-times", "Wall time per metric", ["generator", "column", "wall_time_s", "wall_time"])
+    for c in res.run["cells"]:
+        recs = res.latest(c["key"])
+        if recs and recs[0]["record"] == "metric":
+            t = recs[0]["report"]["wall_time"]
+            table.rows.append([Cell(c["generator"], c["generator"]), Cell(c["metric_label"], c["metric_label"]),
+                               Cell(round(t, 3), _fmt(round(t, 3)), cls="num"), Cell(format_time(t), format_time(t))])
+    for label, key in res.run["figures"].items():
+        recs = res.latest(key)
+        if recs and recs[0]["record"] == "figures":
+            t = recs[0]["report"]["wall_time"]
+            table.rows.append([Cell(label, label), Cell("analysis figures", "analysis figures"),
+                               Cell(round(t, 3), _fmt(round(t, 3)), cls="num"), Cell(format_time(t), format_time(t))])
+    return table
+
+
+def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]) -> tuple[Table, list[dict[str, Any]]]:
+    table = Table("failures", "Failures", ["generator", "column", "stage", "error_type", "message"])
+    details, seen = [], set()
+    keys = [c["key"] for c in res.run["cells"]] + list(res.run["figures"].values())
+    for key in keys:
+        recs = res.latest(key)
+        if recs and recs[0]["record"] == "failure" and key not in seen:
+            seen.add(key)
+            details.append(recs[0]["report"])
+    details += list(plot_failures)
+    for d in details:
+        table.rows.append([Cell(d["generator"], d["generator"]), Cell(d.get("metric_label"), _fmt(d.get("metric_label"))),
+                           Cell(d["stage"], d["stage"]), Cell(d["error_type"], d["error_type"]),
+                           Cell(d["message"], d["message"], cls="msg")])
+    return table, details
+
+
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("ganeval.report", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["fmt"] = _fmt
+    env.filters["anchor"] = _anchor
+    return env
+
+
+def render_report(results: str | Path, out_dir: str | Path | None = None) -> RenderOutcome:
+    """Write ``index.html``, one CSV per table and the metric plots from a results file.
+
+    Args:
+        results: a ``results.jsonl`` written by :func:`ganeval.report.run_report`, or its folder.
+        out_dir: where to write (default: the results file's folder; the analysis figures are
+            referenced relative to it, so they must live there).
+
+    Returns:
+        the index path, the CSV paths and the number of failures shown in the report.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    results = Path(results)
+    if results.is_dir():
+        results = results / RESULTS_FILE
+    if not results.is_file():
+        raise GanevalValueError(f"Argument `results` must be an existing results.jsonl, but got {str(results)!r}.")
+    out = Path(out_dir) if out_dir is not None else results.parent
+    out.mkdir(parents=True, exist_ok=True)
+    res = _Results(read_records(results), results)
+    if out.resolve() != results.parent.resolve():
+        # a new folder must stay self-contained: bring the results and the figure files along
+        shutil.copyfile(results, out / RESULTS_FILE)
+        if (results.parent / "figures").is_dir():
+            shutil.copytree(results.parent / "figures", out / "figures", dirs_exist_ok=True)
+    run = res.run
+
+    tables = [_summary(res)]
+    sections, plot_failures, all_metric_recs = [], [], []
+    names = list(dict.fromkeys(m["name"] for m in run["config"]["metrics"]))
+    for name in names:
+        recs = _metric_records(res, name)
+        all_metric_recs += recs
+        if not recs:
+            continue
+        table = _metric_table(name, recs)
+        plots = []
+        for stem, caption, draw in _plots_for(name, recs):
+            rel = f"plots/{stem}.png"
+            try:
+                _save_plot(draw(), out / rel)
+            except Exception as exc:  # noqa: BLE001 - a plot error is reported in the failures section
+                plot_failures.append({"generator": "", "metric_label": name, "stage": "plot", "key": stem,
+                                      "error_type": type(exc).__name__, "message": f"{stem}: {exc}",
+                                      "traceback": ""})
+                continue
+            plots.append({"file": rel, "caption": caption})
+        tables.append(table)
+        sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "table": table, "plots": plots})
+
+    figures = []
+    for g in run["generators"]:
+        key = run["figures"].get(g["label"])
+        recs = res.latest(key) if key else []
+        if recs and recs[0]["record"] == "figures":
+            items = [it | {"scale": _scale(it)} for it in recs[0]["report"]["items"]]
+            figures.append({"generator": g["label"], "figs": items, "failure": None})
+        elif recs:
+            figures.append({"generator": g["label"], "figs": [], "failure": recs[0]["report"]})
+
+    weights = _weights_table(res, all_metric_recs)
+    walls = _wall_table(res)
+    failures, failure_details = _failures(res, plot_failures)
+    tables += [weights, walls, failures]
+    for t in tables:
+        t.write_csv(out)
+
+    prov = run["provenance"]
+    html = _env().get_template("report.html.j2").render(
+        name=run["config"]["name"], run=run, prov=prov, summary=tables[0], sections=sections, figures=figures,
+        generators=run["generators"], weights=weights, walls=walls, failures=failures,
+        failure_details=failure_details, config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
+        total_time=format_time(prov.get("wall_time") or 0.0))
+    index = out / "index.html"
+    index.write_text(html, encoding="utf-8")
+    return RenderOutcome(index=index, csv_files=[out / f"{t.slug}.csv" for t in tables],
+                         num_failures=len(failure_details))

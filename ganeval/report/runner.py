@@ -1,0 +1,282 @@
+"""Evaluate every (generator, metric) of a report configuration and append the results to ``results.jsonl``.
+
+``results.jsonl`` is the only thing the renderer reads (besides the figure files), so every
+line is self-describing through its ``record`` key:
+
+- ``"metric"``: a :meth:`MetricResult.to_json_line` object plus ``record``, ``report``
+  (generator label, metric label, cache key, wall time) and ``per_sample`` (the per-sample
+  values, for the distribution plots);
+- ``"failure"``: a generator that did not load, an unknown metric, a metric or figure that raised;
+- ``"figures"``: the analysis figures of one generator (files relative to the report folder, captions);
+- ``"run"``: written last by every run: the resolved configuration, the provenance, each
+  generator's hash and the key of every cell. The renderer draws the latest run.
+
+A metric line is reused by a later run when its key (a hash of the generator's sha256, the
+metric name, its options and the seed) matches, unless ``force`` is set. Failures are never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..results import MetricResult, to_jsonable
+from .config import KNOWN_METRICS, FigureSpec, MetricSpec, ReportConfig
+
+__all__ = ["run_report", "RunOutcome", "METRICS", "cell_key", "read_records", "RESULTS_FILE"]
+
+RESULTS_FILE = "results.jsonl"
+
+# metric name -> fn(G, options, *, seed, device) -> MetricResult or a sequence of them
+MetricRunner = Callable[..., Any]
+
+
+def _run_ppl(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
+    import ganeval
+
+    return ganeval.ppl(G, **{"seed": seed, "device": device, **options})
+
+
+def _run_separability(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
+    import ganeval
+
+    opts = dict(options)
+    classifier = ganeval.load_classifier(opts.pop("classifier", "zoo:shapes-classifier"), device=device)
+    return ganeval.separability(G, classifier, **{"seed": seed, "device": device, **opts})
+
+
+def _run_fid(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
+    import ganeval
+
+    return ganeval.fid(G, **{"seed": seed, "device": device, **options})
+
+
+METRICS: dict[str, MetricRunner] = {"ppl": _run_ppl, "separability": _run_separability, "fid": _run_fid}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run produced: the output folder, the results file, and how many cells/figures failed."""
+
+    out_dir: Path
+    results_path: Path
+    num_failures: int
+    num_computed: int
+    num_reused: int
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(to_jsonable(obj), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def cell_key(generator_id: str, metric: MetricSpec, seed: int) -> str:
+    """Cache key of one (generator, metric) cell: sha256 of the generator hash, metric name, options and seed."""
+    return _hash({"generator": generator_id, "metric": metric.name, "options": metric.options, "seed": seed})
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """All JSON objects of a results file, in order (a missing file gives an empty list)."""
+    if not path.exists():
+        return []
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                from ..errors import GanevalValueError
+
+                raise GanevalValueError(f"{path} line {n} is not valid JSON ({exc}); fix or remove that line.") from exc
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "x"
+
+
+def _compact(values: Any) -> list[float | None]:
+    # 7 significant digits: the float32 precision the values were computed in, half the bytes
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    return [float(f"{v:.7g}") if np.isfinite(v) else None for v in arr]
+
+
+def _failure(stage: str, generator: str, metric: str | None, key: str, exc: BaseException) -> dict[str, Any]:
+    return {"record": "failure",
+            "report": {"stage": stage, "generator": generator, "metric_label": metric, "key": key,
+                       "error_type": type(exc).__name__, "message": str(exc),
+                       "traceback": "".join(traceback.format_exception(exc)[-6:])}}
+
+
+class _Log:
+    """Appends lines to results.jsonl immediately, so a killed run keeps what it finished."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, record: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(to_jsonable(record)) + "\n")
+
+
+def _results_of(value: Any, name: str) -> list[MetricResult]:
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items or not all(isinstance(r, MetricResult) for r in items):
+        raise TypeError(f"metric {name!r} returned {type(value).__name__}, expected MetricResult(s).")
+    return items
+
+
+def _generator_info(G: Any, source: str) -> dict[str, Any]:
+    prov = dict(getattr(G, "provenance", {}) or {})
+    info = {k: getattr(G, k, None) for k in ("z_dim", "w_dim", "num_ws", "img_resolution", "img_channels", "c_dim")}
+    info["arch"] = getattr(G, "arch_name", type(G).__name__)
+    info["parameters"] = int(sum(p.numel() for p in G.parameters())) if hasattr(G, "parameters") else None
+    return {"sha256": prov.get("sha256"), "format": prov.get("format"), "provenance": prov, "info": info}
+
+
+def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+    from ..viz.analysis import analysis_figures
+
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for fig in analysis_figures(G, seed=seed, truncation_psi=spec.truncation, grid=spec.grid,
+                                mixing_rows=spec.mixing_rows, mixing_cols=spec.mixing_cols,
+                                noise_realisations=spec.noise_realisations, std_realisations=spec.std_realisations,
+                                interpolation_steps=spec.interpolation_steps,
+                                interpolation_pairs=spec.interpolation_pairs):
+        fig.save(folder / f"{fig.name}.png")
+        items.append({"file": f"{rel}/{fig.name}.png", "name": fig.name, "title": fig.title, "caption": fig.caption,
+                      "width": int(fig.image.shape[1]), "height": int(fig.image.shape[0])})
+    return items
+
+
+def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force: bool = False,
+               device: str | None = None, log: Callable[[str], None] | None = None) -> RunOutcome:
+    """Evaluate every (generator, metric) cell and draw the figures; append everything to results.jsonl.
+
+    Args:
+        config: the resolved configuration (see :func:`ganeval.report.load_config`).
+        out_dir: output folder (default ``config.out``).
+        force: recompute cells and figures even when ``results.jsonl`` already holds them.
+        device: overrides ``config.device``.
+        log: progress messages (e.g. ``click.echo(..., err=True)``); silent when ``None``.
+
+    A generator that fails to load, an unknown metric and a metric that raises are recorded
+    as failures; the run carries on with the other cells.
+    """
+    import torch
+
+    import ganeval
+
+    from ..devices import resolve_device
+
+    say = log or (lambda msg: None)
+    out = Path(out_dir) if out_dir is not None else config.out
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / RESULTS_FILE
+    previous = read_records(results_path)
+    done = {}
+    for rec in previous:
+        if rec.get("record") in ("metric", "figures"):
+            done.setdefault(rec["report"]["key"], []).append(rec)
+    sink = _Log(results_path)
+    dev = resolve_device(device or config.device)
+    t_run = time.perf_counter()
+
+    generators, cells, figures = [], [], {}
+    failures = computed = reused = 0
+    for gspec in config.generators:
+        gentry: dict[str, Any] = {"label": gspec.label, "source": gspec.source}
+        generators.append(gentry)
+        say(f"[{gspec.label}] loading {gspec.source}")
+        try:
+            G = ganeval.load_generator(gspec.source, device=dev)
+        except Exception as exc:  # noqa: BLE001 - any load error becomes this generator's failure row
+            key = f"load-{uuid.uuid4().hex[:16]}"  # an id, not a cache key: load failures are retried
+            sink.append(_failure("load", gspec.label, None, key, exc))
+            failures += 1
+            gentry.update(status="failed", key=key)
+            cells += [{"generator": gspec.label, "metric_label": m.label, "key": key} for m in config.metrics]
+            if config.figures.enabled:
+                figures[gspec.label] = key
+            continue
+        gentry.update(status="ok", **_generator_info(G, gspec.source))
+        gid = gentry["sha256"] or f"source:{gspec.source}"
+
+        for mspec in config.metrics:
+            key = cell_key(gid, mspec, config.seed)
+            cells.append({"generator": gspec.label, "metric_label": mspec.label, "key": key})
+            if key in done and not force and all(r["record"] == "metric" for r in done[key]):
+                say(f"[{gspec.label}] {mspec.label}: reusing result {key[:12]}")
+                reused += 1
+                continue
+            runner = METRICS.get(mspec.name)
+            say(f"[{gspec.label}] {mspec.label}: computing")
+            t0 = time.perf_counter()
+            try:
+                if runner is None:
+                    from ..errors import GanevalValueError
+
+                    raise GanevalValueError(f"Config metric `name` must be one of {', '.join(KNOWN_METRICS)}, "
+                                            f"but got {mspec.name!r}.")
+                results = _results_of(runner(G, dict(mspec.options), seed=config.seed, device=dev), mspec.name)
+            except Exception as exc:  # noqa: BLE001 - recorded as this cell's failure, shown in the report
+                sink.append(_failure("metric", gspec.label, mspec.label, key, exc))
+                failures += 1
+                continue
+            wall = time.perf_counter() - t0
+            for part, res in enumerate(results):
+                line = json.loads(res.to_json_line())
+                line["record"] = "metric"
+                line["report"] = {"generator": gspec.label, "metric_name": mspec.name, "metric_label": mspec.label,
+                                  "key": key, "part": part, "wall_time": wall, "generator_sha256": gentry["sha256"]}
+                line["per_sample"] = None if res.per_sample is None else _compact(res.per_sample)
+                sink.append(line)
+            computed += 1
+
+        if config.figures.enabled:
+            fkey = _hash({"generator": gid, "figures": config.figures, "seed": config.seed})
+            figures[gspec.label] = fkey
+            prev = done.get(fkey, [])
+            if prev and not force and all((out / it["file"]).is_file() for it in prev[-1]["report"]["items"]):
+                say(f"[{gspec.label}] figures: reusing {fkey[:12]}")
+                continue
+            say(f"[{gspec.label}] figures: drawing")
+            rel = f"figures/{_slug(gspec.label)}-{fkey[:8]}"
+            t0 = time.perf_counter()
+            try:
+                items = _make_figures(G, config.figures, config.seed, out / rel, rel)
+            except Exception as exc:  # noqa: BLE001 - a figure error must not lose the metric results
+                sink.append(_failure("figures", gspec.label, None, fkey, exc))
+                failures += 1
+                continue
+            sink.append({"record": "figures", "report": {"generator": gspec.label, "key": fkey, "items": items,
+                                                         "wall_time": time.perf_counter() - t0}})
+
+    from .. import __version__
+
+    import numpy as np
+
+    run = {"record": "run",
+           "config": config.to_dict() | {"out": str(out), "device": device or config.device},
+           "provenance": {"versions": {"ganeval": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                                       "python": platform.python_version()},
+                          "platform": platform.platform(), "device": str(dev),
+                          "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor(),
+                          "argv": sys.argv[1:], "timestamp": time.time(), "wall_time": time.perf_counter() - t_run},
+           "generators": generators, "cells": cells, "figures": figures,
+           "summary": {"failures": failures, "computed": computed, "reused": reused}}
+    sink.append(run)
+    return RunOutcome(out_dir=out, results_path=results_path, num_failures=failures, num_computed=computed,
+                      num_reused=reused)
