@@ -20,6 +20,9 @@ _SG2_LICENCE = "Nvidia Source Code License-NC"
 _SG2_SOURCE = "NVlabs/stylegan2 pretrained_networks.py and README.md (commit bf0fe0b); cite Karras et al., CVPR 2020"
 _ADA_LICENCE = "NVIDIA Source Code License for StyleGAN2-ADA (non-commercial)"
 _ADA_SOURCE = "NVlabs/stylegan2-ada-pytorch README.md (commit d72cc7d); cite Karras et al., NeurIPS 2020"
+_CLASSIFIER_SOURCE = (
+    "NVlabs/stylegan2 and NVlabs/stylegan metrics/linear_separability.py; cite Karras et al., CVPR 2019"
+)
 _SG2_CDN = "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/"
 _ADA_CDN = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/"
 _SG1_METRICS_CDN = "https://nvlabs-fi-cdn.nvidia.com/stylegan/networks/metrics/"
@@ -263,7 +266,7 @@ def _celebahq_classifiers() -> list[WeightsEntry]:
                     _DRIVE + drive_id,
                 ),
                 licence=_SG1_LICENCE,
-                source="NVlabs/stylegan2 and NVlabs/stylegan metrics/linear_separability.py; cite Karras et al., CVPR 2019",
+                source=_CLASSIFIER_SOURCE,
                 description=f"CelebA-HQ attribute classifier {index:02d} '{attr}' (TF pickle, 256x256 input)",
                 format="nvidia-tf-pickle",
             )

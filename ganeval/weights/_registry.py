@@ -139,7 +139,9 @@ def load_zoo_cards(directory: str | os.PathLike[str] | None = None) -> list[Weig
         try:
             card = json.loads(card_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise GanevalValueError(f"Zoo card {card_path} must be a JSON object, but reading it failed: {exc}.") from exc
+            raise GanevalValueError(
+                f"Zoo card {card_path} must be a JSON object, but reading it failed: {exc}."
+            ) from exc
         if not isinstance(card, dict):
             raise GanevalValueError(f"Zoo card {card_path} must be a JSON object, but got {type(card).__name__}.")
         missing = [k for k in ("name", "kind", "file", "sha256") if k not in card]
@@ -170,7 +172,11 @@ def load_zoo_cards(directory: str | os.PathLike[str] | None = None) -> list[Weig
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The cache root: ``cache_dir``, else ``$GANEVAL_HOME``, else ``$XDG_CACHE_HOME/ganeval``, else ``~/.cache/ganeval``."""
+    """The cache root.
+
+    Precedence: ``cache_dir``, then ``$GANEVAL_HOME``, then ``$XDG_CACHE_HOME/ganeval``, then
+    ``~/.cache/ganeval``. Empty environment variables count as unset.
+    """
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     home = os.environ.get("GANEVAL_HOME")
@@ -252,16 +258,17 @@ def _check_file(entry: WeightsEntry, path: Path, *, rehash: bool) -> str:
     """
     st = path.stat()
     record = None if entry.is_zoo else _read_sidecar(path)
-    if not rehash and record is not None and record.get("size") == st.st_size and record.get("mtime_ns") == st.st_mtime_ns:
-        actual = record["sha256"]  # unchanged since ganeval hashed it
+    unchanged = record is not None and record.get("size") == st.st_size and record.get("mtime_ns") == st.st_mtime_ns
+    if unchanged and not rehash:
+        actual = record["sha256"]  # the file has not changed since ganeval hashed it
     else:
         actual = sha256_file(path)
     expected, origin = _expected(entry, path) if not entry.is_zoo else (entry.sha256, "zoo card")
-    fix = (
-        "The installation is damaged: reinstall ganeval."
-        if entry.is_zoo
-        else f"Delete it and run `ganeval weights fetch {entry.name}`, or replace it with the file from {entry.urls[0] if entry.urls else 'its source'}."
-    )
+    if entry.is_zoo:
+        fix = "The installation is damaged: reinstall ganeval."
+    else:
+        origin_url = entry.urls[0] if entry.urls else entry.source
+        fix = f"Delete it and run `ganeval weights fetch {entry.name}`, or replace it with the file from {origin_url}."
     if entry.sha256 is not None and not actual.startswith(entry.sha256):
         raise ChecksumError(
             f"Weights file {path} of `{entry.name}` has sha256 {actual}, but the registry expects "
@@ -277,12 +284,12 @@ def _check_file(entry: WeightsEntry, path: Path, *, rehash: bool) -> str:
             f"Weights file {path} of `{entry.name}` has {st.st_size} bytes, but the registry expects "
             f"{entry.size} bytes. {fix}"
         )
-    if not entry.is_zoo and (record is None or record.get("sha256") != actual or record.get("mtime_ns") != st.st_mtime_ns):
+    if not entry.is_zoo and not (unchanged and record["sha256"] == actual):
         try:
             _write_sidecar(path, actual)  # first use of a file placed by hand: record, enforce from now on
         except OSError as exc:
             # a read-only shared cache still serves verified files; only the record is skipped
-            warnings.warn(f"Could not record the sha256 of {path} ({exc}); it will be re-hashed on each use.", stacklevel=3)
+            warnings.warn(f"Could not record the sha256 of {path} ({exc}); it is re-hashed on each use.", stacklevel=3)
     return actual
 
 
@@ -317,7 +324,9 @@ def _resolve_path(name: str | os.PathLike[str]) -> Path | None:
         return None
     path = path.expanduser()
     if not path.is_file():
-        raise WeightsNotFoundError(f"Argument `name` must be a registered weights name or an existing file, but {str(path)!r} does not exist.")
+        raise WeightsNotFoundError(
+            f"Argument `name` must be a registered weights name or an existing file, but {str(path)!r} does not exist."
+        )
     return path
 
 
@@ -374,7 +383,8 @@ def resolve(
         )
     if not download:
         raise WeightsNotFoundError(
-            f"Weights `{entry.name}` are not in the cache and downloading is disabled: download {url} and save it as {path}."
+            f"Weights `{entry.name}` are not in the cache and downloading is disabled: "
+            f"download {url} and save it as {path}."
         )
     from .download import download_file
 
@@ -382,9 +392,8 @@ def resolve(
     record = _read_sidecar(path)  # the file was deleted but its recorded hash survives: enforce it
     if record is not None and (expected is None or len(expected) < 64):
         expected = record["sha256"]
-    actual = download_file(
-        entry.urls, path, sha256=expected, size=entry.size, progress=progress, label=f"`{entry.name}` ({entry.filename})"
-    )
+    label = f"`{entry.name}` ({entry.filename})"
+    actual = download_file(entry.urls, path, sha256=expected, size=entry.size, progress=progress, label=label)
     _write_sidecar(path, actual)
     return path
 
