@@ -222,6 +222,19 @@ def test_zoo_card_missing_a_key_is_reported_with_the_card(tmp_path):
     assert str(folder / "broken.json") in str(info.value) and "kind, sha256" in str(info.value)
 
 
+def test_native_style_cards_load_and_other_json_files_are_skipped(tmp_path):
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    (folder / "g.safetensors").write_bytes(b"g")
+    native = {"format": "ganeval-native", "name": "test-native", "kind": "generator",
+              "weights": "g.safetensors", "sha256": hashlib.sha256(b"g").hexdigest()}
+    (folder / "g.json").write_text(json.dumps(native))
+    (folder / "notes.json").write_text(json.dumps({"arch_name": "stylegan", "init_kwargs": {}}))
+    (entry,) = weights.load_zoo_cards(folder)
+    assert entry.name == "zoo:test-native" and entry.format == "native"
+    assert entry.packaged_path == folder / "g.safetensors"
+
+
 def test_packaged_zoo_cards_are_listed_and_verify():
     # Whatever cards the source tree / wheel ships must load and match their sha256.
     from ganeval.weights._registry import _pretrained_files

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ChecksumError, GanevalValueError, OfflineError, WeightsNotFoundError
-from ._entry import KINDS, WeightsEntry, check_name
+from ._entry import FORMATS, KINDS, WeightsEntry, check_name
 
 __all__ = [
     "register",
@@ -129,9 +129,11 @@ def _pretrained_files() -> list[Path]:
 def load_zoo_cards(directory: str | os.PathLike[str] | None = None) -> list[WeightsEntry]:
     """Build ``zoo:<name>`` entries from the JSON cards in ``directory`` (default: the packaged folder).
 
-    A card ``<name>.json`` needs at least ``name``, ``kind``, ``file`` (relative to the card) and
-    ``sha256``; optional keys ``format``, ``licence``/``license``, ``source``, ``description``,
-    ``size`` fill the entry. A card missing a key raises, naming the card and the key.
+    A card is a JSON object with ``name`` and ``kind``; it must also give ``sha256`` and the
+    weights file (``file``, or ``weights`` as in a native-format config), relative to the card.
+    Optional keys ``format``, ``licence``/``license``, ``source``, ``description`` and ``size``
+    fill the entry. JSON files with neither ``name`` nor ``kind`` are not cards and are skipped;
+    a card missing a key raises, naming the card and the key.
     """
     files = sorted(Path(directory).iterdir()) if directory is not None else _pretrained_files()
     entries = []
@@ -142,30 +144,38 @@ def load_zoo_cards(directory: str | os.PathLike[str] | None = None) -> list[Weig
             raise GanevalValueError(
                 f"Zoo card {card_path} must be a JSON object, but reading it failed: {exc}."
             ) from exc
-        if not isinstance(card, dict):
-            raise GanevalValueError(f"Zoo card {card_path} must be a JSON object, but got {type(card).__name__}.")
-        missing = [k for k in ("name", "kind", "file", "sha256") if k not in card]
-        if missing:
-            raise GanevalValueError(
-                f"Zoo card {card_path} must have the keys name, kind, file, sha256, but it lacks {', '.join(missing)}."
-            )
-        name = str(card["name"])
-        file = card_path.parent / str(card["file"])
-        entries.append(
-            WeightsEntry(
-                name=name if name.startswith("zoo:") else f"zoo:{name}",
-                kind=str(card["kind"]),
-                filename=file.name,
-                sha256=str(card["sha256"]),
-                size=card.get("size"),
-                licence=str(card.get("licence", card.get("license", "MIT (ganeval)"))),
-                source=str(card.get("source", f"trained by ganeval; card {card_path.name}")),
-                description=str(card.get("description", "")),
-                format=str(card.get("format", "native")),
-                packaged_path=file,
-            )
-        )
+        if not isinstance(card, dict) or not ({"name", "kind"} & card.keys()):
+            continue
+        entries.append(_card_entry(card_path, card))
     return entries
+
+
+def _card_entry(card_path: Path, card: dict) -> WeightsEntry:
+    file = card.get("file", card.get("weights"))
+    given = {"name": card.get("name"), "kind": card.get("kind"), "file": file, "sha256": card.get("sha256")}
+    missing = [k for k, v in given.items() if v is None]
+    if missing:
+        raise GanevalValueError(
+            f"Zoo card {card_path} must have the keys name, kind, file, sha256, but it lacks {', '.join(missing)}."
+        )
+    name, kind, path = str(card["name"]), str(card["kind"]), card_path.parent / str(file)
+    fmt = card.get("format")
+    if fmt == "ganeval-native" or (fmt is None and kind == "generator"):
+        fmt = "native"
+    elif fmt not in FORMATS:  # descriptive only: an unknown label must not hide the model
+        fmt = "safetensors" if path.suffix == ".safetensors" else "other"
+    return WeightsEntry(
+        name=name if name.startswith("zoo:") else f"zoo:{name}",
+        kind=kind,
+        filename=path.name,
+        sha256=str(card["sha256"]),
+        size=card.get("size"),
+        licence=str(card.get("licence", card.get("license", "MIT (ganeval)"))),
+        source=str(card.get("source", f"trained by ganeval; card {card_path.name}")),
+        description=str(card.get("description", "")),
+        format=fmt,
+        packaged_path=path,
+    )
 
 
 # --------------------------------------------------------------------------- cache
