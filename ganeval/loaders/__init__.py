@@ -1,1 +1,128 @@
-"""Checkpoint loaders: NVIDIA TF and torch pickles, rosinality checkpoints, native files."""
+"""Load the generators people have, safely: one entry point, the format read from the content.
+
+``load_generator(source)`` accepts
+
+- NVIDIA TensorFlow network pickles: StyleGAN v1 (version 3) and StyleGAN2 (version 4) ``Gs``,
+  read without TensorFlow (:mod:`.nvidia_tf`);
+- stylegan2-ada-pytorch network pickles (``G_ema``), read without NVIDIA's code; StyleGAN3
+  (alias-free) generators are refused as not supported yet (:mod:`.nvidia_torch`);
+- rosinality/stylegan2-pytorch ``.pt`` checkpoints, also xz-compressed (:mod:`.rosinality`);
+- bare stylegan2-ada state dicts (``.safetensors`` or ``torch.save``), config inferred from shapes;
+- ganeval's native safetensors + JSON pairs (files or a directory, :mod:`ganeval.models.native`);
+- registry names such as ``zoo:shapes-stylegan`` (:func:`ganeval.weights.resolve`).
+
+Nothing from a file is ever executed: pickles go through :mod:`.safe_pickle`, ``torch.load`` runs
+with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..models.base import StyleGenerator
+
+__all__ = ["load_generator", "detect_format"]
+
+
+def detect_format(source: str | os.PathLike[str]) -> str:
+    """The format name of a checkpoint file or directory (see :data:`ganeval.loaders.detect.FORMATS`)."""
+    from .detect import detect_format as _detect
+
+    return _detect(source)
+
+
+def load_generator(source: str | os.PathLike[str], device: str | torch.device | None = None) -> StyleGenerator:
+    """Load a generator from a checkpoint file, directory or registry name.
+
+    Args:
+        source: a path (format recognised from the content, not the name) or a registry name
+            (e.g. ``"zoo:shapes-stylegan"``, ``"stylegan2-ffhq-config-f"``).
+        device: ``"auto" | "cpu" | "cuda[:N]"``; ``None`` keeps it on the CPU.
+
+    Returns:
+        the generator in eval mode with ``requires_grad`` off, carrying ``provenance`` =
+        ``{"source", "format", "sha256", ...}`` (``sha256`` of the file read; ``None`` for a
+        directory); format-specific details (e.g. ``tf_version``, ``class_name``) are added.
+
+    Raises:
+        CheckpointError: unknown format, truncated/corrupt file, unsupported configuration,
+            mismatched shapes; one line naming the file, what was expected and what was found.
+        UnsafePickleError: a pickle names a global outside the allow-list (nothing was run).
+        WeightsNotFoundError: the path does not exist and is not a registry name.
+    """
+    import torch
+
+    from ..devices import resolve_device
+    from .detect import read_checkpoint
+
+    registry_name, path = _resolve_source(source)
+    ckpt = read_checkpoint(path)
+    src = str(ckpt.path)
+    extra: dict[str, Any]
+    if ckpt.format == "native":
+        from ..models.native import load_native
+
+        G = load_native(ckpt.payload)
+        extra = {"saved": dict(getattr(G, "provenance", {}).get("saved") or {})}
+    elif ckpt.format == "nvidia-tf-pickle":
+        from .nvidia_tf import load_nvidia_tf_pickle
+
+        G, extra = load_nvidia_tf_pickle(ckpt.payload, src)
+    elif ckpt.format == "nvidia-torch-pickle":
+        from .nvidia_torch import load_nvidia_torch_pickle
+
+        G, extra = load_nvidia_torch_pickle(ckpt.payload, src)
+    elif ckpt.format == "stylegan2-state-dict":
+        from .nvidia_torch import stylegan2_from_state_dict
+
+        G, extra = stylegan2_from_state_dict(ckpt.payload, src), {}
+    else:  # "rosinality": any torch.save container
+        from .rosinality import load_rosinality
+
+        G, extra = load_rosinality(ckpt.payload, src)
+        if extra.get("layout") == "stylegan2-ada state dict":
+            ckpt.format = "stylegan2-state-dict"
+    G.eval().requires_grad_(False)
+    G.to(torch.device("cpu") if device is None else resolve_device(device))
+    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": _sha256(ckpt.path),
+                                  "path": src, "arch": getattr(G, "arch_name", type(G).__name__)}
+    if registry_name is not None:
+        provenance["registry"] = registry_name
+    provenance.update(ckpt.extra)
+    provenance.update(extra)
+    G.provenance = provenance
+    return G
+
+
+def _resolve_source(source: str | os.PathLike[str]) -> tuple[str | None, Path]:
+    """(registry name or None, local path). An existing path wins over a registry name."""
+    from ..errors import GanevalTypeError, GanevalValueError, WeightsNotFoundError
+
+    if not isinstance(source, (str, os.PathLike)):
+        raise GanevalTypeError(f"Argument `source` must be a path or a registry name, but got {type(source).__name__}.")
+    path = Path(source).expanduser()
+    if path.exists() or isinstance(source, os.PathLike):
+        return None, path
+    from .. import weights
+
+    try:
+        weights.get_entry(source)
+    except (WeightsNotFoundError, GanevalValueError):
+        raise WeightsNotFoundError(
+            f"Argument `source` must be an existing checkpoint path or a registry name "
+            f"(see `ganeval weights list`), but {source!r} is neither."
+        ) from None
+    return source, weights.resolve(source)
+
+
+def _sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    from ..weights import sha256_file
+
+    return sha256_file(path)

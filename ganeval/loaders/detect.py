@@ -1,0 +1,181 @@
+"""Recognise a checkpoint's format from its content (magic bytes and structure), not its name.
+
+Containers, by their first bytes:
+
+- ``PK\\x03\\x04``: a zip archive, i.e. ``torch.save`` output (rosinality checkpoints, state dicts);
+- ``\\x80\\x02\\x8a\\x0a\\x6c\\xfc\\x9c\\x46\\xf9\\x20\\x6a\\xa8\\x50\\x19``: the legacy (pre-1.6) ``torch.save`` magic;
+- ``\\x80`` + protocol 2..5: a plain pickle (NVIDIA TF or torch network pickle), read with the
+  restricted unpickler;
+- ``\\xfd7zXZ\\x00``: xz-compressed; the decompressed bytes are recognised the same way;
+- 8-byte little-endian length + ``{``: safetensors (native weights, or a bare ada state dict);
+- ``{``: JSON (a native config);
+- a directory: a native ``<name>.safetensors`` + ``<name>.json`` pair inside.
+
+The result names the *format* (``nvidia-tf-pickle``, ``nvidia-torch-pickle``, ``rosinality``,
+``stylegan2-state-dict``, ``native``) together with the object read, so nothing is read twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import lzma
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CheckpointError, WeightsNotFoundError
+from .safe_pickle import PersistentRecord, TFNetworkStub, safe_load
+
+__all__ = ["Checkpoint", "read_checkpoint", "detect_format", "FORMATS"]
+
+FORMATS: tuple[str, ...] = ("nvidia-tf-pickle", "nvidia-torch-pickle", "rosinality", "stylegan2-state-dict", "native")
+
+_ZIP = b"PK\x03\x04"
+_XZ = b"\xfd7zXZ\x00"
+_TORCH_LEGACY = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+_EXPECTED = ("a generator checkpoint (NVIDIA TF or torch network pickle, rosinality .pt, ganeval native "
+             ".safetensors + .json)")
+
+
+@dataclass
+class Checkpoint:
+    """A recognised checkpoint: ``format`` (one of :data:`FORMATS`), the object read
+    (``payload``), the file it came from and extra provenance (e.g. ``compression``)."""
+
+    format: str
+    payload: Any
+    path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """The format name of the checkpoint at ``path`` (see :func:`read_checkpoint`)."""
+    return read_checkpoint(path).format
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Recognise and read the checkpoint at ``path`` without executing anything from it."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise WeightsNotFoundError(f"Checkpoint {p} does not exist; expected {_EXPECTED}.")
+    if p.is_dir():
+        return _read_directory(p)
+    size = p.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but the file is empty (0 bytes).")
+    with open(p, "rb") as f:
+        head = f.read(16)
+    if head.startswith(_XZ):
+        try:
+            data = lzma.decompress(p.read_bytes())
+        except lzma.LZMAError as exc:
+            raise CheckpointError(f"Cannot load {p}: expected a complete xz stream, but decompression failed: {exc}.") \
+                from None
+        ckpt = _read_bytes(data, p, data[:16])
+        ckpt.extra["compression"] = "xz"
+        return ckpt
+    if _is_safetensors(p, head, size):
+        return _read_safetensors(p)
+    if head.lstrip()[:1] == b"{":
+        return _read_json(p)
+    return _read_bytes(p, p, head)
+
+
+def _read_bytes(data: bytes | Path, p: Path, head: bytes) -> Checkpoint:
+    """Zip / legacy torch / pickle content, from a path or from decompressed bytes."""
+    if not head:
+        raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but it holds no data.")
+    if head.startswith(_ZIP) or head.startswith(_TORCH_LEGACY):
+        return Checkpoint("rosinality", _torch_load(data, p), p)
+    if head[0] == 0x80 and 2 <= head[1] <= 5:
+        return _classify_pickle(safe_load(io.BytesIO(data) if isinstance(data, bytes) else data), p)
+    raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but its first bytes {head[:8]!r} match none of them.")
+
+
+def _torch_load(data: bytes | Path, p: Path) -> Any:
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(io.BytesIO(data) if isinstance(data, bytes) else p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"Cannot load {p}: expected a torch checkpoint holding only tensors and plain containers "
+            f"(weights_only=True), but it holds other objects: {first}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"Cannot load {p}: expected a complete torch checkpoint, but reading failed "
+                              f"(truncated or corrupt?): {first}") from None
+
+
+def _classify_pickle(obj: Any, p: Path) -> Checkpoint:
+    if isinstance(obj, TFNetworkStub) or (isinstance(obj, tuple) and obj and
+                                          all(isinstance(o, TFNetworkStub) for o in obj)):
+        return Checkpoint("nvidia-tf-pickle", obj, p)
+    if isinstance(obj, dict) and any(isinstance(v, PersistentRecord) for v in obj.values()):
+        return Checkpoint("nvidia-torch-pickle", obj, p)
+    if isinstance(obj, PersistentRecord):
+        return Checkpoint("nvidia-torch-pickle", {"G_ema": obj}, p)
+    raise CheckpointError(
+        f"Cannot load {p}: expected an NVIDIA network pickle ((G, D, Gs) tuple or dict with G_ema), "
+        f"but it holds a {type(obj).__name__}."
+    )
+
+
+def _is_safetensors(p: Path, head: bytes, size: int) -> bool:
+    if len(head) < 9:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    return head[8:9] == b"{" and 8 + n <= size
+
+
+def _read_safetensors(p: Path) -> Checkpoint:
+    from ..models.native import read_config
+
+    config = p.with_suffix(".json")
+    if config.exists():
+        try:
+            read_config(config)
+            return Checkpoint("native", p, p)
+        except CheckpointError:
+            pass  # a JSON beside it that is not a native config: read the file as a bare state dict
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return Checkpoint("stylegan2-state-dict", load_file(str(p)), p)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"Cannot load {p}: expected a complete safetensors file, but reading failed: {exc}") \
+            from None
+
+
+def _read_json(p: Path) -> Checkpoint:
+    try:
+        config = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"Cannot load {p}: expected a ganeval native JSON config, but it is not valid JSON: {exc}.") \
+            from None
+    if not isinstance(config, dict) or config.get("format") != "ganeval-native":
+        raise CheckpointError(
+            f"Cannot load {p}: expected a ganeval native config (\"format\": \"ganeval-native\"), but this JSON "
+            "file is something else."
+        )
+    return Checkpoint("native", p, p)
+
+
+def _read_directory(p: Path) -> Checkpoint:
+    pairs = sorted(c for c in p.glob("*.json") if c.with_suffix(".safetensors").exists())
+    if len(pairs) == 1:
+        return Checkpoint("native", p, p)
+    found = sorted(x.name for x in p.iterdir())
+    listing = ", ".join(found[:6]) + (", ..." if len(found) > 6 else "") if found else "nothing"
+    raise CheckpointError(
+        f"Cannot load directory {p}: expected exactly one native <name>.safetensors + <name>.json pair "
+        f"(or pass a checkpoint file), but found {len(pairs)} pair(s) among: {listing}."
+    )

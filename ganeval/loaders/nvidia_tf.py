@@ -1,0 +1,273 @@
+"""NVIDIA TensorFlow network pickles (StyleGAN v1, StyleGAN2) without TensorFlow.
+
+The restricted unpickler gives :class:`~ganeval.loaders.safe_pickle.TFNetworkStub` objects
+(``metrics-and-formats.md`` section 4.1); this module picks ``Gs`` from the ``(G, D, Gs)``
+tuple, checks its static kwargs, builds the matching ganeval generator and copies every TF
+variable through :data:`TF_TABLE`:
+
+- network version 4, synthesis ``G_synthesis_stylegan2`` -> :class:`~ganeval.models.stylegan2.StyleGAN2`;
+- network version 3 (StyleGAN v1, synthesis ``G_synthesis``) -> :class:`~ganeval.models.stylegan.StyleGAN`.
+
+TF names are ``<component key>/<local name>`` for the mapping and synthesis components and bare
+for Gs's own variables (ada-pt legacy.py's convention). Both TF versions store unscaled weights and
+apply the equalised-lr scales at run time, as the ganeval modules do, so values are copied
+unscaled; only layouts change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import string
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import CheckpointError
+from ._common import as_tensor, check_kwargs, load_state_exact, plain
+from .safe_pickle import TFNetworkStub
+
+__all__ = ["TF_TABLE", "load_nvidia_tf_pickle", "pick_generator"]
+
+# transform name -> function of the float32 tensor (layouts: see the comment on each)
+_TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "copy": lambda t: t,
+    "transpose": lambda t: t.t(),  # dense [in, out] -> [out, in]
+    "hwio": lambda t: t.permute(3, 2, 0, 1),  # conv [kh, kw, in, out] -> [out, in, kh, kw]
+    "hwio_flip": lambda t: t.flip([0, 1]).permute(3, 2, 0, 1),  # SG2 up-conv: also flipped spatially
+    "plus_one": lambda t: t + 1,  # SG2-TF adds 1 to the style at run time; ada stores it in the bias
+    "scalar": lambda t: t.reshape([]),
+    "noise": lambda t: t[0, 0],  # [1, 1, H, W] -> [H, W]
+    "drop_batch": lambda t: t[0],  # [1, C, 4, 4] -> [C, 4, 4]
+}
+
+#: Every TF variable name, its ganeval state-dict key and the transform, per architecture.
+#: Placeholders: {i} mapping layer; {k} noise/synthesis layer index with {noise_k} (SG2: the
+#: conv layer using noise k, e.g. ``b8.conv0``) or {S} (v1: its TF scope, ``4x4/Const``,
+#: ``4x4/Conv``, ``RxR/Conv0_up``, ``RxR/Conv1``); {R} block resolution; {L} a progressive-growing
+#: lod >= 1. A target of ``None`` marks variables that are read but not needed: ``lod`` must be 0
+#: (a finished network), the v1 ``ToRGB_lod{L}`` of lower resolutions never reach the output.
+TF_TABLE: dict[str, tuple[tuple[str, str | None, str], ...]] = {
+    "stylegan2": (
+        ("dlatent_avg", "mapping.w_avg", "copy"),
+        ("lod", None, "check_zero"),
+        ("mapping/Dense{i}/weight", "mapping.fc{i}.weight", "transpose"),
+        ("mapping/Dense{i}/bias", "mapping.fc{i}.bias", "copy"),
+        ("synthesis/noise{k}", "synthesis.{noise_k}.noise_const", "noise"),
+        ("synthesis/4x4/Const/const", "synthesis.b4.const", "drop_batch"),
+        ("synthesis/4x4/Conv/weight", "synthesis.b4.conv1.weight", "hwio"),
+        ("synthesis/4x4/Conv/mod_weight", "synthesis.b4.conv1.affine.weight", "transpose"),
+        ("synthesis/4x4/Conv/mod_bias", "synthesis.b4.conv1.affine.bias", "plus_one"),
+        ("synthesis/4x4/Conv/noise_strength", "synthesis.b4.conv1.noise_strength", "scalar"),
+        ("synthesis/4x4/Conv/bias", "synthesis.b4.conv1.bias", "copy"),
+        ("synthesis/{R}x{R}/Conv0_up/weight", "synthesis.b{R}.conv0.weight", "hwio_flip"),
+        ("synthesis/{R}x{R}/Conv0_up/mod_weight", "synthesis.b{R}.conv0.affine.weight", "transpose"),
+        ("synthesis/{R}x{R}/Conv0_up/mod_bias", "synthesis.b{R}.conv0.affine.bias", "plus_one"),
+        ("synthesis/{R}x{R}/Conv0_up/noise_strength", "synthesis.b{R}.conv0.noise_strength", "scalar"),
+        ("synthesis/{R}x{R}/Conv0_up/bias", "synthesis.b{R}.conv0.bias", "copy"),
+        ("synthesis/{R}x{R}/Conv1/weight", "synthesis.b{R}.conv1.weight", "hwio"),
+        ("synthesis/{R}x{R}/Conv1/mod_weight", "synthesis.b{R}.conv1.affine.weight", "transpose"),
+        ("synthesis/{R}x{R}/Conv1/mod_bias", "synthesis.b{R}.conv1.affine.bias", "plus_one"),
+        ("synthesis/{R}x{R}/Conv1/noise_strength", "synthesis.b{R}.conv1.noise_strength", "scalar"),
+        ("synthesis/{R}x{R}/Conv1/bias", "synthesis.b{R}.conv1.bias", "copy"),
+        ("synthesis/{R}x{R}/ToRGB/weight", "synthesis.b{R}.torgb.weight", "hwio"),
+        ("synthesis/{R}x{R}/ToRGB/mod_weight", "synthesis.b{R}.torgb.affine.weight", "transpose"),
+        ("synthesis/{R}x{R}/ToRGB/mod_bias", "synthesis.b{R}.torgb.affine.bias", "plus_one"),
+        ("synthesis/{R}x{R}/ToRGB/bias", "synthesis.b{R}.torgb.bias", "copy"),
+        # synthesis.b{R}.resample_filter and .conv{0,1}.resample_filter: not stored, rebuilt
+    ),
+    "stylegan": (
+        ("dlatent_avg", "mapping.w_avg", "copy"),
+        ("lod", None, "check_zero"),
+        ("mapping/Dense{i}/weight", "mapping.fc{i}.weight", "transpose"),
+        ("mapping/Dense{i}/bias", "mapping.fc{i}.bias", "copy"),
+        ("mapping/LabelConcat/weight", "mapping.embed.weight", "transpose"),
+        ("synthesis/noise{k}", "synthesis.layers.{k}.noise_const", "noise"),
+        ("synthesis/4x4/Const/const", "synthesis.const", "drop_batch"),
+        ("synthesis/{S}/weight", "synthesis.layers.{k}.conv.weight", "hwio"),
+        ("synthesis/{S}/Noise/weight", "synthesis.layers.{k}.noise.weight", "copy"),
+        ("synthesis/{S}/bias", "synthesis.layers.{k}.bias", "copy"),
+        ("synthesis/{S}/StyleMod/weight", "synthesis.layers.{k}.adain.affine.weight", "transpose"),
+        ("synthesis/{S}/StyleMod/bias", "synthesis.layers.{k}.adain.affine.bias", "copy"),
+        ("synthesis/ToRGB_lod0/weight", "synthesis.torgb.weight", "hwio"),
+        ("synthesis/ToRGB_lod0/bias", "synthesis.torgb.bias", "copy"),
+        ("synthesis/ToRGB_lod{L}/weight", None, "drop"),
+        ("synthesis/ToRGB_lod{L}/bias", None, "drop"),
+    ),
+}
+
+# ---- static kwargs: translated (supported), required values (fixed), training-only (ignored)
+_COMMON_IGNORED = ("truncation_psi", "truncation_cutoff", "truncation_psi_val", "truncation_cutoff_val",
+                   "dlatent_avg_beta", "style_mixing_prob", "structure", "randomize_noise", "dlatent_broadcast",
+                   "is_template_graph", "force_clean_graph", "is_training", "is_validation", "return_dlatents",
+                   "num_fp16_res", "fused_modconv", "w_avg_beta")
+_SG2_SUPPORTED = ("latent_size", "dlatent_size", "resolution", "num_channels", "mapping_layers", "mapping_fmaps",
+                  "mapping_lrmul", "fmap_base", "fmap_decay", "fmap_min", "fmap_max", "resample_kernel", "conv_clamp")
+_SG2_FIXED = {"label_size": 0, "architecture": "skip", "nonlinearity": "lrelu", "mapping_nonlinearity": "lrelu",
+              "use_noise": True, "normalize_latents": True, "dtype": "float32"}
+_V1_SUPPORTED = ("latent_size", "dlatent_size", "label_size", "resolution", "num_channels", "mapping_layers",
+                 "mapping_fmaps", "mapping_lrmul", "fmap_base", "fmap_decay", "fmap_max", "fused_scale")
+_V1_FIXED = {"nonlinearity": "lrelu", "mapping_nonlinearity": "lrelu", "use_wscale": True, "normalize_latents": True,
+             "use_styles": True, "const_input_layer": True, "use_noise": True, "use_pixel_norm": False,
+             "use_instance_norm": True, "blur_filter": [1, 2, 1], "dtype": "float32"}
+
+
+def pick_generator(obj: Any, source: str) -> TFNetworkStub:
+    """``Gs`` of a ``(G, D, Gs)`` tuple, or a lone generator network; refuses discriminators."""
+    nets = list(obj) if isinstance(obj, tuple) else [obj]
+    net = nets[2] if len(nets) == 3 else nets[-1]
+    components = getattr(net, "components", None) or {}
+    if "synthesis" not in components or "mapping" not in components:
+        raise CheckpointError(
+            f"{source}: expected a generator network (Gs with mapping and synthesis components), but found "
+            f"{getattr(net, 'name', '?')!r} built by {getattr(net, 'build_func_name', '?')!r}"
+            + (" (a discriminator-only pickle)" if str(getattr(net, "build_func_name", "")).startswith("D_") else "")
+            + "."
+        )
+    return net
+
+
+def load_nvidia_tf_pickle(obj: Any, source: str) -> tuple[nn.Module, dict[str, Any]]:
+    """Build the ganeval generator for an unpickled TF network pickle; returns it and provenance."""
+    gs = pick_generator(obj, source)
+    version = getattr(gs, "version", None)
+    synth = gs.components["synthesis"]
+    kwargs = _merged_kwargs(gs, source)
+    if version == 4 and synth.build_func_name == "G_synthesis_stylegan2":
+        arch, G = "stylegan2", _build_stylegan2(kwargs, source)
+    elif version == 3 and synth.build_func_name == "G_synthesis":
+        arch, G = "stylegan", _build_stylegan(kwargs, source)
+    else:
+        raise CheckpointError(
+            f"{source}: expected a StyleGAN v1 (network version 3, G_synthesis) or StyleGAN2 (version 4, "
+            f"G_synthesis_stylegan2) generator, but found version {version!r} with {synth.build_func_name!r}."
+        )
+    tf_vars = _collect_variables(gs, source)
+    state = _convert(tf_vars, G, arch, source)
+    rebuilt = G.rebuilt_buffer_names() if hasattr(G, "rebuilt_buffer_names") else []
+    load_state_exact(G, state, source=source, rebuilt=rebuilt)
+    return G, {"tf_version": version, "network": getattr(gs, "name", "Gs"), "architecture": arch,
+               "static_kwargs": plain(kwargs)}
+
+
+def _merged_kwargs(gs: TFNetworkStub, source: str) -> dict[str, Any]:
+    """Union of Gs's and its components' static kwargs; the same key must agree everywhere."""
+    out: dict[str, Any] = {}
+    for net in [gs, *gs.components.values()]:
+        for key, value in dict(getattr(net, "static_kwargs", None) or {}).items():
+            if key in out and out[key] != value and key != "dlatent_broadcast":
+                raise CheckpointError(f"{source}: static kwarg `{key}` differs between networks: {out[key]!r} vs {value!r}.")
+            out[key] = value
+    return out
+
+
+def _tf_channels(resolution: int, fmap_base: float, fmap_decay: float, fmap_min: int, fmap_max: int) -> list[int]:
+    """TF ``nf(r - 1)`` for the blocks 4, 8, ..., resolution."""
+    return [int(min(max(int(fmap_base / 2.0 ** ((r - 1) * fmap_decay)), fmap_min), fmap_max))
+            for r in range(2, int(math.log2(resolution)) + 1)]
+
+
+def _build_stylegan2(kw: Mapping[str, Any], source: str) -> nn.Module:
+    from ..models.stylegan2 import StyleGAN2
+
+    check_kwargs(kw, source=source, what="StyleGAN2 TF static", supported=_SG2_SUPPORTED, fixed=_SG2_FIXED,
+                 ignored=_COMMON_IGNORED)
+    res = int(kw.get("resolution", 1024))
+    return StyleGAN2(
+        z_dim=int(kw.get("latent_size", 512)), w_dim=int(kw.get("dlatent_size", 512)), img_resolution=res,
+        img_channels=int(kw.get("num_channels", 3)), mapping_layers=int(kw.get("mapping_layers", 8)),
+        layer_features=int(kw.get("mapping_fmaps", 512)), mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.01)),
+        channels=_tf_channels(res, kw.get("fmap_base", 16 << 10), kw.get("fmap_decay", 1.0), kw.get("fmap_min", 1),
+                              kw.get("fmap_max", 512)),
+        resample_filter=list(kw.get("resample_kernel", (1, 3, 3, 1))), conv_clamp=kw.get("conv_clamp"),
+    )
+
+
+def _build_stylegan(kw: Mapping[str, Any], source: str) -> nn.Module:
+    from ..models.stylegan import StyleGAN
+
+    check_kwargs(kw, source=source, what="StyleGAN TF static", supported=_V1_SUPPORTED, fixed=_V1_FIXED,
+                 ignored=_COMMON_IGNORED)
+    return StyleGAN(
+        z_dim=int(kw.get("latent_size", 512)), w_dim=int(kw.get("dlatent_size", 512)), c_dim=int(kw.get("label_size", 0)),
+        img_resolution=int(kw.get("resolution", 1024)), img_channels=int(kw.get("num_channels", 3)),
+        mapping_layers=int(kw.get("mapping_layers", 8)), mapping_fmaps=int(kw.get("mapping_fmaps", 512)),
+        mapping_lr_mul=float(kw.get("mapping_lrmul", 0.01)), fmap_base=int(kw.get("fmap_base", 8192)),
+        fmap_decay=float(kw.get("fmap_decay", 1.0)), fmap_max=int(kw.get("fmap_max", 512)),
+        fused_scale=kw.get("fused_scale", "auto"),
+    )
+
+
+def _collect_variables(gs: TFNetworkStub, source: str) -> dict[str, Any]:
+    """TF name -> value: Gs's own variables bare, component variables under their dict key."""
+    out: dict[str, Any] = {}
+    for prefix, net in [("", gs), *((f"{key}/", comp) for key, comp in gs.components.items())]:
+        for item in getattr(net, "variables", None) or []:
+            if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
+                raise CheckpointError(f"{source}: expected (name, array) pairs in {net.name}.variables, but found {item!r:.60}.")
+            out[prefix + item[0]] = item[1]
+    return out
+
+
+def _substitutions(G: nn.Module, arch: str) -> dict[str, list[dict[str, str]]]:
+    """Values of every placeholder group of :data:`TF_TABLE` for this generator."""
+    n_map = G.mapping.num_layers
+    groups: dict[str, list[dict[str, str]]] = {"i": [{"i": str(i)} for i in range(n_map)]}
+    if arch == "stylegan2":
+        names = {id(m): n for n, m in G.synthesis.named_modules()}
+        groups["k"] = [{"k": str(k), "noise_k": names[id(layer)]} for k, layer in enumerate(G.synthesis.noise_layers)]
+        groups["R"] = [{"R": str(r)} for r in G.synthesis.block_resolutions]
+    else:
+        scopes = ["4x4/Const", "4x4/Conv"]
+        for r in range(3, G.log2_resolution + 1):
+            scopes += [f"{2 ** r}x{2 ** r}/Conv0_up", f"{2 ** r}x{2 ** r}/Conv1"]
+        groups["k"] = [{"k": str(k), "S": s} for k, s in enumerate(scopes)]
+        groups["L"] = [{"L": str(lod)} for lod in range(1, G.log2_resolution - 1)]
+    return groups
+
+
+def _expand(G: nn.Module, arch: str) -> dict[str, tuple[str | None, str]]:
+    """TF name -> (state-dict key or None, transform) for every name this generator can hold."""
+    groups = _substitutions(G, arch)
+    field_group = {f: g for g, rows in groups.items() for f in rows[0]}
+    keys = set(G.state_dict())
+    table: dict[str, tuple[str | None, str]] = {}
+    for tf_pattern, target, transform in TF_TABLE[arch]:
+        fields = {f for _, f, _, _ in string.Formatter().parse(tf_pattern + (target or "")) if f}
+        used = sorted({field_group[f] for f in fields})
+        for combo in itertools.product(*(groups[g] for g in used)):
+            sub = {k: v for d in combo for k, v in d.items()}
+            key = None if target is None else target.format(**sub)
+            if key is None or key in keys:
+                table.setdefault(tf_pattern.format(**sub), (key, transform))
+    return table
+
+
+def _convert(tf_vars: Mapping[str, Any], G: nn.Module, arch: str, source: str) -> dict[str, torch.Tensor]:
+    table = _expand(G, arch)
+    state: dict[str, torch.Tensor] = {}
+    for name, value in tf_vars.items():
+        if name not in table:
+            raise CheckpointError(
+                f"{source}: TF variable `{name}` has no counterpart in the {arch} generator built from the static "
+                "kwargs; the pickle's configuration is not supported."
+            )
+        key, transform = table[name]
+        t = as_tensor(value, source=source, name=name)
+        if transform == "check_zero":
+            if float(t) != 0.0:
+                raise CheckpointError(f"{source}: `{name}` must be 0 (a finished network), but it is {float(t)}.")
+            continue
+        if key is None:
+            continue
+        expected_ndim = {"transpose": 2, "hwio": 4, "hwio_flip": 4, "noise": 4, "drop_batch": 4}.get(transform)
+        if expected_ndim is not None and t.ndim != expected_ndim:
+            raise CheckpointError(f"{source}: TF variable `{name}` must have {expected_ndim} dims, but has shape "
+                                  f"{list(t.shape)}.")
+        if transform == "scalar" and t.numel() != 1:
+            raise CheckpointError(f"{source}: TF variable `{name}` must be a scalar, but has shape {list(t.shape)}.")
+        state[key] = _TRANSFORMS[transform](t).contiguous()
+    return state
+
