@@ -186,6 +186,21 @@ def _metric_table(name: str, recs: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _attribute_table(name: str, recs: list[dict[str, Any]]) -> Table | None:
+    """Per-attribute rows (``extra["attributes"]``, e.g. separability's entropies), or None."""
+    rows = [(r, a) for r in recs for a in (r.get("extra") or {}).get("attributes") or [] if isinstance(a, dict)]
+    if not rows:
+        return None
+    keys = list(dict.fromkeys(k for _, a in rows for k in a))
+    table = Table(f"{name}-attributes", f"{_SECTION_TITLES.get(name, name)}: per attribute",
+                  ["generator", "column", *keys])
+    for r, a in rows:
+        rep = r["report"]
+        table.rows.append([Cell(rep["generator"], rep["generator"]), Cell(rep["metric_label"], rep["metric_label"]),
+                           *[Cell.of(a.get(k)) for k in keys]])
+    return table
+
+
 def _save_plot(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -313,7 +328,13 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
                 continue
             plots.append({"file": rel, "caption": caption})
         tables.append(table)
-        sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "table": table, "plots": plots})
+        section_tables = [table]
+        attrs = _attribute_table(name, recs)
+        if attrs is not None:
+            tables.append(attrs)
+            section_tables.append(attrs)
+        sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "tables": section_tables,
+                         "plots": plots})
 
     figures = []
     for g in run["generators"]:

@@ -127,6 +127,8 @@ def _with_col_labels(canvas: np.ndarray, tile: int, labels: Sequence[str]) -> np
 
     from .grid import labelled_grid
 
+    if tile < 6 * max(len(t) for t in labels) + 2:
+        return canvas  # PIL's built-in font needs ~6 px per character; the caption names the columns
     out = labelled_grid(Image.fromarray(canvas), cell_size=tile, padding=_PAD, col_labels=labels, background=_BG)
     return np.asarray(out.convert("RGB"))
 
@@ -268,8 +270,9 @@ def stochastic_variation(G: Any, *, seed: int = 0, indices: Sequence[int] = rang
         out.append([*_to_tiles(imgs, max_tile), *_to_tiles(gray, max_tile)])
     caption = (f"Stochastic variation: each row is one latent (z from seed {seed}, indices {_span(list(indices))}, "
                f"{_psi_text(truncation_psi)}) with {num_shown} random noise realisations (noise seed {seed}); "
-               f"last column: per-pixel standard deviation over {num_std} realisations, white = {top:.3g} "
-               f"(image units, range [-1, 1]){_tile_note(G, max_tile)}.")
+               f"last column: per-pixel standard deviation over {num_std} realisations, "
+               + (f"white = {top:.3g} (image units, range [-1, 1])" if max(maxima) > 0 else
+                  "zero everywhere (this generator's noise strengths are 0)") + f"{_tile_note(G, max_tile)}.")
     labels = [f"#{k + 1}" for k in range(num_shown)] + ["std"]
     return AnalysisFigure("stochastic_variation", "Stochastic variation", caption,
                           _with_col_labels(_tile(out), out[0][0].shape[0], labels))
