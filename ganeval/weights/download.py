@@ -62,7 +62,7 @@ def _fetch_once(
         length_header = response.headers.get("Content-Length")
         expected_len = int(length_header) if length_header and length_header.isdigit() else None
 
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         tmp = Path(tmp_name)
