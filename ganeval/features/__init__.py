@@ -8,7 +8,7 @@ features is called: ``"FID"`` only for the FID Inception, e.g. ``"FD_shapes"`` o
 Built in:
 
 - ``inception-v3-fid``: the 2015-12-05 FID Inception (:mod:`.inception`), weights from the
-  registry entry ``pytorch-fid-inception`` or else ``nvidia-inception`` (same graph);
+  registry entry ``pytorch-fid-inception`` or else ``nvidia-inception-2015-12-05`` (same graph);
   ``inception-v3-fid:pytorch-fid`` and ``inception-v3-fid:nvidia`` pick one file;
 - ``zoo:shapes-classifier``: the zoo attribute classifier's penultimate features (offline, tiny;
   its Fréchet distance is ``FD_shapes``, never FID).
@@ -36,7 +36,7 @@ _REGISTRY: dict[str, _Factory] = {}
 
 INCEPTION_WEIGHTS = {
     "pytorch-fid": ("pytorch-fid-inception", "pt_inception-2015-12-05-6726825d.pth"),
-    "nvidia": ("nvidia-inception", "inception-2015-12-05.pt"),
+    "nvidia": ("nvidia-inception-2015-12-05", "inception-2015-12-05.pt"),
 }
 
 
