@@ -89,7 +89,7 @@ def test_mix_grid_cells_are_crossovers(gen_path, tmp_path, capsys):
     (["sample", "{gen}", "--seeds", "a-b"], "Option `--seeds` must be"),
     (["mix", "{gen}", "--layers", "9-12"], "Argument `--layers` must hold layer indices from 0 to 5"),
     (["info", "{gen}", "--device", "tpu"], "Argument `device` must be 'auto', 'cpu' or 'cuda[:N]'"),
-    (["info", "/nonexistent/gen.safetensors"], "does not exist"),
+    (["info", "/nonexistent/gen.safetensors"], "/nonexistent/gen.safetensors"),
     (["sample", "{gen}", "--class", "1"], "Option `--class` must be omitted"),
 ])
 def test_bad_input_one_line_exit_2(gen_path, args, message, capsys):

@@ -18,7 +18,7 @@ __all__ = ["Z_STREAM", "load", "seeds_arg", "latents", "labels", "parameter_coun
 Z_STREAM = "z"
 
 
-def load(source: str, device: str) -> torch.nn.Module:
+def load(source: str, device: str | torch.device) -> torch.nn.Module:
     """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``)."""
     from ..devices import resolve_device
 

@@ -54,12 +54,13 @@ def command(generator: str, rows: str, cols: str, layers: str, truncation: float
     column source's styles at --layers into the row source.
     """
     from ..models.control import resolve_layers, ws_resolutions
+    from ..devices import resolve_device
     from ..viz.grid import labelled_grid, mixing_grid, save_image
 
     row_seeds, col_seeds = seeds_arg("--rows", rows), seeds_arg("--cols", cols)
-    G = load(generator, device)
+    dev = resolve_device(device)
+    G = load(generator, dev)
     resolve_layers(layers, ws_resolutions(G), name="--layers")  # refuse bad input before any work
-    dev = next(G.parameters()).device
     row_imgs, col_imgs, cells = render_mix(G, row_seeds, col_seeds, layers, seed=seed, truncation=truncation,
                                            class_index=class_index, device=dev)
     grid = mixing_grid(row_imgs, col_imgs, cells)

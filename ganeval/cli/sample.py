@@ -56,11 +56,12 @@ def command(generator: str, seeds: str, truncation: float, noise_mode: str, clas
     The latent of seed s is sample index s of stream "z" under --seed (ganeval's counter-based
     seeding), so a seed's image is the same in every grid.
     """
+    from ..devices import resolve_device
     from ..viz.grid import image_grid, save_image
 
     seed_list = seeds_arg("--seeds", seeds)
-    G = load(generator, device)
-    dev = next(G.parameters()).device
+    dev = resolve_device(device)
+    G = load(generator, dev)
     images = render(G, seed_list, seed=seed, truncation=truncation, noise_mode=noise_mode,
                     class_index=class_index, batch_size=batch_size, device=dev)
     path = save_image(image_grid(images, ncols=ncols), Path(out_path))

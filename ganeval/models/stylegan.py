@@ -129,7 +129,7 @@ class MappingNetwork(nn.Module):
         x = pixel_norm(x)
         for i in range(self.num_layers):
             x = F.leaky_relu(getattr(self, f"fc{i}")(x), LRELU_SLOPE)
-        ws = x.unsqueeze(1).expand(-1, self.num_ws, -1)
+        ws = x.unsqueeze(1).repeat(1, self.num_ws, 1)  # a copy, so callers may edit single layers in place
         return truncate_ws(ws, self.w_avg, truncation_psi, truncation_cutoff)
 
     @torch.no_grad()
