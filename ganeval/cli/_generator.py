@@ -21,15 +21,9 @@ Z_STREAM = "z"
 def load(source: str, device: str | torch.device) -> torch.nn.Module:
     """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``)."""
     from ..devices import resolve_device
+    from ..loaders import load_generator
 
-    dev = resolve_device(device)
-    try:
-        from ..loaders import load_generator
-    except ImportError:  # the loaders package predates load_generator: native checkpoints only
-        from ..models.native import load_native
-
-        return load_native(source, device=dev)
-    return load_generator(source, device=dev)
+    return load_generator(source, device=resolve_device(device))
 
 
 def seeds_arg(name: str, spec: str) -> list[int]:
