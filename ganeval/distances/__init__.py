@@ -8,7 +8,7 @@ Names:
 - ``lpips-vgg16``: LPIPS v0.1 (lpips package linear weights) on torchvision's VGG16 ImageNet
   features (weights entry ``torchvision-vgg16``); the distance of the StyleGAN papers.
 - ``lpips-alex``, ``lpips-squeeze``: the same on AlexNet / SqueezeNet 1.1.
-- ``nvidia-vgg16``: NVIDIA's ``vgg16.pt`` TorchScript (weights entry ``nvidia-vgg16``), fed
+- ``nvidia-vgg16``: NVIDIA's ``vgg16.pt`` TorchScript (weights entry ``nvidia-vgg16-lpips``), fed
   [0, 255] images with ``resize_images=False, return_lpips=True`` as stylegan2-ada-pytorch does.
 - ``zoo:shapes-perceptual``: the zoo's LPIPS-style distance trained on the shapes data (32 px;
   not LPIPS-VGG16, so its numbers are not comparable with published PPL).
@@ -41,9 +41,9 @@ DISTANCE_NAMES: tuple[str, ...] = (*LPIPS_NETS, "nvidia-vgg16", "zoo:shapes-perc
 
 def _load_zoo(name: str) -> Distance:
     """A zoo distance through H4's loader, adapted to the :class:`Distance` interface."""
-    from ..zoo import load_perceptual
+    from ..zoo.perceptual import load_zoo_distance
 
-    net = load_perceptual(name)
+    net = load_zoo_distance(name, device="cpu")
     dist = CallableDistance(net, name=name)
     dist.weights_sha256 = dict(getattr(net, "weights_sha256", {}) or {})
     return dist
@@ -77,7 +77,7 @@ def load_distance(name_or_callable: str | Callable[[torch.Tensor, torch.Tensor],
         elif obj == "nvidia-vgg16":
             from ..weights import resolve
 
-            dist = NvidiaVGG16Distance(resolve("nvidia-vgg16"))
+            dist = NvidiaVGG16Distance(resolve("nvidia-vgg16-lpips"))
         else:
             dist = _load_zoo(obj)
     elif callable(obj):
