@@ -1,0 +1,152 @@
+"""``ganeval fid | kid | pr | stats``: distribution metrics and reference statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._options import device_option, progress_mode, progress_options, seed_option
+
+__all__ = ["fid_command", "kid_command", "pr_command", "stats_command"]
+
+_ZOO_DEFAULT_EXTRACTOR = "zoo:shapes-classifier"
+
+
+def _default_extractor(real: str, extractor: str | None) -> str:
+    # The zoo data only makes sense with the zoo classifier's features (offline, tiny); any other
+    # real set gets the FID Inception, whose missing weights produce a message naming the file.
+    if extractor:
+        return extractor
+    return _ZOO_DEFAULT_EXTRACTOR if real.startswith("zoo:") else "inception-v3-fid"
+
+
+def _common(f: Any) -> Any:
+    opts = [
+        click.option("--generator", "-g", default="zoo:shapes-stylegan", show_default=True,
+                     help="Generator (registry name or file) or generated images (folder, zip, .npy/.npz)."),
+        click.option("--real", "-r", default="zoo:shapes", show_default=True,
+                     help="Real images: folder, zip, .npy/.npz, zoo:shapes[:N], or statistics (.npz mu/sigma, .pkl)."),
+        click.option("--samples", "-n", type=int, default=50_000, show_default=True, help="Generated samples."),
+        click.option("--num-real", type=int, default=None, help="Real images used (default: all; zoo:shapes: --samples)."),
+        click.option("--extractor", "-e", default=None,
+                     help="Feature extractor (default: inception-v3-fid; zoo:shapes-classifier for zoo data)."),
+        click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",
+                     show_default=True, help="Resize protocol (recorded with the result)."),
+        click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass."),
+        click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write cached real statistics."),
+        click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Folder to append metric-<name>.jsonl to."),
+        click.option("--json", "json_only", is_flag=True, help="Print only the JSON lines."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return progress_options(seed_option(device_option(f)))
+
+
+def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_real: int | None, extractor: str | None,
+         protocol: str, batch_size: int, strict: bool, no_cache: bool, out: Path | None, json_only: bool,
+         device: str, seed: int, quiet: bool, log_json: bool, bootstrap: int = 0, **extra: Any) -> None:
+    from ..errors import OutputError
+    from ..metrics.fid import evaluate
+
+    results = evaluate(generator, real, metrics=metrics, num_samples=samples, num_real=num_real,
+                       extractor=_default_extractor(real, extractor), protocol=protocol, seed=seed,
+                       batch_size=batch_size, device=device, cache=not no_cache, bootstrap=bootstrap, strict=strict,
+                       progress=progress_mode(quiet, log_json), **extra)
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for r in results:
+                with open(out / f"metric-{r.metric.lower()}.jsonl", "a", encoding="utf-8") as f:
+                    f.write(r.to_json_line() + "\n")
+        except OSError as exc:
+            raise OutputError(f"Cannot write results to {str(out)!r}: {exc}") from exc
+    if not json_only:
+        c = results[0].config
+        parts = []
+        for r in results:
+            parts.append(f"{r.metric} {r.value:.4f}" + (f" (recall {r.extra['recall']:.4f})" if r.metric == "precision" else ""))
+        click.echo(f"{', '.join(parts)}  [{c['num_generated']} generated vs {c['num_real']} real, "
+                   f"extractor {c['extractor']}, protocol {c['protocol']}, seed {seed}]")
+        rows = [("metric", "value", "std", "ci95")]
+        for r in results:
+            ci = f"[{r.ci_low:.4f}, {r.ci_high:.4f}]" if r.ci_low is not None else "-"
+            rows.append((r.metric, f"{r.value:.6g}", "-" if r.std is None else f"{r.std:.4g}", ci))
+            if r.metric == "precision":
+                rows.append(("recall", f"{r.extra['recall']:.6g}", "-", "-"))
+            if "rank_generated" in r.extra:
+                rows.append(("  covariance rank (gen / real)", f"{r.extra['rank_generated']} / {r.extra['rank_real']}",
+                             "", ""))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for r in results:
+        click.echo(r.to_json_line())
+
+
+@click.command("fid")
+@_common
+@click.option("--metrics", "-m", default="fid", show_default=True, help="Comma list of fid, kid, pr.")
+@click.option("--bootstrap", type=int, default=0, show_default=True, help="Bootstrap resamples for a 95% CI.")
+def fid_command(metrics: str, **kw: Any) -> None:
+    """Fréchet distance between generated and real images (FID with the FID Inception)."""
+    _run([m for m in metrics.split(",") if m.strip()], **kw)
+
+
+@click.command("kid")
+@_common
+@click.option("--subsets", type=int, default=100, show_default=True, help="Random subsets.")
+@click.option("--subset-size", type=int, default=1000, show_default=True, help="Samples per subset.")
+def kid_command(subsets: int, subset_size: int, **kw: Any) -> None:
+    """Kernel Inception distance (unbiased, cubic polynomial kernel, seeded subsets)."""
+    _run(["kid"], kid_subsets=subsets, kid_subset_size=subset_size, **kw)
+
+
+@click.command("pr")
+@_common
+@click.option("--k", "k", type=int, default=3, show_default=True, help="Nearest neighbours of the manifolds.")
+def pr_command(k: int, **kw: Any) -> None:
+    """Precision and recall of k-NN feature manifolds."""
+    _run(["pr"], pr_k=k, **kw)
+
+
+@click.command("stats")
+@click.argument("source")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Statistics file to write (.npz, pytorch-fid layout).")
+@click.option("--samples", "-n", type=int, default=50_000, show_default=True,
+              help="Samples of a generator / zoo:shapes; image sets use all images up to this many.")
+@click.option("--extractor", "-e", default=None, help="Feature extractor (default as `ganeval fid`).")
+@click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",
+              show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it.")
+@device_option
+@seed_option
+@progress_options
+def stats_command(source: str, output: Path, samples: int, extractor: str | None, protocol: str, batch_size: int,
+                  strict: bool, device: str, seed: int, quiet: bool, log_json: bool) -> None:
+    """Compute the feature statistics (mu, sigma) of SOURCE and save them to an .npz."""
+    import json
+
+    from ..devices import resolve_device
+    from ..errors import GanevalValueError
+    from ..features import load_extractor
+    from ..features.extract import source_statistics
+    from ..features.sources import open_source
+    from ..features.stats import FeatureStatistics
+
+    dev = resolve_device(device)
+    ext = load_extractor(_default_extractor(source, extractor), device=dev)
+    src = open_source(source, role="generated", num_samples=samples, seed=seed, device=dev)
+    if isinstance(src, FeatureStatistics):
+        raise GanevalValueError(f"Argument `source` is already a statistics file: {source!r}.")
+    stats, report = source_statistics(src, ext, protocol=protocol, num_items=samples, batch_size=batch_size,
+                                      device=dev, strict=strict, progress=progress_mode(quiet, log_json), cache=False)
+    stats.save(output)
+    click.echo(f"Wrote {output}: {stats.num_items} images, {stats.dim}-d {ext.name} features, protocol {protocol}, "
+               f"{report.num_skipped} skipped, converted {report.converted or 'none'}.")
+    click.echo(json.dumps({"output": str(output), "num_items": stats.num_items, "meta": stats.meta}, default=str))
