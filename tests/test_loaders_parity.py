@@ -131,3 +131,27 @@ def test_native_round_trip(tmp_path, ada_io):
         assert G.provenance["format"] == "native"
         assert G.provenance["saved"]["format"] == "stylegan2-state-dict"
     _check_ada_io(G, ada_io)
+
+
+def test_registry_name(tmp_home, ada_io):
+    """A registry name resolves through ganeval.weights (cache under GANEVAL_HOME, offline)."""
+    import shutil
+
+    from ganeval import weights
+    from ganeval.weights import WeightsEntry
+
+    src = fixture_path("stylegan2-tf", "network-snapshot.pkl")
+    sha = weights.sha256_file(src)
+    entry = WeightsEntry(name="test-stylegan2-tf-tiny", kind="generator", filename="test-stylegan2-tf-tiny.pkl",
+                         urls=("https://example.invalid/tiny.pkl",), sha256=sha, format="nvidia-tf-pickle")
+    weights.register(entry)
+    try:
+        cached = weights.weights_dir() / entry.filename
+        cached.parent.mkdir(parents=True)
+        shutil.copyfile(src, cached)
+        G = load_generator("test-stylegan2-tf-tiny")
+        assert G.provenance["registry"] == "test-stylegan2-tf-tiny" and G.provenance["sha256"] == sha
+        assert G.provenance["source"] == "test-stylegan2-tf-tiny" and G.provenance["format"] == "nvidia-tf-pickle"
+        _check_ada_io(G, ada_io)
+    finally:
+        weights.unregister(entry.name)

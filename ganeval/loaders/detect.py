@@ -109,7 +109,8 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
             f"(weights_only=True), but it holds other objects: {first}"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's messages run on for several sentences: keep the first
+        first = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"Cannot load {p}: expected a complete torch checkpoint, but reading failed "
                               f"(truncated or corrupt?): {first}") from None
 
