@@ -86,6 +86,8 @@ def test_ada_torch_pickle(tmp_path, ada_io):
 def test_rosinality(folder, filename):
     G = load_generator(fixture_path(folder, filename))
     io = load_file(fixture_path(folder, "io.safetensors"))
+    if folder == "rosinality-fullwidth":  # 512 channels: half the samples keep the test file under a minute
+        io = {k: v if k == "latent_avg" else v[:4] for k, v in io.items()}
     assert G.provenance["format"] == "rosinality"
     assert G.provenance.get("compression") == ("xz" if filename.endswith(".xz") else None)
     width = 64 if folder == "rosinality" else 512
