@@ -155,14 +155,17 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     input norms are discarded (harmless for generators that normalise z, as StyleGAN's
     mapping does). No epsilon guards, as in the reference.
     """
-    a = a / a.norm(dim=-1, keepdim=True)
-    b = b / b.norm(dim=-1, keepdim=True)
+    a, b = _normalize(a), _normalize(b)
     d = (a * b).sum(dim=-1, keepdim=True)
     p = t.reshape(-1, 1).to(a.dtype) * torch.acos(d)
-    c = b - d * a
-    c = c / c.norm(dim=-1, keepdim=True)
-    out = a * torch.cos(p) + c * torch.sin(p)
-    return out / out.norm(dim=-1, keepdim=True)
+    c = _normalize(b - d * a)
+    return _normalize(a * torch.cos(p) + c * torch.sin(p))
+
+
+def _normalize(v: torch.Tensor) -> torch.Tensor:
+    """``v / sqrt(sum(v * v))`` over the last axis, NVIDIA's form (not ``torch.norm``, whose reduction
+    rounds differently: d / eps**2 amplifies last-bit differences of the two path points)."""
+    return v / torch.sqrt((v * v).sum(dim=-1, keepdim=True))
 
 
 def _lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
