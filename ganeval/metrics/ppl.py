@@ -63,7 +63,7 @@ PROTOCOLS: tuple[str, ...] = ("tf", "ada-pytorch")
 SPACES: tuple[str, ...] = ("z", "w")
 SAMPLINGS: tuple[str, ...] = ("full", "end")
 INTERPOLATIONS: tuple[str, ...] = ("slerp", "lerp")
-MIN_SAMPLES = 100  # the 1 / 99 percentile filter needs at least this many to drop anything
+MIN_SAMPLES = 100  # below this the 1 / 99 percentile filter is meaningless (at 100 it still keeps all)
 _BOOTSTRAP = 1000  # bootstrap resamples of the confidence interval
 
 
@@ -308,17 +308,17 @@ class _Renderer:
     def mapping(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         return self.G.mapping(z, c, truncation_psi=1.0)
 
-    def synthesis(self, ws: torch.Tensor, noise: list[torch.Tensor] | None) -> torch.Tensor:
-        """ws for ``[2B]`` images (pair halves stacked); the pair noise is repeated for both halves."""
-        if self.mode == "per-pair":
-            assert noise is not None  # internal invariant: per-pair mode always draws noise
-            return self.G.synthesis(ws, noise_mode="const", noise=[torch.cat([m, m]) for m in noise])
+    def synthesis(self, ws: torch.Tensor, noise: list[torch.Tensor] | None, halves: int = 2) -> torch.Tensor:
+        """Images for ws ``[halves * B, ...]`` (pair halves stacked); each pair's noise serves every half."""
+        if self.mode == "per-pair" and noise is not None:
+            return self.G.synthesis(ws, noise_mode="const", noise=[torch.cat([m] * halves) for m in noise])
         return self.G.synthesis(ws, noise_mode="const")
 
-    def from_z(self, z: torch.Tensor, c: torch.Tensor | None, noise: list[torch.Tensor] | None) -> torch.Tensor:
+    def from_z(self, z: torch.Tensor, c: torch.Tensor | None, noise: list[torch.Tensor] | None,
+               halves: int = 2) -> torch.Tensor:
         if self.mode == "forward":
             return self.G(z, c)
-        return self.synthesis(self.mapping(z, c), noise)
+        return self.synthesis(self.mapping(z, c), noise, halves)
 
 
 def _check_images(images: Any, indices: np.ndarray, seed: int, first: bool) -> torch.Tensor:
@@ -588,11 +588,9 @@ def path_images(G: Any, *, space: str, indices: Sequence[int], steps: int = 7, s
         for k in range(steps):
             t = ts[k].expand(p)
             if space == "z":
-                img = render.from_z(slerp(z0, z1, t), c, noise)
+                img = render.from_z(slerp(z0, z1, t), c, noise, halves=1)
             else:
                 w = render.mapping(torch.cat([z0, z1]), None if c is None else torch.cat([c, c]))
-                ws = _lerp(w[:p], w[p:], t)
-                img = render.G.synthesis(ws, noise_mode="const", noise=noise) if render.mode == "per-pair" \
-                    else render.G.synthesis(ws, noise_mode="const")
+                img = render.synthesis(_lerp(w[:p], w[p:], t), noise, halves=1)
             rows.append(img.to(torch.float32))
     return torch.stack(rows, dim=1)

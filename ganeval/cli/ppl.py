@@ -1,0 +1,147 @@
+"""``ganeval ppl``: perceptual path length of a generator, with its CI, table, CSV and plots."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._options import device_option, progress_mode, progress_options, seed_option
+
+#: the embedded default when no --generator is given
+DEFAULT_GENERATOR = "zoo:shapes-stylegan"
+DEFAULT_ZOO_DISTANCE = "zoo:shapes-perceptual"
+#: default --samples without a preset: `make demo` (W, 32 px zoo generator, zoo distance) takes about
+#: a minute on 2 CPU cores; presets keep the published counts (50,000 / 100,000)
+DEFAULT_SAMPLES = 2_000
+
+
+def _note(text: str) -> None:
+    click.echo(f"Note: {text}", err=True)
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _rows(r: Any) -> list[tuple[str, str]]:
+    c, e = r.config, r.extra
+    return [
+        ("ppl", f"{r.value:.6g}"),
+        ("95% CI (bootstrap)", f"{r.ci_low:.6g} .. {r.ci_high:.6g}"),
+        ("std of kept", f"{r.std:.6g}"),
+        ("samples / kept", f"{r.num_samples} / {e['num_kept']}"),
+        ("kept range", f"{e['lo']:.6g} .. {e['hi']:.6g}"),
+        ("space / sampling", f"{c['space']} / {c['sampling']} ({c['interpolation']})"),
+        ("crop / distance input", f"{c['crop']} / {c['distance_input_px']} px"),
+        ("epsilon", f"{c['epsilon']:g}"),
+        ("noise", c["noise"]),
+        ("wall time", r.provenance.get("wall_time_str", "?")),
+    ]
+
+
+@click.command(name="ppl")
+@click.option("--space", type=click.Choice(["z", "w", "both"]), default="w", show_default=True,
+              help="Latent space of the paths (both: Z and W, plotted together).")
+@click.option("--sampling", type=click.Choice(["full", "end"]), default="end", show_default=True,
+              help="full: t ~ U[0, 1); end: t = 0 (as NVIDIA's code).")
+@click.option("--preset", default=None, help="Named protocol, e.g. ppl_wend, ppl2_wend, ppl_zfull_v1 (fixes space, "
+              "sampling, crop, samples, epsilon).")
+@click.option("--samples", type=int, default=None,
+              help=f"Pairs to evaluate [default: the preset's count, else {DEFAULT_SAMPLES}].")
+@click.option("--epsilon", type=float, default=1e-4, show_default=True, help="Step along the path.")
+@click.option("--crop/--no-crop", default=None, help="NVIDIA's face crop before the distance [default: no crop, or "
+              "the preset's].")
+@click.option("--distance", default=None, help="lpips-vgg16 | lpips-alex | lpips-squeeze | nvidia-vgg16 | "
+              f"zoo:shapes-perceptual [default: lpips-vgg16; {DEFAULT_ZOO_DISTANCE} with the embedded generator].")
+@click.option("--generator", default=None, help=f"Checkpoint path or registry name [default: {DEFAULT_GENERATOR}].")
+@seed_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Pairs per forward pass (does not change the result).")
+@device_option
+@click.option("--target-ci", type=float, default=None,
+              help="Stop once the 95%% CI half-width is below this fraction of the value.")
+@click.option("--min-samples", type=int, default=1000, show_default=True, help="Fewest samples --target-ci may stop at.")
+@click.option("--protocol", type=click.Choice(["tf", "ada-pytorch"]), default=None,
+              help="Crop/downsample order [default: tf].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for results.jsonl (appended), per-sample CSV and plots.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON line(s) instead of the summary and table.")
+@progress_options
+def command(space: str, sampling: str, preset: str | None, samples: int | None, epsilon: float, crop: bool | None,
+            distance: str | None, generator: str | None, seed: int, batch_size: int, device: str,
+            target_ci: float | None, min_samples: int, protocol: str | None, out_dir: str | None, as_json: bool,
+            quiet: bool, log_json: bool) -> None:
+    """Perceptual path length (Karras et al. 2019) in Z or W, with a 95 % bootstrap CI."""
+    from ..metrics.ppl import PPL_PRESETS, ppl
+    from ._generator import load
+
+    progress = progress_mode(quiet, log_json)
+    if generator is None:
+        generator = DEFAULT_GENERATOR
+        _note(f"no --generator given: running on the embedded default {DEFAULT_GENERATOR} (32 px shapes StyleGAN).")
+        if distance is None:
+            distance = DEFAULT_ZOO_DISTANCE
+            _note(f"distance {DEFAULT_ZOO_DISTANCE}: the zoo's shapes-trained perceptual network, NOT LPIPS-VGG16; "
+                  "its numbers are not comparable with published PPL.")
+    distance = distance or "lpips-vgg16"
+    G = load(generator, device)
+    if space == "both" and preset is not None:
+        raise click.UsageError("--space both cannot be combined with --preset (a preset fixes the space).")
+    spaces = ["z", "w"] if space == "both" else [PPL_PRESETS[preset].space if preset in PPL_PRESETS else space]
+    kwargs: dict[str, Any] = {"sampling": sampling, "epsilon": epsilon, "distance": distance, "seed": seed,
+                              "batch_size": batch_size, "device": device, "preset": preset, "protocol": protocol,
+                              "target_ci": target_ci, "min_samples": min_samples, "progress": progress}
+    if preset is None:
+        kwargs["num_samples"] = samples if samples is not None else DEFAULT_SAMPLES
+        kwargs["crop"] = bool(crop)
+    else:
+        if samples is not None:
+            kwargs["num_samples"] = samples
+        if crop is not None:
+            kwargs["crop"] = crop
+    results = [ppl(G, space=s, **kwargs) for s in spaces]
+
+    for r in results:
+        if as_json:
+            click.echo(r.to_json_line())
+        else:
+            click.echo(r.summary())
+            click.echo(_table(_rows(r)))
+    if out_dir is not None:
+        _write_outputs(Path(out_dir), results, G, seed, device, quiet=as_json)
+
+
+def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str, quiet: bool) -> None:
+    """results.jsonl (appended), one per-sample CSV per result, and the two PNG plots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plots.ppl import plot_interpolation_strips, plot_path_lengths
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "results.jsonl"]
+    with open(out / "results.jsonl", "a", encoding="utf-8") as f:
+        for r in results:
+            f.write(r.to_json_line() + "\n")
+    for r in results:
+        c = r.config
+        csv = out / f"{r.metric}-{c['space']}{c['sampling']}-distances.csv"
+        r.per_sample_frame().to_csv(csv, index=False)
+        written.append(csv)
+    fig = plot_path_lengths(results)
+    fig.savefig(out / "ppl-distribution.png", dpi=120)
+    plt.close(fig)
+    fig = plot_interpolation_strips(G, seed=seed, device=device)
+    fig.savefig(out / "ppl-interpolation.png", dpi=120)
+    plt.close(fig)
+    written += [out / "ppl-distribution.png", out / "ppl-interpolation.png"]
+    if not quiet:
+        click.echo("Wrote " + ", ".join(str(p) for p in written))
+    else:
+        print("Wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
