@@ -226,7 +226,7 @@ def bootstrap_ci(d: np.ndarray, *, seed: int, num_resamples: int = _BOOTSTRAP, l
     r_lo, r_hi = _percentile_ranks(n)
     rng = np.random.default_rng([int(seed), _seeding.stream_id("ppl.bootstrap"), n])
     means = np.empty(num_resamples)
-    chunk = max(1, (1 << 22) // n)
+    chunk = max(1, (1 << 20) // n)  # ~8 MiB per int64 array
     for start in range(0, num_resamples, chunk):
         b = min(chunk, num_resamples - start)
         idx = rng.integers(0, n, size=(b, n))
