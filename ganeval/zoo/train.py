@@ -1,0 +1,505 @@
+"""Training entry points of the zoo models (CPU-friendly, reproducible from a seed).
+
+Usage::
+
+    python -m ganeval.zoo.train classifier --out DIR --seed 1 --steps 3000
+    python -m ganeval.zoo.train perceptual --out DIR --seed 2 --steps 3000
+    python -m ganeval.zoo.train generator  --out DIR --seed 3 --steps 4000 --threads 2
+
+Every run draws fresh renders from :mod:`ganeval.zoo.shapes` (dataset seed = ``--seed``,
+images ``step * batch ... step * batch + batch - 1``), never a fixed training set, and writes
+``<name>.safetensors`` plus a JSON card ``<name>.json`` into ``--out``. The generator run also
+writes ``checkpoint.pt`` every ``--ckpt-every`` steps (resumed with ``--resume``) and exports
+the EMA generator at each checkpoint, so an interrupted run still leaves usable weights.
+Evaluation uses :data:`EVAL_SEED`, which training refuses to use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import GanevalValueError
+from . import shapes
+from ._load import sha256_file, write_card
+from .classifier import ShapesClassifier, evaluate_classifier
+from .networks import Discriminator
+from .perceptual import REGRESSION_TARGETS, ShapesPerceptual, regression_targets
+
+__all__ = ["EVAL_SEED", "train_classifier", "train_perceptual", "train_generator", "main"]
+
+#: Dataset seed reserved for evaluation (accuracy, Fréchet distance); training refuses it.
+EVAL_SEED = 1_000_003
+
+
+def _check_seed(seed: int) -> None:
+    if seed == EVAL_SEED:
+        raise GanevalValueError(f"Argument `seed` must differ from the evaluation seed {EVAL_SEED}, but got {seed}.")
+
+
+def _command() -> str:
+    return "python -m ganeval.zoo.train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _lr_at(step: int, steps: int, lr: float) -> float:
+    """Cosine decay from ``lr`` to 5 % of it."""
+    return lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * step / max(steps, 1))))
+
+
+def _save_safetensors(module: torch.nn.Module, path: Path) -> str:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    save_file(state, str(path))
+    return sha256_file(path)
+
+
+def train_classifier(out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3,
+                     eval_num: int = 4096, log_every: int = 100) -> dict[str, Any]:
+    """Train :class:`ShapesClassifier` on ground-truth labels; write ``shapes-classifier.{safetensors,json}``."""
+    _check_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = ShapesClassifier(attribute_names=list(shapes.ATTRIBUTES))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    t0 = time.time()
+    for step in range(steps):
+        images, labels = shapes.render(np.arange(step * batch, (step + 1) * batch), seed)
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, steps, lr)
+        loss = F.binary_cross_entropy_with_logits(model(images), labels.float())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % log_every == 0 or step == steps - 1:
+            print(f"[classifier] step {step} loss {loss.item():.4f} t {time.time() - t0:.0f}s", flush=True)
+    wall = time.time() - t0
+    model.eval()
+    accuracy = evaluate_classifier(model, num=eval_num, seed=EVAL_SEED)
+    sha = _save_safetensors(model, out / "shapes-classifier.safetensors")
+    card = {
+        "name": "shapes-classifier",
+        "kind": "classifier",
+        "file": "shapes-classifier.safetensors",
+        "sha256": sha,
+        "description": "Attribute classifier for the procedural shapes dataset (ganeval.zoo.shapes), "
+                       "one logit per attribute; features() gives the 128-d penultimate layer.",
+        "architecture": "ganeval.zoo.networks.ShapesNet",
+        "init_kwargs": model.init_kwargs,
+        "attribute_names": list(shapes.ATTRIBUTES),
+        "input_resolution": shapes.RESOLUTION,
+        "feature_dim": model.init_kwargs["feature_dim"],
+        "training": {"command": _command(), "seed": seed, "steps": steps, "batch": batch, "lr": lr,
+                     "optimizer": "Adam, cosine decay", "data": f"shapes.render(seed={seed}), fresh per step",
+                     "wall_time_s": round(wall, 1), "threads": torch.get_num_threads()},
+        "quality": {"eval_seed": EVAL_SEED, "eval_num": eval_num, "per_attribute_accuracy": accuracy,
+                    "min_accuracy": min(accuracy.values())},
+    }
+    write_card(out / "shapes-classifier.json", card)
+    print(json.dumps(card["quality"], indent=1), flush=True)
+    return card
+
+
+def train_perceptual(out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3,
+                     log_every: int = 100) -> dict[str, Any]:
+    """Train the perceptual trunk (attributes + scene geometry/colour regression); write ``shapes-perceptual.*``."""
+    _check_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    num_attr = len(shapes.ATTRIBUTES)
+    model = ShapesPerceptual(num_outputs=num_attr + len(REGRESSION_TARGETS))
+    net = model.net
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    t0 = time.time()
+    for step in range(steps):
+        idx = np.arange(step * batch, (step + 1) * batch)
+        images, labels = shapes.render(idx, seed)
+        target = regression_targets(idx, seed)
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, steps, lr)
+        pred = net(images)
+        loss_attr = F.binary_cross_entropy_with_logits(pred[:, :num_attr], labels.float())
+        loss_reg = F.mse_loss(pred[:, num_attr:], target)
+        loss = loss_attr + loss_reg
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % log_every == 0 or step == steps - 1:
+            print(f"[perceptual] step {step} bce {loss_attr.item():.4f} mse {loss_reg.item():.4f} "
+                  f"t {time.time() - t0:.0f}s", flush=True)
+    wall = time.time() - t0
+    model.eval()
+    sha = _save_safetensors(model, out / "shapes-perceptual.safetensors")
+    card = {
+        "name": "shapes-perceptual",
+        "kind": "distance",
+        "file": "shapes-perceptual.safetensors",
+        "sha256": sha,
+        "display_name": ShapesPerceptual.name,
+        "description": "LPIPS-style distance on a CNN trained on the shapes dataset (NOT LPIPS-VGG16): "
+                       "unit-normalised features of 3 stages, squared differences, per-channel weights "
+                       "(uniform 1, not fitted to human judgements), spatial mean, sum over stages.",
+        "architecture": "ganeval.zoo.perceptual.ShapesPerceptual",
+        "init_kwargs": model.init_kwargs,
+        "input_resolution": shapes.RESOLUTION,
+        "training": {"command": _command(), "seed": seed, "steps": steps, "batch": batch, "lr": lr,
+                     "objective": "BCE on the 11 attributes + MSE on " + ", ".join(REGRESSION_TARGETS),
+                     "wall_time_s": round(wall, 1), "threads": torch.get_num_threads()},
+    }
+    write_card(out / "shapes-perceptual.json", card)
+    return card
+
+
+# ---------------------------------------------------------------------------------------------- generator
+
+
+def _mixed_ws(G: torch.nn.Module, z: torch.Tensor, z2: torch.Tensor, prob: float,
+              gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """ws for z, with the layers from a random cutoff on taken from z2 (probability ``prob``); also the unmixed ws."""
+    ws = G.mapping(z)
+    out = ws
+    if prob > 0 and torch.rand((), generator=gen).item() < prob:
+        cutoff = int(torch.randint(1, G.num_ws, (), generator=gen).item())
+        ws2 = G.mapping(z2)
+        out = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+    return out, ws
+
+
+def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: float = 2e-3, r1_gamma: float = 0.05,
+                    r1_every: int = 16, mixing_prob: float = 0.9, ema_kimg: float = 2.0, z_dim: int = 64,
+                    w_dim: int = 64, mapping_layers: int = 8, fmap_base: int = 256, fmap_max: int = 64,
+                    d_widths: Sequence[int] = (16, 32, 64, 64), ckpt_every: int = 250, resume: bool = False,
+                    log_every: int = 50, max_minutes: float | None = None) -> Path:
+    """Train the zoo StyleGAN (v1) on shapes renders; returns the path of ``OUT/checkpoint.pt``.
+
+    The checkpoint (written every ``ckpt_every`` steps, at the end, and when ``max_minutes``
+    of wall time are used up) holds G, the EMA copy G_ema, D, optimiser and RNG states;
+    :func:`export_generator` turns its G_ema into the shipped native weights and card.
+    """
+    from ..models.stylegan import StyleGAN
+
+    _check_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    G = StyleGAN(z_dim=z_dim, w_dim=w_dim, img_resolution=shapes.RESOLUTION, mapping_layers=mapping_layers,
+                 fmap_base=fmap_base, fmap_max=fmap_max)
+    D = Discriminator(widths=tuple(d_widths))
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.99), eps=1e-8)
+    # Lazy R1: scale the D step's betas/lr as in StyleGAN2 so lazy regularisation matches the eager one.
+    c = r1_every / (r1_every + 1)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr * c, betas=(0.0, 0.99 ** c), eps=1e-8)
+    gen = torch.Generator().manual_seed(seed)
+    ema_beta = 0.5 ** (batch / (ema_kimg * 1000.0))
+    start, wall_prev = 0, 0.0
+    ckpt_path = out / "checkpoint.pt"
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        G.load_state_dict(state["G"]), G_ema.load_state_dict(state["G_ema"]), D.load_state_dict(state["D"])
+        opt_g.load_state_dict(state["opt_g"]), opt_d.load_state_dict(state["opt_d"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        start, wall_prev = state["step"], state["wall_time_s"]
+        print(f"[generator] resumed at step {start}", flush=True)
+    t0 = time.time()
+    config = dict(seed=seed, steps=steps, batch=batch, lr=lr, r1_gamma=r1_gamma, r1_every=r1_every,
+                  mixing_prob=mixing_prob, ema_kimg=ema_kimg, d_widths=list(d_widths))
+
+    fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(seed + 1))
+
+    def export(step: int) -> Path:
+        wall = wall_prev + time.time() - t0
+        torch.save({"G": G.state_dict(), "G_ema": G_ema.state_dict(), "D": D.state_dict(),
+                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "gen": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(), "step": step, "wall_time_s": wall,
+                    "G_init_kwargs": G.init_kwargs, "config": config, "command": _command()}, ckpt_path.with_suffix(".tmp"))
+        ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+        with torch.no_grad():
+            _save_grid(G_ema(fixed_z, noise_mode="const"), out / "samples_latest.png")
+        print(f"[generator] checkpoint at step {step}, {wall:.0f}s", flush=True)
+        return ckpt_path
+
+    for step in range(start, steps):
+        real, _ = shapes.render(np.arange(step * batch, (step + 1) * batch), seed)
+        z = torch.randn(4, batch, z_dim, generator=gen)
+
+        # D step: non-saturating logistic loss, lazy R1 on reals.
+        with torch.no_grad():
+            ws, _ = _mixed_ws(G, z[0], z[1], mixing_prob, gen)
+            fake = G.synthesis(ws, noise_mode="random")
+        do_r1 = r1_gamma > 0 and step % r1_every == 0
+        real_in = real.detach().requires_grad_(do_r1)
+        d_real, d_fake = D(real_in), D(fake)
+        loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
+        if do_r1:
+            (grad,) = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+            loss_d = loss_d + grad.square().sum(dim=(1, 2, 3)).mean() * (r1_gamma / 2) * r1_every
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+        # G step: non-saturating loss; w_avg tracks the unmixed ws.
+        ws, ws_plain = _mixed_ws(G, z[2], z[3], mixing_prob, gen)
+        G.update_w_avg(ws_plain.detach(), beta=0.995)
+        loss_g = F.softplus(-D(G.synthesis(ws, noise_mode="random"))).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+
+        with torch.no_grad():
+            for p_ema, p in zip(G_ema.parameters(), G.parameters()):
+                p_ema.lerp_(p, 1.0 - ema_beta)
+            for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+                b_ema.copy_(b)
+        if step % log_every == 0:
+            print(f"[generator] step {step} loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f} "
+                  f"d_real {d_real.mean().item():.2f} d_fake {d_fake.mean().item():.2f} "
+                  f"t {wall_prev + time.time() - t0:.0f}s", flush=True)
+        done = step + 1
+        over_time = max_minutes is not None and (time.time() - t0) > 60 * max_minutes
+        if done % ckpt_every == 0 or done == steps or over_time:
+            export(done)
+        if over_time:
+            print(f"[generator] time budget of {max_minutes} min reached at step {done}", flush=True)
+            break
+    return ckpt_path
+
+
+def _save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
+    """Save images ``[N, 3, H, W]`` in [-1, 1] as a PNG grid (1-px gaps)."""
+    from torchvision.utils import save_image
+
+    save_image(images.clamp(-1, 1) * 0.5 + 0.5, str(path), nrow=nrow, padding=1)
+
+
+@torch.no_grad()
+def generator_quality(G: torch.nn.Module, classifier: torch.nn.Module, *, num: int = 2048, seed: int = 0,
+                      batch: int = 256) -> dict[str, Any]:
+    """Quality of a 32x32 shapes generator, judged by the zoo classifier.
+
+    Returns the Fréchet distance between classifier features (``features()``, 128-d) of ``num``
+    generated images (z ~ N(0, I) from ``seed``, no truncation, random noise) and ``num`` real
+    renders of :data:`EVAL_SEED`; the same distance between two disjoint real sets (the floor
+    due to sampling); and the fraction of images whose every attribute probability is
+    confident (|p - 0.5| > 0.4), for generated and for real images.
+    """
+    from ..metrics.frechet import frechet_distance
+
+    def stats(feats: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        f = feats.double().numpy()
+        return f.mean(0), np.cov(f, rowvar=False)
+
+    gen = torch.Generator().manual_seed(seed)
+    fake_f, real_f, real2_f, fake_conf, real_conf = [], [], [], [], []
+    for start in range(0, num, batch):
+        n = min(batch, num - start)
+        fake = G(torch.randn(n, G.z_dim, generator=gen), noise_mode="random")
+        real, _ = shapes.render(np.arange(start, start + n), EVAL_SEED)
+        real2, _ = shapes.render(np.arange(num + start, num + start + n), EVAL_SEED)
+        for images, feats, conf in ((fake, fake_f, fake_conf), (real, real_f, real_conf), (real2, real2_f, None)):
+            f = classifier.features(images)
+            feats.append(f)
+            if conf is not None:
+                p = torch.sigmoid(classifier.head(f))
+                conf.append(((p - 0.5).abs() > 0.4).all(dim=1))
+    mu_f, s_f = stats(torch.cat(fake_f))
+    mu_r, s_r = stats(torch.cat(real_f))
+    mu_r2, s_r2 = stats(torch.cat(real2_f))
+    return {
+        "frechet_classifier_features": round(frechet_distance(mu_f, s_f, mu_r, s_r), 4),
+        "frechet_real_vs_real": round(frechet_distance(mu_r2, s_r2, mu_r, s_r), 4),
+        "confident_fraction_generated": round(float(torch.cat(fake_conf).float().mean()), 4),
+        "confident_fraction_real": round(float(torch.cat(real_conf).float().mean()), 4),
+        "num": num, "eval_seed": EVAL_SEED, "z_seed": seed, "confidence_rule": "all attributes |p - 0.5| > 0.4",
+        "feature_network": "zoo:shapes-classifier features() (128-d)",
+    }
+
+
+@torch.no_grad()
+def _mixing_grid(G: torch.nn.Module, path: Path, seed: int, num: int = 6) -> None:
+    """Style-mixing figure: row 0 = sources A, column 0 = sources B; cell = B with A's coarse (4-8 px) styles."""
+    gen = torch.Generator().manual_seed(seed)
+    ws_a = G.mapping(torch.randn(num, G.z_dim, generator=gen))
+    ws_b = G.mapping(torch.randn(num, G.z_dim, generator=gen))
+    coarse = sum(1 for r in G.ws_resolutions if r <= 8)
+    img_a, img_b = G.synthesis(ws_a), G.synthesis(ws_b)
+    cells = [torch.ones_like(img_a[:1])] + list(img_a.split(1))
+    for j in range(num):
+        mixed = torch.cat([ws_a[:, :coarse], ws_b[j:j + 1, coarse:].expand(num, -1, -1)], dim=1)
+        cells += [img_b[j:j + 1]] + list(G.synthesis(mixed).split(1))
+    _save_grid(torch.cat(cells), path, nrow=num + 1)
+
+
+def export_generator(run: Path, out: Path, *, classifier_root: Path | None = None, quality_num: int = 2048
+                     ) -> dict[str, Any]:
+    """Turn ``run/checkpoint.pt`` into the shipped ``out/shapes-stylegan.{safetensors,json}`` (EMA weights).
+
+    The JSON is the native-format config (readable by :func:`ganeval.models.native.load_native`)
+    extended with the zoo card keys (name, kind, file, training, quality). Also writes
+    ``shapes-stylegan-samples.png`` (8x8, noise const) and ``shapes-stylegan-mixing.png``.
+    """
+    from ..models.native import native_paths, save_generator
+    from ..models.stylegan import StyleGAN
+    from .classifier import load_zoo_classifier
+
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    G = StyleGAN(**state["G_init_kwargs"])
+    G.load_state_dict(state["G_ema"])
+    G.eval().requires_grad_(False)
+    classifier = load_zoo_classifier("shapes-classifier", root=classifier_root)
+    cfg = state["config"]
+    quality = generator_quality(G, classifier, num=quality_num, seed=cfg["seed"] + 7)
+    quality["classifier_min_accuracy"] = read_card_quality(classifier_root)
+    weights = save_generator(G, out / "shapes-stylegan", provenance={"source": "zoo:shapes-stylegan",
+                                                                     "trained_by": "ganeval.zoo.train"})
+    _, config_path = native_paths(weights)
+    config = json.loads(config_path.read_text())
+    card = {
+        "name": "shapes-stylegan",
+        "kind": "generator",
+        "file": weights.name,
+        "sha256": config["sha256"],
+        "description": "StyleGAN (v1) trained by ganeval on the procedural 32x32 shapes dataset "
+                       "(ganeval.zoo.shapes); EMA weights.",
+        "architecture": "ganeval.models.stylegan.StyleGAN",
+        "discriminator": {"class": "ganeval.zoo.networks.Discriminator", "widths": cfg["d_widths"]},
+        "training": {"command": state["command"], "seed": cfg["seed"], "steps_done": state["step"],
+                     "steps_planned": cfg["steps"], "batch": cfg["batch"], "images_seen": state["step"] * cfg["batch"],
+                     "loss": "non-saturating logistic, lazy R1 on reals", "r1_gamma": cfg["r1_gamma"],
+                     "r1_every": cfg["r1_every"], "optimizer": f"Adam lr {cfg['lr']} betas (0, 0.99)",
+                     "style_mixing_prob": cfg["mixing_prob"], "w_avg_beta": 0.995, "ema_kimg": cfg["ema_kimg"],
+                     "wall_time_s": round(state["wall_time_s"], 1), "threads": 1},
+        "quality": quality,
+        **config,
+    }
+    write_card(config_path, card)
+    with torch.no_grad():
+        z = torch.randn(64, G.z_dim, generator=torch.Generator().manual_seed(cfg["seed"] + 1))
+        _save_grid(G(z, noise_mode="const"), out / "shapes-stylegan-samples.png")
+    _mixing_grid(G, out / "shapes-stylegan-mixing.png", seed=cfg["seed"] + 2)
+    print(json.dumps(quality, indent=1), flush=True)
+    return card
+
+
+def read_card_quality(root: Path | None) -> float:
+    """The classifier card's minimum per-attribute accuracy."""
+    from ._load import read_card
+
+    return float(read_card("shapes-classifier", root)["quality"]["min_accuracy"])
+
+
+def write_readme(root: Path) -> Path:
+    """Write ``root/README.md``: the attribute table (definitions, frequencies, classifier accuracy) and model summaries."""
+    from ._load import read_card
+
+    freq = shapes.attribute_frequencies(100_000, seed=0)
+    clf, per, gen = read_card("shapes-classifier", root), read_card("shapes-perceptual", root), None
+    if (root / "shapes-stylegan.json").exists():
+        gen = read_card("shapes-stylegan", root)
+    acc = clf["quality"]["per_attribute_accuracy"]
+    doc = shapes.__doc__ or ""
+    defs = {}
+    for line in doc.splitlines():
+        parts = line.split()
+        if len(parts) > 3 and parts[0].isdigit() and parts[1] in shapes.ATTRIBUTES:
+            defs[parts[1]] = " ".join(parts[2:-1])
+    lines = [
+        "# ganeval zoo: models trained by ganeval on the procedural shapes dataset",
+        "",
+        "Everything here was trained on CPU by `python -m ganeval.zoo.train` on renders of",
+        "`ganeval.zoo.shapes` (32x32 RGB, chosen so the GAN trains in under an hour on 2 CPU cores).",
+        "Load by name: `ganeval.load_generator(\"zoo:shapes-stylegan\")`, `ganeval.load_classifier(\"zoo:shapes-classifier\")`,",
+        "`ganeval.load_distance(\"zoo:shapes-perceptual\")`. Each `<name>.json` card records the architecture,",
+        "the training command, seed, wall time, the sha256 of `<name>.safetensors` (checked on load) and measured quality.",
+        "",
+        "**`zoo:shapes-perceptual` is NOT LPIPS-VGG16**: it is an LPIPS-style distance on a small CNN trained on",
+        "these shapes, with uniform channel weights. PPL numbers computed with it are comparable only with each other.",
+        "",
+        f"## Attributes (frequency over 100k renders, seed 0; classifier accuracy on {clf['quality']['eval_num']} "
+        f"unseen renders, seed {clf['quality']['eval_seed']})",
+        "",
+        "| idx | attribute | definition | frequency | classifier accuracy |",
+        "|---:|---|---|---:|---:|",
+    ]
+    for k, a in enumerate(shapes.ATTRIBUTES):
+        lines.append(f"| {k} | `{a}` | {defs.get(a, '')} | {freq[a]:.3f} | {acc[a]:.4f} |")
+    lines += ["", "Correlations: see the `ganeval.zoo.shapes` docstring (outline|square, upper|large, dark|warm, dot|small).",
+              "", "## Models", ""]
+    for card in (gen, clf, per):
+        if card is None:
+            continue
+        t = card["training"]
+        lines.append(f"- `zoo:{card['name']}` ({card['kind']}): {card['description']}  ")
+        lines.append(f"  trained with `{t['command']}` in {t['wall_time_s'] / 60:.1f} min; sha256 `{card['sha256'][:16]}...`")
+        if card["kind"] == "generator":
+            q = card["quality"]
+            lines.append(f"  Fréchet distance in classifier-feature space, generated vs real: "
+                         f"{q['frechet_classifier_features']} (real vs real: {q['frechet_real_vs_real']}); "
+                         f"confidently classified: {q['confident_fraction_generated']:.3f} generated vs "
+                         f"{q['confident_fraction_real']:.3f} real ({q['confidence_rule']}).")
+            lines.append("  Samples: `shapes-stylegan-samples.png`; style mixing (top row A, left column B, "
+                         "cells: B with A's 4-8 px styles): `shapes-stylegan-mixing.png`.")
+    path = root / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ganeval.zoo.train", description=__doc__.split("\n")[0])
+    p.add_argument("what", choices=["generator", "classifier", "perceptual", "export-generator", "readme"])
+    p.add_argument("--run", type=Path, default=None, help="export-generator: the training run folder")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    p.add_argument("--ckpt-every", type=int, default=250, help="generator: checkpoint/export period in steps")
+    p.add_argument("--resume", action="store_true", help="generator: continue from OUT/checkpoint.pt")
+    p.add_argument("--r1-gamma", type=float, default=0.05)
+    p.add_argument("--fmap-base", type=int, default=256)
+    p.add_argument("--max-minutes", type=float, default=None, help="generator: stop (and checkpoint) after this")
+    p.add_argument("--eval-num", type=int, default=4096, help="classifier: renders for the accuracy check")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.what == "readme":
+        return {"readme": str(write_readme(args.out))}
+    if args.what == "export-generator":
+        if args.run is None:
+            parser.error("export-generator needs --run")
+        return export_generator(args.run, args.out)
+    if args.seed is None or args.steps is None:
+        parser.error(f"{args.what} needs --seed and --steps")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    common: dict[str, Any] = {"seed": args.seed, "steps": args.steps}
+    if args.batch:
+        common["batch"] = args.batch
+    if args.lr:
+        common["lr"] = args.lr
+    if args.what == "classifier":
+        return train_classifier(args.out, eval_num=args.eval_num, **common)
+    if args.what == "perceptual":
+        return train_perceptual(args.out, **common)
+    return train_generator(args.out, ckpt_every=args.ckpt_every, resume=args.resume, r1_gamma=args.r1_gamma,
+                           fmap_base=args.fmap_base, max_minutes=args.max_minutes, **common)
+
+
+if __name__ == "__main__":
+    main()

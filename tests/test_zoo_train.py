@@ -1,0 +1,66 @@
+"""Each zoo training entry point runs a few steps and writes a checkpoint that loads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ganeval.errors import GanevalValueError
+from ganeval.zoo import shapes
+from ganeval.zoo.classifier import load_zoo_classifier
+from ganeval.zoo.perceptual import load_zoo_distance
+from ganeval.zoo.train import EVAL_SEED, export_generator, main
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: on this shared 2-core machine two threads spin against each other (6x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+
+def test_classifier_and_perceptual_entry_points(tmp_path):
+    card = main(["classifier", "--out", str(tmp_path), "--seed", "11", "--steps", "3", "--batch", "8",
+                 "--eval-num", "32"])
+    assert card["kind"] == "classifier" and card["training"]["steps"] == 3
+    clf = load_zoo_classifier("shapes-classifier", root=tmp_path)
+    images, _ = shapes.render(list(range(4)), 0)
+    assert clf(images).shape == (4, len(shapes.ATTRIBUTES)) and clf.features(images).shape == (4, 128)
+
+    main(["perceptual", "--out", str(tmp_path), "--seed", "12", "--steps", "3", "--batch", "8"])
+    dist = load_zoo_distance("shapes-perceptual", root=tmp_path)
+    d = dist(images, images.flip(0))
+    assert d.shape == (4,) and torch.all(d >= 0)
+    on_disk = json.loads((tmp_path / "shapes-perceptual.json").read_text())
+    assert "NOT LPIPS" in on_disk["display_name"]
+
+
+def test_generator_entry_point_checkpoint_resume_and_export(tmp_path):
+    from ganeval.models.native import load_native
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    args = ["generator", "--out", str(run), "--seed", "13", "--batch", "4", "--ckpt-every", "2", "--fmap-base", "64"]
+    main([*args, "--steps", "2"])
+    first = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert first["step"] == 2
+    main([*args, "--steps", "3", "--resume"])
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert state["step"] == 3
+    assert not torch.equal(first["G"]["synthesis.const"], state["G"]["synthesis.const"])
+    assert torch.count_nonzero(state["G"]["mapping.w_avg"]) > 0
+
+    main(["classifier", "--out", str(out), "--seed", "11", "--steps", "2", "--batch", "8", "--eval-num", "16"])
+    card = export_generator(run, out, classifier_root=out, quality_num=16)
+    assert card["name"] == "shapes-stylegan" and card["training"]["steps_done"] == 3
+    G = load_native(out / "shapes-stylegan.json")
+    assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 32, 32)
+    assert (out / "shapes-stylegan-samples.png").exists() and (out / "shapes-stylegan-mixing.png").exists()
+
+
+def test_training_refuses_the_evaluation_seed(tmp_path):
+    with pytest.raises(GanevalValueError, match="evaluation seed"):
+        main(["classifier", "--out", str(tmp_path), "--seed", str(EVAL_SEED), "--steps", "1"])
