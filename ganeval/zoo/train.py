@@ -177,7 +177,7 @@ def _mixed_ws(G: torch.nn.Module, z: torch.Tensor, z2: torch.Tensor, prob: float
     return out, ws
 
 
-def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: float = 2e-3, r1_gamma: float = 0.05,
+def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: float = 2e-3, r1_gamma: float = 1.0,
                     r1_every: int = 16, mixing_prob: float = 0.9, ema_kimg: float = 2.0, z_dim: int = 64,
                     w_dim: int = 64, mapping_layers: int = 8, fmap_base: int = 256, fmap_max: int = 64,
                     d_widths: Sequence[int] = (16, 32, 64, 64), ckpt_every: int = 250, resume: bool = False,
@@ -215,7 +215,8 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
         print(f"[generator] resumed at step {start}", flush=True)
     t0 = time.time()
     config = dict(seed=seed, steps=steps, batch=batch, lr=lr, r1_gamma=r1_gamma, r1_every=r1_every,
-                  mixing_prob=mixing_prob, ema_kimg=ema_kimg, d_widths=list(d_widths))
+                  mixing_prob=mixing_prob, ema_kimg=ema_kimg, d_widths=list(d_widths),
+                  threads=torch.get_num_threads())
 
     fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(seed + 1))
 
@@ -380,7 +381,7 @@ def export_generator(run: Path, out: Path, *, classifier_root: Path | None = Non
                      "loss": "non-saturating logistic, lazy R1 on reals", "r1_gamma": cfg["r1_gamma"],
                      "r1_every": cfg["r1_every"], "optimizer": f"Adam lr {cfg['lr']} betas (0, 0.99)",
                      "style_mixing_prob": cfg["mixing_prob"], "w_avg_beta": 0.995, "ema_kimg": cfg["ema_kimg"],
-                     "wall_time_s": round(state["wall_time_s"], 1), "threads": 1},
+                     "wall_time_s": round(state["wall_time_s"], 1), "threads": cfg.get("threads")},
         "quality": quality,
         **config,
     }
@@ -468,7 +469,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     p.add_argument("--ckpt-every", type=int, default=250, help="generator: checkpoint/export period in steps")
     p.add_argument("--resume", action="store_true", help="generator: continue from OUT/checkpoint.pt")
-    p.add_argument("--r1-gamma", type=float, default=0.05)
+    p.add_argument("--r1-gamma", type=float, default=1.0)
     p.add_argument("--fmap-base", type=int, default=256)
     p.add_argument("--max-minutes", type=float, default=None, help="generator: stop (and checkpoint) after this")
     p.add_argument("--eval-num", type=int, default=4096, help="classifier: renders for the accuracy check")
