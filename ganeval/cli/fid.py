@@ -49,21 +49,21 @@ def _common(f: Any) -> Any:
 def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_real: int | None, extractor: str | None,
          protocol: str, batch_size: int, strict: bool, no_cache: bool, out: Path | None, json_only: bool,
          device: str, seed: int, quiet: bool, log_json: bool, bootstrap: int = 0, **extra: Any) -> None:
-    from ..errors import OutputError
+    from .. import distributed
+    from .._io import append_line, check_writable_dir
     from ..metrics.fid import evaluate
 
+    if out is not None:
+        check_writable_dir(out)  # fail before the work, not after
     results = evaluate(generator, real, metrics=metrics, num_samples=samples, num_real=num_real,
                        extractor=_default_extractor(real, extractor), protocol=protocol, seed=seed,
                        batch_size=batch_size, device=device, cache=not no_cache, bootstrap=bootstrap, strict=strict,
                        progress=progress_mode(quiet, log_json), **extra)
+    if not distributed.is_main():  # under torchrun only rank 0 prints and writes
+        return
     if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            for r in results:
-                with open(out / f"metric-{r.metric.lower()}.jsonl", "a", encoding="utf-8") as f:
-                    f.write(r.to_json_line() + "\n")
-        except OSError as exc:
-            raise OutputError(f"Cannot write results to {str(out)!r}: {exc}") from exc
+        for r in results:
+            append_line(out / f"metric-{r.metric.lower()}.jsonl", r.to_json_line())
     if not json_only:
         c = results[0].config
         parts = []
@@ -146,6 +146,10 @@ def stats_command(source: str, output: Path, samples: int, extractor: str | None
         raise GanevalValueError(f"Argument `source` is already a statistics file: {source!r}.")
     stats, report = source_statistics(src, ext, protocol=protocol, num_items=samples, batch_size=batch_size,
                                       device=dev, strict=strict, progress=progress_mode(quiet, log_json), cache=False)
+    from .. import distributed
+
+    if not distributed.is_main():
+        return
     stats.save(output)
     click.echo(f"Wrote {output}: {stats.num_items} images, {stats.dim}-d {ext.name} features, protocol {protocol}, "
                f"{report.num_skipped} skipped, converted {report.converted or 'none'}.")

@@ -59,6 +59,11 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
     from ..metrics.separability import SEPARABILITY_PRESETS, export_boundaries, separability
     from ._generator import load
 
+    from .. import distributed
+    from .._io import append_line, check_writable_dir
+
+    if out_dir is not None:
+        check_writable_dir(out_dir)  # fail before hours of work, not after
     zoo = generator is None and classifier is None
     if zoo:
         click.echo(f"No generator or classifier named: using the embedded default {DEFAULT_GENERATOR} with "
@@ -76,6 +81,8 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
     result = separability(G, clf, spaces=space_list, seed=seed, batch_size=batch_size, device=device,
                           w_layer=w_layer, cache_dir=False if no_cache else cache_dir,
                           progress=progress_mode(quiet, log_json), **params)
+    if not distributed.is_main():  # under torchrun only rank 0 prints and writes
+        return
     if as_json:
         click.echo(result.to_json_line())
     else:
@@ -88,9 +95,7 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
         from ..plots.separability import plot_separability
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        with open(out / "result.jsonl", "a", encoding="utf-8") as f:
-            f.write(result.to_json_line() + "\n")
+        append_line(out / "result.jsonl", result.to_json_line())
         result.table.to_csv(out / "attributes.csv", index=False)
         plot_separability(result).savefig(out / "entropy.png", dpi=120)
         click.echo(f"Wrote {out / 'result.jsonl'}, {out / 'attributes.csv'}, {out / 'entropy.png'}", err=True)
