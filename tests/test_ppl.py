@@ -35,6 +35,18 @@ from ganeval.metrics.ppl import (
 FAST = {"device": "cpu", "progress": False}
 
 
+@pytest.fixture(autouse=True)
+def one_thread(request):
+    # the tests' tensors are tiny: a second intra-op thread only adds synchronisation, and on a
+    # shared, loaded machine it slows every op several-fold. Tests marked `default_threads` keep
+    # torch's setting: which CPU kernels run (and so the last bits) can depend on the thread count.
+    before = torch.get_num_threads()
+    if request.node.get_closest_marker("default_threads") is None:
+        torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # --------------------------------------------------------------------------- analytic ground truth
 
 
@@ -167,6 +179,7 @@ def test_identical_for_batch_sizes_1_7_64(space, sampling, crop):
     assert not np.allclose(ppl(G, seed=1, **kw).per_sample, runs[0].per_sample)
 
 
+@pytest.mark.default_threads
 def test_batch_sizes_with_lpips_agree_to_fp32_rounding(tiny):
     # CPU conv kernels differ between batch 1 and larger batches; d / eps^2 amplifies image rounding
     # (~1e-7) relative to the eps-sized image change (~1e-4): batch 1 agrees to ~1e-3, 7 vs 64 exactly.
@@ -264,6 +277,49 @@ def test_nan_generator_names_count_and_indices():
     z0 = _seeding.normal(0, "ppl.z0", idx, [8])[:, 0].numpy()
     expected = idx[z0 > 1.0]
     assert f"for {len(expected)} of the 50 pairs" in msg and str(expected[:5].tolist()) in msg
+
+
+def test_nan_generator_skip_drops_exactly_the_bad_pairs():
+    # NaNGenerator is LinearGenerator with NaN images where z0[0] > 1; skipping must leave the other
+    # samples' values untouched, and the statistics must be those of exactly the remaining samples
+    from ganeval import _seeding
+
+    kw = {"space": "w", "num_samples": 300, "distance": squared_l2, "batch_size": 64, **FAST}
+    r = ppl(NaNGenerator(), on_nan="skip", **kw)
+    plain = ppl(LinearGenerator(), **kw)
+    idx = np.arange(300)
+    bad = idx[_seeding.normal(0, "ppl.z0", idx, [8])[:, 0].numpy() > 1.0]
+    good = np.setdiff1d(idx, bad)
+    assert len(bad) > 5
+    assert r.extra["num_nonfinite_skipped"] == len(bad) and r.extra["first_nonfinite_indices"] == bad[:5].tolist()
+    assert r.num_samples == len(good) and r.extra["num_evaluated"] == 300 and r.config["on_nan"] == "skip"
+    assert np.isnan(r.per_sample[bad]).all() and not r.kept_mask[bad].any()
+    np.testing.assert_array_equal(r.per_sample[good], plain.per_sample[good])
+    assert r.value == filtered_mean(plain.per_sample[good])
+    assert (r.ci_low, r.ci_high) == bootstrap_ci(plain.per_sample[good], seed=0)
+    # the default, stop, raises on the same run and names the count in the first round and the first indices
+    with pytest.raises(NonFiniteOutputError) as err:
+        ppl(NaNGenerator(), **kw)
+    first_round = bad[bad < 64]
+    assert f"for {len(first_round)} of the 64 pairs with sample indices 0..63" in str(err.value)
+    assert str(first_round[:5].tolist()) in str(err.value)
+
+
+def test_skip_with_too_few_finite_pairs_raises():
+    class MostlyNaN(NaNGenerator):  # NaN unless z0[0] < -1 (about 16 % of the pairs finite)
+        def synthesis(self, ws, noise_mode="const", c=None):
+            x = LinearGenerator.synthesis(self, ws)
+            return torch.where((ws[:, -1, 0] < -1.0)[:, None, None, None], x, torch.full_like(x, float("nan")))
+
+    from ganeval import _seeding
+
+    idx = np.arange(200)
+    bad = idx[_seeding.normal(0, "ppl.z0", idx, [8])[:, 0].numpy() >= -1.0]
+    with pytest.raises(NonFiniteOutputError) as err:
+        ppl(MostlyNaN(), space="w", num_samples=200, distance=squared_l2, on_nan="skip", **FAST)
+    assert str(err.value) == (f"Only {200 - len(bad)} of the 200 pairs had finite images ({len(bad)} skipped; seed 0; "
+                              f"first bad sample indices: {bad[:5].tolist()}); at least 100 are needed for the "
+                              "statistics.")
 
 
 def test_0_255_images_are_detected():

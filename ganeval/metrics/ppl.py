@@ -28,6 +28,7 @@ at 256 px and below.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -59,10 +60,13 @@ __all__ = [
     "path_images",
 ]
 
+log = logging.getLogger("ganeval")
+
 PROTOCOLS: tuple[str, ...] = ("tf", "ada-pytorch")
 SPACES: tuple[str, ...] = ("z", "w")
 SAMPLINGS: tuple[str, ...] = ("full", "end")
 INTERPOLATIONS: tuple[str, ...] = ("slerp", "lerp")
+ON_NAN: tuple[str, ...] = ("stop", "skip")
 MIN_SAMPLES = 100  # below this the 1 / 99 percentile filter is meaningless (at 100 it still keeps all)
 _BOOTSTRAP = 1000  # bootstrap resamples of the confidence interval
 
@@ -120,8 +124,9 @@ class PPLResult(MetricResult):
 
     Attributes (beyond :class:`~ganeval.results.MetricResult`):
         per_sample: float64 ``[n]``, every path length ``distance / eps**2`` in sample order
-            (before filtering).
-        kept_mask: bool ``[n]``, True where the sample passed the 1 / 99 percentile filter.
+            (before filtering; NaN for pairs skipped by ``on_nan="skip"``).
+        kept_mask: bool ``[n]``, True where the sample passed the 1 / 99 percentile filter
+            (False for skipped pairs).
         t: float32 ``[n]``, the interpolation position of each sample (zeros for ``"end"``).
     """
 
@@ -269,6 +274,8 @@ class _Renderer:
             self.mode, self.noise_res = "per-pair", [int(r) for r in res]
         else:
             self.mode, self.noise_res = "const", []
+        self.noise_sizes = [r * r for r in self.noise_res]
+        self.noise_total = sum(self.noise_sizes)
 
     def _probe_mapping(self) -> bool:
         mapping = getattr(self.G, "mapping", None)
@@ -294,55 +301,79 @@ class _Renderer:
             return None
         return self.labels_onehot(_seeding.randint(self.seed, "ppl.c", indices, c_dim))
 
-    def noise(self, indices: np.ndarray) -> list[torch.Tensor] | None:
-        """Per-pair noise maps ``[B, 1, r, r]`` per layer, each pair's from (seed, index)."""
+    def noise(self, indices: np.ndarray, halves: int = 2) -> list[torch.Tensor] | None:
+        """Per-pair noise maps ``[halves * B, 1, r, r]`` per layer (pair halves stacked, so every
+        image of a pair gets the same map); each pair's maps come from (seed, index)."""
         if self.mode != "per-pair":
             return None
-        sizes = [r * r for r in self.noise_res]
-        flat = torch.empty(len(indices), sum(sizes), device=self.device)
+        b = len(indices)
+        flat = torch.empty(halves, b, self.noise_total, device=self.device)
         for row, i in enumerate(indices):  # one draw per pair covers all layers
             gen = _seeding.torch_generator(self.seed, "ppl.noise", int(i), self.device)
-            flat[row] = torch.randn(sum(sizes), generator=gen, device=self.device)
-        return [m.reshape(-1, 1, r, r) for m, r in zip(flat.split(sizes, dim=1), self.noise_res)]
+            torch.randn(self.noise_total, generator=gen, device=self.device, out=flat[0, row])
+        flat[1:] = flat[0]
+        # per-layer views [halves * B, 1, r, r] of the one buffer (no per-layer copies)
+        return [m.reshape(halves * b, 1, r, r) for m, r in zip(flat.split(self.noise_sizes, dim=2), self.noise_res)]
 
     def mapping(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         return self.G.mapping(z, c, truncation_psi=1.0)
 
-    def synthesis(self, ws: torch.Tensor, noise: list[torch.Tensor] | None, halves: int = 2) -> torch.Tensor:
-        """Images for ws ``[halves * B, ...]`` (pair halves stacked); each pair's noise serves every half."""
-        if self.mode == "per-pair" and noise is not None:
-            return self.G.synthesis(ws, noise_mode="const", noise=[torch.cat([m] * halves) for m in noise])
+    def synthesis(self, ws: torch.Tensor, noise: list[torch.Tensor] | None) -> torch.Tensor:
+        """Images for ws ``[N, ...]``; ``noise`` from :meth:`noise` with the same ``N`` (or None)."""
+        if noise is not None:
+            return self.G.synthesis(ws, noise_mode="const", noise=noise)
         return self.G.synthesis(ws, noise_mode="const")
 
-    def from_z(self, z: torch.Tensor, c: torch.Tensor | None, noise: list[torch.Tensor] | None,
-               halves: int = 2) -> torch.Tensor:
+    def from_z(self, z: torch.Tensor, c: torch.Tensor | None, noise: list[torch.Tensor] | None) -> torch.Tensor:
         if self.mode == "forward":
             return self.G(z, c)
-        return self.synthesis(self.mapping(z, c), noise, halves)
+        return self.synthesis(self.mapping(z, c), noise)
 
 
-def _check_images(images: Any, indices: np.ndarray, seed: int, first: bool) -> torch.Tensor:
-    """float32 ``[2B, C, H, W]``; raise on NaN/Inf pairs, and on [0, 255]-looking first batches."""
+def _as_images(images: Any) -> torch.Tensor:
+    """The generator's output as float32 ``[N, C, H, W]``; anything else raises."""
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         got = list(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise GanevalValueError(f"The generator must return images [N, C, H, W], but returned {got}.")
-    images = images.to(torch.float32)
-    b = len(indices)
-    bad = (~torch.isfinite(images.reshape(2, b, -1))).any(dim=2).any(dim=0).cpu().numpy()
-    if bad.any():
-        first_bad = indices[bad][:5].tolist()
-        raise NonFiniteOutputError(
-            f"The generator returned NaN or Inf for {int(bad.sum())} of the {b} pairs with sample indices "
-            f"{int(indices[0])}..{int(indices[-1])} (seed {seed}; first bad sample indices: {first_bad})."
+    return images.to(torch.float32)
+
+
+def _check_range(images: torch.Tensor) -> None:
+    """Refuse images that look like [0, 255] (checked on a process's first batch only)."""
+    lo, hi = float(images.min()), float(images.max())
+    if lo >= 0 and hi > 2:
+        raise GanevalValueError(
+            f"Generator images must be in [-1, 1], but the first batch spans [{lo:.3g}, {hi:.3g}], which looks "
+            "like [0, 255]; wrap the generator so it returns x / 127.5 - 1."
         )
-    if first:
-        lo, hi = float(images.min()), float(images.max())
-        if lo >= 0 and hi > 2:
-            raise GanevalValueError(
-                f"Generator images must be in [-1, 1], but the first batch spans [{lo:.3g}, {hi:.3g}], which looks "
-                "like [0, 255]; wrap the generator so it returns x / 127.5 - 1."
-            )
-    return images
+
+
+def _pair_finite(images: torch.Tensor, b: int) -> torch.Tensor:
+    """float32 ``[b]`` on the images' device: 1 where both images of pair ``i`` are all finite.
+
+    One reduction pass: a row sum is finite iff every value is, unless finite values overflow
+    float32 (|sum| > 3.4e38, far outside [-1, 1] images); such rows are re-checked exactly.
+    """
+    rows = images.reshape(2, b, -1)
+    ok = torch.isfinite(rows.sum(dim=2)).all(dim=0)
+    return ok.to(torch.float32)
+
+
+def _recheck_finite(images: torch.Tensor, b: int, ok: np.ndarray) -> np.ndarray:
+    """Exact per-pair finiteness for the pairs the row-sum test flagged (rare path)."""
+    flagged = np.flatnonzero(~ok)
+    if len(flagged):
+        sub = images.reshape(2, b, -1)[:, torch.from_numpy(flagged).to(images.device)]
+        ok = ok.copy()
+        ok[flagged] = torch.isfinite(sub).all(dim=2).all(dim=0).cpu().numpy()
+    return ok
+
+
+def _nonfinite_message(bad: np.ndarray, n: int, seed: int) -> str:
+    """Names how many of the first ``n`` pairs had non-finite images, and the first indices."""
+    return (f"The generator returned NaN or Inf for {len(bad)} of the {n} pairs with sample indices 0..{n - 1} "
+            f"(seed {seed}; first bad sample indices: {bad[:5].tolist()}); use on_nan='skip' (CLI --on-nan skip) "
+            "to drop them from the statistics.")
 
 
 # --------------------------------------------------------------------------- the metric
@@ -393,6 +424,7 @@ def ppl(
     min_samples: int = 1_000,
     progress: bool | str | None = None,
     run_dir: Any = None,
+    on_nan: str = "stop",
 ) -> PPLResult:
     """Perceptual path length of generator ``G`` in Z or W (lower is better).
 
@@ -419,12 +451,20 @@ def ppl(
             ``min_samples`` and then every +10 % (so the count is independent of batch size).
         min_samples: the smallest count ``target_ci`` may stop at.
         progress: progress output, see :func:`ganeval.runtime.map_samples`.
-        run_dir: folder for resumable chunks (see :func:`ganeval.runtime.map_samples`).
+        run_dir: folder for resumable chunks (see :func:`ganeval.runtime.map_samples`); the
+            same call after a crash resumes from the completed samples.
+        on_nan: pairs whose images hold NaN or Inf: ``"stop"`` raises
+            :class:`~ganeval.errors.NonFiniteOutputError` after the first batch round that has
+            any (naming how many and the first sample indices); ``"skip"`` drops them from the
+            statistics, logs a warning and records ``num_nonfinite_skipped`` and
+            ``first_nonfinite_indices`` in ``extra`` (their ``per_sample`` entries are NaN).
+            Non-finite distances of finite images always raise.
 
     Returns:
         :class:`PPLResult` with the filtered mean, the std (ddof 1) of the kept values, a 95 %
         bootstrap CI (1000 resamples, filter re-applied), per-sample path lengths, kept mask,
-        the resolved configuration and provenance.
+        the resolved configuration and provenance. ``num_samples`` counts the pairs in the
+        statistics (``extra["num_evaluated"]`` also counts skipped ones).
 
     Example:
         >>> import ganeval
@@ -448,6 +488,7 @@ def ppl(
     if space == "w" and interpolation != "lerp":
         raise GanevalValueError(f"Argument `interpolation` must be 'lerp' in W space, but got {interpolation!r}.")
     batch_size = check_positive_int("batch_size", batch_size)
+    on_nan = check_choice("on_nan", on_nan, ON_NAN)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise GanevalTypeError(f"Argument `seed` must be an integer, but got {seed!r}.")
     if target_ci is not None:
@@ -471,24 +512,26 @@ def ppl(
     cropped = res // 2 if crop else res
     factor = downsample_factor(res, cropped, protocol)
     first = [True]
+    interp = slerp if interpolation == "slerp" else _lerp
 
     def fn(indices: np.ndarray) -> dict[str, np.ndarray]:
         b = len(indices)
-        z0 = _seeding.normal(seed, "ppl.z0", indices, [G.z_dim]).to(dev)
-        z1 = _seeding.normal(seed, "ppl.z1", indices, [G.z_dim]).to(dev)
-        t = (_seeding.uniform(seed, "ppl.t", indices).to(torch.float32) if sampling == "full"
-             else torch.zeros(b, dtype=torch.float32)).to(dev)
+        # z0 and z1 stacked [2B, z_dim] on the host, one transfer; t stays on the host for the output
+        z = torch.cat([_seeding.normal(seed, "ppl.z0", indices, [G.z_dim]),
+                       _seeding.normal(seed, "ppl.z1", indices, [G.z_dim])]).to(dev)
+        t_host = (_seeding.uniform(seed, "ppl.t", indices).to(torch.float32) if sampling == "full"
+                  else torch.zeros(b, dtype=torch.float32))
+        t = t_host.to(dev)
         c = render.labels(indices)
         c2 = None if c is None else torch.cat([c, c])
         noise = render.noise(indices)
-        with torch.no_grad():
+        with torch.inference_mode():
+            z0, z1 = z[:b], z[b:]
             if space == "z":
-                interp = slerp if interpolation == "slerp" else _lerp
-                lat = torch.cat([interp(z0, z1, t), interp(z0, z1, t + eps)])
-                images = render.from_z(lat, c2, noise)
+                images = render.from_z(torch.cat([interp(z0, z1, t), interp(z0, z1, t + eps)]), c2, noise)
             else:
                 try:
-                    w = render.mapping(torch.cat([z0, z1]), c2)
+                    w = render.mapping(z, c2)  # both endpoints in one call
                 except UnsupportedGeneratorError as exc:
                     raise UnsupportedGeneratorError(
                         f"Argument `space` is 'w', but the generator {type(G).__name__} cannot map z to w ({exc}); "
@@ -496,15 +539,23 @@ def ppl(
                     ) from None
                 w0, w1 = w[:b], w[b:]
                 images = render.synthesis(torch.cat([_lerp(w0, w1, t), _lerp(w0, w1, t + eps)]), noise)
-            images = _check_images(images, indices, seed, first[0])
-            first[0] = False
+            images = _as_images(images)
+            if first[0]:
+                _check_range(images)
+                first[0] = False
+            finite = _pair_finite(images, b)
+            full = images
             if crop:
                 images = crop_face(images)
             images = box_downsample(images, factor)
             d = dist(images[:b], images[b:]).to(torch.float32)
+            # one device-to-host transfer per batch: distances and the per-pair finite flags
+            host = torch.stack([d.reshape(-1), finite]).cpu().numpy()
+        ok = host[1] > 0
+        if not ok.all():
+            ok = _recheck_finite(full, b, ok)
         # fp32 network output; the division by eps**2 in fp64 keeps the last bits of d
-        return {"path_length": d.cpu().numpy().astype(np.float64) / (eps * eps),
-                "t": t.cpu().numpy()}
+        return {"path_length": host[0].astype(np.float64) / (eps * eps), "t": t_host.numpy(), "finite": ok}
 
     config: dict[str, Any] = {
         "space": space, "sampling": sampling, "num_samples": num_samples, "epsilon": eps, "crop": crop,
@@ -513,37 +564,68 @@ def ppl(
         "truncation_psi": 1.0, "preset": preset, "target_ci": target_ci,
         "min_samples": min_samples if target_ci is not None else None,
     }
+    nan_stop: list[bool] = []
+
+    def check_nonfinite(gathered: dict[str, np.ndarray]) -> bool:
+        """Stop the loop at the first round with non-finite images (on_nan='stop') or distances."""
+        ok, d = gathered["finite"], gathered["path_length"]
+        if (on_nan == "stop" and not ok.all()) or not np.isfinite(d[ok]).all():
+            nan_stop.append(True)
+            return True
+        return False
+
     stop_at: list[int] = []
-    stop_when = None
+    stop_when = check_nonfinite
     if target_ci is not None:
         pending = _checkpoints(min_samples, num_samples)
 
         def stop_when(gathered: dict[str, np.ndarray]) -> bool:
-            d = gathered["path_length"]
+            if check_nonfinite(gathered):
+                return True
+            d, ok = gathered["path_length"], gathered["finite"]
             while pending and pending[0] <= len(d):
                 n = pending.pop(0)
-                lo, hi = bootstrap_ci(d[:n], seed=seed)
-                if (hi - lo) / 2 < target_ci * filtered_mean(d[:n]):
+                dv = d[:n][ok[:n]]
+                if len(dv) < MIN_SAMPLES:
+                    continue
+                lo, hi = bootstrap_ci(dv, seed=seed)
+                if (hi - lo) / 2 < target_ci * filtered_mean(dv):
                     stop_at.append(n)
                     return True
             return False
 
     from ..runtime import map_samples
 
+    # on_nan is left out of the run-folder hash: it does not change any per-sample value
+    run_config = {"metric": "ppl", "chunk_format": 2, **config, "device_type": dev.type,
+                  "generator": getattr(G, "provenance", {}).get("sha256")}
     out = map_samples(fn, num_samples, batch_size=batch_size, desc=f"ppl {space}{sampling}", progress=progress,
                       stop_when=stop_when, min_samples=min_samples if target_ci is not None else 0,
-                      run_dir=run_dir, config={"metric": "ppl", **config,
-                                               "generator": getattr(G, "provenance", {}).get("sha256")})
+                      run_dir=run_dir, config=run_config)
     n = stop_at[0] if stop_at else len(out["path_length"])
-    d, t = out["path_length"][:n], out["t"][:n]
-    if not np.isfinite(d).all():
-        bad = np.flatnonzero(~np.isfinite(d))
+    d_all, t, ok = out["path_length"][:n], out["t"][:n], out["finite"][:n].astype(bool)
+    bad = np.flatnonzero(~ok)
+    if len(bad) and on_nan == "stop":
+        raise NonFiniteOutputError(_nonfinite_message(bad, n, int(seed)))
+    dist_bad = np.flatnonzero(ok & ~np.isfinite(d_all))
+    if len(dist_bad):
         raise NonFiniteOutputError(
-            f"Distance `{dist.name}` returned NaN or Inf for {len(bad)} pairs (seed {seed}; first sample indices: "
-            f"{bad[:5].tolist()})."
+            f"Distance `{dist.name}` returned NaN or Inf for {len(dist_bad)} pairs of finite images (seed {seed}; "
+            f"first sample indices: {dist_bad[:5].tolist()})."
         )
-    kept = percentile_filter(d)
-    value = float(d[kept].mean())
+    if len(bad):
+        log.warning("ppl: skipped %d of %d samples whose images were NaN or Inf (seed %d; first sample indices: %s)",
+                    len(bad), n, int(seed), bad[:5].tolist())
+    d = d_all[ok]
+    if len(d) < MIN_SAMPLES:
+        raise NonFiniteOutputError(
+            f"Only {len(d)} of the {n} pairs had finite images ({len(bad)} skipped; seed {seed}; first bad sample "
+            f"indices: {bad[:5].tolist()}); at least {MIN_SAMPLES} are needed for the statistics."
+        )
+    kept = np.zeros(n, dtype=bool)
+    kept[ok] = percentile_filter(d)
+    per_sample = np.where(ok, d_all, np.nan)
+    value = float(d_all[kept].mean())
     ci_low, ci_high = bootstrap_ci(d, seed=seed)
     gprov = dict(getattr(G, "provenance", {}) or {})
     weights = {f"distance.{k}": v for k, v in dist.weights_sha256.items()}
@@ -554,14 +636,16 @@ def ppl(
         generator_source=gprov.get("source", type(G).__name__), generator=gprov, batch_size=batch_size,
         resumed=getattr(out, "resumed", 0), oom_retries=getattr(out, "oom_retries", 0),
     )
-    extra = {"num_kept": int(kept.sum()), "lo": float(d[kept].min()), "hi": float(d[kept].max()),
+    extra = {"num_kept": int(kept.sum()), "lo": float(d_all[kept].min()), "hi": float(d_all[kept].max()),
+             "num_evaluated": int(n), "num_nonfinite_skipped": int(len(bad)),
+             "first_nonfinite_indices": bad[:5].tolist(),
              "target_ci_met": (bool(stop_at) or (target_ci is not None and
                                                  (ci_high - ci_low) / 2 < target_ci * value)) if target_ci else None,
              "reference": PPL_PRESETS[preset].reference if preset else None,
              "comparable_with_published": bool(preset) and dist.name in ("lpips-vgg16", "nvidia-vgg16")}
-    return PPLResult(metric=preset or "ppl", value=value, std=float(d[kept].std(ddof=1)), ci_low=ci_low,
-                     ci_high=ci_high, num_samples=int(n), higher_is_better=False, per_sample=d, config=config,
-                     provenance=provenance, extra=extra, kept_mask=kept, t=t)
+    return PPLResult(metric=preset or "ppl", value=value, std=float(d_all[kept].std(ddof=1)), ci_low=ci_low,
+                     ci_high=ci_high, num_samples=int(len(d)), higher_is_better=False, per_sample=per_sample,
+                     config={**config, "on_nan": on_nan}, provenance=provenance, extra=extra, kept_mask=kept, t=t)
 
 
 def path_images(G: Any, *, space: str, indices: Sequence[int], steps: int = 7, seed: int = 0,
@@ -582,15 +666,16 @@ def path_images(G: Any, *, space: str, indices: Sequence[int], steps: int = 7, s
     z0 = _seeding.normal(seed, "ppl.z0", idx, [G.z_dim]).to(dev)
     z1 = _seeding.normal(seed, "ppl.z1", idx, [G.z_dim]).to(dev)
     ts = torch.linspace(0, 1, steps, device=dev)
-    c, noise = render.labels(idx), render.noise(idx)
+    c, noise = render.labels(idx), render.noise(idx, halves=1)
     rows = []
-    with torch.no_grad():
+    with torch.inference_mode():
+        if space == "w":  # the endpoints' w once; every step lerps between them
+            w = render.mapping(torch.cat([z0, z1]), None if c is None else torch.cat([c, c]))
         for k in range(steps):
             t = ts[k].expand(p)
             if space == "z":
-                img = render.from_z(slerp(z0, z1, t), c, noise, halves=1)
+                img = render.from_z(slerp(z0, z1, t), c, noise)
             else:
-                w = render.mapping(torch.cat([z0, z1]), None if c is None else torch.cat([c, c]))
-                img = render.synthesis(_lerp(w[:p], w[p:], t), noise, halves=1)
+                img = render.synthesis(_lerp(w[:p], w[p:], t), noise)
             rows.append(img.to(torch.float32))
     return torch.stack(rows, dim=1)
