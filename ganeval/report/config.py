@@ -3,7 +3,7 @@
 Schema (every key except ``name``, ``generators`` is optional)::
 
     name = "example"                 # report title; output defaults to reports/<name>/
-    out = "reports/example"          # output folder (relative to the working directory)
+    out = "."                        # output folder (relative to this file's folder)
     seed = 0                         # base seed of every metric and figure
     device = "auto"                  # auto | cpu | cuda[:N]
 
@@ -17,17 +17,28 @@ Schema (every key except ``name``, ``generators`` is optional)::
     preset = "ppl_wend"              # every other key is passed to the metric function
     samples = 200                    # alias of num_samples (and keep of num_keep)
 
+    [[metrics]]
+    name = "fid"                     # ganeval.metrics.fid.evaluate: one feature pass, several results
+    metrics = ["fid", "kid", "pr"]   # default ["fid"]
+    real = "zoo:shapes"              # default; a folder, zip, .npy/.npz or statistics file also work
+    extractor = "zoo:shapes-classifier"   # default (its Fréchet distance is named FD_shapes)
+    samples = 2000
+
     [figures]
     enabled = true
     truncation = 0.7                 # psi of the analysis figures
     grid = 16                        # images in the uncurated grid
 
-Relative generator paths resolve against the configuration file's folder.
+Relative paths (``out``, generator sources, and the ``real``, ``classifier``, ``extractor`` and
+``distance`` options) resolve against the configuration file's folder when that file exists
+there. Omitted options take the offline defaults of :data:`METRIC_DEFAULTS` (recorded in the
+resolved configuration, so they are part of every cell's cache key).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,12 +47,21 @@ from typing import Any
 from ..errors import GanevalTypeError, GanevalValueError
 
 __all__ = ["ReportConfig", "GeneratorSpec", "MetricSpec", "FigureSpec", "load_config", "parse_config",
-           "KNOWN_METRICS", "OPTION_ALIASES"]
+           "KNOWN_METRICS", "OPTION_ALIASES", "METRIC_DEFAULTS"]
 
 KNOWN_METRICS: tuple[str, ...] = ("ppl", "separability", "fid")
 
 # short option names accepted in the TOML -> keyword of the metric function
 OPTION_ALIASES: dict[str, str] = {"samples": "num_samples", "keep": "num_keep"}
+
+# options filled in when the TOML omits them: models shipped in the package, so a report runs offline
+METRIC_DEFAULTS: dict[str, dict[str, Any]] = {
+    "separability": {"classifier": "zoo:shapes-classifier"},
+    "fid": {"metrics": ["fid"], "real": "zoo:shapes", "extractor": "zoo:shapes-classifier"},
+}
+
+# metric options that may name a file or folder (resolved like generator sources)
+_PATH_OPTIONS = ("real", "classifier", "extractor", "distance")
 
 _TOP_KEYS = {"name", "out", "seed", "device", "generators", "metrics", "figures"}
 _FIGURE_KEYS = {"enabled", "truncation", "grid", "mixing_rows", "mixing_cols", "noise_realisations",
@@ -133,13 +153,20 @@ def _table(where: str, value: Any) -> dict[str, Any]:
     return value
 
 
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (tidier provenance), else absolute."""
+    rel = os.path.relpath(path.resolve(), Path.cwd())
+    return str(path.resolve()) if rel.startswith("..") else rel
+
+
 def _resolve_source(source: str, base_dir: Path | None) -> str:
-    # registry names ("zoo:...") stay as they are; relative files resolve against the config folder
+    # registry names ("zoo:...") and names that are no file there stay as they are;
+    # relative files resolve against the config folder
     if ":" in source.split("/")[0] or base_dir is None:
         return source
     p = Path(source).expanduser()
     if not p.is_absolute() and (base_dir / p).exists():
-        return str((base_dir / p).resolve())
+        return _shown_path(base_dir / p)
     return source
 
 
@@ -172,7 +199,12 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
     if unknown:
         raise GanevalValueError(f"Config has unknown top-level key(s) {unknown}; expected some of {sorted(_TOP_KEYS)}.")
     name = _str("name", data.get("name"))
-    out = Path(_str("out", data["out"])) if "out" in data else Path("reports") / name
+    if "out" in data:
+        out = Path(_str("out", data["out"])).expanduser()
+        if base_dir is not None and not out.is_absolute():
+            out = Path(_shown_path(base_dir / out))
+    else:
+        out = Path("reports") / name
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise GanevalValueError(f"Config key `seed` must be a non-negative integer, but got {seed!r}.")
@@ -199,6 +231,10 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
         m = _table(f"metrics[{i}]", m)
         mname = _str(f"metrics[{i}].name", m.get("name"))
         options = {OPTION_ALIASES.get(k, k): v for k, v in m.items() if k not in ("name", "label")}
+        options = {**METRIC_DEFAULTS.get(mname, {}), **options}
+        for k in _PATH_OPTIONS:
+            if isinstance(options.get(k), str):
+                options[k] = _resolve_source(options[k], base_dir)
         label = m.get("label") or options.get("preset") or mname
         metrics.append(MetricSpec(name=mname, label=_str(f"metrics[{i}].label", label), options=options))
     mlabels = [m.label for m in metrics]

@@ -28,7 +28,7 @@ __all__ = ["render_report", "RenderOutcome", "Cell", "Table"]
 _METRIC_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "ppl": ("space", "sampling", "epsilon", "crop", "distance", "protocol"),
     "separability": ("spaces", "num_keep", "classifier", "protocol"),
-    "fid": ("extractor", "protocol", "real", "num_real"),
+    "fid": ("extractor", "real", "num_generated", "num_real", "protocol"),
 }
 _SECTION_TITLES = {"ppl": "Perceptual path length", "separability": "Linear separability",
                    "fid": "FID / KID / precision and recall"}
@@ -62,6 +62,9 @@ class Cell:
 
     @classmethod
     def of(cls, value: Any) -> Cell:
+        if isinstance(value, dict):
+            # an input description (e.g. FID's real set): its spec names it; the rest is in the config
+            value = value.get("spec", json.dumps(value, sort_keys=True))
         return cls(value=value, text=_fmt(value), cls="num" if isinstance(value, (int, float)) else None)
 
 
@@ -133,27 +136,57 @@ def _value_text(rec: dict[str, Any]) -> str:
     return text
 
 
+def _part_text(rec: dict[str, Any]) -> str:
+    """Display text of one result in the summary: value [CI], plus recall for precision/recall."""
+    text = _value_text(rec)
+    if "recall" in (rec.get("extra") or {}):
+        text += f" / {_fmt(rec['extra']['recall'])}"
+    return text
+
+
+def _part_title(label: str, rec: dict[str, Any] | None, num_parts: int) -> str:
+    """Column title: the config label, plus the name the result carries when the label does not say it
+    (e.g. ``FD_shapes``, not FID, for the shapes extractor)."""
+    if rec is None:
+        return label
+    name = rec["metric"] + (" / recall" if "recall" in (rec.get("extra") or {}) else "")
+    if num_parts == 1 and rec["metric"].lower() in label.lower():
+        return label
+    return f"{label}: {name}"
+
+
 def _summary(res: _Results) -> Table:
+    """One row per generator; per metric column, one (value, ci_low, ci_high) triple per result part."""
     metrics = res.run["config"]["metrics"]
-    columns = ["generator"]
-    for m in metrics:
-        columns += [f"{m['label']}", f"{m['label']} ci_low", f"{m['label']} ci_high"]
-    table = Table("summary", "Summary", columns)
     cells = {(c["generator"], c["metric_label"]): c["key"] for c in res.run["cells"]}
-    for g in res.run["generators"]:
+    gens = res.run["generators"]
+    latest = {(g["label"], m["label"]): res.latest(cells.get((g["label"], m["label"]), "")) for g in gens for m in metrics}
+    columns, layout = ["generator"], []
+    for m in metrics:
+        oks = [recs for (g, lab), recs in latest.items() if lab == m["label"] and recs and recs[0]["record"] == "metric"]
+        num_parts = max((len(r) for r in oks), default=1)
+        for part in range(num_parts):
+            example = next((r[part] for r in oks if len(r) > part), None)
+            title = _part_title(m["label"], example, num_parts)
+            columns += [title, f"{title} ci_low", f"{title} ci_high"]
+        layout.append((m, num_parts))
+    table = Table("summary", "Summary", columns)
+    for g in gens:
         row = [Cell(g["label"], g["label"])]
-        for m in metrics:
-            recs = res.latest(cells.get((g["label"], m["label"]), ""))
-            if recs and recs[0]["record"] == "metric":
-                r = recs[0]
-                ci = r.get("ci95") or [None, None]
-                row += [Cell(r["results"][r["metric"]], _value_text(r), cls="num"), Cell(ci[0], ""), Cell(ci[1], "")]
-            elif recs:
-                key = recs[0]["report"]["key"]
-                what = "generator failed to load" if recs[0]["report"]["stage"] == "load" else "failed"
-                row += [Cell("failed", what, link=_anchor(key), cls="fail"), Cell(None, ""), Cell(None, "")]
-            else:
-                row += [Cell("missing", "missing", cls="fail"), Cell(None, ""), Cell(None, "")]
+        for m, num_parts in layout:
+            recs = latest[(g["label"], m["label"])]
+            for part in range(num_parts):
+                if recs and recs[0]["record"] == "metric" and part < len(recs):
+                    r = recs[part]
+                    ci = r.get("ci95") or [None, None]
+                    row += [Cell(r["results"][r["metric"]], _part_text(r), cls="num"), Cell(ci[0], ""),
+                            Cell(ci[1], "")]
+                elif recs and recs[0]["record"] == "failure":
+                    key = recs[0]["report"]["key"]
+                    what = "generator failed to load" if recs[0]["report"]["stage"] == "load" else "failed"
+                    row += [Cell("failed", what, link=_anchor(key), cls="fail"), Cell(None, ""), Cell(None, "")]
+                else:
+                    row += [Cell("missing", "missing", cls="fail"), Cell(None, ""), Cell(None, "")]
         table.rows.append(row)
     return table
 

@@ -4,8 +4,11 @@
 line is self-describing through its ``record`` key:
 
 - ``"metric"``: a :meth:`MetricResult.to_json_line` object plus ``record``, ``report``
-  (generator label, metric label, cache key, wall time) and ``per_sample`` (the per-sample
-  values, for the distribution plots);
+  (generator label, metric label, cache key, part, wall time), ``per_sample`` (the per-sample
+  values, 7 significant digits, for the distribution plots) and, for PPL, ``kept_mask`` (which
+  samples passed the percentile filter); separability's per-attribute table is in
+  ``extra["attributes"]``. One cell may give several lines (``fid`` with
+  ``metrics = ["fid", "kid", "pr"]``: one per result, ``part`` 0, 1, 2);
 - ``"failure"``: a generator that did not load, an unknown metric, a metric or figure that raised;
 - ``"figures"``: the analysis figures of one generator (files relative to the report folder, captions);
 - ``"run"``: written last by every run: the resolved configuration, the provenance, each
@@ -56,9 +59,11 @@ def _run_separability(G: Any, options: dict[str, Any], *, seed: int, device: Any
 
 
 def _run_fid(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
-    import ganeval
+    from ..metrics.fid import evaluate
 
-    return ganeval.fid(G, **{"seed": seed, "device": device, **options})
+    opts = dict(options)
+    real = opts.pop("real")
+    return evaluate(G, real, **{"seed": seed, "device": device, **opts})
 
 
 METRICS: dict[str, MetricRunner] = {"ppl": _run_ppl, "separability": _run_separability, "fid": _run_fid}
@@ -242,6 +247,9 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
                 line["report"] = {"generator": gspec.label, "metric_name": mspec.name, "metric_label": mspec.label,
                                   "key": key, "part": part, "wall_time": wall, "generator_sha256": gentry["sha256"]}
                 line["per_sample"] = None if res.per_sample is None else _compact(res.per_sample)
+                kept = getattr(res, "kept_mask", None)
+                if kept is not None:
+                    line["kept_mask"] = [bool(k) for k in kept]
                 sink.append(line)
             computed += 1
 
