@@ -13,6 +13,15 @@ from helpers.ppl_generators import small_stylegan
 from ganeval.cli import run
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny tensors: a second intra-op thread only adds synchronisation (several-fold slower on a loaded machine)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def alexnet_backbone(tmp_path, monkeypatch):
     """A seeded random torchvision AlexNet state_dict standing in for the registry's ImageNet file."""
@@ -74,3 +83,78 @@ def test_cli_embedded_default_says_so(capsys):
     assert "no --generator given: running on the embedded default zoo:shapes-stylegan" in captured.err
     assert "NOT LPIPS-VGG16" in captured.err
     assert "distance=zoo:shapes-perceptual" in captured.out.splitlines()[0]
+
+
+def test_cli_unwritable_out_fails_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    # the generator does not exist either: the output folder is checked first, before loading anything
+    code = run(["ppl", "--generator", str(tmp_path / "missing.pt"), "--device", "cpu", "--out", str(blocker / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"Error: Cannot write to the output folder {blocker / 'out'}: ") and "--out" in err[0]
+
+
+def test_cli_rerun_resumes_from_the_run_folder(tmp_path, alexnet_backbone, capsys):
+    from ganeval.models.native import save_generator
+
+    gen_path = save_generator(small_stylegan(0, resolution=32), tmp_path / "tiny")
+    out = tmp_path / "out"
+    args = ["ppl", "--generator", str(gen_path), "--distance", "lpips-alex", "--samples", "100", "--batch-size", "50",
+            "--device", "cpu", "--out", str(out), "--json", "--quiet"]
+    assert run(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    (run_dir,) = out.glob(".run-w-*")
+    assert len(list((run_dir / "chunks").glob("*.npz"))) == 1
+    # the same command finds every sample done: nothing is recomputed, the result is identical
+    assert run(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["provenance"]["resumed"] == 100 and first["provenance"]["resumed"] == 0
+    assert again["results"] == first["results"] and again["ci95"] == first["ci95"]
+    # another seed is another run: a new folder, never mixed into the first
+    assert run(args + ["--seed", "1"]) == 0
+    assert len(list(out.glob(".run-w-*"))) == 2
+    assert json.loads(capsys.readouterr().out)["provenance"]["resumed"] == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == 3
+
+
+def test_cli_on_nan_stop_and_skip(tmp_path, alexnet_backbone, monkeypatch, capsys):
+    from helpers.ppl_generators import NaNGenerator
+
+    import ganeval.cli._generator
+
+    # the CLI's loader hands out a generator whose images are NaN where z0[0] > 1 (a deterministic set of samples)
+    monkeypatch.setattr(ganeval.cli._generator, "load", lambda source, device: NaNGenerator(resolution=32))
+    from ganeval import _seeding
+
+    idx = np.arange(200)
+    bad = idx[_seeding.normal(0, "ppl.z0", idx, [8])[:, 0].numpy() > 1.0]
+    args = ["ppl", "--generator", "nan-generator", "--distance", "lpips-alex", "--samples", "200", "--batch-size",
+            "200", "--device", "cpu", "--quiet"]
+    assert run(args) == 2
+    err = capsys.readouterr().err
+    assert f"Error: The generator returned NaN or Inf for {len(bad)} of the 200 pairs" in err
+    assert str(bad[:5].tolist()) in err
+    assert run(args + ["--on-nan", "skip", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert f"Note: skipped {len(bad)} of 200 pairs with NaN/Inf images (first sample indices: {bad[:5].tolist()})" \
+        in captured.err
+    record = json.loads(captured.out)
+    assert record["num_samples"] == 200 - len(bad) and record["extra"]["num_nonfinite_skipped"] == len(bad)
+
+
+def test_append_is_all_or_nothing(tmp_path, monkeypatch):
+    import os
+
+    from ganeval.cli.ppl import _append_atomic
+    from ganeval.errors import OutputError
+
+    path = tmp_path / "results.jsonl"
+    _append_atomic(path, '{"a": 1}\n')
+    real_write = os.write
+    # a disk that fills up mid-line: the write call stores only part of the bytes
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[:5]))
+    with pytest.raises(OutputError, match=r"only 5 of 9 bytes could be written"):
+        _append_atomic(path, '{"b": 2}\n')
+    monkeypatch.setattr(os, "write", real_write)
+    assert path.read_text() == '{"a": 1}\n'

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,69 @@ DEFAULT_SAMPLES = 2_000
 
 
 def _note(text: str) -> None:
-    click.echo(f"Note: {text}", err=True)
+    from ..distributed import is_main
+
+    if is_main():
+        click.echo(f"Note: {text}", err=True)
+
+
+def _check_writable(out: Path) -> None:
+    """Create ``out`` and write (then delete) a probe file in it, before any work starts."""
+    from ..errors import OutputError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"Cannot write to the output folder {out}: {exc.strerror or exc}; "
+                          "choose a writable --out.") from None
+
+
+def _run_dir(out: Path, space: str, identity: dict[str, Any]) -> Path:
+    """``OUT/.run-<space>-<hash12>``: one resumable run folder per distinct PPL run (same command, same folder)."""
+    from ..runtime import config_hash
+
+    return out / f".run-{space}-{config_hash({**identity, 'space': space})[:12]}"
+
+
+def _append_atomic(path: Path, text: str) -> None:
+    """Append ``text`` in one write call; on a short or failed write (disk full) cut the file back
+    to its previous length, so it never ends in a truncated line."""
+    from ..errors import OutputError
+
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+        except OSError as exc:
+            os.ftruncate(fd, size)
+            raise OutputError(f"Cannot append to {path}: {exc.strerror or exc}; the file was left as it was.") from None
+        if written != len(data):
+            os.ftruncate(fd, size)
+            raise OutputError(f"Cannot append to {path}: only {written} of {len(data)} bytes could be written "
+                              "(disk full?); the file was left as it was.")
+    finally:
+        os.close(fd)
+
+
+def _replace_atomic(path: Path, write: Any) -> None:
+    """Write a file through ``write(tmp_path)`` into a temporary file next to it, then rename."""
+    from ..errors import OutputError
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.stem}-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}; choose a writable --out.") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -63,23 +127,36 @@ def _rows(r: Any) -> list[tuple[str, str]]:
               help="Pairs per forward pass (does not change the result).")
 @device_option
 @click.option("--target-ci", type=float, default=None,
-              help="Stop once the 95%% CI half-width is below this fraction of the value.")
+              help="Stop once the 95% CI half-width is below this fraction of the value.")
 @click.option("--min-samples", type=int, default=1000, show_default=True, help="Fewest samples --target-ci may stop at.")
 @click.option("--protocol", type=click.Choice(["tf", "ada-pytorch"]), default=None,
               help="Crop/downsample order [default: tf].")
+@click.option("--on-nan", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
+              help="Pairs with NaN/Inf images: stop with an error, or skip them; both report how many and "
+              "the first sample indices.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for results.jsonl (appended), per-sample CSV and plots.")
+              help="Folder for results.jsonl (appended), per-sample CSV and plots; completed samples are kept in "
+              "OUT/.run-*/, so rerunning the same command resumes an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON line(s) instead of the summary and table.")
 @progress_options
 def command(space: str, sampling: str, preset: str | None, samples: int | None, epsilon: float, crop: bool | None,
             distance: str | None, generator: str | None, seed: int, batch_size: int, device: str,
-            target_ci: float | None, min_samples: int, protocol: str | None, out_dir: str | None, as_json: bool,
-            quiet: bool, log_json: bool) -> None:
-    """Perceptual path length (Karras et al. 2019) in Z or W, with a 95 % bootstrap CI."""
+            target_ci: float | None, min_samples: int, protocol: str | None, on_nan: str, out_dir: str | None,
+            as_json: bool, quiet: bool, log_json: bool) -> None:
+    """Perceptual path length (Karras et al. 2019) in Z or W, with a 95 % bootstrap CI.
+
+    With --out, completed samples are saved as they finish (OUT/.run-<space>-<hash>/); after a
+    crash or Ctrl-C, rerunning the same command resumes where it stopped and gives exactly the
+    result of an uninterrupted run. Under torchrun only rank 0 prints and writes.
+    """
+    from ..distributed import is_main
     from ..metrics.ppl import PPL_PRESETS, ppl
     from ._generator import load
 
     progress = progress_mode(quiet, log_json)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:  # fail before any work, not after hours of it
+        _check_writable(out)
     if generator is None:
         generator = DEFAULT_GENERATOR
         _note(f"no --generator given: running on the embedded default {DEFAULT_GENERATOR} (32 px shapes StyleGAN).")
@@ -94,7 +171,8 @@ def command(space: str, sampling: str, preset: str | None, samples: int | None, 
     spaces = ["z", "w"] if space == "both" else [PPL_PRESETS[preset].space if preset in PPL_PRESETS else space]
     kwargs: dict[str, Any] = {"sampling": sampling, "epsilon": epsilon, "distance": distance, "seed": seed,
                               "batch_size": batch_size, "device": device, "preset": preset, "protocol": protocol,
-                              "target_ci": target_ci, "min_samples": min_samples, "progress": progress}
+                              "target_ci": target_ci, "min_samples": min_samples, "progress": progress,
+                              "on_nan": on_nan}
     if preset is None:
         kwargs["num_samples"] = samples if samples is not None else DEFAULT_SAMPLES
         kwargs["crop"] = bool(crop)
@@ -103,16 +181,28 @@ def command(space: str, sampling: str, preset: str | None, samples: int | None, 
             kwargs["num_samples"] = samples
         if crop is not None:
             kwargs["crop"] = crop
-    results = [ppl(G, space=s, **kwargs) for s in spaces]
-
+    results = []
+    for s in spaces:
+        run_dir = None
+        if out is not None:  # everything that changes the per-sample values names the folder
+            identity = {"generator": generator, "sha256": getattr(G, "provenance", {}).get("sha256"),
+                        **{k: v for k, v in kwargs.items() if k not in ("batch_size", "progress", "on_nan")}}
+            run_dir = _run_dir(out, s, identity)
+        results.append(ppl(G, space=s, run_dir=run_dir, **kwargs))
+    if not is_main():
+        return
     for r in results:
+        skipped = r.extra.get("num_nonfinite_skipped", 0)
+        if skipped:
+            _note(f"skipped {skipped} of {r.extra['num_evaluated']} pairs with NaN/Inf images "
+                  f"(first sample indices: {r.extra['first_nonfinite_indices']}).")
         if as_json:
             click.echo(r.to_json_line())
         else:
             click.echo(r.summary())
             click.echo(_table(_rows(r)))
-    if out_dir is not None:
-        _write_outputs(Path(out_dir), results, G, seed, device, quiet=as_json)
+    if out is not None:
+        _write_outputs(out, results, G, seed, device, quiet=as_json)
 
 
 def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str, quiet: bool) -> None:
@@ -126,20 +216,16 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
 
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "results.jsonl"]
-    with open(out / "results.jsonl", "a", encoding="utf-8") as f:
-        for r in results:
-            f.write(r.to_json_line() + "\n")
+    _append_atomic(out / "results.jsonl", "".join(r.to_json_line() + "\n" for r in results))
     for r in results:
         c = r.config
         csv = out / f"{r.metric}-{c['space']}{c['sampling']}-distances.csv"
-        r.per_sample_frame().to_csv(csv, index=False)
+        _replace_atomic(csv, lambda tmp, r=r: r.per_sample_frame().to_csv(tmp, index=False))
         written.append(csv)
-    fig = plot_path_lengths(results)
-    fig.savefig(out / "ppl-distribution.png", dpi=120)
-    plt.close(fig)
-    fig = plot_interpolation_strips(G, seed=seed, device=device)
-    fig.savefig(out / "ppl-interpolation.png", dpi=120)
-    plt.close(fig)
+    for name, fig in (("ppl-distribution.png", plot_path_lengths(results)),
+                      ("ppl-interpolation.png", plot_interpolation_strips(G, seed=seed, device=device))):
+        _replace_atomic(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=120, format="png"))
+        plt.close(fig)
     written += [out / "ppl-distribution.png", out / "ppl-interpolation.png"]
     if not quiet:
         click.echo("Wrote " + ", ".join(str(p) for p in written))
