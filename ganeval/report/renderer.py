@@ -31,7 +31,7 @@ _METRIC_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "fid": ("extractor", "real", "num_generated", "num_real", "protocol"),
 }
 _SECTION_TITLES = {"ppl": "Perceptual path length", "separability": "Linear separability",
-                   "fid": "FID / KID / precision and recall"}
+                   "fid": "Fréchet and kernel distances, precision and recall"}
 
 
 def _fmt(v: Any) -> str:
@@ -220,8 +220,16 @@ def _metric_table(name: str, recs: list[dict[str, Any]]) -> Table:
 
 
 def _attribute_table(name: str, recs: list[dict[str, Any]]) -> Table | None:
-    """Per-attribute rows (``extra["attributes"]``, e.g. separability's entropies), or None."""
-    rows = [(r, a) for r in recs for a in (r.get("extra") or {}).get("attributes") or [] if isinstance(a, dict)]
+    """Per-attribute rows (``extra["attributes"]``, e.g. separability's entropies), or None.
+
+    Rows keep the generator and column order; within a column they are sorted by attribute
+    (in first-seen order), so an attribute's Z and W rows sit next to each other.
+    """
+    rows = []
+    for r in recs:
+        attrs = [a for a in (r.get("extra") or {}).get("attributes") or [] if isinstance(a, dict)]
+        order = {name: i for i, name in enumerate(dict.fromkeys(a.get("attribute") for a in attrs))}
+        rows += [(r, a) for a in sorted(attrs, key=lambda a: order[a.get("attribute")])]
     if not rows:
         return None
     keys = list(dict.fromkeys(k for _, a in rows for k in a))
@@ -251,6 +259,7 @@ def _plots_for(name: str, recs: list[dict[str, Any]]) -> list[tuple[str, str, Ca
 
 
 def _weights_table(res: _Results, metric_recs: list[dict[str, Any]]) -> Table:
+    """Every weight file: the generators' files, then each distinct network a metric used."""
     table = Table("weights", "Weight files (sha256)", ["used by", "file", "sha256"])
     seen = set()
     for g in res.run["generators"]:
@@ -260,9 +269,15 @@ def _weights_table(res: _Results, metric_recs: list[dict[str, Any]]) -> Table:
             table.rows.append([Cell(v, _fmt(v)) for v in row])
     for r in metric_recs:
         for name, sha in ((r.get("provenance") or {}).get("weights") or {}).items():
-            if (name, sha) not in seen:
-                seen.add((name, sha))
-                table.rows.append([Cell(v, _fmt(v)) for v in (r["report"]["metric_label"], name, sha)])
+            # the generator's own hash is in its row above; a metric may record a dict of hashes
+            if name == "generator":
+                continue
+            if isinstance(sha, str) and sha.startswith("{"):
+                sha = json.loads(sha)  # separability records several hashes as one JSON object
+            for file, digest in (sha.items() if isinstance(sha, dict) else [(name, sha)]):
+                if (file, digest) not in seen:
+                    seen.add((file, digest))
+                    table.rows.append([Cell(v, _fmt(v)) for v in (r["report"]["metric_label"], file, digest)])
     return table
 
 
@@ -369,15 +384,17 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
         sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "tables": section_tables,
                          "plots": plots})
 
-    figures = []
+    figures, kinds = [], {}
     for g in run["generators"]:
         key = run["figures"].get(g["label"])
         recs = res.latest(key) if key else []
         if recs and recs[0]["record"] == "figures":
-            items = [it | {"scale": _scale(it)} for it in recs[0]["report"]["items"]]
-            figures.append({"generator": g["label"], "figs": items, "failure": None})
+            figures.append({"generator": g["label"], "failure": None})
+            for it in recs[0]["report"]["items"]:
+                kinds.setdefault(it["name"], {"title": it["title"], "figs": []})["figs"].append(
+                    it | {"scale": _scale(it), "generator": g["label"]})
         elif recs:
-            figures.append({"generator": g["label"], "figs": [], "failure": recs[0]["report"]})
+            figures.append({"generator": g["label"], "failure": recs[0]["report"]})
 
     weights = _weights_table(res, all_metric_recs)
     walls = _wall_table(res)
@@ -389,6 +406,7 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
     prov = run["provenance"]
     html = _env().get_template("report.html.j2").render(
         name=run["config"]["name"], run=run, prov=prov, summary=tables[0], sections=sections, figures=figures,
+        figure_kinds=list(kinds.values()),
         generators=run["generators"], weights=weights, walls=walls, failures=failures,
         failure_details=failure_details, config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
         total_time=format_time(prov.get("wall_time") or 0.0))
