@@ -2,8 +2,10 @@
 
 A copy of the page with a probe script injected (same folder, so relative links resolve)
 records every image's natural size, the summary rows, page errors and the resources fetched;
-``--dump-dom`` returns the DOM with the probe's JSON in it. A screenshot of the unmodified
-page is saved to ``test-artifacts/report-screenshot.png``. Without Chromium the test is
+``--dump-dom`` returns the DOM with the probe's JSON in it. Two pages: a report of two
+random-init generators made here, and the committed example (zoo models) re-rendered from its
+``results.jsonl``. A screenshot of each unmodified page is saved to
+``test-artifacts/report-screenshot-<which>.png``. Without Chromium the test is
 skipped, except under CI (``CI=true``), where that is a failure.
 """
 
@@ -101,30 +103,51 @@ def report(tmp_path_factory) -> Path:
     return rendered.index
 
 
-def test_report_in_headless_chromium(report, tmp_path):
-    exe = _chromium()
-    probe_page = report.parent / "probe.html"
-    probe_page.write_text(report.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1),
+@pytest.fixture(scope="module")
+def example_report(tmp_path_factory) -> Path:
+    """The committed example (real zoo models), re-rendered by this code from its results.jsonl."""
+    results = REPO / "reports" / "example" / "results.jsonl"
+    if not results.is_file():
+        pytest.skip("reports/example/results.jsonl is not generated yet (ganeval report reports/example/report.toml)")
+    out = tmp_path_factory.mktemp("example")
+    return render_report(results, out_dir=out).index
+
+
+def _probe(exe: str, index: Path, profile: Path) -> dict:
+    probe_page = index.parent / "probe.html"
+    probe_page.write_text(index.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1),
                           encoding="utf-8")
-    proc = _browser(exe, tmp_path / "profile", "--dump-dom", probe_page.resolve().as_uri())
+    proc = _browser(exe, profile, "--dump-dom", probe_page.resolve().as_uri())
     found = re.search(r'<pre id="probe-result">(.*?)</pre>', proc.stdout, re.S)
     assert found, f"no probe output from chromium; stderr tail:\n{proc.stderr[-2000:]}"
     probe = json.loads(html.unescape(found.group(1)))
+    probe["console_errors"] = [line for line in proc.stderr.splitlines() if "CONSOLE" in line and "probe" not in line]
+    return probe
+
+
+@pytest.mark.parametrize("which", ["random-init", "example"])
+def test_report_in_headless_chromium(which, request, tmp_path):
+    exe = _chromium()
+    index = request.getfixturevalue("report" if which == "random-init" else "example_report")
+    probe = _probe(exe, index, tmp_path / "profile")
 
     images = probe["images"]
-    # 5 analysis figures per generator, plus any metric plots
-    assert len(images) >= 10
+    srcs = [i["src"] for i in images]
+    # 5 analysis figures per generator and one PPL plot per generator (the example adds separability bars)
+    assert sum(s.startswith("figures/") for s in srcs) == 10
+    assert sum(s.startswith("plots/ppl-") for s in srcs) == 2
+    if which == "example":
+        assert sum(s.startswith("plots/separability-") for s in srcs) == 2
     not_loaded = [i["src"] for i in images if not (i["complete"] and i["width"] > 0)]
     assert not not_loaded, f"images that did not load: {not_loaded}"
     assert probe["summary_rows"] == 2
     assert probe["errors"] == []
-    console_errors = [line for line in proc.stderr.splitlines() if "CONSOLE" in line and "probe" not in line]
-    assert console_errors == []
+    assert probe["console_errors"] == []
     assert all(r.startswith("file://") for r in probe["resources"]), probe["resources"]
 
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "report-screenshot.png"
+    shot = ARTIFACTS / f"report-screenshot-{which}.png"
     shot.unlink(missing_ok=True)
     proc = _browser(exe, tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1200,2400",
-                    report.resolve().as_uri())
+                    index.resolve().as_uri())
     assert shot.is_file() and shot.stat().st_size > 10_000, proc.stderr[-2000:]
