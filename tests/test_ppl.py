@@ -328,6 +328,21 @@ def test_0_255_images_are_detected():
         ppl(ScaledGenerator(), space="w", num_samples=100, distance=squared_l2, **FAST)
 
 
+@pytest.mark.parametrize("net", ["alex", "vgg", "squeeze"])
+def test_lpips_pairs_in_one_pass_equal_two_passes(net):
+    # PPL runs the LPIPS backbone once on the stacked [2N] pairs; the values must be the lpips package's
+    # forward on the two halves, bit for bit (per-sample CPU convolutions do not depend on the batch)
+    dist = lpips_with_random_backbone(net, 0)
+    gen = torch.Generator().manual_seed(1)
+    for channels in (3, 1):
+        a = torch.rand(6, channels, 32, 32, generator=gen) * 2 - 1
+        b = a + 1e-4 * torch.randn(a.shape, generator=gen)
+        with torch.inference_mode():
+            np.testing.assert_array_equal(dist.pairs(torch.cat([a, b])).numpy(), dist(a, b).numpy())
+    with pytest.raises(GanevalValueError, match=r"must be a stack of pairs \[2N, C, H, W\], but got shape \[5, 3, 8, 8\]"):
+        dist.pairs(torch.zeros(5, 3, 8, 8))
+
+
 def test_offline_missing_backbone_names_the_file(tmp_home):
     from ganeval.distances import load_distance
     from ganeval.errors import WeightsNotFoundError

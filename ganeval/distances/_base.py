@@ -58,6 +58,24 @@ class Distance(nn.Module):
                 f"Argument `img_a` must have 1 or 3 channels, but got shape {list(img_a.shape)}."
             )
 
+    def pairs(self, images: torch.Tensor) -> torch.Tensor:
+        """Distances of stacked pairs: ``images`` ``[2N, C, H, W]`` holds every first image, then
+        every second one (the layout PPL renders); returns ``forward(images[:N], images[N:])``.
+
+        Subclasses whose network embeds each image separately override this to run the network
+        once on the whole stack (same per-pair values, one pass instead of two).
+        """
+        n = self.pair_count(images)
+        return self(images[:n], images[n:])
+
+    @staticmethod
+    def pair_count(images: torch.Tensor) -> int:
+        """``N`` of a stack of pairs ``[2N, C, H, W]``; anything else raises."""
+        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[0] % 2:
+            got = list(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+            raise GanevalValueError(f"Argument `images` must be a stack of pairs [2N, C, H, W], but got shape {got}.")
+        return images.shape[0] // 2
+
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
 

@@ -85,6 +85,27 @@ class LPIPSDistance(Distance):
         a, b = as_rgb(img_a.to(torch.float32)), as_rgb(img_b.to(torch.float32))
         return self.model(a, b).reshape(-1)
 
+    def pairs(self, images: torch.Tensor) -> torch.Tensor:
+        """``forward(images[:N], images[N:])`` with the backbone run once on the ``[2N]`` stack.
+
+        The same operations as the lpips package's forward (ImageNet scaling, unit-normalised
+        features per layer, squared difference, linear calibration, spatial mean, sum over
+        layers), so the per-pair values equal :meth:`forward`'s (bit for bit on CPU, where a
+        sample's convolution does not depend on the rest of the batch).
+        """
+        import lpips
+
+        n = self.pair_count(images)
+        self.check_pair(images[:n], images[n:])
+        model = self.model
+        feats = model.net.forward(model.scaling_layer(as_rgb(images.to(torch.float32))))
+        total: torch.Tensor | int = 0
+        for k in range(model.L):
+            f = lpips.normalize_tensor(feats[k])
+            diff = (f[:n] - f[n:]) ** 2
+            total = total + model.lins[k](diff).mean([2, 3], keepdim=True)
+        return total.reshape(-1)
+
 
 def lpips_with_random_backbone(net: str = "vgg", seed: int = 0) -> LPIPSDistance:
     """LPIPS with the real v0.1 linear weights on a seeded random trunk (for tests only).
