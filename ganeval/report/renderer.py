@@ -76,6 +76,8 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
+    # short HTML-only remarks per column title (e.g. which direction is better); not in the CSV
+    notes: dict[str, str] = field(default_factory=dict)
 
     def write_csv(self, folder: Path) -> None:
         with (folder / f"{self.slug}.csv").open("w", newline="", encoding="utf-8") as f:
@@ -161,7 +163,7 @@ def _summary(res: _Results) -> Table:
     cells = {(c["generator"], c["metric_label"]): c["key"] for c in res.run["cells"]}
     gens = res.run["generators"]
     latest = {(g["label"], m["label"]): res.latest(cells.get((g["label"], m["label"]), "")) for g in gens for m in metrics}
-    columns, layout = ["generator"], []
+    columns, layout, notes = ["generator"], [], {}
     for m in metrics:
         oks = [recs for (g, lab), recs in latest.items() if lab == m["label"] and recs and recs[0]["record"] == "metric"]
         num_parts = max((len(r) for r in oks), default=1)
@@ -169,8 +171,10 @@ def _summary(res: _Results) -> Table:
             example = next((r[part] for r in oks if len(r) > part), None)
             title = _part_title(m["label"], example, num_parts)
             columns += [title, f"{title} ci_low", f"{title} ci_high"]
+            if example is not None:
+                notes[title] = "\u2191 higher is better" if example.get("higher_is_better") else "\u2193 lower is better"
         layout.append((m, num_parts))
-    table = Table("summary", "Summary", columns)
+    table = Table("summary", "Summary", columns, notes=notes)
     for g in gens:
         row = [Cell(g["label"], g["label"])]
         for m, num_parts in layout:
