@@ -150,7 +150,7 @@ def test_fid_kid_pr_cells_carry_the_result_names(report):
     table = (report["out"] / "fid.csv").read_text(encoding="utf-8").splitlines()
     assert [line.split(",")[2] for line in table[1:]] == ["FD_shapes", "KD_shapes", "precision"]
     page = report["rendered"].index.read_text(encoding="utf-8")
-    assert "FID: FD_shapes</th>" in page
+    assert "<th>FID: FD_shapes<br>" in page
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, generator_file, monkeypatch):
