@@ -99,7 +99,7 @@ class _ConstNoiseView(torch.nn.Module):
 
 
 def bench_throughput(G: torch.nn.Module, dist: torch.nn.Module, n: int, bs: int, device: str,
-                     repeats: int) -> dict[str, list[float]]:
+                     repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     from torchmetrics.functional.image.perceptual_path_length import perceptual_path_length
 
     kw = {"space": "z", "sampling": "end", "interpolation": "lerp", "num_samples": n, "distance": dist,
@@ -137,13 +137,15 @@ def bench_throughput(G: torch.nn.Module, dist: torch.nn.Module, n: int, bs: int,
     for fn in runs.values():  # warm-up
         fn()
     times: dict[str, list[float]] = {k: [] for k in runs}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
     for r in range(repeats):  # interleaved, rotating the order: the machine is shared
         keys = list(runs)
         for key in keys[r % len(keys):] + keys[:r % len(keys)]:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             runs[key]()
             times[key].append(time.perf_counter() - t0)
-    return times
+            cpu[key].append(time.process_time() - c0)
+    return times, cpu
 
 
 def bench_memory(n: int) -> dict[str, float]:
@@ -174,11 +176,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     load0 = os.getloadavg()
     G, dist, what = _models(args.device)
-    t = bench_throughput(G, dist, args.samples, args.batch_size, args.device, args.repeats)
+    t, cpu = bench_throughput(G, dist, args.samples, args.batch_size, args.device, args.repeats)
     load1 = os.getloadavg()
     n = args.samples
     best = {k: min(v) for k, v in t.items()}
     med = {k: statistics.median(v) for k, v in t.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
     mem = {k: bench_memory(k) for k in (10_000, 100_000)}
 
     def rates(key: str) -> str:
@@ -199,6 +202,10 @@ def main() -> None:
         f"- overhead over bare mapping+synthesis+distance on the same batches (per-pair noise): "
         f"{100 * (best['ours'] / best['bare'] - 1):+.1f} % best (bare {best['bare']:.2f} s, ganeval "
         f"{best['ours']:.2f} s), {100 * (med['ours'] / med['bare'] - 1):+.1f} % median",
+        f"- process CPU time (median; insensitive to other processes' load, one thread): torchmetrics "
+        f"{cmed['peer']:.2f} s, ganeval same work {cmed['ours_const']:.2f} s (ratio {cmed['peer'] / cmed['ours_const']:.2f}x), "
+        f"ganeval per-pair noise {cmed['ours']:.2f} s (ratio {cmed['peer'] / cmed['ours']:.2f}x), bare {cmed['bare']:.2f} s "
+        f"(ganeval overhead {100 * (cmed['ours'] / cmed['bare'] - 1):+.1f} %)",
         *(f"- memory at {k // 1000}k samples (linear G, squared L2): tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MiB, "
           f"peak RSS growth {m['rss_growth_mb']:.1f} MiB, {k / m['wall_s']:.0f} samples/s" for k, m in mem.items()),
     ]
