@@ -203,9 +203,9 @@ def main() -> None:
         f"{100 * (best['ours'] / best['bare'] - 1):+.1f} % best (bare {best['bare']:.2f} s, ganeval "
         f"{best['ours']:.2f} s), {100 * (med['ours'] / med['bare'] - 1):+.1f} % median",
         f"- process CPU time (median; insensitive to other processes' load, one thread): torchmetrics "
-        f"{cmed['peer']:.2f} s, ganeval same work {cmed['ours_const']:.2f} s (ratio {cmed['peer'] / cmed['ours_const']:.2f}x), "
-        f"ganeval per-pair noise {cmed['ours']:.2f} s (ratio {cmed['peer'] / cmed['ours']:.2f}x), bare {cmed['bare']:.2f} s "
-        f"(ganeval overhead {100 * (cmed['ours'] / cmed['bare'] - 1):+.1f} %)",
+        f"{cmed['peer']:.2f} s, ganeval same work {cmed['ours_const']:.2f} s "
+        f"(ratio {cmed['peer'] / cmed['ours_const']:.2f}x), ganeval per-pair noise {cmed['ours']:.2f} s "
+        f"(ratio {cmed['peer'] / cmed['ours']:.2f}x), bare {cmed['bare']:.2f} s (ganeval overhead {100 * (cmed['ours'] / cmed['bare'] - 1):+.1f} %)",
         *(f"- memory at {k // 1000}k samples (linear G, squared L2): tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MiB, "
           f"peak RSS growth {m['rss_growth_mb']:.1f} MiB, {k / m['wall_s']:.0f} samples/s" for k, m in mem.items()),
     ]

@@ -339,7 +339,8 @@ def test_lpips_pairs_in_one_pass_equal_two_passes(net):
         b = a + 1e-4 * torch.randn(a.shape, generator=gen)
         with torch.inference_mode():
             np.testing.assert_array_equal(dist.pairs(torch.cat([a, b])).numpy(), dist(a, b).numpy())
-    with pytest.raises(GanevalValueError, match=r"must be a stack of pairs \[2N, C, H, W\], but got shape \[5, 3, 8, 8\]"):
+    with pytest.raises(GanevalValueError,
+                       match=r"must be a stack of pairs \[2N, C, H, W\], but got shape \[5, 3, 8, 8\]"):
         dist.pairs(torch.zeros(5, 3, 8, 8))
 
 
