@@ -146,15 +146,15 @@ def test_cli_on_nan_stop_and_skip(tmp_path, alexnet_backbone, monkeypatch, capsy
 def test_append_is_all_or_nothing(tmp_path, monkeypatch):
     import os
 
-    from ganeval.cli.ppl import _append_atomic
+    from ganeval._io import append_text
     from ganeval.errors import OutputError
 
     path = tmp_path / "results.jsonl"
-    _append_atomic(path, '{"a": 1}\n')
+    append_text(path, '{"a": 1}\n')
     real_write = os.write
     # a disk that fills up mid-line: the write call stores only part of the bytes
     monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[:5]))
     with pytest.raises(OutputError, match=r"only 5 of 9 bytes could be written"):
-        _append_atomic(path, '{"b": 2}\n')
+        append_text(path, '{"b": 2}\n')
     monkeypatch.setattr(os, "write", real_write)
     assert path.read_text() == '{"a": 1}\n'

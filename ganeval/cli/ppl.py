@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .._io import append_text, atomic_write, check_writable_dir
 from ._options import device_option, progress_mode, progress_options, seed_option
 
 #: the embedded default when no --generator is given
@@ -27,63 +26,11 @@ def _note(text: str) -> None:
         click.echo(f"Note: {text}", err=True)
 
 
-def _check_writable(out: Path) -> None:
-    """Create ``out`` and write (then delete) a probe file in it, before any work starts."""
-    from ..errors import OutputError
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise OutputError(f"Cannot write to the output folder {out}: {exc.strerror or exc}; "
-                          "choose a writable --out.") from None
-
-
 def _run_dir(out: Path, space: str, identity: dict[str, Any]) -> Path:
     """``OUT/.run-<space>-<hash12>``: one resumable run folder per distinct PPL run (same command, same folder)."""
     from ..runtime import config_hash
 
     return out / f".run-{space}-{config_hash({**identity, 'space': space})[:12]}"
-
-
-def _append_atomic(path: Path, text: str) -> None:
-    """Append ``text`` in one write call; on a short or failed write (disk full) cut the file back
-    to its previous length, so it never ends in a truncated line."""
-    from ..errors import OutputError
-
-    data = text.encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        try:
-            written = os.write(fd, data)
-        except OSError as exc:
-            os.ftruncate(fd, size)
-            raise OutputError(f"Cannot append to {path}: {exc.strerror or exc}; the file was left as it was.") from None
-        if written != len(data):
-            os.ftruncate(fd, size)
-            raise OutputError(f"Cannot append to {path}: only {written} of {len(data)} bytes could be written "
-                              "(disk full?); the file was left as it was.")
-    finally:
-        os.close(fd)
-
-
-def _replace_atomic(path: Path, write: Any) -> None:
-    """Write a file through ``write(tmp_path)`` into a temporary file next to it, then rename."""
-    from ..errors import OutputError
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}; choose a writable --out.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -156,7 +103,7 @@ def command(space: str, sampling: str, preset: str | None, samples: int | None, 
     progress = progress_mode(quiet, log_json)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:  # fail before any work, not after hours of it
-        _check_writable(out)
+        check_writable_dir(out)
     if generator is None:
         generator = DEFAULT_GENERATOR
         _note(f"no --generator given: running on the embedded default {DEFAULT_GENERATOR} (32 px shapes StyleGAN).")
@@ -216,15 +163,15 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
 
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "results.jsonl"]
-    _append_atomic(out / "results.jsonl", "".join(r.to_json_line() + "\n" for r in results))
+    append_text(out / "results.jsonl", "".join(r.to_json_line() + "\n" for r in results))
     for r in results:
         c = r.config
         csv = out / f"{r.metric}-{c['space']}{c['sampling']}-distances.csv"
-        _replace_atomic(csv, lambda tmp, r=r: r.per_sample_frame().to_csv(tmp, index=False))
+        atomic_write(csv, lambda tmp, r=r: r.per_sample_frame().to_csv(tmp, index=False))
         written.append(csv)
     for name, fig in (("ppl-distribution.png", plot_path_lengths(results)),
                       ("ppl-interpolation.png", plot_interpolation_strips(G, seed=seed, device=device))):
-        _replace_atomic(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=120, format="png"))
+        atomic_write(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=120, format="png"))
         plt.close(fig)
     written += [out / "ppl-distribution.png", out / "ppl-interpolation.png"]
     if not quiet:

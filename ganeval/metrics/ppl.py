@@ -575,11 +575,11 @@ def ppl(
         return False
 
     stop_at: list[int] = []
-    stop_when = check_nonfinite
+    stop_when: Callable[[dict[str, np.ndarray]], bool] = check_nonfinite
     if target_ci is not None:
         pending = _checkpoints(min_samples, num_samples)
 
-        def stop_when(gathered: dict[str, np.ndarray]) -> bool:
+        def stop_on_ci(gathered: dict[str, np.ndarray]) -> bool:
             if check_nonfinite(gathered):
                 return True
             d, ok = gathered["path_length"], gathered["finite"]
@@ -593,6 +593,8 @@ def ppl(
                     stop_at.append(n)
                     return True
             return False
+
+        stop_when = stop_on_ci
 
     from ..runtime import map_samples
 
