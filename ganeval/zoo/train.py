@@ -1,10 +1,15 @@
 """Training entry points of the zoo models (CPU-friendly, reproducible from a seed).
 
-Usage::
+Usage (the shipped models; commands and wall times are also in each card)::
 
-    python -m ganeval.zoo.train classifier --out DIR --seed 1 --steps 3000
-    python -m ganeval.zoo.train perceptual --out DIR --seed 2 --steps 3000
-    python -m ganeval.zoo.train generator  --out DIR --seed 3 --steps 4000 --threads 2
+    python -m ganeval.zoo.train classifier --out DIR --seed 1 --steps 2500 --threads 1
+    python -m ganeval.zoo.train perceptual --out DIR --seed 2 --steps 2000 --threads 1
+    python -m ganeval.zoo.train generator  --out RUN --seed 3 --steps 6000 --threads 1 --r1-gamma 1.0 --max-minutes 37
+    python -m ganeval.zoo.train export-generator --run RUN --out pretrained
+    python -m ganeval.zoo.train readme --out pretrained
+
+One torch thread: on a shared 2-core machine two threads were several times slower (they
+spin waiting for each other while other processes hold a core).
 
 Every run draws fresh renders from :mod:`ganeval.zoo.shapes` (dataset seed = ``--seed``,
 images ``step * batch ... step * batch + batch - 1``), never a fixed training set, and writes
@@ -471,6 +476,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="generator: continue from OUT/checkpoint.pt")
     p.add_argument("--r1-gamma", type=float, default=1.0)
     p.add_argument("--fmap-base", type=int, default=256)
+    p.add_argument("--d-widths", type=str, default="16,32,64,64", help="generator: D channels at 32,16,8,4 px")
     p.add_argument("--max-minutes", type=float, default=None, help="generator: stop (and checkpoint) after this")
     p.add_argument("--eval-num", type=int, default=4096, help="classifier: renders for the accuracy check")
     return p
@@ -499,7 +505,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.what == "perceptual":
         return train_perceptual(args.out, **common)
     return train_generator(args.out, ckpt_every=args.ckpt_every, resume=args.resume, r1_gamma=args.r1_gamma,
-                           fmap_base=args.fmap_base, max_minutes=args.max_minutes, **common)
+                           fmap_base=args.fmap_base, max_minutes=args.max_minutes,
+                           d_widths=tuple(int(v) for v in args.d_widths.split(",")), **common)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,167 @@
+"""The shipped zoo models: load by name, golden outputs, checksum refusal, classifier accuracy, quality cards."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganeval
+from ganeval.errors import ChecksumError
+from ganeval.zoo import shapes
+from ganeval.zoo._load import pretrained_dir, read_card, sha256_file
+from ganeval.zoo.classifier import evaluate_classifier, load_zoo_classifier
+from ganeval.zoo.perceptual import ShapesPerceptual, load_zoo_distance
+
+GOLDEN = Path(__file__).parent / "golden"
+sys.path.insert(0, str(GOLDEN))
+from make_zoo_golden import golden_inputs  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: on this shared 2-core machine two threads spin against each other (6x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+#: Dataset seed never used by any shipped training run (they used 1, 2, 3) nor by the card evaluation.
+FRESH_SEED = 424_242
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(GOLDEN / "zoo_golden.safetensors"))
+
+
+def test_cards_list_every_model_with_checksums():
+    root = pretrained_dir()
+    total = 0
+    for name, kind in (("shapes-stylegan", "generator"), ("shapes-classifier", "classifier"),
+                       ("shapes-perceptual", "distance")):
+        card = read_card(f"zoo:{name}")
+        assert card["name"] == name and card["kind"] == kind
+        assert sha256_file(root / card["file"]) == card["sha256"]
+        assert card["training"]["command"].startswith("python -m ganeval.zoo.train")
+        total += (root / card["file"]).stat().st_size
+    assert total < 20 * 2**20
+    assert (root / "shapes-stylegan-samples.png").exists() and (root / "shapes-stylegan-mixing.png").exists()
+    from ganeval import weights
+
+    names = {e.name for e in weights.list_entries()}
+    assert {"zoo:shapes-stylegan", "zoo:shapes-classifier", "zoo:shapes-perceptual"} <= names
+
+
+def test_generator_loads_by_name_and_matches_golden(golden):
+    G = ganeval.load_generator("zoo:shapes-stylegan")
+    assert (G.img_resolution, G.img_channels, G.num_ws) == (32, 3, 8)
+    assert G.provenance["sha256"] == read_card("shapes-stylegan")["sha256"]
+    z = golden_inputs(G.z_dim)["z"]
+    with torch.no_grad():
+        ws = G.mapping(z)
+        images = G.synthesis(ws, noise_mode="const")
+    torch.testing.assert_close(ws, golden["generator_ws"], rtol=0, atol=1e-5)
+    torch.testing.assert_close(images, golden["generator_images"], rtol=0, atol=1e-4)
+    assert torch.count_nonzero(G.w_avg) == G.w_dim  # tracked during training
+
+
+def test_classifier_loads_by_name_and_matches_golden(golden):
+    clf = ganeval.load_classifier("zoo:shapes-classifier")
+    assert list(clf.attribute_names) == shapes.ATTRIBUTES and clf.input_resolution == 32
+    a = golden_inputs(1)["a"]
+    with torch.no_grad():
+        torch.testing.assert_close(clf(a), golden["classifier_logits"], rtol=0, atol=1e-4)
+        torch.testing.assert_close(clf.features(a), golden["classifier_features"], rtol=0, atol=1e-4)
+
+
+def test_perceptual_loads_by_name_matches_golden_and_is_honestly_named(golden):
+    dist = load_zoo_distance("zoo:shapes-perceptual")
+    assert "NOT LPIPS" in dist.name and "shapes" in dist.name
+    x = golden_inputs(1)
+    with torch.no_grad():
+        d = dist(x["a"], x["b"])
+        torch.testing.assert_close(d, golden["perceptual"], rtol=0, atol=1e-5)
+        assert torch.all(d > 0)
+        torch.testing.assert_close(dist(x["a"], x["a"]), torch.zeros(8), rtol=0, atol=0)
+        torch.testing.assert_close(dist(x["b"], x["a"]), d, rtol=1e-5, atol=1e-7)  # symmetric
+    via_api = ganeval.load_distance("zoo:shapes-perceptual")
+    with torch.no_grad():
+        torch.testing.assert_close(via_api(x["a"], x["b"]).flatten(), d, rtol=1e-5, atol=1e-6)
+
+
+def test_perceptual_matches_transcribed_formula():
+    """d = sum_l mean_hw sum_c (unit-normalised f_a - f_b)^2 with uniform weights, written out here."""
+    dist = load_zoo_distance("zoo:shapes-perceptual")
+    x = golden_inputs(1)
+    with torch.no_grad():
+        fa, fb = dist.net.stage_outputs(x["a"]), dist.net.stage_outputs(x["b"])
+        want = torch.zeros(8, dtype=torch.float64)
+        for la, lb in zip(fa, fb):
+            la, lb = la.double(), lb.double()
+            na = la / (la.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            nb = lb / (lb.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            want += (na - nb).pow(2).sum(1).mean(dim=(1, 2))
+        torch.testing.assert_close(dist(x["a"], x["b"]).double(), want, rtol=1e-5, atol=1e-7)
+    assert all(torch.equal(getattr(dist, f"lin{k}"), torch.ones_like(getattr(dist, f"lin{k}"))) for k in range(3))
+
+
+def _corrupt_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "pretrained"
+    shutil.copytree(pretrained_dir(), root, ignore=shutil.ignore_patterns("*.png", "__pycache__"))
+    for f in root.glob("*.safetensors"):
+        data = bytearray(f.read_bytes())
+        data[len(data) // 2] ^= 0x01  # one flipped bit in the tensor data
+        f.write_bytes(bytes(data))
+    return root
+
+
+def test_corrupted_weights_are_refused_by_checksum(tmp_path):
+    from ganeval.models.native import load_native
+
+    root = _corrupt_copy(tmp_path)
+    with pytest.raises(ChecksumError, match="sha256"):
+        load_zoo_classifier("zoo:shapes-classifier", root=root)
+    with pytest.raises(ChecksumError, match="sha256"):
+        load_zoo_distance("zoo:shapes-perceptual", root=root)
+    with pytest.raises(ChecksumError, match="sha256"):
+        load_native(root / "shapes-stylegan.json")
+    with pytest.raises(ChecksumError, match="sha256"):
+        ganeval.load_generator(root / "shapes-stylegan.json")
+
+
+def test_classifier_accuracy_on_unseen_renders():
+    clf = load_zoo_classifier()
+    acc = evaluate_classifier(clf, num=3000, seed=FRESH_SEED)
+    low = {a: v for a, v in acc.items() if v < 0.95}
+    assert not low, f"attributes below 95 % accuracy: {low}"
+
+
+def test_generator_card_quality_is_measured():
+    card = read_card("shapes-stylegan")
+    q = card["quality"]
+    assert q["frechet_classifier_features"] >= q["frechet_real_vs_real"] >= 0
+    assert 0 <= q["confident_fraction_generated"] <= 1 and q["confident_fraction_real"] > 0.9
+    assert card["training"]["seed"] == 3 and card["training"]["steps_done"] > 0
+    clf_card = read_card("shapes-classifier")
+    assert set(clf_card["quality"]["per_attribute_accuracy"]) == set(shapes.ATTRIBUTES)
+    json.dumps(card)  # the card stays plain JSON
+
+
+def test_classifier_rejects_wrong_resolution():
+    from ganeval.errors import GanevalValueError
+
+    clf = load_zoo_classifier()
+    with pytest.raises(GanevalValueError, match="images"):
+        clf(torch.zeros(1, 3, 64, 64))
+    dist = load_zoo_distance()
+    assert isinstance(dist, ShapesPerceptual)
+    with pytest.raises(GanevalValueError, match="img_b"):
+        dist(torch.zeros(2, 3, 32, 32), torch.zeros(3, 3, 32, 32))
