@@ -6,6 +6,7 @@ on every rank (see :func:`ganeval.runtime.map_samples`); only rank 0 writes file
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
@@ -36,7 +37,17 @@ def init_from_env() -> bool:
     if backend == "nccl":
         torch.cuda.set_device(local_rank())
     dist.init_process_group(backend=backend)
+    # tear the group down before interpreter exit: a live gloo thread at exit aborts the process
+    atexit.register(_destroy)
     return True
+
+
+def _destroy() -> None:
+    import torch.distributed as dist
+
+    if is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def rank() -> int:

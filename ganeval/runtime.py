@@ -42,7 +42,7 @@ log = logging.getLogger("ganeval")
 
 ChunkFn = Callable[[np.ndarray], dict[str, np.ndarray]]
 PROGRESS_MODES = ("auto", "bar", "lines", "json", "quiet")
-_CHUNK_SAMPLES = 1024  # flush a resume chunk once this many samples are pending ...
+_CHUNK_SAMPLES = 1024  # flush a resume chunk once min(this, num_samples // 20) samples are pending ...
 _CHUNK_SECONDS = 30.0  # ... or this long after the last flush
 
 
@@ -274,6 +274,7 @@ def map_samples(
     bar = _Progress(mode, num_samples, desc, initial=min(done, num_samples))
     pending: dict[str, list[np.ndarray]] = {}
     pending_start, last_flush = done, time.monotonic()
+    chunk_samples = max(1, min(_CHUNK_SAMPLES, num_samples // 20))  # a kill loses at most ~5 % of a run
 
     def flush() -> None:
         nonlocal pending, pending_start, last_flush
@@ -295,7 +296,7 @@ def map_samples(
                     parts.setdefault(k, []).append(v)
                     pending.setdefault(k, []).append(v)
             done = min(done + world * batch_size, num_samples)
-            if folder is not None and (sum(len(a) for a in next(iter(pending.values()), [])) >= _CHUNK_SAMPLES
+            if folder is not None and (sum(len(a) for a in next(iter(pending.values()), [])) >= chunk_samples
                                        or time.monotonic() - last_flush > _CHUNK_SECONDS):
                 flush()
             bar.update(done)
