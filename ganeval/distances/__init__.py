@@ -44,7 +44,8 @@ def _load_zoo(name: str) -> Distance:
     from ..zoo.perceptual import load_zoo_distance
 
     net = load_zoo_distance(name, device="cpu")
-    dist = CallableDistance(net, name=name)
+    # keep the network's own honest name ("... NOT LPIPS-VGG16") in every result
+    dist = CallableDistance(net, name=f"zoo:{net.name}")
     dist.weights_sha256 = dict(getattr(net, "weights_sha256", {}) or {})
     return dist
 
