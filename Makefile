@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml setup.py | $(BIN)/python
 
 install: $(STAMP)
 
-# The main job on the embedded default: PPL in W of the zoo generator, with plots and JSONL.
+# The main job on the embedded default: PPL in Z and W of the zoo generator, with plots and JSONL.
 demo: $(STAMP)
-	$(BIN)/ganeval ppl --space w --out out/demo
+	$(BIN)/ganeval ppl --space both --out out/demo
 
 # Headless Chromium for the report's browser test (Debian package; needs root, as in CI).
 browser:

@@ -5,6 +5,8 @@ matplotlib is imported inside the functions; each returns the Figure and accepts
 
 from __future__ import annotations
 
+import textwrap
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,7 +52,7 @@ def plot_path_lengths(results: Mapping[str, Any] | Sequence[Any], *, bins: int =
     ax.set_xlabel("path length  d(G(t), G(t + eps)) / eps^2  (log scale)")
     ax.set_ylabel("samples")
     dist = first.config.get("distance", "?")
-    ax.set_title(f"Per-sample perceptual path lengths ({dist})", fontsize=10)
+    ax.set_title(textwrap.fill(f"Per-sample perceptual path lengths ({dist})", 72), fontsize=9)
     ax.legend(fontsize=8)
     return fig
 
