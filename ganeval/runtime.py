@@ -26,7 +26,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,29 @@ class _RunFolder:
                               "completed chunks are kept, free space and run the same command again.") from exc
 
 
+class _ConcatView(Mapping):
+    """Read-only ``{name: concatenated array}`` that concatenates a key only when it is read.
+
+    ``stop_when`` runs after every round; most callers read one small array, so joining every
+    array every round (quadratic in the run length for wide ones like latents) is avoided.
+    """
+
+    def __init__(self, parts: dict[str, list[np.ndarray]]) -> None:
+        self._parts = parts
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            self._cache[key] = np.concatenate(self._parts[key])
+        return self._cache[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
@@ -229,7 +252,7 @@ def map_samples(
     batch_size: int,
     desc: str = "samples",
     progress: bool | str | None = None,
-    stop_when: Callable[[dict[str, np.ndarray]], bool] | None = None,
+    stop_when: Callable[[Mapping[str, np.ndarray]], bool] | None = None,
     min_samples: int = 0,
     run_dir: str | Path | None = None,
     config: dict[str, Any] | None = None,
@@ -301,7 +324,7 @@ def map_samples(
                 flush()
             bar.update(done)
             if stop_when is not None and done >= min_samples and done < num_samples:
-                if stop_when({k: np.concatenate(v) for k, v in parts.items()}):
+                if stop_when(_ConcatView(parts)):
                     out.stopped_early = True
                     break
         flush()

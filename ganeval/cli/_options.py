@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["device_option", "seed_option", "progress_options", "progress_mode", "parse_seeds"]
+__all__ = ["device_option", "seed_option", "on_nan_option", "progress_options", "progress_mode", "parse_seeds"]
 
 
 def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -18,6 +18,13 @@ def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--seed", type=int, default=0, show_default=True,
                         help="Seed from which every random draw is derived.")(f)
+
+
+def on_nan_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--on-nan stop|skip``: what a metric does with NaN/Inf generator output."""
+    return click.option("--on-nan", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
+                        help="Samples with NaN/Inf generator output: stop with an error, or skip them; both "
+                             "report how many and the first sample indices.")(f)
 
 
 def progress_options(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._options import device_option, progress_mode, progress_options, seed_option
+from ._options import device_option, on_nan_option, progress_mode, progress_options, seed_option
 
 __all__ = ["fid_command", "kid_command", "pr_command", "stats_command"]
 
@@ -43,12 +43,12 @@ def _common(f: Any) -> Any:
     ]
     for opt in reversed(opts):
         f = opt(f)
-    return progress_options(seed_option(device_option(f)))
+    return progress_options(seed_option(device_option(on_nan_option(f))))
 
 
 def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_real: int | None, extractor: str | None,
          protocol: str, batch_size: int, strict: bool, no_cache: bool, out: Path | None, json_only: bool,
-         device: str, seed: int, quiet: bool, log_json: bool, bootstrap: int = 0, **extra: Any) -> None:
+         device: str, seed: int, quiet: bool, log_json: bool, on_nan: str, bootstrap: int = 0, **extra: Any) -> None:
     from .. import distributed
     from .._io import append_line, check_writable_dir
     from ..metrics.fid import evaluate
@@ -58,7 +58,7 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
     results = evaluate(generator, real, metrics=metrics, num_samples=samples, num_real=num_real,
                        extractor=_default_extractor(real, extractor), protocol=protocol, seed=seed,
                        batch_size=batch_size, device=device, cache=not no_cache, bootstrap=bootstrap, strict=strict,
-                       progress=progress_mode(quiet, log_json), **extra)
+                       on_nan=on_nan, progress=progress_mode(quiet, log_json), **extra)
     if not distributed.is_main():  # under torchrun only rank 0 prints and writes
         return
     if out is not None:

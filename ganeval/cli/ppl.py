@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .._io import append_text, atomic_write, check_writable_dir
-from ._options import device_option, progress_mode, progress_options, seed_option
+from ._options import device_option, on_nan_option, progress_mode, progress_options, seed_option
 
 #: the embedded default when no --generator is given
 DEFAULT_GENERATOR = "zoo:shapes-stylegan"
@@ -78,9 +78,7 @@ def _rows(r: Any) -> list[tuple[str, str]]:
 @click.option("--min-samples", type=int, default=1000, show_default=True, help="Fewest samples --target-ci may stop at.")
 @click.option("--protocol", type=click.Choice(["tf", "ada-pytorch"]), default=None,
               help="Crop/downsample order [default: tf].")
-@click.option("--on-nan", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
-              help="Pairs with NaN/Inf images: stop with an error, or skip them; both report how many and "
-              "the first sample indices.")
+@on_nan_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for results.jsonl (appended), per-sample CSV and plots; completed samples are kept in "
               "OUT/.run-*/, so rerunning the same command resumes an interrupted run.")

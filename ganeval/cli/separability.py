@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from ..errors import GanevalValueError
-from ._options import device_option, progress_mode, progress_options, seed_option
+from ._options import device_option, on_nan_option, progress_mode, progress_options, seed_option
 
 DEFAULT_GENERATOR = "zoo:shapes-stylegan"
 DEFAULT_CLASSIFIER = "zoo:shapes-classifier"
@@ -47,13 +47,14 @@ ZOO_SAMPLES, ZOO_KEEP = 20_000, 10_000
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line instead of the table.")
 @click.option("--export-boundaries", "boundaries_dir", type=click.Path(file_okay=False), default=None,
               help="Write InterFaceGAN boundaries DIR/<space>/boundary_<attr>.npy (unit SVM normals).")
+@on_nan_option
 @device_option
 @seed_option
 @progress_options
 def command(generator: str | None, classifier: str | None, spaces: str, samples: int | None, keep: int | None,
             protocol: str, solver: str, preset: str | None, w_layer: int, batch_size: int, cache_dir: str | None,
-            no_cache: bool, out_dir: str | None, as_json: bool, boundaries_dir: str | None, device: str, seed: int,
-            quiet: bool, log_json: bool) -> None:
+            no_cache: bool, out_dir: str | None, as_json: bool, boundaries_dir: str | None, on_nan: str, device: str,
+            seed: int, quiet: bool, log_json: bool) -> None:
     """Linear separability of Z and W (StyleGAN paper, section 4.2); lower is better."""
     from ..classifiers import load_classifier
     from ..metrics.separability import SEPARABILITY_PRESETS, export_boundaries, separability
@@ -79,7 +80,7 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
     G = load(generator or DEFAULT_GENERATOR, device)
     clf = load_classifier(classifier or DEFAULT_CLASSIFIER, device=device)
     result = separability(G, clf, spaces=space_list, seed=seed, batch_size=batch_size, device=device,
-                          w_layer=w_layer, cache_dir=False if no_cache else cache_dir,
+                          w_layer=w_layer, cache_dir=False if no_cache else cache_dir, on_nan=on_nan,
                           progress=progress_mode(quiet, log_json), **params)
     if not distributed.is_main():  # under torchrun only rank 0 prints and writes
         return

@@ -67,8 +67,10 @@ def _make_fn(source: ImageSet, extractor: nn.Module, protocol: str, device: torc
     def fn(indices: np.ndarray) -> dict[str, np.ndarray]:
         idx = indices + offset
         if isinstance(source, GeneratorSource):  # stays on the device: no uint8 round trip through the CPU
-            q = source.generate(idx)
-            batch_images, notes = list(q), [""] * len(q)
+            q, finite = source.generate_checked(idx)
+            ok = finite.tolist()
+            batch_images = [img if good else None for img, good in zip(q, ok)]
+            notes = ["" if good else "non-finite generator output" for good in ok]
         else:
             loaded = source.load(idx)
             batch_images, notes = loaded.images, loaded.notes

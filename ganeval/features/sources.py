@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import GanevalValueError
+from ..errors import GanevalValueError, NonFiniteOutputError
 from .stats import FeatureStatistics
 
 __all__ = ["ImageSet", "FolderSource", "ZipSource", "ArraySource", "ShapesSource", "GeneratorSource",
@@ -256,6 +256,7 @@ class GeneratorSource(ImageSet):
         self.sha256 = prov.get("sha256")
         self.noise_resolutions = getattr(getattr(G, "synthesis", None), "noise_resolutions", None)
         self.noise = "per-sample" if self.noise_resolutions is not None else "const"
+        self.on_nan = "stop"  # or "skip": non-finite samples are then left out and counted
 
     def __len__(self) -> int:
         return self.num
@@ -268,7 +269,16 @@ class GeneratorSource(ImageSet):
 
     @torch.inference_mode()
     def generate(self, indices: np.ndarray) -> torch.Tensor:
-        """uint8 ``[B, C, H, W]`` on the generator's device."""
+        """uint8 ``[B, C, H, W]`` on the generator's device (non-finite samples: see :meth:`generate_checked`)."""
+        return self.generate_checked(indices)[0]
+
+    @torch.inference_mode()
+    def generate_checked(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 images ``[B, C, H, W]`` and a bool ``[B]`` mask of samples whose output was finite.
+
+        With ``on_nan == "stop"`` a non-finite sample raises :class:`NonFiniteOutputError`
+        naming how many and the first sample indices.
+        """
         from .. import _seeding
 
         G, idx = self.G, [int(i) for i in indices]
@@ -286,7 +296,13 @@ class GeneratorSource(ImageSet):
             img = G.synthesis(ws, noise_mode="random", noise=noise)
         else:
             img = G(z, c, noise_mode="const")
-        return quantize(img)
+        finite = torch.isfinite(img.flatten(1)).all(1)
+        if self.on_nan == "stop" and not bool(finite.all()):
+            bad = [idx[j] for j in torch.nonzero(~finite).flatten().tolist()]
+            raise NonFiniteOutputError(
+                f"Generator {self.spec!r} produced {len(bad)} non-finite image(s) in this batch (first sample "
+                f"indices: {bad[:10]}); pass on_nan='skip' (--on-nan skip) to leave them out.")
+        return quantize(img), finite
 
     def load(self, indices: np.ndarray) -> LoadedBatch:
         q = self.generate(indices)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validate import check_positive_int
+from .._validate import check_choice, check_positive_int
 from ..errors import GanevalValueError
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
@@ -139,16 +139,19 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
              protocol: str = "tf", seed: int = 0, batch_size: int = 64, device: Any = "auto",
              cache: bool = True, cache_dir: str | Path | None = None, bootstrap: int = 0,
              kid_subsets: int = 100, kid_subset_size: int = 1000, pr_k: int = 3, strict: bool = False,
-             progress: Any = None) -> list[MetricResult]:
+             on_nan: str = "stop", progress: Any = None) -> list[MetricResult]:
     """Several distribution metrics from one feature pass; see :func:`fid` for the arguments.
 
     Args:
         metrics: any of ``"fid"``, ``"kid"``, ``"pr"``, in the order the results are returned.
+        on_nan: generator output holding NaN/Inf: ``"stop"`` raises at the first such batch
+            (count and first sample indices); ``"skip"`` leaves those samples out and counts them
+            in the input report (``skipped``).
     """
     from ..devices import resolve_device
     from ..features import load_extractor
     from ..features.extract import extract_features, source_statistics
-    from ..features.sources import ImageSet, open_source
+    from ..features.sources import GeneratorSource, ImageSet, open_source
     from ..features.stats import FeatureStatistics
 
     t0 = time.time()
@@ -162,7 +165,10 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
         raise GanevalValueError(f"Argument `bootstrap` must be an integer >= 0, but got {bootstrap!r}.")
     dev = resolve_device(device)
     ext = load_extractor(extractor, device=dev)
+    check_choice("on_nan", on_nan, ("stop", "skip"))
     gen_src = open_source(generator_or_source, role="generated", num_samples=num_samples, seed=seed, device=dev)
+    if isinstance(gen_src, GeneratorSource):
+        gen_src.on_nan = on_nan
     real_src = open_source(real, role="real", num_samples=num_samples if num_real is None else num_real, device=dev)
     if isinstance(gen_src, FeatureStatistics):
         raise GanevalValueError("Argument `generator_or_source` must be images or a generator, not a statistics file.")
@@ -191,7 +197,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
             "they were computed with another extractor.")
     config = {"protocol": protocol, "extractor": ext.name, "extractor_sha256": getattr(ext, "weights_sha256", None),
               "feature_dim": gen_stats.dim, "num_generated": gen_stats.num_items, "num_real": real_stats.num_items,
-              "seed": seed, "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)",
+              "seed": seed, "on_nan": on_nan, "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)",
               "generated": gen_src.describe() if isinstance(gen_src, ImageSet) else str(generator_or_source),
               "real": real_src.describe() if isinstance(real_src, ImageSet) else real_stats.meta,
               "batch_size": batch_size}
@@ -260,7 +266,7 @@ def _fid_result(gen_stats: Any, real_stats: Any, gen_feats: np.ndarray | None, m
 def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
         extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
         device: Any = "auto", cache: bool = True, cache_dir: str | Path | None = None, bootstrap: int = 0,
-        strict: bool = False, progress: Any = None) -> FIDResult:
+        strict: bool = False, on_nan: str = "stop", progress: Any = None) -> FIDResult:
     """Fréchet distance between generated and real image features (FID with the FID Inception).
 
     Args:
@@ -279,6 +285,7 @@ def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_r
         cache_dir: cache folder (default ``<cache root>/stats``).
         bootstrap: resamples of the generated set for a 95 % CI (0: none).
         strict: raise on an unreadable image instead of skipping it.
+        on_nan: non-finite generator output: ``"stop"`` (raise) or ``"skip"`` (leave out, counted).
         progress: progress display mode (see :func:`ganeval.runtime.map_samples`).
 
     Returns:
@@ -286,26 +293,27 @@ def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_r
     """
     return evaluate(generator_or_source, real, metrics=("fid",), num_samples=num_samples, num_real=num_real,
                     extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
-                    cache=cache, cache_dir=cache_dir, bootstrap=bootstrap, strict=strict, progress=progress)[0]
+                    cache=cache, cache_dir=cache_dir, bootstrap=bootstrap, strict=strict, on_nan=on_nan, progress=progress)[0]
 
 
 def kid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
         extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
         device: Any = "auto", num_subsets: int = 100, subset_size: int = 1000, strict: bool = False,
-        progress: Any = None) -> KIDResult:
+        on_nan: str = "stop", progress: Any = None) -> KIDResult:
     """Kernel Inception distance (unbiased MMD^2, cubic polynomial kernel, seeded subsets).
 
     Arguments as :func:`fid`, plus ``num_subsets`` (100) and ``subset_size`` (1000) as the reference.
     """
     return evaluate(generator_or_source, real, metrics=("kid",), num_samples=num_samples, num_real=num_real,
                     extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
-                    kid_subsets=num_subsets, kid_subset_size=subset_size, strict=strict, progress=progress)[0]
+                    kid_subsets=num_subsets, kid_subset_size=subset_size, strict=strict, on_nan=on_nan, progress=progress)[0]
 
 
 def precision_recall(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
                      extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
-                     device: Any = "auto", k: int = 3, strict: bool = False, progress: Any = None) -> PRResult:
+                     device: Any = "auto", k: int = 3, strict: bool = False, on_nan: str = "stop",
+                     progress: Any = None) -> PRResult:
     """Precision and recall of k-NN manifolds (k = 3) in feature space. Arguments as :func:`fid`."""
     return evaluate(generator_or_source, real, metrics=("pr",), num_samples=num_samples, num_real=num_real,
                     extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
-                    pr_k=k, strict=strict, progress=progress)[0]
+                    pr_k=k, strict=strict, on_nan=on_nan, progress=progress)[0]

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_positive_int
-from ..errors import GanevalTypeError, GanevalValueError, UnsupportedGeneratorError
+from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError, UnsupportedGeneratorError
 from ..results import MetricResult
 
 __all__ = [
@@ -65,7 +65,7 @@ SPACES = ("z", "w")
 PROTOCOLS = ("stylegan", "heldout")
 SOLVERS = ("fast", "liblinear-dual", "liblinear-primal")
 SCORED = ("ok", "not_converged")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: chunks also hold the per-sample `finite` flag
 
 SEPARABILITY_PRESETS: dict[str, dict[str, Any]] = {
     # NVIDIA's protocol exactly: LinearSVC defaults (dual=True then), fit and score on the same points.
@@ -281,8 +281,10 @@ def _sample_fn(G: Any, clf: Any, seed: int, device: torch.device):  # noqa: ANN2
             img = G.synthesis(ws, noise_mode="const")
         if img.shape[-1] != r:
             img = torch.nn.functional.avg_pool2d(img.float(), img.shape[-1] // r)
-        logits = clf(img)
-        return {"z": z.cpu().numpy(), "w": ws[:, -1].float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
+        logits = clf(img).float()
+        finite = torch.isfinite(img.flatten(1)).all(1) & torch.isfinite(logits).all(1)
+        return {"z": z.cpu().numpy(), "w": ws[:, -1].float().cpu().numpy(), "logits": logits.cpu().numpy(),
+                "finite": finite.cpu().numpy()}
 
     return fn, ("per-image random (seed, index)" if explicit_noise else "const")
 
@@ -328,6 +330,7 @@ def separability(
     solver: Literal["fast", "liblinear-dual", "liblinear-primal"] = "fast",
     w_layer: int = -1,
     cache_dir: str | Path | None | Literal[False] = None,
+    on_nan: Literal["stop", "skip"] = "stop",
     progress: bool | str | None = None,
 ) -> SeparabilityResult:
     """Linear separability of Z and/or W (see the module docstring for the procedure).
@@ -348,6 +351,9 @@ def separability(
         cache_dir: folder of the sample cache (latents + logits, keyed by generator hash,
             classifier hash, seed, noise and device type; chunks named by sample range). ``None``:
             ``<ganeval cache root>/separability``; ``False``: no cache.
+        on_nan: a generated image (or its logits) holding NaN/Inf: ``"stop"`` raises
+            :class:`~ganeval.errors.NonFiniteOutputError` at the first such batch (how many, first
+            sample indices); ``"skip"`` leaves those samples out and records them in ``extra``.
         progress: see :func:`ganeval.runtime.map_samples`.
 
     Returns:
@@ -369,6 +375,7 @@ def separability(
     check_positive_int("batch_size", batch_size)
     check_choice("protocol", protocol, PROTOCOLS)
     check_choice("solver", solver, SOLVERS)
+    check_choice("on_nan", on_nan, ("stop", "skip"))
     if isinstance(w_layer, bool) or not isinstance(w_layer, int):
         raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
     dev = resolve_device(device)
@@ -389,16 +396,32 @@ def separability(
         root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
         run_dir = root / config_hash(sample_config)[:20]
     data = map_samples(fn, num_samples, batch_size=batch, desc="separability", progress=progress,
-                       run_dir=run_dir, config=sample_config)
+                       run_dir=run_dir, config=sample_config,
+                       stop_when=(lambda g: not g["finite"].all()) if on_nan == "stop" else None)
     logits = data["logits"]
     latents = {"z": data["z"]}
     if "w" in spaces:
         latents["w"] = data["w"] if w_layer in (-1, G.num_ws - 1) else _recompute_w(G, data["z"], w_layer, seed, batch, dev)
+    finite = data["finite"]
+    bad = np.flatnonzero(~finite)
+    if len(bad) and on_nan == "stop":
+        raise NonFiniteOutputError(
+            f"The generator produced {len(bad)} non-finite image(s) or classifier outputs in the first "
+            f"{len(finite)} samples (first sample indices: {bad[:10].tolist()}); pass on_nan='skip' "
+            "(--on-nan skip) to leave them out.")
+    if len(bad):
+        warnings.warn(f"separability: left out {len(bad)} sample(s) with non-finite images or logits "
+                      f"(first sample indices: {bad[:10].tolist()}).", stacklevel=2)
+        logits = logits[finite]
+        latents = {k: v[finite] for k, v in latents.items()}
+        if num_keep > len(logits):
+            raise GanevalValueError(f"Only {len(logits)} finite samples remain, fewer than `num_keep` ({num_keep}).")
 
     keep = confident_indices(logits, num_keep)
     labels = logits >= 0
     constant = labels.all(0) | (~labels).all(0)
-    rows, normals, extra = [], {}, {}
+    rows, normals, extra = [], {}, {"num_nonfinite_skipped": int(len(bad)),
+                                    "first_nonfinite_indices": bad[:10].tolist()}
     for space in spaces:
         x = np.ascontiguousarray(latents[space], dtype=np.float32)
         moment = None
@@ -434,7 +457,7 @@ def separability(
         import sklearn
 
         sklearn_version = sklearn.__version__
-    config = {"spaces": list(spaces), "num_samples": num_samples, "num_keep": num_keep, "seed": seed,
+    config = {"spaces": list(spaces), "num_samples": num_samples, "num_keep": num_keep, "seed": seed, "on_nan": on_nan,
               "protocol": protocol, "solver": solver, "w_layer": w_layer, "batch_size": batch,
               "truncation_psi": 1.0, "noise": noise_desc, "classifier_resolution": clf.input_resolution,
               "attributes": names, "score_space": value_space,

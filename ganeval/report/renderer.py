@@ -162,17 +162,20 @@ def _summary(res: _Results) -> Table:
     metrics = res.run["config"]["metrics"]
     cells = {(c["generator"], c["metric_label"]): c["key"] for c in res.run["cells"]}
     gens = res.run["generators"]
-    latest = {(g["label"], m["label"]): res.latest(cells.get((g["label"], m["label"]), "")) for g in gens for m in metrics}
+    latest = {(g["label"], m["label"]): res.latest(cells.get((g["label"], m["label"]), ""))
+              for g in gens for m in metrics}
     columns, layout, notes = ["generator"], [], {}
     for m in metrics:
-        oks = [recs for (g, lab), recs in latest.items() if lab == m["label"] and recs and recs[0]["record"] == "metric"]
+        oks = [recs for (_, lab), recs in latest.items()
+               if lab == m["label"] and recs and recs[0]["record"] == "metric"]
         num_parts = max((len(r) for r in oks), default=1)
         for part in range(num_parts):
             example = next((r[part] for r in oks if len(r) > part), None)
             title = _part_title(m["label"], example, num_parts)
             columns += [title, f"{title} ci_low", f"{title} ci_high"]
             if example is not None:
-                notes[title] = "\u2191 higher is better" if example.get("higher_is_better") else "\u2193 lower is better"
+                better = "\u2191 higher" if example.get("higher_is_better") else "\u2193 lower"
+                notes[title] = f"{better} is better"
         layout.append((m, num_parts))
     table = Table("summary", "Summary", columns, notes=notes)
     for g in gens:
