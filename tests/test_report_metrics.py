@@ -170,3 +170,28 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path, generator_fi
     assert G.provenance["sha256"] == ganeval.load_generator(str(generator_file), device="cpu").provenance["sha256"]
     assert cfg.metrics[0].options == {"metrics": ["fid"], "real": "zoo:shapes", "extractor": "zoo:shapes-classifier"}
     assert os.path.isabs(cfg.generators[0].source)  # outside the working directory: absolute
+
+
+def test_multi_result_cell_with_a_failed_generator(tmp_path, generator_file):
+    # one fid cell gives two results (two summary columns); a generator that fails to load fills both
+    cfg = parse_config({
+        "name": "parts", "out": str(tmp_path / "rep"), "seed": SEED, "device": "cpu",
+        "generators": [{"label": "ok", "source": str(generator_file)},
+                       {"label": "gone", "source": str(tmp_path / "missing.safetensors")}],
+        "metrics": [{"name": "fid", "label": "D", "metrics": ["kid", "fid"], "samples": 100, "cache": False,
+                     "progress": False}],
+        "figures": {"enabled": False}})
+    outcome = run_report(cfg)
+    assert outcome.num_failures == 1
+    render_report(outcome.results_path)
+    with (outcome.out_dir / "summary.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["generator", "D: KD_shapes", "D: KD_shapes ci_low", "D: KD_shapes ci_high",
+                       "D: FD_shapes", "D: FD_shapes ci_low", "D: FD_shapes ci_high"]
+    from ganeval.metrics.fid import evaluate
+
+    direct = evaluate(ganeval.load_generator(str(generator_file), device="cpu"), "zoo:shapes", metrics=["kid", "fid"],
+                      num_samples=100, seed=SEED, device="cpu", extractor="zoo:shapes-classifier", cache=False,
+                      progress=False)
+    assert [float(rows[1][1]), float(rows[1][4])] == pytest.approx([direct[0].value, direct[1].value], rel=1e-9)
+    assert [rows[2][1], rows[2][4]] == ["failed", "failed"]
