@@ -23,6 +23,7 @@ ganeval's own generators (subclasses of :class:`StyleGenerator`) add:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import torch
@@ -31,7 +32,7 @@ from torch import nn
 from .._validate import check_choice, check_finite, check_tensor_shape
 from ..errors import GanevalValueError
 
-__all__ = ["GeneratorProtocol", "StyleGenerator", "truncate_ws", "NoiseMode", "NOISE_MODES", "check_resolution"]
+__all__ = ["GeneratorProtocol", "StyleGenerator", "truncate_ws", "check_truncation", "check_noise", "check_synthesis_call", "NoiseMode", "NOISE_MODES", "check_resolution"]
 
 NoiseMode = Literal["const", "random", "none"]
 NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
@@ -72,6 +73,51 @@ def truncate_ws(ws: torch.Tensor, w_avg: torch.Tensor, truncation_psi: float = 1
     out = ws.clone()
     out[:, :cutoff] = w_avg.to(ws.dtype).lerp(ws[:, :cutoff], float(truncation_psi))
     return out
+
+
+def check_truncation(truncation_psi: Any, truncation_cutoff: Any, num_ws: int) -> None:
+    """Validate ``truncation_psi`` (finite number) and ``truncation_cutoff`` (None or 0..num_ws)."""
+    if isinstance(truncation_psi, bool) or not isinstance(truncation_psi, (int, float)) or not math.isfinite(
+            truncation_psi):
+        raise GanevalValueError(f"Argument `truncation_psi` must be a finite float, but got {truncation_psi!r}.")
+    if truncation_cutoff is not None and (
+            isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, int)
+            or not 0 <= truncation_cutoff <= num_ws):
+        raise GanevalValueError(
+            f"Argument `truncation_cutoff` must be None or an integer from 0 to {num_ws}, but got {truncation_cutoff!r}."
+        )
+
+
+def check_noise(noise: Any, resolutions: Sequence[int], batch: int) -> list[torch.Tensor | None]:
+    """Validate an explicit per-layer noise list: one entry per noise layer, each ``None`` or a
+    finite tensor ``[batch or 1, 1, H, W]`` with ``H = W = resolutions[k]``."""
+    if noise is None:
+        return [None] * len(resolutions)
+    if not isinstance(noise, (list, tuple)) or len(noise) != len(resolutions):
+        given = f"a sequence of length {len(noise)}" if isinstance(noise, (list, tuple)) else type(noise).__name__
+        raise GanevalValueError(
+            f"Argument `noise` must be a list of {len(resolutions)} tensors or None (one per noise layer), but got {given}."
+        )
+    for k, (n, r) in enumerate(zip(noise, resolutions)):
+        if n is None:
+            continue
+        check_tensor_shape(f"noise[{k}]", n, [None, 1, r, r])
+        if n.shape[0] not in (1, batch):
+            raise GanevalValueError(
+                f"Argument `noise[{k}]` must have batch size 1 or {batch}, but got shape {list(n.shape)}."
+            )
+        check_finite(f"noise[{k}]", n)
+    return list(noise)
+
+
+def check_synthesis_call(ws: Any, num_ws: int, w_dim: int, noise_mode: Any, noise: Any,
+                         noise_resolutions: Sequence[int]) -> list[torch.Tensor | None]:
+    """Validate the arguments of a synthesis call; returns the per-layer noise list (``None`` entries
+    follow ``noise_mode``). ws must be finite ``[N, num_ws, w_dim]``."""
+    check_tensor_shape("ws", ws, [None, num_ws, w_dim])
+    check_finite("ws", ws)
+    check_choice("noise_mode", noise_mode, NOISE_MODES)
+    return check_noise(noise, noise_resolutions, ws.shape[0])
 
 
 def check_resolution(resolution: Any, minimum: int = 8, maximum: int = 1024) -> int:

@@ -40,53 +40,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_choice, check_finite, check_positive_int, check_tensor_shape
+from .._validate import check_finite, check_positive_int, check_tensor_shape
 from ..errors import GanevalTypeError, GanevalValueError
-from .base import NOISE_MODES, StyleGenerator, check_resolution, truncate_ws
+from .base import StyleGenerator, check_resolution, check_synthesis_call, check_truncation, truncate_ws
 from .layers import LRELU_SLOPE, SQRT2, AdaIN, Blur, EqualConv2d, EqualLinear, NoiseInjection, pixel_norm
 
-__all__ = ["StyleGAN", "MappingNetwork", "SynthesisNetwork", "SynthesisLayer", "check_truncation", "check_noise"]
-
-
-def check_truncation(truncation_psi: Any, truncation_cutoff: Any, num_ws: int) -> None:
-    """Validate ``truncation_psi`` (finite number) and ``truncation_cutoff`` (None or 0..num_ws)."""
-    if isinstance(truncation_psi, bool) or not isinstance(truncation_psi, (int, float)) or not math.isfinite(
-            truncation_psi):
-        raise GanevalValueError(f"Argument `truncation_psi` must be a finite float, but got {truncation_psi!r}.")
-    if truncation_cutoff is not None and (
-            isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, int)
-            or not 0 <= truncation_cutoff <= num_ws):
-        raise GanevalValueError(
-            f"Argument `truncation_cutoff` must be None or an integer from 0 to {num_ws}, but got {truncation_cutoff!r}."
-        )
-
-
-def check_noise(noise: Any, resolutions: Sequence[int], batch: int) -> list[torch.Tensor | None]:
-    """Validate an explicit per-layer noise list: one entry per noise layer, each ``None`` or a
-    finite tensor ``[batch or 1, 1, H, W]`` with ``H = W = resolutions[k]``."""
-    if noise is None:
-        return [None] * len(resolutions)
-    if not isinstance(noise, (list, tuple)) or len(noise) != len(resolutions):
-        given = f"a sequence of length {len(noise)}" if isinstance(noise, (list, tuple)) else type(noise).__name__
-        raise GanevalValueError(
-            f"Argument `noise` must be a list of {len(resolutions)} tensors or None (one per noise layer), but got {given}."
-        )
-    for k, (n, r) in enumerate(zip(noise, resolutions)):
-        if n is None:
-            continue
-        check_tensor_shape(f"noise[{k}]", n, [None, 1, r, r])
-        if n.shape[0] not in (1, batch):
-            raise GanevalValueError(
-                f"Argument `noise[{k}]` must have batch size 1 or {batch}, but got shape {list(n.shape)}."
-            )
-        check_finite(f"noise[{k}]", n)
-    return list(noise)
+__all__ = ["StyleGAN", "MappingNetwork", "SynthesisNetwork", "SynthesisLayer"]
 
 
 class MappingNetwork(nn.Module):
@@ -202,11 +166,8 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const",
                 noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
-        check_tensor_shape("ws", ws, [None, self.num_ws, self.w_dim])
-        check_finite("ws", ws)
-        check_choice("noise_mode", noise_mode, NOISE_MODES)
+        noise = check_synthesis_call(ws, self.num_ws, self.w_dim, noise_mode, noise, self.noise_resolutions)
         n = ws.shape[0]
-        noise = check_noise(noise, self.noise_resolutions, n)
         ws = ws.to(torch.float32)
         x = self.const.unsqueeze(0).expand(n, -1, -1, -1)
         for k, layer in enumerate(self.layers):

@@ -34,10 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_choice, check_finite, check_positive_int, check_tensor_shape
+from .._validate import check_finite, check_positive_int, check_tensor_shape
 from ..errors import GanevalValueError
-from .base import NOISE_MODES, StyleGenerator, check_resolution, truncate_ws
-from .stylegan import check_noise, check_truncation
+from .base import StyleGenerator, check_resolution, check_synthesis_call, check_truncation, truncate_ws
 
 __all__ = [
     "StyleGAN2",
@@ -318,11 +317,8 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const",
                 noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
-        check_tensor_shape("ws", ws, [None, self.num_ws, self.w_dim])
-        check_finite("ws", ws)
-        check_choice("noise_mode", noise_mode, NOISE_MODES)
+        maps = check_synthesis_call(ws, self.num_ws, self.w_dim, noise_mode, noise, self.noise_resolutions)
         n = ws.shape[0]
-        maps = check_noise(noise, self.noise_resolutions, n)
         for k, layer in enumerate(self.noise_layers):
             if maps[k] is None and noise_mode == "const":
                 maps[k] = layer.noise_const
