@@ -36,3 +36,12 @@ def tmp_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GANEVAL_HOME", str(home))
     monkeypatch.setenv("GANEVAL_OFFLINE", "1")
     return home
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module: on a loaded 2-core machine two threads spin against each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -22,13 +22,7 @@ sys.path.insert(0, str(GOLDEN))
 from make_zoo_golden import golden_inputs  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on this shared 2-core machine two threads spin against each other (6x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 #: Dataset seed never used by any shipped training run (they used 1, 2, 3) nor by the card evaluation.

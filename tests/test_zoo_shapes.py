@@ -9,13 +9,7 @@ import torch
 from ganeval.errors import GanevalTypeError
 from ganeval.zoo import shapes
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on this shared 2-core machine two threads spin against each other (6x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 

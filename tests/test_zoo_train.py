@@ -13,13 +13,7 @@ from ganeval.zoo.classifier import load_zoo_classifier
 from ganeval.zoo.perceptual import load_zoo_distance
 from ganeval.zoo.train import EVAL_SEED, export_generator, main
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on this shared 2-core machine two threads spin against each other (6x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 
