@@ -40,7 +40,7 @@ DISTANCE_NAMES: tuple[str, ...] = (*LPIPS_NETS, "nvidia-vgg16", "zoo:shapes-perc
 
 
 def _load_zoo(name: str) -> Distance:
-    """A zoo distance through H4's loader, adapted to the :class:`Distance` interface."""
+    """A zoo distance through the zoo loader, adapted to the :class:`Distance` interface."""
     from ..zoo.perceptual import load_zoo_distance
 
     net = load_zoo_distance(name, device="cpu")

@@ -1,4 +1,4 @@
-"""Small generators and distances for the PPL tests (H5)."""
+"""Small generators and distances for the PPL tests."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class ConditionalLinearGenerator(LinearGenerator):
 
 
 class NoMappingGenerator(LinearGenerator):
-    """Has ``mapping``/``synthesis`` but the mapping refuses (like H2's ZOnlyGenerator)."""
+    """Has ``mapping``/``synthesis`` but the mapping refuses (like ZOnlyGenerator)."""
 
     def mapping(self, *args: object, **kwargs: object) -> torch.Tensor:
         raise UnsupportedGeneratorError("no mapping network")
