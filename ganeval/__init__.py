@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "fid": "ganeval.metrics.fid",
     "kid": "ganeval.metrics.fid",
     "precision_recall": "ganeval.metrics.fid",
+    "inception_score": "ganeval.metrics.fid",
     "frechet_distance": "ganeval.metrics.frechet",
     # networks used by metrics
     "load_distance": "ganeval.distances",

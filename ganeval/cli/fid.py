@@ -48,17 +48,33 @@ def _common(f: Any) -> Any:
 
 def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_real: int | None, extractor: str | None,
          protocol: str, batch_size: int, strict: bool, no_cache: bool, out: Path | None, json_only: bool,
-         device: str, seed: int, quiet: bool, log_json: bool, on_nan: str, bootstrap: int = 0, **extra: Any) -> None:
+         device: str, seed: int, quiet: bool, log_json: bool, on_nan: str, bootstrap: int = 0, is_splits: int = 10,
+         **extra: Any) -> None:
     from .. import distributed
     from .._io import append_line, check_writable_dir
-    from ..metrics.fid import evaluate
+    from ..errors import GanevalValueError
+    from ..metrics.fid import evaluate, inception_score
 
     if out is not None:
         check_writable_dir(out)  # fail before the work, not after
-    results = evaluate(generator, real, metrics=metrics, num_samples=samples, num_real=num_real,
-                       extractor=_default_extractor(real, extractor), protocol=protocol, seed=seed,
-                       batch_size=batch_size, device=device, cache=not no_cache, bootstrap=bootstrap, strict=strict,
-                       on_nan=on_nan, progress=progress_mode(quiet, log_json), **extra)
+    metrics = [m.strip().lower() for m in metrics]
+    for m in metrics:
+        if m not in ("fid", "kid", "pr", "is"):
+            raise GanevalValueError(f"Option `--metrics` must list only fid, kid, pr, is, but got {m!r}.")
+    distribution = [m for m in metrics if m != "is"]
+    by_metric: dict[str, Any] = {}
+    if distribution:
+        results = evaluate(generator, real, metrics=distribution, num_samples=samples, num_real=num_real,
+                           extractor=_default_extractor(real, extractor), protocol=protocol, seed=seed,
+                           batch_size=batch_size, device=device, cache=not no_cache, bootstrap=bootstrap,
+                           strict=strict, on_nan=on_nan, progress=progress_mode(quiet, log_json), **extra)
+        by_metric.update(zip(distribution, results))
+    if "is" in metrics:  # generated images only; always the FID Inception's logits (or the Inception named)
+        by_metric["is"] = inception_score(generator, num_samples=samples, splits=is_splits,
+                                          extractor=extractor or "inception-v3-fid", protocol=protocol, seed=seed,
+                                          batch_size=batch_size, device=device, strict=strict, on_nan=on_nan,
+                                          progress=progress_mode(quiet, log_json))
+    results = [by_metric[m] for m in metrics]
     if not distributed.is_main():  # under torchrun only rank 0 prints and writes
         return
     if out is not None:
@@ -69,7 +85,8 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
         parts = []
         for r in results:
             parts.append(f"{r.metric} {r.value:.4f}" + (f" (recall {r.extra['recall']:.4f})" if r.metric == "precision" else ""))
-        click.echo(f"{', '.join(parts)}  [{c['num_generated']} generated vs {c['num_real']} real, "
+        vs_real = f" vs {c['num_real']} real" if "num_real" in c else ""
+        click.echo(f"{', '.join(parts)}  [{c['num_generated']} generated{vs_real}, "
                    f"extractor {c['extractor']}, protocol {c['protocol']}, seed {seed}]")
         rows = [("metric", "value", "std", "ci95")]
         for r in results:
@@ -89,8 +106,10 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
 
 @click.command("fid")
 @_common
-@click.option("--metrics", "-m", default="fid", show_default=True, help="Comma list of fid, kid, pr.")
+@click.option("--metrics", "-m", default="fid", show_default=True,
+              help="Comma list of fid, kid, pr, is (the Inception score needs no real images).")
 @click.option("--bootstrap", type=int, default=0, show_default=True, help="Bootstrap resamples for a 95% CI.")
+@click.option("--is-splits", type=int, default=10, show_default=True, help="Splits of the Inception score.")
 def fid_command(metrics: str, **kw: Any) -> None:
     """Fréchet distance between generated and real images (FID with the FID Inception)."""
     _run([m for m in metrics.split(",") if m.strip()], **kw)

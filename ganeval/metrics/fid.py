@@ -9,6 +9,8 @@ KID subsets); the covariance is the unbiased one (``N - 1``, as pytorch-fid and 
 NVIDIA's torch code divides by N, negligible at 50k); the resize is a named protocol; the
 Fréchet step is the eigenvalue form of :mod:`.frechet`; precision/recall use float32 distances
 (NVIDIA casts features to float16) on the chosen extractor's features (NVIDIA uses VGG16).
+The Inception score (NVIDIA's ``is50k``) uses the FID Inception's logits without the output
+bias, 10 splits, ``exp(mean KL(p(y|x) || p(y)))`` per split, mean and std over splits.
 
 >>> import ganeval
 >>> r = ganeval.fid("zoo:shapes-stylegan", "zoo:shapes", extractor="zoo:shapes-classifier",
@@ -32,8 +34,9 @@ from ..errors import GanevalValueError
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
 
-__all__ = ["fid", "kid", "precision_recall", "evaluate", "FIDResult", "KIDResult", "PRResult",
-           "kid_from_features", "precision_recall_from_features"]
+__all__ = ["fid", "kid", "precision_recall", "inception_score", "evaluate", "FIDResult", "KIDResult", "PRResult",
+           "ISResult", "kid_from_features", "precision_recall_from_features", "inception_score_from_logits",
+           "inception_score_splits"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,51 @@ class PRResult(MetricResult):
         return float(self.extra["recall"])
 
 
+@dataclass(frozen=True)
+class ISResult(MetricResult):
+    """Inception score: ``value`` is the mean over splits, ``std`` their spread, ``per_sample`` one score per split."""
+
+
 # ------------------------------------------------------------------------------------------- formulas
+
+def inception_score_splits(logits: np.ndarray, *, splits: int = 10) -> np.ndarray:
+    """Inception score of each of ``splits`` consecutive splits of class logits ``[N, K]``; float64 ``[splits]``.
+
+    Split ``i`` holds rows ``i*N//splits`` to ``(i+1)*N//splits``; its score is
+    ``exp(mean_x KL(p(y|x) || p(y)))`` with ``p(y|x) = softmax(logits)`` and ``p(y)`` the mean of
+    ``p(y|x)`` over the split. float64 throughout, log-probabilities by a stable log-softmax, so
+    large logits neither overflow nor give ``0 * log 0``. Each score lies in [1, K].
+    """
+    from scipy.special import logsumexp
+
+    x = np.asarray(logits, np.float64)
+    if x.ndim != 2:
+        raise GanevalValueError(f"Argument `logits` must have shape [N, K], but got {list(x.shape)}.")
+    check_positive_int("splits", splits)
+    if len(x) < splits:
+        raise GanevalValueError(f"Argument `logits` must have at least `splits`={splits} rows, but got {len(x)}.")
+    if not np.isfinite(x).all():
+        raise GanevalValueError(f"Argument `logits` must be finite, but got {int((~np.isfinite(x)).sum())} "
+                                "non-finite values.")
+    log_p = x - logsumexp(x, axis=1, keepdims=True)
+    n = len(x)
+    scores = np.empty(splits, np.float64)
+    for i in range(splits):
+        part = log_p[i * n // splits:(i + 1) * n // splits]
+        log_marginal = logsumexp(part, axis=0) - np.log(len(part))  # log of the split's mean p(y|x)
+        kl = (np.exp(part) * (part - log_marginal)).sum(axis=1)
+        scores[i] = np.exp(kl.mean())
+    return scores
+
+
+def inception_score_from_logits(logits: np.ndarray, *, splits: int = 10) -> tuple[float, float]:
+    """Inception score of class logits ``[N, K]``: mean and population std over ``splits`` splits.
+
+    See :func:`inception_score_splits` for the per-split score (NVIDIA's ``is50k`` formula).
+    """
+    scores = inception_score_splits(logits, splits=splits)
+    return float(scores.mean()), float(scores.std())
+
 
 def kid_from_features(gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 100, subset_size: int = 1000,
                       seed: int = 0) -> np.ndarray:
@@ -317,3 +364,85 @@ def precision_recall(generator_or_source: Any, real: Any, *, num_samples: int = 
     return evaluate(generator_or_source, real, metrics=("pr",), num_samples=num_samples, num_real=num_real,
                     extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
                     pr_k=k, strict=strict, on_nan=on_nan, progress=progress)[0]
+
+
+class _InceptionLogits(torch.nn.Module):
+    """The FID Inception's class logits without the output bias ``[N, 1008]``, as an extractor.
+
+    Lets :func:`~ganeval.features.extract.extract_features` (the shared sample loop, resize
+    protocols and input checks) produce logits instead of pool features.
+    """
+
+    def __init__(self, inception: torch.nn.Module) -> None:
+        super().__init__()
+        self.inception = inception
+        self.name = inception.name
+        self.feature_dim = int(inception.fc.out_features)
+        self.input_resolution = inception.input_resolution
+        self.weights_sha256 = getattr(inception, "weights_sha256", None)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.inception.logits(images, no_output_bias=True)
+
+
+def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, splits: int = 10,
+                    extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
+                    device: Any = "auto", strict: bool = False, on_nan: str = "stop",
+                    progress: Any = None) -> ISResult:
+    """Inception score of generated images (NVIDIA's ``is50k``: 50k samples, 10 splits).
+
+    Logits of the FID Inception without the output bias, softmax, and per split
+    ``exp(mean KL(p(y|x) || p(y)))``; the value is the mean over splits, ``std`` their
+    population std. No real images are involved.
+
+    Args:
+        generator_or_source: as :func:`fid` (generator, registry name, folder, zip, ``.npy``/``.npz``).
+        num_samples: generator samples (finite sets: at most this many, in order).
+        splits: consecutive splits of the samples (at most the number of samples).
+        extractor: the FID Inception: ``"inception-v3-fid"`` (``:pytorch-fid`` / ``:nvidia``) or a
+            :class:`~ganeval.features.inception.FIDInceptionV3` module; only it has the 1008 class logits.
+        protocol, seed, batch_size, device, strict, on_nan, progress: as :func:`fid`.
+
+    Returns:
+        :class:`ISResult` (higher is better, in [1, 1008]).
+
+    Raises:
+        WeightsNotFoundError: the Inception weights are missing (the message names the file and folder).
+    """
+    from ..devices import resolve_device
+    from ..features import load_extractor
+    from ..features.extract import extract_features
+    from ..features.sources import GeneratorSource, ImageSet, open_source
+    from ..features.stats import FeatureStatistics
+
+    t0 = time.time()
+    check_positive_int("num_samples", num_samples, minimum=2)
+    check_positive_int("splits", splits)
+    check_positive_int("batch_size", batch_size)
+    check_choice("on_nan", on_nan, ("stop", "skip"))
+    dev = resolve_device(device)
+    inception = load_extractor(extractor, device=dev)
+    if not callable(getattr(inception, "logits", None)) or not hasattr(inception, "fc"):
+        raise GanevalValueError(f"Argument `extractor` must be the FID Inception (class logits are needed), "
+                                f"but got {getattr(inception, 'name', extractor)!r}.")
+    src = open_source(generator_or_source, role="generated", num_samples=num_samples, seed=seed, device=dev)
+    if isinstance(src, FeatureStatistics):
+        raise GanevalValueError("Argument `generator_or_source` must be images or a generator, not a statistics file.")
+    if isinstance(src, GeneratorSource):
+        src.on_nan = on_nan
+    ext = _InceptionLogits(inception)
+    logits, _, report = extract_features(src, ext, protocol=protocol, num_items=num_samples, batch_size=batch_size,
+                                         device=dev, strict=strict, progress=progress, desc="generated")
+    scores = inception_score_splits(logits, splits=splits)
+    generated = src.describe() if isinstance(src, ImageSet) else str(generator_or_source)
+    config = {"splits": splits, "protocol": protocol, "extractor": ext.name, "extractor_sha256": ext.weights_sha256,
+              "output_bias": False, "num_generated": len(logits), "seed": seed, "on_nan": on_nan,
+              "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)", "generated": generated,
+              "batch_size": batch_size}
+    return ISResult(
+        metric="is", value=float(scores.mean()), std=float(scores.std()), num_samples=len(logits),
+        higher_is_better=True, per_sample=scores, config=config,
+        provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0,
+                                      weights={ext.name: ext.weights_sha256 or "unknown"},
+                                      generator_source=generated.get("spec") if isinstance(generated, dict) else None),
+        extra={"generated_input": report.to_dict()})
