@@ -74,11 +74,11 @@ def test_corrupted_weights_fail_checksum(tmp_path):
 
 def _rewrite(tmp_path, state):
     """Replace the weights of tmp_path/g and fix the recorded sha256 (a consistent but wrong pair)."""
-    from ganeval.models.native import _sha256
+    from ganeval.weights import sha256_file
 
     save_file(state, str(tmp_path / "g.safetensors"))
     config = json.loads((tmp_path / "g.json").read_text())
-    config["sha256"] = _sha256(tmp_path / "g.safetensors")
+    config["sha256"] = sha256_file(tmp_path / "g.safetensors")
     (tmp_path / "g.json").write_text(json.dumps(config))
 
 

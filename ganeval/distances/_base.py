@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from .._validate import check_tensor_shape
 from ..errors import GanevalValueError
+from ..weights import sha256_file
 
-__all__ = ["Distance", "CallableDistance", "sha256_file", "as_rgb"]
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+__all__ = ["Distance", "CallableDistance", "sha256_file", "as_rgb"]  # sha256_file: re-exported from the registry
 
 
 def as_rgb(images: torch.Tensor) -> torch.Tensor:

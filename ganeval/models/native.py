@@ -18,7 +18,6 @@ dict keys and shapes to match exactly.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -31,6 +30,7 @@ import torch
 from .._version import __version__
 from ..devices import resolve_device
 from ..errors import CheckpointError, ChecksumError, GanevalTypeError, UnsupportedGeneratorError
+from ..weights import sha256_file
 
 __all__ = ["ARCHITECTURES", "FORMAT", "FORMAT_VERSION", "architecture_class", "save_generator", "load_native", "read_config",
            "native_paths"]
@@ -71,14 +71,6 @@ def native_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     if p.suffix in (".safetensors", ".json"):
         p = p.with_suffix("")
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -129,7 +121,7 @@ def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
         "arch_name": arch,
         "init_kwargs": dict(G.init_kwargs),
         "weights": weights_path.name,
-        "sha256": _sha256(weights_path),
+        "sha256": sha256_file(weights_path),
         "num_params": int(sum(p.numel() for p in G.parameters())),
         "w_avg": None if w_avg is None else [float(x) for x in w_avg.to(torch.float64)],
         "provenance": dict(provenance if provenance is not None else getattr(G, "provenance", {}) or {}),
@@ -186,7 +178,7 @@ def load_native(path: str | os.PathLike[str], device: str | torch.device | None 
     dev = torch.device("cpu") if device is None else resolve_device(device)
     if not weights_path.exists():
         raise CheckpointError(f"Native weights {weights_path} (named by {config_path.name}) do not exist.")
-    sha = _sha256(weights_path)
+    sha = sha256_file(weights_path)
     if sha != config["sha256"]:
         raise ChecksumError(
             f"Weights {weights_path} must have sha256 {config['sha256']} (from {config_path.name}), but got {sha}; "

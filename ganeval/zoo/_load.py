@@ -6,13 +6,13 @@ checkout they are the top-level ``pretrained/`` folder next to ``ganeval/``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import ChecksumError, GanevalValueError, WeightsNotFoundError
+from ..weights import sha256_file
 
 __all__ = ["ZOO_NAMES", "pretrained_dir", "read_card", "write_card", "sha256_file", "verified_state_dict"]
 
@@ -22,15 +22,6 @@ ZOO_NAMES: dict[str, str] = {
     "shapes-classifier": "classifier",
     "shapes-perceptual": "distance",
 }
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pretrained_dir() -> Path:
