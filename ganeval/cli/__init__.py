@@ -22,7 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "mix": ("ganeval.cli.mix", "Render a style-mixing grid."),
     "ppl": ("ganeval.cli.ppl", "Perceptual path length in Z or W."),
     "separability": ("ganeval.cli.separability", "Linear separability of Z and W (SVM + conditional entropy)."),
-    "fid": ("ganeval.cli.fid", "Frechet distance (FID) between generated and real images."),
+    "fid": ("ganeval.cli.fid", "Fréchet distance (FID); with --metrics also KID, precision/recall, IS."),
     "kid": ("ganeval.cli.fid", "Kernel Inception distance."),
     "pr": ("ganeval.cli.fid", "Precision and recall (k-NN manifolds)."),
     "stats": ("ganeval.cli.fid", "Compute and save feature statistics of an image set."),
