@@ -238,6 +238,11 @@ def test_presets_fix_parameters_and_name_references():
     ({"protocol": "torch"}, "Argument `protocol` must be one of 'tf', 'ada-pytorch', but got 'torch'."),
     ({"preset": "ppl_wend", "space": "z"},
      "Argument `space` is 'z', but preset 'ppl_wend' fixes space='w'; drop one of them."),
+    # a given value equal to the no-preset default still contradicts the preset
+    ({"preset": "ppl_zfull", "sampling": "end"},
+     "Argument `sampling` is 'end', but preset 'ppl_zfull' fixes sampling='full'; drop one of them."),
+    ({"preset": "ppl_wend", "crop": False},
+     "Argument `crop` is False, but preset 'ppl_wend' fixes crop=True; drop one of them."),
     ({"distance": "lpips-vgg"}, "Argument `distance` must be one of 'lpips-vgg16'"),
 ])
 def test_bad_arguments(kwargs, message):

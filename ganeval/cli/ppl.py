@@ -55,15 +55,15 @@ def _rows(r: Any) -> list[tuple[str, str]]:
 
 
 @click.command(name="ppl")
-@click.option("--space", type=click.Choice(["z", "w", "both"]), default="w", show_default=True,
-              help="Latent space of the paths (both: Z and W, plotted together).")
-@click.option("--sampling", type=click.Choice(["full", "end"]), default="end", show_default=True,
-              help="full: t ~ U[0, 1); end: t = 0 (as NVIDIA's code).")
+@click.option("--space", type=click.Choice(["z", "w", "both"]), default=None,
+              help="Latent space of the paths (both: Z and W, plotted together) [default: w, or the preset's].")
+@click.option("--sampling", type=click.Choice(["full", "end"]), default=None,
+              help="full: t ~ U[0, 1); end: t = 0 (as NVIDIA's code) [default: end, or the preset's].")
 @click.option("--preset", default=None, help="Named protocol, e.g. ppl_wend, ppl2_wend, ppl_zfull_v1 (fixes space, "
               "sampling, crop, samples, epsilon).")
 @click.option("--samples", type=int, default=None,
               help=f"Pairs to evaluate [default: the preset's count, else {DEFAULT_SAMPLES}].")
-@click.option("--epsilon", type=float, default=1e-4, show_default=True, help="Step along the path.")
+@click.option("--epsilon", type=float, default=None, help="Step along the path [default: 1e-4, or the preset's].")
 @click.option("--crop/--no-crop", default=None, help="NVIDIA's face crop before the distance [default: no crop, or "
               "the preset's].")
 @click.option("--distance", default=None, help="lpips-vgg16 | lpips-alex | lpips-squeeze | nvidia-vgg16 | "
@@ -84,7 +84,8 @@ def _rows(r: Any) -> list[tuple[str, str]]:
               "OUT/.run-*/, so rerunning the same command resumes an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON line(s) instead of the summary and table.")
 @progress_options
-def command(space: str, sampling: str, preset: str | None, samples: int | None, epsilon: float, crop: bool | None,
+def command(space: str | None, sampling: str | None, preset: str | None, samples: int | None, epsilon: float | None,
+            crop: bool | None,
             distance: str | None, generator: str | None, seed: int, batch_size: int, device: str,
             target_ci: float | None, min_samples: int, protocol: str | None, on_nan: str, out_dir: str | None,
             as_json: bool, quiet: bool, log_json: bool) -> None:
@@ -113,19 +114,14 @@ def command(space: str, sampling: str, preset: str | None, samples: int | None, 
     G = load(generator, device)
     if space == "both" and preset is not None:
         raise click.UsageError("--space both cannot be combined with --preset (a preset fixes the space).")
-    spaces = ["z", "w"] if space == "both" else [PPL_PRESETS[preset].space if preset in PPL_PRESETS else space]
-    kwargs: dict[str, Any] = {"sampling": sampling, "epsilon": epsilon, "distance": distance, "seed": seed,
-                              "batch_size": batch_size, "device": device, "preset": preset, "protocol": protocol,
-                              "target_ci": target_ci, "min_samples": min_samples, "progress": progress,
-                              "on_nan": on_nan}
-    if preset is None:
-        kwargs["num_samples"] = samples if samples is not None else DEFAULT_SAMPLES
-        kwargs["crop"] = bool(crop)
-    else:
-        if samples is not None:
-            kwargs["num_samples"] = samples
-        if crop is not None:
-            kwargs["crop"] = crop
+    # a preset fixes what is not given; a given value that contradicts it is refused by ppl()
+    preset_space = PPL_PRESETS[preset].space if preset in PPL_PRESETS else None
+    spaces = ["z", "w"] if space == "both" else [space or preset_space or "w"]
+    kwargs: dict[str, Any] = {"sampling": sampling, "epsilon": epsilon, "crop": crop, "distance": distance,
+                              "seed": seed, "batch_size": batch_size, "device": device, "preset": preset,
+                              "protocol": protocol, "target_ci": target_ci, "min_samples": min_samples,
+                              "progress": progress, "on_nan": on_nan,
+                              "num_samples": samples if samples is not None or preset else DEFAULT_SAMPLES}
     results = []
     for s in spaces:
         run_dir = None

@@ -380,15 +380,19 @@ def _nonfinite_message(bad: np.ndarray, n: int, seed: int) -> str:
 
 
 def _resolve_preset(preset: str | None, given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """Preset values for the parameters left at their defaults; an explicit conflict raises."""
+    """The parameters: given values (``None`` = not given), else the preset's, else the defaults.
+
+    With a preset, a given value that differs from the preset's raises: a run is never silently
+    made under another protocol than the one asked for.
+    """
     if preset is None:
-        return dict(given)
+        return {k: defaults[k] if given[k] is None else given[k] for k in defaults}
     check_choice("preset", preset, tuple(PPL_PRESETS))
     row = PPL_PRESETS[preset]
-    out = dict(given)
+    out = {}
     for key in defaults:
         fixed = getattr(row, key)
-        if given[key] != defaults[key] and given[key] != fixed:
+        if given[key] is not None and given[key] != fixed:
             raise GanevalValueError(
                 f"Argument `{key}` is {given[key]!r}, but preset {preset!r} fixes {key}={fixed!r}; drop one of them."
             )
@@ -408,11 +412,11 @@ def _checkpoints(min_samples: int, num_samples: int) -> list[int]:
 def ppl(
     G: Any,
     *,
-    space: str = "w",
-    sampling: str = "end",
-    num_samples: int = 50_000,
-    epsilon: float = 1e-4,
-    crop: bool = False,
+    space: str | None = None,
+    sampling: str | None = None,
+    num_samples: int | None = None,
+    epsilon: float | None = None,
+    crop: bool | None = None,
     distance: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "lpips-vgg16",
     seed: int = 0,
     batch_size: int = 32,
@@ -433,19 +437,20 @@ def ppl(
             ``synthesis``; see :mod:`ganeval.models.base`) returning images in [-1, 1]. A
             generator without a mapping network works for ``space="z"`` through ``G(z, c)``.
             ``G`` is moved to ``device`` in place (like ``nn.Module.to``).
-        space: ``"z"`` (slerp, then mapping) or ``"w"`` (map, then lerp every layer's w).
-        sampling: ``"full"`` (t ~ U[0, 1)) or ``"end"`` (t = 0, as NVIDIA's code does).
-        num_samples: pairs to evaluate (>= 100); the maximum when ``target_ci`` is given.
-        epsilon: step along the path, > 0 (1e-4 in every reference).
-        crop: NVIDIA's face crop (rows 3/8-7/8, columns 2/8-6/8) before the distance.
+        space: ``"z"`` (slerp, then mapping) or ``"w"`` (map, then lerp every layer's w);
+            default ``"w"``.
+        sampling: ``"full"`` (t ~ U[0, 1)) or ``"end"`` (t = 0, as NVIDIA's code does); default ``"end"``.
+        num_samples: pairs to evaluate (>= 100; default 50,000); the maximum when ``target_ci`` is given.
+        epsilon: step along the path, > 0 (default 1e-4, as in every reference).
+        crop: NVIDIA's face crop (rows 3/8-7/8, columns 2/8-6/8) before the distance; default off.
         distance: a name of :func:`ganeval.load_distance` or a callable ``(a, b) -> [N]``.
         seed: every draw (z0, z1, t, labels, noise) derives from (seed, sample index).
         batch_size: pairs per forward pass; does not change the result.
         device: ``"auto"`` | ``"cpu"`` | ``"cuda[:N]"``.
         protocol: crop/downsample order, ``"tf"`` (default) or ``"ada-pytorch"``.
-        preset: a name in :data:`PPL_PRESETS`; it fixes space, sampling, crop, num_samples,
-            epsilon (arguments left at their defaults take the preset's value; a different
-            explicit value raises).
+        preset: a name in :data:`PPL_PRESETS`; it fixes space, sampling, crop, num_samples and
+            epsilon (arguments not given take the preset's value; a given value that differs
+            from the preset's raises).
         interpolation: ``"slerp"`` (default in Z, NVIDIA) or ``"lerp"`` (Z only; W is always lerp).
         target_ci: stop once the 95 % CI half-width is below ``target_ci * value``, tested at
             ``min_samples`` and then every +10 % (so the count is independent of batch size).
