@@ -241,7 +241,7 @@ def test_presets_fix_parameters_and_name_references():
     # a given value equal to the no-preset default still contradicts the preset
     ({"preset": "ppl_zfull", "sampling": "end"},
      "Argument `sampling` is 'end', but preset 'ppl_zfull' fixes sampling='full'; drop one of them."),
-    ({"preset": "ppl_wend", "crop": False},
+    ({"preset": "ppl_wend", "crop": False, "num_samples": 50_000},
      "Argument `crop` is False, but preset 'ppl_wend' fixes crop=True; drop one of them."),
     ({"distance": "lpips-vgg"}, "Argument `distance` must be one of 'lpips-vgg16'"),
 ])
