@@ -27,12 +27,20 @@ def stream_id(stream: str) -> int:
 
 def derived_seed(seed: int, stream: str, index: int) -> int:
     """A 63-bit seed for sample ``index`` of ``stream`` under ``seed`` (SeedSequence-mixed)."""
-    ss = np.random.SeedSequence([int(seed), stream_id(stream), int(index)])
+    ss = np.random.SeedSequence(_entropy(seed, stream, index))
     return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
+def _entropy(seed: int, stream: str, index: int) -> list[int]:
+    if int(seed) < 0:
+        from .errors import GanevalValueError
+
+        raise GanevalValueError(f"Argument `seed` must be an integer >= 0, but got {seed}.")
+    return [int(seed), stream_id(stream), int(index)]
+
+
 def _rng(seed: int, stream: str, index: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), stream_id(stream), int(index)])
+    return np.random.default_rng(_entropy(seed, stream, index))
 
 
 def normal(seed: int, stream: str, indices: Sequence[int], shape: Sequence[int] = ()) -> torch.Tensor:
@@ -48,7 +56,8 @@ def normal(seed: int, stream: str, indices: Sequence[int], shape: Sequence[int] 
 
 
 def uniform(seed: int, stream: str, indices: Sequence[int], shape: Sequence[int] = ()) -> torch.Tensor:
-    """Uniform draws in [0, 1), float64 (exact in float32 after casting), shape ``[len(indices), *shape]``."""
+    """Uniform draws in [0, 1), float64, shape ``[len(indices), *shape]`` (keep float64: a cast to
+    float32 can round values just below 1 up to 1.0)."""
     shape = tuple(int(s) for s in shape)
     out = np.empty((len(indices), *shape), dtype=np.float64)
     for row, i in enumerate(indices):

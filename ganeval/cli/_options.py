@@ -16,7 +16,7 @@ def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--seed", type=int, default=0, show_default=True,
+    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                         help="Seed from which every random draw is derived.")(f)
 
 

@@ -89,7 +89,9 @@ def load_generator(source: str | os.PathLike[str], device: str | torch.device | 
             ckpt.format = "stylegan2-state-dict"
     G.eval().requires_grad_(False)
     G.to(torch.device("cpu") if device is None else resolve_device(device))
-    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": _sha256(ckpt.path),
+    # native: the hash of the weights file (checked on load), whichever of the pair was named
+    sha = G.provenance["sha256"] if ckpt.format == "native" else _sha256(ckpt.path)
+    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": sha,
                                   "path": src, "arch": getattr(G, "arch_name", type(G).__name__)}
     if registry_name is not None:
         provenance["registry"] = registry_name

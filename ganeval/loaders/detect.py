@@ -6,7 +6,7 @@ Containers, by their first bytes:
 - ``\\x80\\x02\\x8a\\x0a\\x6c\\xfc\\x9c\\x46\\xf9\\x20\\x6a\\xa8\\x50\\x19``: the legacy (pre-1.6) ``torch.save`` magic;
 - ``\\x80`` + protocol 2..5: a plain pickle (NVIDIA TF or torch network pickle), read with the
   restricted unpickler;
-- ``\\xfd7zXZ\\x00``: xz-compressed; the decompressed bytes are recognised the same way;
+- ``\\xfd7zXZ\\x00``: xz-compressed zip or pickle content (e.g. a compressed rosinality checkpoint);
 - 8-byte little-endian length + ``{``: safetensors (native weights, or a bare ada state dict);
 - ``{``: JSON (a native config);
 - a directory: a native ``<name>.safetensors`` + ``<name>.json`` pair inside.

@@ -164,26 +164,6 @@ class StyleGenerator(nn.Module):
     def log2_resolution(self) -> int:
         return int(math.log2(self.img_resolution))
 
-    def check_z(self, z: Any, c: Any = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Validate z ``[N, z_dim]`` (finite) and c ``[N, c_dim]`` (required iff c_dim > 0)."""
-        check_tensor_shape("z", z, [None, self.z_dim])
-        check_finite("z", z)
-        if self.c_dim > 0:
-            if c is None:
-                raise GanevalValueError(
-                    f"Argument `c` must be a tensor of shape [N, {self.c_dim}] for this conditional generator, but got None."
-                )
-            check_tensor_shape("c", c, [z.shape[0], self.c_dim])
-        elif c is not None and c.numel() > 0:
-            raise GanevalValueError(f"Argument `c` must be None for an unconditional generator, but got shape {list(c.shape)}.")
-        return z, (c if self.c_dim > 0 else None)
-
-    def check_ws(self, ws: Any) -> torch.Tensor:
-        """Validate ws ``[N, num_ws, w_dim]`` (finite)."""
-        check_tensor_shape("ws", ws, [None, self.num_ws, self.w_dim])
-        check_finite("ws", ws)
-        return ws
-
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const", **synthesis_kwargs: Any) -> torch.Tensor:
         """z ``[N, z_dim]`` -> images ``[N, C, H, W]`` float32 in nominal [-1, 1]."""

@@ -29,7 +29,7 @@ import torch
 
 from .._version import __version__
 from ..devices import resolve_device
-from ..errors import CheckpointError, ChecksumError, GanevalTypeError, UnsupportedGeneratorError
+from ..errors import CheckpointError, ChecksumError, GanevalError, GanevalTypeError, UnsupportedGeneratorError
 from ..weights import sha256_file
 
 __all__ = ["ARCHITECTURES", "FORMAT", "FORMAT_VERSION", "architecture_class", "save_generator", "load_native", "read_config",
@@ -185,7 +185,14 @@ def load_native(path: str | os.PathLike[str], device: str | torch.device | None 
             f"the file is corrupted or was replaced."
         )
     cls = architecture_class(config["arch_name"])
-    G = cls(**config["init_kwargs"])
+    kwargs = config.get("init_kwargs")
+    if not isinstance(kwargs, dict):
+        raise CheckpointError(f"Native config {config_path} must hold an `init_kwargs` object, but got {kwargs!r}.")
+    try:
+        G = cls(**kwargs)
+    except (TypeError, GanevalError) as exc:
+        raise CheckpointError(f"Native config {config_path} has init_kwargs that {config['arch_name']} does not "
+                              f"accept: {exc}") from None
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError) as exc:

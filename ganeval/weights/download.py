@@ -100,8 +100,8 @@ def _check(
     """Raise ChecksumError (after deleting ``tmp``) when the download differs from the record."""
     problem = None
     if sha256 is not None and not actual_sha.startswith(sha256):
-        label = "sha256 prefix" if len(sha256) < 64 else "sha256"
-        problem = f"{label} {sha256} was expected but the file has sha256 {actual_sha}"
+        kind = "sha256 prefix" if len(sha256) < 64 else "sha256"
+        problem = f"{kind} {sha256} was expected but the file has sha256 {actual_sha}"
     elif size is not None and actual_size != size:
         problem = f"{size} bytes were expected but {actual_size} arrived"
     if problem is not None:

@@ -211,7 +211,7 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
     start, wall_prev = 0, 0.0
     ckpt_path = out / "checkpoint.pt"
     if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         G.load_state_dict(state["G"]), G_ema.load_state_dict(state["G_ema"]), D.load_state_dict(state["D"])
         opt_g.load_state_dict(state["opt_g"]), opt_d.load_state_dict(state["opt_d"])
         gen.set_state(state["gen"])
@@ -360,7 +360,7 @@ def export_generator(run: Path, out: Path, *, classifier_root: Path | None = Non
     from ..models.stylegan import StyleGAN
     from .classifier import load_zoo_classifier
 
-    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     G = StyleGAN(**state["G_init_kwargs"])
     G.load_state_dict(state["G_ema"])
     G.eval().requires_grad_(False)
