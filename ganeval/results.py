@@ -56,11 +56,12 @@ def collect_provenance(*, device: Any, seed: int | None, weights: dict[str, str]
     """Versions, device, seed and weight hashes (name -> sha256) for a result."""
     import torch  # local: keeps this module importable cheaply
 
-    from . import __version__
+    from . import __version__, distributed
 
     versions = {"ganeval": __version__, "torch": torch.__version__, "numpy": np.__version__,
                 "python": platform.python_version()}
     prov: dict[str, Any] = {"versions": versions, "device": str(device), "seed": seed,
+                            "world_size": distributed.world_size(),
                             "weights": dict(weights or {}), "timestamp": time.time()}
     if wall_time is not None:
         prov["wall_time"] = float(wall_time)
@@ -128,7 +129,7 @@ class MetricResult:
             "metric": self.metric,
             "total_time": prov.get("wall_time"),
             "total_time_str": prov.get("wall_time_str"),
-            "num_gpus": prov.get("num_gpus", 1),
+            "num_gpus": prov.get("world_size", 1),  # stylegan2-ada's key: the processes that ran it
             "snapshot_pkl": prov.get("generator_source"),
             "timestamp": prov.get("timestamp"),
             "std": self.std,

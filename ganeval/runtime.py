@@ -217,10 +217,10 @@ class _Progress:
 
 
 class _Caller:
-    """Calls ``fn``, halving the per-call batch after CUDA out-of-memory."""
+    """Calls ``fn``, halving the per-call batch after CUDA out-of-memory (kept a multiple of ``multiple``)."""
 
-    def __init__(self, fn: ChunkFn, batch_size: int) -> None:
-        self.fn, self.max_call, self.oom_retries = fn, batch_size, 0
+    def __init__(self, fn: ChunkFn, batch_size: int, multiple: int = 1) -> None:
+        self.fn, self.max_call, self.multiple, self.oom_retries = fn, batch_size, multiple, 0
 
     def __call__(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         import torch
@@ -232,10 +232,10 @@ class _Caller:
             try:
                 outs.append({k: np.asarray(v) for k, v in self.fn(piece).items()})
             except torch.cuda.OutOfMemoryError:
-                if self.max_call == 1:
+                if self.max_call <= self.multiple:
                     raise
                 torch.cuda.empty_cache()
-                self.max_call = max(1, self.max_call // 2)
+                self.max_call = max(self.multiple, (self.max_call // 2) // self.multiple * self.multiple)
                 self.oom_retries += 1
                 log.warning("CUDA out of memory; retrying with batches of %d samples", self.max_call)
                 continue
@@ -256,6 +256,7 @@ def map_samples(
     min_samples: int = 0,
     run_dir: str | Path | None = None,
     config: dict[str, Any] | None = None,
+    batch_multiple: int = 1,
 ) -> Gathered:
     """Run ``fn`` over sample indices ``0 .. num_samples - 1`` and gather the results.
 
@@ -272,6 +273,8 @@ def map_samples(
         min_samples: lower bound on the samples done before ``stop_when`` may stop the loop.
         run_dir: folder for resumable chunks (written by rank 0); ``None`` keeps nothing.
         config: everything that affects the per-sample results; its hash guards ``run_dir``.
+        batch_multiple: calls of ``fn`` always cover a multiple of this many samples (e.g. a
+            classifier whose minibatch statistics span groups of 4), also after an OOM retry.
 
     Returns:
         :class:`Gathered`: ``{name: array}`` in index order, identical on every rank.
@@ -293,7 +296,7 @@ def map_samples(
         parts, done = folder.load()
     out = Gathered()
     out.resumed = min(done, num_samples)
-    call = _Caller(fn, batch_size)
+    call = _Caller(fn, batch_size, batch_multiple)
     bar = _Progress(mode, num_samples, desc, initial=min(done, num_samples))
     pending: dict[str, list[np.ndarray]] = {}
     pending_start, last_flush = done, time.monotonic()

@@ -146,3 +146,19 @@ def test_progress_lines_and_json(capsys):
     assert '"event": "progress"' in err[-1] and '"done": 20' in err[-1]
     map_samples(_fn, 20, batch_size=10, progress="quiet")
     assert capsys.readouterr().err == ""
+
+
+def test_out_of_memory_keeps_the_batch_multiple():
+    sizes: list[int] = []
+
+    def picky(idx):
+        if len(idx) > 5:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        sizes.append(len(idx))
+        return _fn(idx)
+
+    out = map_samples(picky, 48, batch_size=24, progress="quiet", batch_multiple=4)
+    assert set(sizes) == {4} and out.oom_retries == 2  # 24 -> 12 -> 4 (multiples of 4 only)
+    np.testing.assert_allclose(out["norm"], _reference(48), rtol=1e-6)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        map_samples(picky, 8, batch_size=8, progress="quiet", batch_multiple=8)

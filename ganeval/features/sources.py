@@ -168,7 +168,7 @@ class ArraySource(ImageSet):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.spec = str(self.path)
-        if self.path.suffix == ".npy":
+        if self.path.suffix.lower() == ".npy":
             arr = np.load(self.path, mmap_mode="r", allow_pickle=False)
         else:
             with np.load(self.path, allow_pickle=False) as f:
@@ -341,7 +341,10 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
             f"Argument `{role}` must be a generator, a path or a registry name, but got {type(source).__name__}.")
     spec = str(source)
     if spec == "zoo:shapes" or spec.startswith("zoo:shapes:"):
-        n = int(spec.split(":")[2]) if spec.count(":") == 2 else num_samples
+        tail = spec.split(":")[2] if spec.count(":") == 2 else None
+        if tail is not None and not tail.isdigit():
+            raise GanevalValueError(f"Argument `{role}` {spec!r} must be zoo:shapes or zoo:shapes:N with an integer N.")
+        n = int(tail) if tail is not None else num_samples
         return ShapesSource(n)
     path = Path(spec).expanduser()
     if not spec.startswith("zoo:"):

@@ -122,6 +122,8 @@ def kid_from_features(gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 1
     """
     from .. import _seeding
 
+    check_positive_int("num_subsets", num_subsets)
+    check_positive_int("subset_size", subset_size, minimum=2)
     g, r = np.asarray(gen, np.float64), np.asarray(real, np.float64)
     d = g.shape[1]
     m = min(len(g), len(r), subset_size)

@@ -396,7 +396,7 @@ def separability(
         root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
         run_dir = root / config_hash(sample_config)[:20]
     data = map_samples(fn, num_samples, batch_size=batch, desc="separability", progress=progress,
-                       run_dir=run_dir, config=sample_config,
+                       run_dir=run_dir, config=sample_config, batch_multiple=group,
                        stop_when=(lambda g: not g["finite"].all()) if on_nan == "stop" else None)
     logits = data["logits"]
     latents = {"z": data["z"]}
@@ -404,6 +404,7 @@ def separability(
         latents["w"] = data["w"] if w_layer in (-1, G.num_ws - 1) else _recompute_w(G, data["z"], w_layer, seed, batch, dev)
     finite = data["finite"]
     bad = np.flatnonzero(~finite)
+    sample_index = np.flatnonzero(finite)  # original sample indices of the rows used (the held-out split uses them)
     if len(bad) and on_nan == "stop":
         raise NonFiniteOutputError(
             f"The generator produced {len(bad)} non-finite image(s) or classifier outputs in the first "
@@ -432,7 +433,7 @@ def separability(
         normals[space] = {}
         for a, attr in enumerate(names):
             idx = keep[a]
-            row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), idx, protocol=protocol,
+            row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), sample_index[idx], protocol=protocol,
                                            solver=solver, moment=moment, constant=bool(constant[a]))
             rows.append({"attribute": attr, "space": space, **row})
             if normal is not None:
@@ -469,7 +470,7 @@ def separability(
                               generator_source=(getattr(G, "provenance", None) or {}).get("source"),
                               classifier=clf.name, sklearn=sklearn_version, cache_dir=str(run_dir) if run_dir else None,
                               samples_resumed=int(getattr(data, "resumed", 0)))
-    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=num_samples,
+    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(sample_index),
                               higher_is_better=False, config=config, provenance=prov, extra=extra, table=table,
                               normals=normals)
 

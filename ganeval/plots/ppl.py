@@ -38,6 +38,8 @@ def plot_path_lengths(results: Mapping[str, Any] | Sequence[Any], *, bins: int =
         fig = ax.figure
     values = [np.asarray(r.per_sample, dtype=np.float64) for _, r in items]
     positive = np.concatenate([v[v > 0] for v in values])
+    if positive.size == 0:  # e.g. a generator that ignores its latent: every distance is 0
+        positive = np.array([1e-12, 1.0])
     edges = np.geomspace(positive.min(), positive.max(), bins + 1)
     for (label, r), v in zip(items, values):
         line = ax.hist(v[v > 0], bins=edges, histtype="stepfilled", alpha=0.35, label=label)

@@ -18,7 +18,7 @@ def plot_separability(result: Any, ax: Any = None, *, title: str | None = None) 
     Args:
         result: a :class:`~ganeval.metrics.separability.SeparabilityResult`.
         ax: matplotlib Axes to draw into; a new Figure when ``None``.
-        title: plot title; default states the scores per space.
+        title: plot title; default names the metric and its direction (the legend gives the score per space).
 
     Returns:
         the matplotlib Figure.

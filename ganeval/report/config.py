@@ -120,14 +120,6 @@ class ReportConfig:
         d["metrics"] = [asdict(m) for m in self.metrics]
         return d
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ReportConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(name=d["name"], out=Path(d["out"]), seed=int(d["seed"]), device=d["device"],
-                   generators=tuple(GeneratorSpec(**g) for g in d["generators"]),
-                   metrics=tuple(MetricSpec(**m) for m in d["metrics"]),
-                   figures=FigureSpec(**d["figures"]))
-
 
 def load_config(path: str | Path) -> ReportConfig:
     """Read and validate a TOML report configuration."""
@@ -231,7 +223,11 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
         m = _table(f"metrics[{i}]", m)
         mname = _str(f"metrics[{i}].name", m.get("name"))
         options = {OPTION_ALIASES.get(k, k): v for k, v in m.items() if k not in ("name", "label")}
-        options = {**METRIC_DEFAULTS.get(mname, {}), **options}
+        defaults = dict(METRIC_DEFAULTS.get(mname, {}))
+        if mname == "fid" and not str(options.get("real", "zoo:")).startswith("zoo:"):
+            # the zoo classifier's features only suit the zoo data; any other real set gets the FID Inception
+            defaults["extractor"] = "inception-v3-fid"
+        options = {**defaults, **options}
         for k in _PATH_OPTIONS:
             if isinstance(options.get(k), str):
                 options[k] = _resolve_source(options[k], base_dir)
