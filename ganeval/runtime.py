@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import distributed as dist
+from ._io import atomic_write
 from .errors import OutputError, RunFolderMismatchError
 from .results import to_jsonable
 
@@ -101,8 +102,8 @@ class _RunFolder:
             return
         try:
             self.chunks.mkdir(parents=True, exist_ok=True)
-            _atomic_write_bytes(meta, json.dumps({"config_hash": self.hash, "config": to_jsonable(self.config)},
-                                                 indent=2).encode())
+            blob = json.dumps({"config_hash": self.hash, "config": to_jsonable(self.config)}, indent=2).encode()
+            atomic_write(meta, lambda tmp: Path(tmp).write_bytes(blob))
         except OSError as exc:
             raise OutputError(f"Cannot write the run folder {self.dir}: {exc.strerror or exc}; "
                               "choose a writable output folder.") from exc
@@ -161,18 +162,6 @@ class _ConcatView(Mapping):
 
     def __len__(self) -> int:
         return len(self._parts)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class _Progress:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .._io import atomic_write
 from .._version import __version__
 from ..devices import resolve_device
 from ..errors import CheckpointError, ChecksumError, GanevalError, GanevalTypeError, UnsupportedGeneratorError
@@ -73,18 +73,6 @@ def native_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(tmp_path)`` into a temp file beside ``path``, then rename over it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
                    provenance: dict[str, Any] | None = None) -> Path:
     """Save a ganeval generator in the native format; returns the weights path.
@@ -113,7 +101,7 @@ def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
     weights_path, config_path = native_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in G.state_dict().items()}
-    _atomic_write(weights_path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt", "ganeval": FORMAT}))
+    atomic_write(weights_path, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt", "ganeval": FORMAT}))
     w_avg = tensors.get("mapping.w_avg")
     config = {
         "format": FORMAT,
@@ -131,7 +119,7 @@ def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
         text = json.dumps(config, indent=2, sort_keys=True)
     except TypeError as exc:
         raise GanevalTypeError(f"Argument `G` must have JSON-serialisable init_kwargs and provenance, but: {exc}") from None
-    _atomic_write(config_path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    atomic_write(config_path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
     return weights_path
 
 
