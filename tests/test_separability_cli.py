@@ -52,3 +52,10 @@ def test_cli_bad_keep_is_one_line_error(tmp_path, capsys) -> None:
                 "--samples", "10", "--keep", "20", "--device", "cpu", "--no-cache"])
     err = capsys.readouterr().err
     assert code == 2 and "Error: Argument `num_keep` must be at most `num_samples` (10), but got 20." in err
+
+
+def test_cli_preset_refuses_a_contradicting_solver(capsys) -> None:
+    code = run(["separability", "--preset", "ls_stylegan", "--solver", "fast", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and ("Error: Option `--preset ls_stylegan` fixes protocol='stylegan' and "
+                          "solver='liblinear-dual'; omit --solver fast.") in err

@@ -76,7 +76,14 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
         if samples is not None or keep is not None:
             raise GanevalValueError(f"Option `--preset` fixes --samples and --keep; omit them, but got "
                                     f"--samples {samples} --keep {keep}.")
-        params.update(SEPARABILITY_PRESETS[preset])
+        fixed = SEPARABILITY_PRESETS[preset]
+        ctx = click.get_current_context()
+        clash = [f"--{k} {params[k]}" for k in ("protocol", "solver")
+                 if ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE and params[k] != fixed[k]]
+        if clash:
+            raise GanevalValueError(f"Option `--preset {preset}` fixes protocol={fixed['protocol']!r} and "
+                                    f"solver={fixed['solver']!r}; omit {', '.join(clash)}.")
+        params.update(fixed)
     G = load(generator or DEFAULT_GENERATOR, device)
     clf = load_classifier(classifier or DEFAULT_CLASSIFIER, device=device)
     result = separability(G, clf, spaces=space_list, seed=seed, batch_size=batch_size, device=device,
