@@ -32,7 +32,7 @@ from torch import nn
 from .._validate import check_choice, check_finite, check_tensor_shape
 from ..errors import GanevalValueError
 
-__all__ = ["GeneratorProtocol", "StyleGenerator", "truncate_ws", "check_truncation", "check_noise", "check_synthesis_call", "NoiseMode", "NOISE_MODES", "check_resolution"]
+__all__ = ["GeneratorProtocol", "StyleGenerator", "truncate_ws", "check_truncation", "check_noise", "check_mapping_call", "check_synthesis_call", "NoiseMode", "NOISE_MODES", "check_resolution"]
 
 NoiseMode = Literal["const", "random", "none"]
 NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
@@ -108,6 +108,27 @@ def check_noise(noise: Any, resolutions: Sequence[int], batch: int) -> list[torc
             )
         check_finite(f"noise[{k}]", n)
     return list(noise)
+
+
+def check_mapping_call(z: Any, c: Any, z_dim: int, c_dim: int, num_ws: int, truncation_psi: Any,
+                       truncation_cutoff: Any) -> torch.Tensor | None:
+    """Validate the arguments of a mapping call; returns ``c`` (``None`` when unconditional).
+
+    z must be finite ``[N, z_dim]``; c is required, finite ``[N, c_dim]`` iff ``c_dim > 0``.
+    """
+    check_tensor_shape("z", z, [None, z_dim])
+    check_finite("z", z)
+    check_truncation(truncation_psi, truncation_cutoff, num_ws)
+    if c_dim > 0:
+        if c is None:
+            raise GanevalValueError(
+                f"Argument `c` must be a tensor of shape [N, {c_dim}] for this conditional generator, but got None.")
+        check_tensor_shape("c", c, [z.shape[0], c_dim])
+        check_finite("c", c)
+        return c
+    if c is not None and c.numel() > 0:
+        raise GanevalValueError(f"Argument `c` must be None for an unconditional generator, but got shape {list(c.shape)}.")
+    return None
 
 
 def check_synthesis_call(ws: Any, num_ws: int, w_dim: int, noise_mode: Any, noise: Any,

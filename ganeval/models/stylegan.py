@@ -45,9 +45,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_finite, check_positive_int, check_tensor_shape
-from ..errors import GanevalTypeError, GanevalValueError
-from .base import StyleGenerator, check_resolution, check_synthesis_call, check_truncation, truncate_ws
+from .._validate import check_positive_int
+from ..errors import GanevalTypeError
+from .base import StyleGenerator, check_mapping_call, check_resolution, check_synthesis_call, truncate_ws
 from .layers import LRELU_SLOPE, SQRT2, AdaIN, Blur, EqualConv2d, EqualLinear, NoiseInjection, pixel_norm
 
 __all__ = ["StyleGAN", "MappingNetwork", "SynthesisNetwork", "SynthesisLayer"]
@@ -76,20 +76,10 @@ class MappingNetwork(nn.Module):
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:
         """Map z to ws ``[N, num_ws, w_dim]``; truncation applies to layers ``< truncation_cutoff``."""
-        check_tensor_shape("z", z, [None, self.z_dim])
-        check_finite("z", z)
-        check_truncation(truncation_psi, truncation_cutoff, self.num_ws)
+        c = check_mapping_call(z, c, self.z_dim, self.c_dim, self.num_ws, truncation_psi, truncation_cutoff)
         x = z.to(torch.float32)
-        if self.c_dim > 0:
-            if c is None:
-                raise GanevalValueError(
-                    f"Argument `c` must be a tensor of shape [N, {self.c_dim}] for this conditional generator, but got None."
-                )
-            check_tensor_shape("c", c, [z.shape[0], self.c_dim])
-            check_finite("c", c)
+        if c is not None:
             x = torch.cat([x, self.embed(c.to(torch.float32))], dim=1)
-        elif c is not None and c.numel() > 0:
-            raise GanevalValueError(f"Argument `c` must be None for an unconditional generator, but got shape {list(c.shape)}.")
         x = pixel_norm(x)
         for i in range(self.num_layers):
             x = F.leaky_relu(getattr(self, f"fc{i}")(x), LRELU_SLOPE)
