@@ -45,8 +45,7 @@ def init_from_env() -> bool:
 def _destroy() -> None:
     import torch.distributed as dist
 
-    if is_initialized():
-        dist.barrier()
+    if is_initialized():  # no barrier: a rank leaving on an error must not wait for the others
         dist.destroy_process_group()
 
 
