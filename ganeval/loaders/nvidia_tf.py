@@ -257,8 +257,9 @@ def _convert(tf_vars: Mapping[str, Any], G: nn.Module, arch: str, source: str) -
         key, transform = table[name]
         t = as_tensor(value, source=source, name=name)
         if transform == "check_zero":
-            if float(t) != 0.0:
-                raise CheckpointError(f"{source}: `{name}` must be 0 (a finished network), but it is {float(t)}.")
+            if t.numel() != 1 or float(t) != 0.0:
+                raise CheckpointError(f"{source}: `{name}` must be the scalar 0 (a finished network), "
+                                      f"but it is {t.flatten()[:4].tolist()} (shape {list(t.shape)}).")
             continue
         if key is None:
             continue

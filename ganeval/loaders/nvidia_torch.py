@@ -15,6 +15,7 @@ refused with a message saying they are not supported yet.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,7 +106,7 @@ def stylegan2_from_state_dict(state: Mapping[str, torch.Tensor], source: str) ->
         return state[key]
 
     num_layers = sum(1 for k in state if k.startswith("mapping.fc") and k.endswith(".weight"))
-    blocks = sorted(int(k.split(".")[1][1:]) for k in state if k.startswith("synthesis.b") and k.endswith(".conv1.weight"))
+    blocks = sorted(int(m.group(1)) for k in state if (m := re.fullmatch(r"synthesis\.b(\d+)\.conv1\.weight", k)))
     if num_layers == 0 or not blocks or blocks[0] != 4:
         raise CheckpointError(f"{source}: expected a stylegan2-ada generator state dict (mapping.fc*, synthesis.b4.*), "
                               f"but found keys like {sorted(state)[:3]}.")
@@ -114,9 +115,13 @@ def stylegan2_from_state_dict(state: Mapping[str, torch.Tensor], source: str) ->
     w_dim = get(f"mapping.fc{num_layers - 1}.weight").shape[0]
     f2d = get("synthesis.b4.resample_filter").to(torch.float64)
     taps = f2d.sum(dim=0)
+    if not bool((taps > 0).any()):
+        raise CheckpointError(f"{source}: expected a positive resample_filter, but synthesis.b4.resample_filter is {f2d.tolist()}.")
     taps = taps / taps[taps > 0].min()
     if not torch.allclose(torch.outer(taps, taps) / torch.outer(taps, taps).sum(), f2d, atol=1e-7):
         raise CheckpointError(f"{source}: expected a separable resample_filter, but synthesis.b4.resample_filter is not.")
+    if int(math.log2(blocks[-1])) - 1 != len(blocks) or blocks[-1] & (blocks[-1] - 1):
+        raise CheckpointError(f"{source}: expected blocks b4..b{blocks[-1]}, but found {blocks}.")
     G = StyleGAN2(
         z_dim=get("mapping.fc0.weight").shape[1] - embed, c_dim=c_dim, w_dim=w_dim, img_resolution=blocks[-1],
         img_channels=get("synthesis.b4.torgb.weight").shape[0], mapping_layers=num_layers,
@@ -124,8 +129,6 @@ def stylegan2_from_state_dict(state: Mapping[str, torch.Tensor], source: str) ->
         channels=[int(get(f"synthesis.b{r}.conv1.weight").shape[0]) for r in blocks],
         resample_filter=[round(float(t), 6) for t in taps],
     )
-    if int(math.log2(blocks[-1])) - 1 != len(blocks):
-        raise CheckpointError(f"{source}: expected blocks b4..b{blocks[-1]}, but found {blocks}.")
     load_state_exact(G, {k: as_tensor(v, source=source, name=k) for k, v in state.items()}, source=source,
                      rebuilt=G.rebuilt_buffer_names())
     return G
