@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -45,6 +46,7 @@ ChunkFn = Callable[[np.ndarray], dict[str, np.ndarray]]
 PROGRESS_MODES = ("auto", "bar", "lines", "json", "quiet")
 _CHUNK_SAMPLES = 1024  # flush a resume chunk once min(this, num_samples // 20) samples are pending ...
 _CHUNK_SECONDS = 30.0  # ... or this long after the last flush
+_CHUNK_NAME = re.compile(r"(\d{10})-(\d{10})\.npz")
 
 
 class Gathered(dict):
@@ -114,8 +116,9 @@ class _RunFolder:
         done = 0
         if not self.chunks.is_dir():
             return parts, 0
-        spans = sorted((int(p.stem.split("-")[0]), int(p.stem.split("-")[1]), p)
-                       for p in self.chunks.glob("*.npz") if p.stem.count("-") == 1)
+        # only finished chunks count; a temp file left by a kill mid-write is ignored
+        spans = sorted((int(m.group(1)), int(m.group(2)), p) for p in self.chunks.iterdir()
+                       if (m := _CHUNK_NAME.fullmatch(p.name)))
         for start, end, path in spans:
             if start != done:
                 break

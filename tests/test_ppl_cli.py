@@ -105,7 +105,7 @@ def test_cli_rerun_resumes_from_the_run_folder(tmp_path, alexnet_backbone, capsy
     assert run(args) == 0
     first = json.loads(capsys.readouterr().out)
     (run_dir,) = out.glob(".run-w-*")
-    spans = sorted(tuple(int(x) for x in p.stem.split("-")) for p in (run_dir / "chunks").glob("*.npz"))
+    spans = sorted(tuple(int(x) for x in p.stem.split("-")) for p in (run_dir / "chunks").glob("[0-9]*.npz"))
     assert spans[0][0] == 0 and spans[-1][1] == 100  # every sample is on disk, in contiguous chunks
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
     # the same command finds every sample done: nothing is recomputed, the result is identical

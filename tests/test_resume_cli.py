@@ -34,12 +34,12 @@ def test_kill_9_then_same_command_resumes_exactly(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(_cmd(gen, out), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(out.glob(".run-*/chunks/*.npz"))) < 3:
+    while time.time() < deadline and len(list(out.glob(".run-*/chunks/[0-9]*.npz"))) < 3:
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    kept = sorted(out.glob(".run-*/chunks/*.npz"))
+    kept = sorted(out.glob(".run-*/chunks/[0-9]*.npz"))
     assert len(kept) >= 3
     assert not (out / "results.jsonl").exists()  # nothing half-written looks complete
 

@@ -66,11 +66,11 @@ def test_kill_9_then_resume_gives_uninterrupted_result(tmp_path):
     cmd = [sys.executable, "-m", "tests.helpers.runtime_job", str(out), "400", "10", str(run_dir)]
     proc = subprocess.Popen([*cmd, "0.05"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
-    while time.time() < deadline and len(list((run_dir / "chunks").glob("*.npz"))) < 3:
+    while time.time() < deadline and len(list((run_dir / "chunks").glob("[0-9]*.npz"))) < 3:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    kept = list((run_dir / "chunks").glob("*.npz"))
+    kept = list((run_dir / "chunks").glob("[0-9]*.npz"))
     assert 3 <= len(kept) and not out.exists()
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -162,3 +162,12 @@ def test_out_of_memory_keeps_the_batch_multiple():
     np.testing.assert_allclose(out["norm"], _reference(48), rtol=1e-6)
     with pytest.raises(torch.cuda.OutOfMemoryError):
         map_samples(picky, 8, batch_size=8, progress="quiet", batch_multiple=8)
+
+
+def test_a_temp_file_left_by_a_kill_mid_write_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setattr(runtime, "_CHUNK_SAMPLES", 10)
+    first = map_samples(_fn, 40, batch_size=10, run_dir=tmp_path, config={}, progress="quiet")
+    (tmp_path / "chunks" / ".tmp-abc123.npz").write_bytes(b"half a chunk")  # what kill -9 during a write leaves
+    again = map_samples(_fn, 40, batch_size=10, run_dir=tmp_path, config={}, progress="quiet")
+    assert again.resumed == 40
+    np.testing.assert_array_equal(again["z"], first["z"])
