@@ -1,4 +1,7 @@
-"""Helpers shared by the loaders: exact state-dict loading and kwarg checks with clear errors."""
+"""Helpers shared by the loaders: kwarg checks and tensor conversion with clear errors.
+
+``load_state_exact`` lives in :mod:`ganeval.models._state` (the native format uses it too).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
 from ..errors import CheckpointError
+from ..models._state import load_state_exact
 
 __all__ = ["load_state_exact", "check_kwargs", "as_tensor", "plain"]
 
@@ -25,33 +28,6 @@ def as_tensor(value: Any, *, source: str, name: str) -> torch.Tensor:
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{source}: `{name}` must be a numeric array, but reading it failed: {exc}") from None
     return t.to(torch.float32).contiguous().clone()
-
-
-def load_state_exact(G: nn.Module, state: Mapping[str, torch.Tensor], *, source: str,
-                     rebuilt: Iterable[str] = ()) -> None:
-    """Load ``state`` into ``G`` after checking the key sets and every shape explicitly.
-
-    ``rebuilt`` lists keys (e.g. resample filters) that the source format does not store; they
-    keep the values ``G`` was built with. Any other missing or unexpected key, or a shape
-    mismatch, raises :class:`CheckpointError` naming the file and the first offenders.
-    """
-    expected = G.state_dict()
-    full = dict(state)
-    for key in rebuilt:
-        if key not in full and key in expected:
-            full[key] = expected[key]
-    missing = sorted(set(expected) - set(full))
-    unexpected = sorted(set(full) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{source}: expected exactly the {type(G).__name__} parameters, but {len(missing)} are missing "
-            f"(first: {missing[:3]}) and {len(unexpected)} are unexpected (first: {unexpected[:3]})."
-        )
-    bad = [f"{k} expected {list(v.shape)} found {list(full[k].shape)}"
-           for k, v in expected.items() if tuple(full[k].shape) != tuple(v.shape)]
-    if bad:
-        raise CheckpointError(f"{source}: {len(bad)} tensor(s) have mismatched shapes, first: {'; '.join(bad[:3])}.")
-    G.load_state_dict({k: v.to(expected[k].dtype) for k, v in full.items()}, strict=True)
 
 
 def check_kwargs(kwargs: Mapping[str, Any], *, source: str, what: str, supported: Iterable[str],

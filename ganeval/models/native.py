@@ -31,6 +31,7 @@ from .._version import __version__
 from ..devices import resolve_device
 from ..errors import CheckpointError, ChecksumError, GanevalError, GanevalTypeError, UnsupportedGeneratorError
 from ..weights import sha256_file
+from ._state import load_state_exact
 
 __all__ = ["ARCHITECTURES", "FORMAT", "FORMAT_VERSION", "architecture_class", "save_generator", "load_native", "read_config",
            "native_paths"]
@@ -185,18 +186,7 @@ def load_native(path: str | os.PathLike[str], device: str | torch.device | None 
         state = load_file(str(weights_path))
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"Native weights {weights_path} are not a readable safetensors file: {exc}") from None
-    expected = G.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"Native weights {weights_path.name} must hold exactly the {config['arch_name']} keys, but "
-            f"{len(missing)} are missing (first: {missing[:3]}) and {len(unexpected)} unexpected (first: {unexpected[:3]})."
-        )
-    bad = [f"{k}: {list(state[k].shape)} vs {list(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape]
-    if bad:
-        raise CheckpointError(f"Native weights {weights_path.name} have {len(bad)} shape mismatch(es), first: {bad[:3]}.")
-    G.load_state_dict(state, strict=True)
+    load_state_exact(G, state, source=f"Native weights {weights_path.name}")
     if config.get("w_avg") is not None and "mapping.w_avg" in state:
         stored = torch.tensor(config["w_avg"], dtype=state["mapping.w_avg"].dtype)
         if not torch.equal(stored, state["mapping.w_avg"]):
