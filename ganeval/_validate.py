@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from .errors import GanevalTypeError, GanevalValueError
@@ -31,7 +32,7 @@ def fmt_shape(shape: Iterable[Any]) -> str:
 
 def check_positive_float(name: str, value: Any) -> float:
     """Return ``value`` as a float, or raise if it is not a finite number > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise GanevalTypeError(f"Argument `{name}` must be a positive float, but got {value!r}.")
     if not math.isfinite(value) or value <= 0:
         raise GanevalValueError(f"Argument `{name}` must be a positive float, but got {value!r}.")
@@ -40,11 +41,11 @@ def check_positive_float(name: str, value: Any) -> float:
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise GanevalTypeError(f"Argument `{name}` must be an integer >= {minimum}, but got {value!r}.")
     if value < minimum:
         raise GanevalValueError(f"Argument `{name}` must be an integer >= {minimum}, but got {value!r}.")
-    return value
+    return int(value)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
