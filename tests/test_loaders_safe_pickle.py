@@ -124,7 +124,8 @@ def test_nvidia_stubs(monkeypatch, tmp_path):
     rec = d["G_ema"]
     assert isinstance(rec, PersistentRecord) and rec.class_name == "training.networks.Generator"
     assert rec.init_kwargs == {"z_dim": 8} and set(rec.tensors()) == {"w", "b"}
-    assert not hasattr(rec, "module_src") and not marker.exists()
+    # module_src is kept as text (to read, e.g. for the network family) and never executed
+    assert rec.module_src == f"open({str(marker)!r}, 'w')" and rec.version == 6 and not marker.exists()
 
 
 def test_truncated_and_garbage():

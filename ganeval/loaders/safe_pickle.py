@@ -13,7 +13,12 @@ then call it; a malicious (or merely foreign) pickle can therefore run anything,
   (a plain attribute container, so ``build_module_src`` is kept as text and never executed),
   ``dnnlib.util.EasyDict`` -> :class:`EasyDict` (a dict), and
   ``torch_utils.persistence._reconstruct_persistent_obj`` -> :class:`PersistentRecord`
-  (class name plus the pickled module state; the embedded ``module_src`` is dropped unexecuted).
+  (bare class name, the pickled module state and the embedded ``module_src`` kept as text only;
+  it is read, e.g. to tell network families apart, and never executed).
+
+NumPy's array constructors are guarded: a pickle that calls ``numpy.ndarray(shape, ...)`` or
+``_reconstruct`` with a huge shape, or embeds a torch storage whose header claims more data than
+it holds, is refused before anything of that size is allocated.
 
 Anything else raises :class:`~ganeval.errors.UnsafePickleError` naming the global before it
 is called, so nothing from the file has run.
@@ -22,9 +27,12 @@ is called, so nothing from the file has run.
 from __future__ import annotations
 
 import _compat_pickle
+import functools
 import io
 import os
 import pickle
+import re
+import struct
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -69,15 +77,19 @@ class EasyDict(dict):
 class PersistentRecord:
     """What ``torch_utils.persistence._reconstruct_persistent_obj(meta)`` becomes: data only.
 
-    Attributes: ``class_name`` (e.g. ``"training.networks.Generator"``), ``state`` (the pickled
-    ``__dict__`` of the module: ``_parameters``, ``_buffers``, ``_modules``, ``_init_args``,
-    ``_init_kwargs``, plain attributes) and ``version`` (the persistence format version).
+    Attributes: ``class_name`` (as the file stores it: the bare name, e.g. ``"Generator"``, in
+    files NVIDIA's code wrote), ``state`` (the pickled ``__dict__`` of the module:
+    ``_parameters``, ``_buffers``, ``_modules``, ``_init_args``, ``_init_kwargs``, plain
+    attributes), ``version`` (the persistence format version, 6 in every released repository)
+    and ``module_src`` (the text of the defining source file, or ``None``; never executed).
     """
 
-    def __init__(self, class_name: str, state: dict[str, Any], version: int | None = None) -> None:
+    def __init__(self, class_name: str, state: dict[str, Any], version: int | None = None,
+                 module_src: str | None = None) -> None:
         self.class_name = class_name
         self.state = state
         self.version = version
+        self.module_src = module_src
 
     @property
     def init_kwargs(self) -> dict[str, Any]:
@@ -110,17 +122,84 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentRecord:
     state = meta.get("state") or {}
     if not isinstance(state, dict):
         raise CheckpointError(f"Persistent object {meta['class_name']!r} has a state of type {type(state).__name__}.")
-    return PersistentRecord(str(meta["class_name"]), state, meta.get("version"))
+    src = meta.get("module_src")
+    version = meta.get("version")
+    return PersistentRecord(str(meta["class_name"]), state, version if isinstance(version, int) else None,
+                            src if isinstance(src, str) else None)
 
 
-def _storage_from_bytes(data: bytes) -> Any:
-    """Replacement for ``torch.storage._load_from_bytes`` that refuses non-tensor content."""
+def _storage_from_bytes(data: bytes, source: str = "<stream>") -> Any:
+    """Replacement for ``torch.storage._load_from_bytes`` that refuses non-tensor content.
+
+    The bytes are a legacy ``torch.save`` stream; its storage headers are checked against the
+    data actually present before torch reads (and allocates) them.
+    """
     import torch
 
+    if not isinstance(data, (bytes, bytearray)):
+        raise CheckpointError(f"Cannot read {source}: a torch storage must be stored as bytes, but got "
+                              f"{type(data).__name__}.")
+    _check_legacy_storage_sizes(bytes(data), source)
     try:
         return torch.load(io.BytesIO(data), weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise UnsafePickleError(f"A pickled torch storage holds more than tensor data ({exc}).") from None
+        found = _unsupported_global(str(exc))
+        raise UnsafePickleError(
+            f"Refusing to load {source}: an embedded torch storage (nested pickle) holds more than tensor data"
+            f"{f' (it references `{found}`)' if found else ''}; nothing from the file was executed."
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, struct.error) as exc:
+        raise CheckpointError(f"Cannot read {source}: an embedded torch storage is corrupt or truncated "
+                              f"({_first_line(exc)}).") from None
+
+
+def _unsupported_global(message: str) -> str | None:
+    """The global named in torch's weights_only refusal (its text suggests unsafe remedies: not repeated)."""
+    m = re.search(r"(?:Unsupported global: GLOBAL|Unsupported class|global) `?([\w.]+)`?", message)
+    return m.group(1) if m else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].split(". ")[0][:200] if text else type(exc).__name__
+
+
+def _check_legacy_storage_sizes(data: bytes, source: str) -> None:
+    """Refuse a legacy torch stream whose storage headers claim more elements than bytes follow.
+
+    Layout: five pickles (magic number, protocol, system info, the object, the storage keys),
+    then per storage an int64 element count and the raw data. Each element takes at least one
+    byte, so a count above the remaining length is a lie; torch would allocate it first.
+    """
+    import pickletools
+
+    pos = 0
+    keys: Any = None
+    try:
+        for i in range(5):
+            end = pos
+            for op, arg, at in pickletools.genops(data[pos:]):
+                end = pos + at + 1
+                if op.name == "STOP":
+                    break
+            if i == 4:
+                keys = data[pos:end]
+            pos = end
+        n_keys = sum(1 for op, _a, _p in pickletools.genops(keys) if op.name in ("BINUNICODE", "SHORT_BINUNICODE",
+                                                                               "UNICODE", "BINUNICODE8"))
+    except (ValueError, IndexError) as exc:
+        raise CheckpointError(f"Cannot read {source}: an embedded torch storage is corrupt ({exc}).") from None
+    # torch's storage __reduce__ saves exactly one storage per stream
+    if n_keys != 1 or pos + 8 > len(data):
+        raise CheckpointError(f"Cannot read {source}: an embedded torch storage must hold exactly one storage, but "
+                              f"it names {n_keys} (corrupt file).")
+    (count,) = struct.unpack("<q", data[pos:pos + 8])
+    left = len(data) - pos - 8
+    if count < 0 or not any(count * size == left for size in (1, 2, 4, 8, 16)):
+        raise CheckpointError(
+            f"Cannot read {source}: an embedded torch storage header claims {count} elements, but {left} bytes "
+            "follow (corrupt file)."
+        )
 
 
 def _rebuild_from_type_v2(func: Callable[..., Any], new_type: type, args: tuple, state: Any) -> Any:
@@ -134,17 +213,47 @@ def _rebuild_from_type_v2(func: Callable[..., Any], new_type: type, args: tuple,
     return original(func, new_type, args, state)
 
 
+class _NdarrayGlobal:
+    """``numpy.ndarray`` as a pickle global. NumPy's own pickles only pass the class to
+    ``_reconstruct`` (the data comes later through ``__setstate__``, which checks its length);
+    calling it directly would allocate an uninitialised array of any claimed shape, so it is refused."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise CheckpointError(
+            f"expected numpy arrays pickled as NumPy writes them, but the pickle calls numpy.ndarray{args!r:.60} "
+            "directly (an uninitialised allocation; corrupt or hostile file)"
+        )
+
+
+_NDARRAY = _NdarrayGlobal()
+
+
+def _guarded_reconstruct(reconstruct: Callable[..., Any]) -> Callable[..., Any]:
+    """NumPy's ``_reconstruct(ndarray, (0,), b'b')``: refuse any other class or a non-empty shape."""
+    import numpy as np
+
+    def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+        if subtype is not _NDARRAY and subtype is not np.ndarray:
+            raise CheckpointError(f"expected numpy.ndarray in a pickled array, but got {subtype!r:.60}")
+        if not isinstance(shape, tuple) or len(shape) > 1 or any(not isinstance(n, int) or not 0 <= n <= 1
+                                                                   for n in shape):
+            raise CheckpointError(f"expected the placeholder shape (0,) in a pickled array, but got {shape!r:.60}")
+        return reconstruct(np.ndarray, shape, dtype)
+
+    return _reconstruct
+
+
 def _numpy_names() -> dict[tuple[str, str], Any]:
     import numpy as np
 
     multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
     numeric = np._core.numeric if hasattr(np, "_core") else np.core.numeric
     out: dict[tuple[str, str], Any] = {
-        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "ndarray"): _NDARRAY,
         ("numpy", "dtype"): np.dtype,
     }
     for pkg in ("numpy.core", "numpy._core"):
-        out[(f"{pkg}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        out[(f"{pkg}.multiarray", "_reconstruct")] = _guarded_reconstruct(multiarray._reconstruct)
         out[(f"{pkg}.multiarray", "scalar")] = multiarray.scalar
         if hasattr(numeric, "_frombuffer"):
             out[(f"{pkg}.numeric", "_frombuffer")] = numeric._frombuffer
@@ -210,6 +319,7 @@ class SafeUnpickler(pickle.Unpickler):
                  source: str = "<stream>") -> None:
         super().__init__(file, encoding="latin1")
         self._allowed = allowed_globals()
+        self._allowed[("torch.storage", "_load_from_bytes")] = functools.partial(_storage_from_bytes, source=source)
         if extra_allowed:
             self._allowed.update(extra_allowed)
         self._source = source
@@ -257,12 +367,14 @@ def safe_load(file_or_path: str | os.PathLike[str] | IO[bytes] | bytes,
 def _load_stream(f: IO[bytes], extra_allowed: Mapping[tuple[str, str], Any] | None, source: str) -> Any:
     try:
         return SafeUnpickler(f, extra_allowed=extra_allowed, source=source).load()
-    except CheckpointError:
-        raise
+    except CheckpointError as exc:
+        if source in str(exc):
+            raise
+        raise type(exc)(f"Cannot read {source}: {exc}") from None
     except EOFError:
         raise CheckpointError(
             f"Cannot read {source}: expected a complete pickle, but the data ends early (truncated file?)."
         ) from None
     except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            UnicodeDecodeError, MemoryError, RuntimeError) as exc:
+            UnicodeDecodeError, MemoryError, RuntimeError, OverflowError, struct.error) as exc:
         raise CheckpointError(f"Cannot read {source}: expected a valid pickle, but unpickling failed: {exc}") from None
