@@ -21,12 +21,13 @@ import io
 import json
 import lzma
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError, WeightsNotFoundError
+from ..errors import CheckpointError, UnsafePickleError, WeightsNotFoundError
 from .safe_pickle import PersistentRecord, TFNetworkStub, safe_load
 
 __all__ = ["Checkpoint", "read_checkpoint", "detect_format", "FORMATS"]
@@ -91,26 +92,36 @@ def _read_bytes(data: bytes | Path, p: Path, head: bytes) -> Checkpoint:
     if head.startswith(_ZIP) or head.startswith(_TORCH_LEGACY):
         return Checkpoint("rosinality", _torch_load(data, p), p)
     if head[0] == 0x80 and 2 <= head[1] <= 5:
-        return _classify_pickle(safe_load(io.BytesIO(data) if isinstance(data, bytes) else data), p)
+        ckpt = _classify_pickle(safe_load(io.BytesIO(data) if isinstance(data, bytes) else data), p)
+        ckpt.extra["pickle_protocol"] = head[1]
+        return ckpt
     raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but its first bytes {head[:8]!r} match none of them.")
 
 
 def _torch_load(data: bytes | Path, p: Path) -> Any:
+    """``torch.load`` with ``weights_only`` semantics; the one extra class allowed is
+    ``argparse.Namespace``, which rosinality's train.py stores as ``args`` (rebuilt as a plain
+    attribute container, nothing called), scoped to this call."""
+    import argparse
     import pickle
 
     import torch
 
     try:
-        return torch.load(io.BytesIO(data) if isinstance(data, bytes) else p, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(io.BytesIO(data) if isinstance(data, bytes) else p, map_location="cpu",
+                              weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"Cannot load {p}: expected a torch checkpoint holding only tensors and plain containers "
-            f"(weights_only=True), but it holds other objects: {first}"
+        # torch's text goes on to suggest unsafe remedies; name only the offending global
+        found = re.search(r"(?:GLOBAL|global) `?([\w.]+)", str(exc))
+        raise UnsafePickleError(
+            f"Cannot load {p}: expected a torch checkpoint holding only tensors, plain containers and the "
+            f"argparse.Namespace of rosinality's train.py (read with weights_only semantics), but it references "
+            f"{'`' + found.group(1) + '`' if found else 'another object'}; nothing from the file was executed."
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, struct.error) as exc:
         # torch's messages run on for several sentences: keep the first
-        first = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
+        first = str(exc).strip().splitlines()[0].split(". ")[0][:200] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"Cannot load {p}: expected a complete torch checkpoint, but reading failed "
                               f"(truncated or corrupt?): {first}") from None
 
