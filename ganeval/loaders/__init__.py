@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from ..models.base import StyleGenerator
 
-__all__ = ["load_generator", "detect_format"]
+__all__ = ["load_generator", "detect_format", "describe_producer"]
 
 
 def detect_format(source: str | os.PathLike[str]) -> str:
@@ -58,9 +58,29 @@ def load_generator(source: str | os.PathLike[str], device: str | torch.device | 
     import torch
 
     from ..devices import resolve_device
-    from .detect import read_checkpoint
 
     registry_name, path = _resolve_source(source)
+    # building modules draws their (overwritten) init from torch's global RNG: keep the caller's stream
+    with torch.random.fork_rng(devices=[]):
+        G, ckpt, extra = _load(path)
+    G.eval().requires_grad_(False)
+    G.to(torch.device("cpu") if device is None else resolve_device(device))
+    # native: the hash of the weights file (checked on load), whichever of the pair was named
+    sha = G.provenance["sha256"] if ckpt.format == "native" else _sha256(ckpt.path)
+    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": sha,
+                                  "path": str(ckpt.path), "arch": getattr(G, "arch_name", type(G).__name__)}
+    if registry_name is not None:
+        provenance["registry"] = registry_name
+    provenance.update(ckpt.extra)
+    provenance.update(extra)
+    G.provenance = provenance
+    return G
+
+
+def _load(path: Path) -> tuple[StyleGenerator, Any, dict[str, Any]]:
+    """Read the checkpoint at ``path`` and build its generator: (G, the Checkpoint, provenance extras)."""
+    from .detect import read_checkpoint
+
     ckpt = read_checkpoint(path)
     src = str(ckpt.path)
     extra: dict[str, Any]
@@ -87,18 +107,32 @@ def load_generator(source: str | os.PathLike[str], device: str | torch.device | 
         G, extra = load_rosinality(ckpt.payload, src)
         if extra.get("layout") == "stylegan2-ada state dict":
             ckpt.format = "stylegan2-state-dict"
-    G.eval().requires_grad_(False)
-    G.to(torch.device("cpu") if device is None else resolve_device(device))
-    # native: the hash of the weights file (checked on load), whichever of the pair was named
-    sha = G.provenance["sha256"] if ckpt.format == "native" else _sha256(ckpt.path)
-    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": sha,
-                                  "path": src, "arch": getattr(G, "arch_name", type(G).__name__)}
-    if registry_name is not None:
-        provenance["registry"] = registry_name
-    provenance.update(ckpt.extra)
-    provenance.update(extra)
-    G.provenance = provenance
-    return G
+    return G, ckpt, extra
+
+
+def describe_producer(provenance: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(which producer wrote the file, the defaults that implies), from a loaded generator's
+    provenance; ``(None, None)`` when the loader recorded nothing. A loader may also set
+    ``producer_line`` / ``implied_defaults`` itself (used as given)."""
+    fmt = provenance.get("format")
+    line, defaults = provenance.get("producer_line"), provenance.get("implied_defaults")
+    if fmt == "nvidia-torch-pickle" and "producer" in provenance:
+        line = (f"{provenance['producer']} snapshot, {provenance.get('network')}, "
+                f"protocol {provenance.get('pickle_protocol')}")
+        defaults = ("truncation centre = the stored mapping.w_avg; noise_mode 'const' uses the stored noise_const "
+                    "buffers; " + str(provenance.get("precision", "float32")) + "; ganeval's call default is no "
+                    "truncation (psi 1)")
+    elif fmt == "rosinality" and "layout" in provenance:
+        avg = provenance.get("w_avg", "")
+        avg_text = "latent_avg stored" if avg == "stored latent_avg" else \
+            "latent_avg " + avg.split(" (")[0] if avg else "no latent_avg"
+        line = f"rosinality {provenance['layout']} ({provenance.get('network')}; {avg_text})"
+        defaults = ("mapping lr multiplier 0.01 (lr_mlp, not stored); blur filter [1, 3, 3, 1]; truncation centre "
+                    f"{avg_text}; ganeval's call default is no truncation (psi 1)")
+    elif fmt == "stylegan2-state-dict":
+        line = "stylegan2-ada-pytorch G.state_dict() (bare state dict; config inferred from shapes)"
+        defaults = "mapping lr multiplier 0.01 and no conv_clamp assumed (not stored in a state dict)"
+    return line, defaults
 
 
 def _resolve_source(source: str | os.PathLike[str]) -> tuple[str | None, Path]:
