@@ -91,7 +91,7 @@ def _read_bytes(data: bytes | Path, p: Path, head: bytes) -> Checkpoint:
         raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but it holds no data.")
     if head.startswith(_ZIP) or head.startswith(_TORCH_LEGACY):
         return Checkpoint("rosinality", _torch_load(data, p), p)
-    if head[0] == 0x80 and 2 <= head[1] <= 5:
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         ckpt = _classify_pickle(safe_load(io.BytesIO(data) if isinstance(data, bytes) else data), p)
         ckpt.extra["pickle_protocol"] = head[1]
         return ckpt
@@ -107,6 +107,8 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
 
     import torch
 
+    if (data[:4] if isinstance(data, bytes) else _head(p)) == _ZIP:
+        _check_zip(data, p)
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(io.BytesIO(data) if isinstance(data, bytes) else p, map_location="cpu",
@@ -124,6 +126,29 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
         first = str(exc).strip().splitlines()[0].split(". ")[0][:200] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"Cannot load {p}: expected a complete torch checkpoint, but reading failed "
                               f"(truncated or corrupt?): {first}") from None
+
+
+def _head(p: Path) -> bytes:
+    with open(p, "rb") as f:
+        return f.read(4)
+
+
+def _check_zip(data: bytes | Path, p: Path) -> None:
+    """Verify every member's CRC-32 (torch.load does not): a changed byte is an error, not a
+    silently different weight. Member sizes are checked against the file by zipfile itself."""
+    import zipfile
+    import zlib
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else p) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            lzma.LZMAError, RuntimeError, zlib.error) as exc:
+        raise CheckpointError(f"Cannot load {p}: expected a complete torch zip checkpoint, but the archive is "
+                              f"corrupt or truncated: {str(exc)[:160]}") from None
+    if bad is not None:
+        raise CheckpointError(f"Cannot load {p}: expected an intact torch zip checkpoint, but member {bad!r} fails "
+                              "its CRC-32 check (corrupt file).")
 
 
 def _classify_pickle(obj: Any, p: Path) -> Checkpoint:

@@ -189,6 +189,8 @@ def _check_legacy_storage_sizes(data: bytes, source: str) -> None:
                                                                                "UNICODE", "BINUNICODE8"))
     except (ValueError, IndexError) as exc:
         raise CheckpointError(f"Cannot read {source}: an embedded torch storage is corrupt ({exc}).") from None
+    if n_keys == 0:
+        return  # no storage data to read (and allocate): torch's weights_only reader judges the rest
     # torch's storage __reduce__ saves exactly one storage per stream
     if n_keys != 1 or pos + 8 > len(data):
         raise CheckpointError(f"Cannot read {source}: an embedded torch storage must hold exactly one storage, but "
@@ -200,6 +202,43 @@ def _check_legacy_storage_sizes(data: bytes, source: str) -> None:
             f"Cannot read {source}: an embedded torch storage header claims {count} elements, but {left} bytes "
             "follow (corrupt file)."
         )
+
+
+def _check_view(storage: Any, storage_offset: Any, size: Any, stride: Any) -> None:
+    """A tensor view must lie inside its storage: torch's ``set_`` would otherwise silently GROW
+    the storage (uninitialised memory, or gigabytes for a lying size) instead of failing."""
+    import torch
+
+    if not isinstance(storage, (torch.UntypedStorage, torch.TypedStorage)):
+        raise CheckpointError(f"expected a torch storage under a pickled tensor, but got {type(storage).__name__}")
+    dims = (size, stride)
+    if not all(isinstance(d, (tuple, list, torch.Size)) for d in dims) or len(size) != len(stride) or \
+            not all(isinstance(n, int) and n >= 0 for n in (storage_offset, *size, *stride)):
+        raise CheckpointError(f"expected a pickled tensor's offset, size and stride as non-negative integers, but got "
+                              f"{storage_offset!r:.30}, {size!r:.60}, {stride!r:.60}")
+    if 0 in size:
+        return
+    needed = storage_offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1
+    # TypedStorage's own size methods warn of deprecation: read the untyped storage beneath
+    itemsize = storage.dtype.itemsize if isinstance(storage, torch.TypedStorage) else 1
+    nbytes = getattr(storage, "_untyped_storage", storage).nbytes()
+    if needed * itemsize > nbytes:
+        raise CheckpointError(f"a pickled tensor of size {list(size)} and stride {list(stride)} needs {needed} "
+                              f"elements, but its storage holds {nbytes // itemsize} (corrupt file)")
+
+
+def _guarded_rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any, *args: Any) -> Any:
+    import torch._utils as tu
+
+    _check_view(storage, storage_offset, size, stride)
+    return tu._rebuild_tensor_v2(storage, storage_offset, size, stride, *args)
+
+
+def _guarded_rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any) -> Any:
+    import torch._utils as tu
+
+    _check_view(storage, storage_offset, size, stride)
+    return tu._rebuild_tensor(storage, storage_offset, size, stride)
 
 
 def _rebuild_from_type_v2(func: Callable[..., Any], new_type: type, args: tuple, state: Any) -> Any:
@@ -271,8 +310,8 @@ def _torch_names() -> dict[tuple[str, str], Any]:
     import torch._utils as tu
 
     out: dict[tuple[str, str], Any] = {
-        ("torch._utils", "_rebuild_tensor"): tu._rebuild_tensor,
-        ("torch._utils", "_rebuild_tensor_v2"): tu._rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_tensor"): _guarded_rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v2"): _guarded_rebuild_tensor_v2,
         ("torch._utils", "_rebuild_parameter"): tu._rebuild_parameter,
         ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
         ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
