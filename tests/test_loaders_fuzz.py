@@ -302,3 +302,32 @@ def test_one_changed_byte_in_torch_zip_is_an_error(tmp_path):
     with pytest.raises(CheckpointError, match="CRC-32") as info:
         load_generator(path)
     assert str(path) in str(info.value)
+
+
+def test_xz_decompression_bomb_is_refused(tmp_path, limited_memory):
+    import lzma
+
+    path = tmp_path / "bomb.pt.xz"
+    path.write_bytes(lzma.compress(b"PK\x03\x04" + b"\0" * (600 * 2 ** 20), preset=1))
+    assert path.stat().st_size < 2 ** 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError, match="decompression bomb") as info:
+        load_generator(path)
+    assert str(path) in str(info.value)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+
+
+def test_truncated_xz_is_refused(tmp_path):
+    import lzma
+
+    src = rosinality_checkpoint("rosinality-convert-r64", tmp_path / "c.pt").read_bytes()
+    packed = lzma.compress(src)
+    for cut in (10, len(packed) // 2, len(packed) - 1):
+        path = tmp_path / f"c{cut}.pt.xz"
+        path.write_bytes(packed[:cut])
+        with pytest.raises(CheckpointError) as info:
+            load_generator(path)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+    path = tmp_path / "ok.pt.xz"
+    path.write_bytes(packed)
+    assert load_generator(path).provenance["compression"] == "xz"

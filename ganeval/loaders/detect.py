@@ -70,11 +70,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     with open(p, "rb") as f:
         head = f.read(16)
     if head.startswith(_XZ):
-        try:
-            data = lzma.decompress(p.read_bytes())
-        except lzma.LZMAError as exc:
-            raise CheckpointError(f"Cannot load {p}: expected a complete xz stream, but decompression failed: {exc}.") \
-                from None
+        data = _decompress_xz(p, size)
         ckpt = _read_bytes(data, p, data[:16])
         ckpt.extra["compression"] = "xz"
         return ckpt
@@ -83,6 +79,29 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if head.lstrip()[:1] == b"{":
         return _read_json(p)
     return _read_bytes(p, p, head)
+
+
+# network weights are nearly incompressible; even block-structured test checkpoints stay near 50x
+_XZ_MAX_RATIO = 256
+_XZ_SLACK = 64 * 2 ** 20
+
+
+def _decompress_xz(p: Path, size: int) -> bytes:
+    """The xz content, refusing a stream that expands beyond 256x its size + 64 MiB (a
+    decompression bomb) before that much memory is used."""
+    cap = _XZ_MAX_RATIO * size + _XZ_SLACK
+    dec = lzma.LZMADecompressor()
+    try:
+        data = dec.decompress(p.read_bytes(), max_length=cap + 1)
+    except lzma.LZMAError as exc:
+        raise CheckpointError(f"Cannot load {p}: expected a complete xz stream, but decompression failed: {exc}.") \
+            from None
+    if len(data) > cap:
+        raise CheckpointError(f"Cannot load {p}: expected xz-compressed weights (at most {_XZ_MAX_RATIO}x expansion), "
+                              f"but it expands beyond {cap} bytes (a decompression bomb?).")
+    if not dec.eof:
+        raise CheckpointError(f"Cannot load {p}: expected a complete xz stream, but it ends early (truncated file?).")
+    return data
 
 
 def _read_bytes(data: bytes | Path, p: Path, head: bytes) -> Checkpoint:
