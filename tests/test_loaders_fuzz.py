@@ -155,6 +155,34 @@ def test_fuzz_rosinality_train_zip(tmp_path, limited_memory):
     assert counts["truncated/error"] >= 20 and sum(counts.values()) >= 50
 
 
+def _legacy_data_start(data: bytes) -> int:
+    """Offset where the raw storage data of a legacy torch.save stream begins (after five pickles)."""
+    pos = 0
+    for _ in range(5):
+        for op, _arg, at in pickletools.genops(data[pos:]):
+            if op.name == "STOP":
+                pos += at + 1
+                break
+    return pos
+
+
+def test_fuzz_rosinality_legacy_format(tmp_path, limited_memory):
+    """The pre-1.6 torch.save format (what 2020-era rosinality runs wrote): no checksums, sizes in headers."""
+    import argparse
+
+    src = rosinality_checkpoint("rosinality-convert-r64", tmp_path / "src.pt")
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        obj = torch.load(src, weights_only=True)
+    buf = io.BytesIO()
+    torch.save(obj, buf, _use_new_zipfile_serialization=False)
+    data = buf.getvalue()
+    _IO[".pth"] = _outputs("rosinality-convert-r64")
+    counts = _fuzz(tmp_path, ".pth", data, _check_ros, n_trunc=15, n_mut=20,
+                   payload_spans=[(_legacy_data_start(data), len(data))])
+    print(f"\nfuzz rosinality legacy torch.save ({len(data)} bytes): {dict(sorted(counts.items()))}")
+    assert counts["truncated/error"] >= 15
+
+
 def test_fuzz_safe_pickle_direct():
     """safe_load alone: truncated streams end in CheckpointError naming the source, never anything else."""
     data = ada_snapshot_bytes("ada-r32-rgb", protocol=5)

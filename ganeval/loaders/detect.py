@@ -126,8 +126,11 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
 
     import torch
 
-    if (data[:4] if isinstance(data, bytes) else _head(p)) == _ZIP:
+    head = data[:16] if isinstance(data, bytes) else _head(p)
+    if head[:4] == _ZIP:
         _check_zip(data, p)
+    else:  # the pre-1.6 format: storages sized from the file's own headers, checked first
+        _check_legacy(data, p)
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(io.BytesIO(data) if isinstance(data, bytes) else p, map_location="cpu",
@@ -149,7 +152,17 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
 
 def _head(p: Path) -> bytes:
     with open(p, "rb") as f:
-        return f.read(4)
+        return f.read(16)
+
+
+def _check_legacy(data: bytes | Path, p: Path) -> None:
+    from .safe_pickle import check_legacy_torch_stream
+
+    if isinstance(data, bytes):
+        check_legacy_torch_stream(io.BytesIO(data), len(data), str(p))
+    else:
+        with open(p, "rb") as f:
+            check_legacy_torch_stream(f, p.stat().st_size, str(p))
 
 
 def _check_zip(data: bytes | Path, p: Path) -> None:

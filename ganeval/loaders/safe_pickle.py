@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from ..errors import CheckpointError, UnsafePickleError
 
-__all__ = ["safe_load", "SafeUnpickler", "TFNetworkStub", "PersistentRecord", "EasyDict", "allowed_globals"]
+__all__ = ["safe_load", "SafeUnpickler", "check_legacy_torch_stream", "TFNetworkStub", "PersistentRecord", "EasyDict", "allowed_globals"]
 
 
 class TFNetworkStub:
@@ -139,7 +139,7 @@ def _storage_from_bytes(data: bytes, source: str = "<stream>") -> Any:
     if not isinstance(data, (bytes, bytearray)):
         raise CheckpointError(f"Cannot read {source}: a torch storage must be stored as bytes, but got "
                               f"{type(data).__name__}.")
-    _check_legacy_storage_sizes(bytes(data), source)
+    check_legacy_torch_stream(io.BytesIO(data), len(data), source)
     try:
         return torch.load(io.BytesIO(data), weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -164,44 +164,84 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0].split(". ")[0][:200] if text else type(exc).__name__
 
 
-def _check_legacy_storage_sizes(data: bytes, source: str) -> None:
-    """Refuse a legacy torch stream whose storage headers claim more elements than bytes follow.
+class _Inert:
+    """What every global becomes in a dry run: accepts any call/BUILD, does nothing."""
 
-    Layout: five pickles (magic number, protocol, system info, the object, the storage keys),
-    then per storage an int64 element count and the raw data. Each element takes at least one
-    byte, so a count above the remaining length is a lie; torch would allocate it first.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Inert:
+        return _Inert()
+
+
+class _DryRun(pickle.Unpickler):
+    """Walks a pickle WITHOUT resolving any global (each is an inert stand-in; nothing from the
+    file is called) and records torch's legacy persistent storage ids."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__(file, encoding="latin1")
+        self.storages: dict[str, tuple[str, int]] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        return type(name, (_Inert,), {})
+
+    def persistent_load(self, pid: Any) -> Any:
+        if isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage":
+            storage_type, key, numel = pid[1], str(pid[2]), pid[4]
+            self.storages[key] = (getattr(storage_type, "__name__", "?"), numel if isinstance(numel, int) else -1)
+        return _Inert()
+
+
+# bytes per element of the legacy typed storages (unknown names count as 1: a lower bound)
+_ELEMENT_SIZES = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8,
+                  "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1,
+                  "ComplexFloatStorage": 8, "ComplexDoubleStorage": 16}
+
+
+def check_legacy_torch_stream(f: IO[bytes], total: int, source: str) -> None:
+    """Refuse a legacy (pre-zip) ``torch.save`` stream whose storages claim more data than it holds.
+
+    Layout: five pickles (magic number, protocol, system info, the object with persistent ids
+    ``('storage', type, key, location, numel)``, the storage keys), then per storage an int64
+    element count and the raw data. torch allocates each storage from ``numel`` and re-sizes it
+    from the count before reading: both must match and fit in the ``total`` bytes of the stream,
+    which is checked here by a dry run that calls nothing from the file.
     """
-    import pickletools
-
-    pos = 0
-    keys: Any = None
+    start = f.tell()
     try:
-        for i in range(5):
-            end = pos
-            for op, arg, at in pickletools.genops(data[pos:]):
-                end = pos + at + 1
-                if op.name == "STOP":
-                    break
-            if i == 4:
-                keys = data[pos:end]
-            pos = end
-        n_keys = sum(1 for op, _a, _p in pickletools.genops(keys) if op.name in ("BINUNICODE", "SHORT_BINUNICODE",
-                                                                               "UNICODE", "BINUNICODE8"))
-    except (ValueError, IndexError) as exc:
-        raise CheckpointError(f"Cannot read {source}: an embedded torch storage is corrupt ({exc}).") from None
-    if n_keys == 0:
-        return  # no storage data to read (and allocate): torch's weights_only reader judges the rest
-    # torch's storage __reduce__ saves exactly one storage per stream
-    if n_keys != 1 or pos + 8 > len(data):
-        raise CheckpointError(f"Cannot read {source}: an embedded torch storage must hold exactly one storage, but "
-                              f"it names {n_keys} (corrupt file).")
-    (count,) = struct.unpack("<q", data[pos:pos + 8])
-    left = len(data) - pos - 8
-    if count < 0 or not any(count * size == left for size in (1, 2, 4, 8, 16)):
-        raise CheckpointError(
-            f"Cannot read {source}: an embedded torch storage header claims {count} elements, but {left} bytes "
-            "follow (corrupt file)."
-        )
+        for _ in range(3):
+            _DryRun(f).load()
+        main = _DryRun(f)
+        main.load()
+        keys = _DryRun(f).load()
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(keys) > total:
+            raise CheckpointError(f"Cannot read {source}: expected a list of torch storage keys, but found "
+                                  f"{type(keys).__name__} (corrupt file).")
+        for key in keys:
+            type_name, numel = main.storages.get(key, ("?", -1))
+            head = f.read(8)
+            if len(head) < 8:
+                raise CheckpointError(f"Cannot read {source}: a torch storage header is missing (truncated file?).")
+            (count,) = struct.unpack("<q", head)
+            size = _ELEMENT_SIZES.get(type_name, 1)
+            left = total - (f.tell() - start)
+            if count < 0 or count != numel or count * size > left:
+                raise CheckpointError(
+                    f"Cannot read {source}: a torch storage header claims {count} elements (the object says "
+                    f"{numel}), but only {left} bytes follow (corrupt file)."
+                )
+            f.seek(count * size, io.SEEK_CUR)
+    except CheckpointError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            UnicodeDecodeError, MemoryError, RecursionError, OverflowError, struct.error) as exc:
+        raise CheckpointError(f"Cannot read {source}: expected a legacy torch stream, but it is corrupt "
+                              f"({type(exc).__name__}: {str(exc)[:100]}).") from None
+    finally:
+        f.seek(start)
 
 
 def _check_view(storage: Any, storage_offset: Any, size: Any, stride: Any) -> None:
