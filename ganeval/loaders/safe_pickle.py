@@ -141,7 +141,8 @@ def _storage_from_bytes(data: bytes, source: str = "<stream>") -> Any:
                               f"{type(data).__name__}.")
     check_legacy_torch_stream(io.BytesIO(data), len(data), source)
     try:
-        return torch.load(io.BytesIO(data), weights_only=True)
+        # snapshots pickled from a GPU module name a cuda location: read them onto the CPU
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = _unsupported_global(str(exc))
         raise UnsafePickleError(
