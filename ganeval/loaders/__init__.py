@@ -4,15 +4,21 @@
 
 - NVIDIA TensorFlow network pickles: StyleGAN v1 (version 3) and StyleGAN2 (version 4) ``Gs``,
   read without TensorFlow (:mod:`.nvidia_tf`);
-- stylegan2-ada-pytorch network pickles (``G_ema``), read without NVIDIA's code; StyleGAN3
-  (alias-free) generators are refused as not supported yet (:mod:`.nvidia_torch`);
-- rosinality/stylegan2-pytorch ``.pt`` checkpoints, also xz-compressed (:mod:`.rosinality`);
+- stylegan2-ada-pytorch and stylegan3-repository training snapshots as their training loops
+  pickle them (``G_ema``; bare class names, EasyDict kwargs, NumPy 1.x/2.x scalars, protocols
+  3-5, conditional, any fp16 setting run in float32), read without NVIDIA's code; StyleGAN3
+  (alias-free) generators are recognised and refused as not supported yet (:mod:`.nvidia_torch`);
+- rosinality/stylegan2-pytorch checkpoints: train.py (with its ``argparse.Namespace``),
+  convert_weight.py output, bare state dicts; zip or pre-1.6 format, also xz-compressed
+  (:mod:`.rosinality`);
 - bare stylegan2-ada state dicts (``.safetensors`` or ``torch.save``), config inferred from shapes;
 - ganeval's native safetensors + JSON pairs (files or a directory, :mod:`ganeval.models.native`);
 - registry names such as ``zoo:shapes-stylegan`` (:func:`ganeval.weights.resolve`).
 
 Nothing from a file is ever executed: pickles go through :mod:`.safe_pickle`, ``torch.load`` runs
-with ``weights_only=True``.
+with ``weights_only=True`` (plus ``argparse.Namespace`` only). Sizes a file claims are checked
+against bounds and the data actually present before anything is allocated (zip CRCs, legacy
+storage headers, tensor views, init kwargs, xz expansion).
 """
 
 from __future__ import annotations

@@ -55,7 +55,6 @@ __all__ = ["load_rosinality", "is_rosinality_state", "mean_latent", "MEAN_LATENT
 
 MEAN_LATENT_SAMPLES = 4096  # generate.py's --truncation_mean default
 MEAN_LATENT_SEED = 123
-_TRAIN_KEYS = {"g", "d", "g_ema", "g_optim", "d_optim", "args", "ada_aug_p"}
 
 
 def is_rosinality_state(state: Mapping[str, Any]) -> bool:
@@ -124,9 +123,12 @@ def _layout(obj: Mapping[str, Any], which: str) -> str:
     """Which rosinality script wrote the container."""
     if which == "state_dict":
         return "generator state dict"
-    if _TRAIN_KEYS <= set(obj):
+    keys = set(obj)
+    # train.py: every version saves g, d, g_ema and the optimisers (args/ada_aug_p since ADA support)
+    if {"g", "d", "g_ema", "g_optim"} <= keys:
         return "train.py checkpoint"
-    if set(obj) == {"g_ema", "latent_avg"}:
+    # convert_weight.py: g_ema + latent_avg (+ d with --disc, + g with --gen)
+    if {"g_ema", "latent_avg"} <= keys <= {"g_ema", "latent_avg", "d", "g"}:
         return "convert_weight.py output"
     return "checkpoint dict"
 
