@@ -359,3 +359,34 @@ def test_truncated_xz_is_refused(tmp_path):
     path = tmp_path / "ok.pt.xz"
     path.write_bytes(packed)
     assert load_generator(path).provenance["compression"] == "xz"
+
+
+def _rezip(src: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    """The torch zip with data.pkl edited and every CRC recomputed (a hostile, not corrupt, file)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            zout.writestr(info.filename, edit(body) if info.filename.endswith("data.pkl") else body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("lie", ["tensor size", "storage numel"])
+def test_torch_zip_lying_sizes_are_refused(tmp_path, limited_memory, lie):
+    """Valid CRCs, but data.pkl claims 2**30 elements: refused before torch grows a storage."""
+    buf = io.BytesIO()
+    torch.save({"g_ema": {"w": torch.arange(7.0)}}, buf)
+    # BININT1 7 then TUPLE1 is the size (7,); BININT1 7 then TUPLE closes the storage id's numel
+    pattern = b"K\x07\x85" if lie == "tensor size" else b"K\x07t"
+    huge = b"J" + struct.pack("<i", 2 ** 30) + pattern[2:]
+    edited = _rezip(buf.getvalue(), lambda body: body.replace(pattern, huge, 1))
+    assert edited != buf.getvalue()
+    path = tmp_path / "lying.pt"
+    path.write_bytes(edited)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError, match="1073741824") as info:
+        load_generator(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 256 * 1024  # KiB

@@ -181,6 +181,30 @@ def _check_zip(data: bytes | Path, p: Path) -> None:
     if bad is not None:
         raise CheckpointError(f"Cannot load {p}: expected an intact torch zip checkpoint, but member {bad!r} fails "
                               "its CRC-32 check (corrupt file).")
+    _check_zip_sizes(data, p)
+
+
+def _check_zip_sizes(data: bytes | Path, p: Path) -> None:
+    """Storage sizes claimed in ``data.pkl`` must match their records, and every tensor view must
+    fit its storage: torch would otherwise grow a storage (uninitialised memory, or gigabytes)."""
+    import zipfile
+
+    from .safe_pickle import dry_run_torch_pickle, element_size
+
+    with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else p) as zf:
+        members = {i.filename: i.file_size for i in zf.infolist()}
+        pkl = [n for n in members if n.endswith("/data.pkl") or n == "data.pkl"]
+        if len(pkl) != 1:
+            raise CheckpointError(f"Cannot load {p}: expected one data.pkl in the torch zip, but found {len(pkl)}.")
+        if members[pkl[0]] > 256 * 2 ** 20:
+            raise CheckpointError(f"Cannot load {p}: expected a small data.pkl, but it claims {members[pkl[0]]} bytes.")
+        run = dry_run_torch_pickle(zf.read(pkl[0]), str(p))
+    prefix = pkl[0][: -len("data.pkl")]
+    for key, ref in run.storages.items():
+        stored = members.get(f"{prefix}data/{key}")
+        if stored is None or ref.numel < 0 or ref.numel * element_size(ref.type_name) > stored:
+            raise CheckpointError(f"Cannot load {p}: storage {key!r} claims {ref.numel} elements of "
+                                  f"{ref.type_name}, but its record holds {stored} bytes (corrupt file).")
 
 
 def _classify_pickle(obj: Any, p: Path) -> Checkpoint:

@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from ..errors import CheckpointError, UnsafePickleError
 
-__all__ = ["safe_load", "SafeUnpickler", "check_legacy_torch_stream", "TFNetworkStub", "PersistentRecord", "EasyDict", "allowed_globals"]
+__all__ = ["safe_load", "SafeUnpickler", "check_legacy_torch_stream", "dry_run_torch_pickle", "element_size", "TFNetworkStub", "PersistentRecord", "EasyDict", "allowed_globals"]
 
 
 class TFNetworkStub:
@@ -165,10 +165,17 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0].split(". ")[0][:200] if text else type(exc).__name__
 
 
-class _Inert:
-    """What every global becomes in a dry run: accepts any call/BUILD, does nothing."""
+class _Inert(dict):
+    """What every global becomes in a dry run: accepts any call, BUILD, item or append, does nothing
+    (a dict subclass so that SETITEM(S) on e.g. an OrderedDict stand-in works)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def append(self, item: Any) -> None:
+        pass
+
+    def extend(self, items: Any) -> None:
         pass
 
     def __setstate__(self, state: Any) -> None:
@@ -178,22 +185,67 @@ class _Inert:
         return _Inert()
 
 
+class _StorageRef(_Inert):
+    """A persistent storage id seen in a dry run: its key and claimed element count."""
+
+    def __init__(self, key: str, type_name: str, numel: int) -> None:
+        self.key, self.type_name, self.numel = key, type_name, numel
+
+
 class _DryRun(pickle.Unpickler):
     """Walks a pickle WITHOUT resolving any global (each is an inert stand-in; nothing from the
-    file is called) and records torch's legacy persistent storage ids."""
+    file is called), recording torch's persistent storage ids and the tensor views built on them."""
+
+    _VIEW_BUILDERS = (("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"))
 
     def __init__(self, file: IO[bytes]) -> None:
         super().__init__(file, encoding="latin1")
-        self.storages: dict[str, tuple[str, int]] = {}
+        self.storages: dict[str, _StorageRef] = {}
+        self.views: list[tuple[Any, Any, Any, Any]] = []
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._VIEW_BUILDERS:
+            return self._record_view
         return type(name, (_Inert,), {})
+
+    def _record_view(self, storage: Any = None, offset: Any = 0, size: Any = (), stride: Any = (), *rest: Any) -> _Inert:
+        self.views.append((storage, offset, size, stride))
+        return _Inert()
 
     def persistent_load(self, pid: Any) -> Any:
         if isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage":
-            storage_type, key, numel = pid[1], str(pid[2]), pid[4]
-            self.storages[key] = (getattr(storage_type, "__name__", "?"), numel if isinstance(numel, int) else -1)
+            ref = _StorageRef(str(pid[2]), getattr(pid[1], "__name__", "?"), pid[4] if isinstance(pid[4], int) else -1)
+            self.storages[ref.key] = ref
+            return ref
         return _Inert()
+
+    def check_views(self, source: str) -> None:
+        """Every tensor view must fit in the element count its storage claims."""
+        for storage, offset, size, stride in self.views:
+            if isinstance(storage, _StorageRef):
+                needed = _view_extent(offset, size, stride)
+                if needed > storage.numel:
+                    raise CheckpointError(f"Cannot read {source}: a tensor of size {list(size)} and stride "
+                                          f"{list(stride)} needs {needed} elements, but its storage holds "
+                                          f"{storage.numel} (corrupt file).")
+
+
+def dry_run_torch_pickle(data: bytes, source: str) -> _DryRun:
+    """Dry-run a torch pickle (a zip's ``data.pkl``): storages and views, nothing called or allocated."""
+    run = _DryRun(io.BytesIO(data))
+    try:
+        run.load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            UnicodeDecodeError, MemoryError, RecursionError, OverflowError, struct.error) as exc:
+        raise CheckpointError(f"Cannot read {source}: expected a torch pickle, but it is corrupt "
+                              f"({type(exc).__name__}: {str(exc)[:100]}).") from None
+    run.check_views(source)
+    return run
+
+
+def element_size(type_name: str) -> int:
+    """Bytes per element of a typed storage class name (1, a lower bound, when unknown)."""
+    return _ELEMENT_SIZES.get(type_name, 1)
 
 
 # bytes per element of the legacy typed storages (unknown names count as 1: a lower bound)
@@ -221,8 +273,10 @@ def check_legacy_torch_stream(f: IO[bytes], total: int, source: str) -> None:
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(keys) > total:
             raise CheckpointError(f"Cannot read {source}: expected a list of torch storage keys, but found "
                                   f"{type(keys).__name__} (corrupt file).")
+        main.check_views(source)
         for key in keys:
-            type_name, numel = main.storages.get(key, ("?", -1))
+            ref = main.storages.get(key)
+            type_name, numel = (ref.type_name, ref.numel) if ref is not None else ("?", -1)
             head = f.read(8)
             if len(head) < 8:
                 raise CheckpointError(f"Cannot read {source}: a torch storage header is missing (truncated file?).")
@@ -245,6 +299,19 @@ def check_legacy_torch_stream(f: IO[bytes], total: int, source: str) -> None:
         f.seek(start)
 
 
+def _view_extent(storage_offset: Any, size: Any, stride: Any) -> int:
+    """Elements a strided view needs from its storage (0 for an empty view); malformed -> error."""
+    import torch
+
+    if not all(isinstance(d, (tuple, list, torch.Size)) for d in (size, stride)) or len(size) != len(stride) or \
+            not all(isinstance(n, int) and n >= 0 for n in (storage_offset, *size, *stride)):
+        raise CheckpointError(f"expected a pickled tensor's offset, size and stride as non-negative integers, but got "
+                              f"{storage_offset!r:.30}, {size!r:.60}, {stride!r:.60}")
+    if 0 in size:
+        return 0
+    return storage_offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1
+
+
 def _check_view(storage: Any, storage_offset: Any, size: Any, stride: Any) -> None:
     """A tensor view must lie inside its storage: torch's ``set_`` would otherwise silently GROW
     the storage (uninitialised memory, or gigabytes for a lying size) instead of failing."""
@@ -252,14 +319,7 @@ def _check_view(storage: Any, storage_offset: Any, size: Any, stride: Any) -> No
 
     if not isinstance(storage, (torch.UntypedStorage, torch.TypedStorage)):
         raise CheckpointError(f"expected a torch storage under a pickled tensor, but got {type(storage).__name__}")
-    dims = (size, stride)
-    if not all(isinstance(d, (tuple, list, torch.Size)) for d in dims) or len(size) != len(stride) or \
-            not all(isinstance(n, int) and n >= 0 for n in (storage_offset, *size, *stride)):
-        raise CheckpointError(f"expected a pickled tensor's offset, size and stride as non-negative integers, but got "
-                              f"{storage_offset!r:.30}, {size!r:.60}, {stride!r:.60}")
-    if 0 in size:
-        return
-    needed = storage_offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1
+    needed = _view_extent(storage_offset, size, stride)
     # TypedStorage's own size methods warn of deprecation: read the untyped storage beneath
     itemsize = storage.dtype.itemsize if isinstance(storage, torch.TypedStorage) else 1
     nbytes = getattr(storage, "_untyped_storage", storage).nbytes()
