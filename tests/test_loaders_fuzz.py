@@ -183,6 +183,17 @@ def test_fuzz_rosinality_legacy_format(tmp_path, limited_memory):
     assert counts["truncated/error"] >= 15
 
 
+def test_fuzz_bare_state_dict_safetensors(tmp_path, limited_memory):
+    """A bare stylegan2-ada G_ema.state_dict() as safetensors (no checksum over the tensor bytes)."""
+    data = (FIXTURES / "ada-r32-rgb" / "weights.safetensors").read_bytes()
+    _IO[".safetensors"] = _outputs("ada-r32-rgb")
+    header_end = 8 + struct.unpack("<Q", data[:8])[0]
+    counts = _fuzz(tmp_path, ".safetensors", data, _check_ada, n_trunc=15, n_mut=20,
+                   payload_spans=[(header_end, len(data))])
+    print(f"\nfuzz bare state dict safetensors ({len(data)} bytes): {dict(sorted(counts.items()))}")
+    assert counts["truncated/error"] >= 15
+
+
 def test_fuzz_safe_pickle_direct():
     """safe_load alone: truncated streams end in CheckpointError naming the source, never anything else."""
     data = ada_snapshot_bytes("ada-r32-rgb", protocol=5)
