@@ -76,6 +76,7 @@ def test_ada_snapshot_layout_reproduces_producer(tmp_path, name, numpy_path):
     prov = G.provenance
     assert prov["network"] == "G_ema" and prov["class_name"] == "Generator"
     assert prov["pickle_protocol"] == cfg["pickle_protocol"]
+    assert prov["numpy_writer"].startswith("NumPy < 2" if numpy_path == "numpy.core.multiarray" else "NumPy >= 2")
     assert prov["producer"] == ("stylegan3 repository" if cfg["matrix_entry"]["flavor"] == "sg3"
                                 else "stylegan2-ada-pytorch")
     assert f"num_fp16_res={cfg['matrix_entry']['fp16']}" in prov["precision"] and "float32" in prov["precision"]

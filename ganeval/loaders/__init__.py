@@ -124,7 +124,9 @@ def describe_producer(provenance: dict[str, Any]) -> tuple[str | None, str | Non
     line, defaults = provenance.get("producer_line"), provenance.get("implied_defaults")
     if fmt == "nvidia-torch-pickle" and "producer" in provenance:
         line = (f"{provenance['producer']} snapshot, {provenance.get('network')}, "
-                f"protocol {provenance.get('pickle_protocol')}")
+                f"protocol {provenance.get('pickle_protocol')} ({_python_for_protocol(provenance.get('pickle_protocol'))}"
+                f"{', ' + provenance['numpy_writer'] if provenance.get('numpy_writer') else ''}, "
+                f"persistence v{provenance.get('persistence_version')})")
         defaults = ("truncation centre = the stored mapping.w_avg; noise_mode 'const' uses the stored noise_const "
                     "buffers; " + str(provenance.get("precision", "float32")) + "; ganeval's call default is no "
                     "truncation (psi 1)")
@@ -133,12 +135,20 @@ def describe_producer(provenance: dict[str, Any]) -> tuple[str | None, str | Non
         avg_text = "latent_avg stored" if avg == "stored latent_avg" else \
             "latent_avg " + avg.split(" (")[0] if avg else "no latent_avg"
         line = f"rosinality {provenance['layout']} ({provenance.get('network')}; {avg_text})"
+        if provenance.get("container"):
+            line += f", {provenance['container']}"
         defaults = ("mapping lr multiplier 0.01 (lr_mlp, not stored); blur filter [1, 3, 3, 1]; truncation centre "
                     f"{avg_text}; ganeval's call default is no truncation (psi 1)")
     elif fmt == "stylegan2-state-dict":
         line = "stylegan2-ada-pytorch G.state_dict() (bare state dict; config inferred from shapes)"
         defaults = "mapping lr multiplier 0.01 and no conv_clamp assumed (not stored in a state dict)"
     return line, defaults
+
+
+def _python_for_protocol(protocol: Any) -> str:
+    """Which Python's pickle.dump default writes ``protocol`` (NVIDIA's loops pass none)."""
+    return {2: "Python 2 or an explicit protocol", 3: "default of Python 3.0-3.7",
+            4: "default of Python 3.8-3.13", 5: "default of Python 3.14+ or explicit"}.get(protocol, "unknown")
 
 
 def _resolve_source(source: str | os.PathLike[str]) -> tuple[str | None, Path]:

@@ -109,10 +109,16 @@ def _read_bytes(data: bytes | Path, p: Path, head: bytes) -> Checkpoint:
     if not head:
         raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but it holds no data.")
     if head.startswith(_ZIP) or head.startswith(_TORCH_LEGACY):
-        return Checkpoint("rosinality", _torch_load(data, p), p)
+        ckpt = Checkpoint("rosinality", _torch_load(data, p), p)
+        ckpt.extra["container"] = _torch_container(data, p, head)
+        return ckpt
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        ckpt = _classify_pickle(safe_load(io.BytesIO(data) if isinstance(data, bytes) else data), p)
+        seen: set[str] = set()
+        ckpt = _classify_pickle(safe_load(io.BytesIO(data) if isinstance(data, bytes) else data, seen=seen), p)
         ckpt.extra["pickle_protocol"] = head[1]
+        writer = _numpy_writer(seen)
+        if writer:
+            ckpt.extra["numpy_writer"] = writer
         return ckpt
     raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but its first bytes {head[:8]!r} match none of them.")
 
@@ -148,6 +154,28 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
         first = str(exc).strip().splitlines()[0].split(". ")[0][:200] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"Cannot load {p}: expected a complete torch checkpoint, but reading failed "
                               f"(truncated or corrupt?): {first}") from None
+
+
+def _torch_container(data: bytes | Path, p: Path, head: bytes) -> str:
+    """The torch.save container: the zip format (torch >= 1.6; newer torch adds .format_version)
+    or the legacy stream (torch < 1.6, or _use_new_zipfile_serialization=False)."""
+    if not head.startswith(_ZIP):
+        return "legacy torch.save stream (torch < 1.6 format)"
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else p) as zf:
+        names = zf.namelist()
+    newer = any(n.endswith("/.format_version") for n in names)
+    return "torch zip (torch >= 1.6" + (", with .format_version: a recent torch)" if newer else ")")
+
+
+def _numpy_writer(seen: set[str]) -> str | None:
+    """Which NumPy pickled the arrays/scalars, from the module path it wrote (None: no NumPy)."""
+    if any(g.startswith("numpy._core.") for g in seen):
+        return "NumPy >= 2 (numpy._core)"
+    if any(g.startswith("numpy.core.") for g in seen):
+        return "NumPy < 2 (numpy.core)"
+    return None
 
 
 def _head(p: Path) -> bytes:

@@ -463,8 +463,10 @@ class SafeUnpickler(pickle.Unpickler):
         if extra_allowed:
             self._allowed.update(extra_allowed)
         self._source = source
+        self.seen: set[str] = set()
 
     def find_class(self, module: str, name: str) -> Any:
+        self.seen.add(f"{module}.{name}")
         # Python 2 era names (protocols < 3), e.g. __builtin__ -> builtins; no Python 3 module uses them
         if (module, name) in _compat_pickle.NAME_MAPPING:
             module, name = _compat_pickle.NAME_MAPPING[(module, name)]
@@ -487,8 +489,11 @@ class SafeUnpickler(pickle.Unpickler):
 
 
 def safe_load(file_or_path: str | os.PathLike[str] | IO[bytes] | bytes,
-              extra_allowed: Mapping[tuple[str, str], Any] | None = None) -> Any:
+              extra_allowed: Mapping[tuple[str, str], Any] | None = None, seen: set[str] | None = None) -> Any:
     """Unpickle a file, path or bytes object with :class:`SafeUnpickler`.
+
+    ``seen``, if given, receives every global the pickle names (``"module.name"``), e.g. to tell
+    which NumPy wrote its scalars.
 
     Returns the object graph, with NVIDIA classes replaced by :class:`TFNetworkStub`,
     :class:`EasyDict` and :class:`PersistentRecord`. Raises
@@ -496,17 +501,21 @@ def safe_load(file_or_path: str | os.PathLike[str] | IO[bytes] | bytes,
     :class:`~ganeval.errors.CheckpointError` for a truncated or corrupt pickle.
     """
     if isinstance(file_or_path, (bytes, bytearray, memoryview)):
-        return _load_stream(io.BytesIO(bytes(file_or_path)), extra_allowed, "<bytes>")
+        return _load_stream(io.BytesIO(bytes(file_or_path)), extra_allowed, "<bytes>", seen)
     if isinstance(file_or_path, (str, os.PathLike)):
         path = Path(file_or_path)
         with open(path, "rb") as f:
-            return _load_stream(f, extra_allowed, str(path))
-    return _load_stream(file_or_path, extra_allowed, getattr(file_or_path, "name", "<stream>"))
+            return _load_stream(f, extra_allowed, str(path), seen)
+    return _load_stream(file_or_path, extra_allowed, getattr(file_or_path, "name", "<stream>"), seen)
 
 
-def _load_stream(f: IO[bytes], extra_allowed: Mapping[tuple[str, str], Any] | None, source: str) -> Any:
+def _load_stream(f: IO[bytes], extra_allowed: Mapping[tuple[str, str], Any] | None, source: str,
+                 seen: set[str] | None = None) -> Any:
     try:
-        return SafeUnpickler(f, extra_allowed=extra_allowed, source=source).load()
+        unpickler = SafeUnpickler(f, extra_allowed=extra_allowed, source=source)
+        if seen is not None:
+            unpickler.seen = seen
+        return unpickler.load()
     except CheckpointError as exc:
         if source in str(exc):
             raise
