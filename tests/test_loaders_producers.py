@@ -230,3 +230,22 @@ def test_vendored_records_hold_no_source_text():
         text = gzip.decompress(p.read_bytes()).decode()
         assert "module_src" not in text and "import " not in text and "def " not in text
         json.loads(text)
+
+
+def test_legacy_py_converted_snapshot_kwargs(tmp_path):
+    """stylegan2-ada-pytorch's legacy.py (TF -> PyTorch conversion) writes every mapping/synthesis
+    kwarg explicitly, EasyDicts included (seen in a file it converted); such snapshots load too."""
+    tree = records("ada-r32-rgb")
+    state = dict(tree["G_ema"]["record"]["state"]["dict"])
+    kwargs = dict(state["_init_kwargs"]["dict"])
+    kwargs["mapping_kwargs"] = {"EasyDict": [["num_layers", 2], ["embed_features", None], ["layer_features", 32],
+                                             ["activation", "lrelu"], ["lr_multiplier", 0.01], ["w_avg_beta", 0.995]]}
+    synthesis = dict(kwargs["synthesis_kwargs"]["EasyDict"])
+    synthesis.update(architecture="skip", resample_filter=[1, 3, 3, 1], use_noise=True, activation="lrelu")
+    kwargs["synthesis_kwargs"] = {"EasyDict": [[k, v] for k, v in synthesis.items()]}
+    for item in tree["G_ema"]["record"]["state"]["dict"]:
+        if item[0] == "_init_kwargs":
+            item[1] = {"dict": [[k, v] for k, v in kwargs.items()]}
+    path = tmp_path / "converted.pkl"
+    path.write_bytes(ada_snapshot_bytes("ada-r32-rgb", protocol=4, tree=tree))
+    check_ada_outputs(load_generator(path), load_file(str(FIXTURES / "ada-r32-rgb" / "io.safetensors")))
