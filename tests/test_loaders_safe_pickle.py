@@ -124,7 +124,8 @@ def test_nvidia_stubs(monkeypatch, tmp_path):
     rec = d["G_ema"]
     assert isinstance(rec, PersistentRecord) and rec.class_name == "training.networks.Generator"
     assert rec.init_kwargs == {"z_dim": 8} and set(rec.tensors()) == {"w", "b"}
-    assert not hasattr(rec, "module_src") and not marker.exists()
+    # module_src is kept as text (to read, e.g. for the network family) and never executed
+    assert rec.module_src == f"open({str(marker)!r}, 'w')" and rec.version == 6 and not marker.exists()
 
 
 def test_truncated_and_garbage():
@@ -133,3 +134,28 @@ def test_truncated_and_garbage():
         safe_load(data[: len(data) // 2])
     with pytest.raises(CheckpointError):
         safe_load(io.BytesIO(b"\x80\x04garbage-not-a-pickle"))
+
+
+def test_storage_pickled_on_a_gpu_loads_on_cpu():
+    """Networks pickled straight from a CUDA module name a cuda location in each storage."""
+    import warnings
+
+    from torch.storage import _load_from_bytes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TypedStorage: what tensors pickle their data as
+        storage = torch.arange(4.0).storage()
+    buf = io.BytesIO()
+    torch.save(storage, buf, _use_new_zipfile_serialization=False)
+    raw = buf.getvalue()
+    assert raw.count(b"X\x03\x00\x00\x00cpu") == 1
+    cuda_bytes = raw.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+
+    class Storage:
+        def __reduce__(self):
+            return (_load_from_bytes, (cuda_bytes,))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = safe_load(pickle.dumps({"s": Storage()}, protocol=4))
+        assert list(out["s"]) == [0.0, 1.0, 2.0, 3.0] and out["s"].device.type == "cpu"

@@ -33,8 +33,15 @@ def describe(G: Any) -> dict[str, Any]:
         out["layer_groups"] = layer_groups(G)
     if hasattr(getattr(G, "synthesis", None), "noise_resolutions"):
         out["noise_resolutions"] = list(G.synthesis.noise_resolutions)
+    from ..loaders import describe_producer
+
     prov = dict(getattr(G, "provenance", {}) or {})
     out["format"] = prov.get("format")
+    producer, defaults = describe_producer(prov)
+    if producer:
+        out["producer"] = producer
+    if defaults:
+        out["implied_defaults"] = defaults
     out["provenance"] = prov
     return out
 

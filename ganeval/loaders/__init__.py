@@ -4,15 +4,21 @@
 
 - NVIDIA TensorFlow network pickles: StyleGAN v1 (version 3) and StyleGAN2 (version 4) ``Gs``,
   read without TensorFlow (:mod:`.nvidia_tf`);
-- stylegan2-ada-pytorch network pickles (``G_ema``), read without NVIDIA's code; StyleGAN3
-  (alias-free) generators are refused as not supported yet (:mod:`.nvidia_torch`);
-- rosinality/stylegan2-pytorch ``.pt`` checkpoints, also xz-compressed (:mod:`.rosinality`);
+- stylegan2-ada-pytorch and stylegan3-repository training snapshots as their training loops
+  pickle them (``G_ema``; bare class names, EasyDict kwargs, NumPy 1.x/2.x scalars, protocols
+  3-5, conditional, any fp16 setting run in float32), read without NVIDIA's code; StyleGAN3
+  (alias-free) generators are recognised and refused as not supported yet (:mod:`.nvidia_torch`);
+- rosinality/stylegan2-pytorch checkpoints: train.py (with its ``argparse.Namespace``),
+  convert_weight.py output, bare state dicts; zip or pre-1.6 format, also xz-compressed
+  (:mod:`.rosinality`);
 - bare stylegan2-ada state dicts (``.safetensors`` or ``torch.save``), config inferred from shapes;
 - ganeval's native safetensors + JSON pairs (files or a directory, :mod:`ganeval.models.native`);
 - registry names such as ``zoo:shapes-stylegan`` (:func:`ganeval.weights.resolve`).
 
 Nothing from a file is ever executed: pickles go through :mod:`.safe_pickle`, ``torch.load`` runs
-with ``weights_only=True``.
+with ``weights_only=True`` (plus ``argparse.Namespace`` only). Sizes a file claims are checked
+against bounds and the data actually present before anything is allocated (zip CRCs, legacy
+storage headers, tensor views, init kwargs, xz expansion).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 
     from ..models.base import StyleGenerator
 
-__all__ = ["load_generator", "detect_format"]
+__all__ = ["load_generator", "detect_format", "describe_producer"]
 
 
 def detect_format(source: str | os.PathLike[str]) -> str:
@@ -58,9 +64,29 @@ def load_generator(source: str | os.PathLike[str], device: str | torch.device | 
     import torch
 
     from ..devices import resolve_device
-    from .detect import read_checkpoint
 
     registry_name, path = _resolve_source(source)
+    # building modules draws their (overwritten) init from torch's global RNG: keep the caller's stream
+    with torch.random.fork_rng(devices=[]):
+        G, ckpt, extra = _load(path)
+    G.eval().requires_grad_(False)
+    G.to(torch.device("cpu") if device is None else resolve_device(device))
+    # native: the hash of the weights file (checked on load), whichever of the pair was named
+    sha = G.provenance["sha256"] if ckpt.format == "native" else _sha256(ckpt.path)
+    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": sha,
+                                  "path": str(ckpt.path), "arch": getattr(G, "arch_name", type(G).__name__)}
+    if registry_name is not None:
+        provenance["registry"] = registry_name
+    provenance.update(ckpt.extra)
+    provenance.update(extra)
+    G.provenance = provenance
+    return G
+
+
+def _load(path: Path) -> tuple[StyleGenerator, Any, dict[str, Any]]:
+    """Read the checkpoint at ``path`` and build its generator: (G, the Checkpoint, provenance extras)."""
+    from .detect import read_checkpoint
+
     ckpt = read_checkpoint(path)
     src = str(ckpt.path)
     extra: dict[str, Any]
@@ -87,18 +113,42 @@ def load_generator(source: str | os.PathLike[str], device: str | torch.device | 
         G, extra = load_rosinality(ckpt.payload, src)
         if extra.get("layout") == "stylegan2-ada state dict":
             ckpt.format = "stylegan2-state-dict"
-    G.eval().requires_grad_(False)
-    G.to(torch.device("cpu") if device is None else resolve_device(device))
-    # native: the hash of the weights file (checked on load), whichever of the pair was named
-    sha = G.provenance["sha256"] if ckpt.format == "native" else _sha256(ckpt.path)
-    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": sha,
-                                  "path": src, "arch": getattr(G, "arch_name", type(G).__name__)}
-    if registry_name is not None:
-        provenance["registry"] = registry_name
-    provenance.update(ckpt.extra)
-    provenance.update(extra)
-    G.provenance = provenance
-    return G
+    return G, ckpt, extra
+
+
+def describe_producer(provenance: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(which producer wrote the file, the defaults that implies), from a loaded generator's
+    provenance; ``(None, None)`` when the loader recorded nothing. A loader may also set
+    ``producer_line`` / ``implied_defaults`` itself (used as given)."""
+    fmt = provenance.get("format")
+    line, defaults = provenance.get("producer_line"), provenance.get("implied_defaults")
+    if fmt == "nvidia-torch-pickle" and "producer" in provenance:
+        line = (f"{provenance['producer']} snapshot, {provenance.get('network')}, "
+                f"protocol {provenance.get('pickle_protocol')} ({_python_for_protocol(provenance.get('pickle_protocol'))}"
+                f"{', ' + provenance['numpy_writer'] if provenance.get('numpy_writer') else ''}, "
+                f"persistence v{provenance.get('persistence_version')})")
+        defaults = ("truncation centre = the stored mapping.w_avg; noise_mode 'const' uses the stored noise_const "
+                    "buffers; " + str(provenance.get("precision", "float32")) + "; ganeval's call default is no "
+                    "truncation (psi 1)")
+    elif fmt == "rosinality" and "layout" in provenance:
+        avg = provenance.get("w_avg", "")
+        avg_text = "latent_avg stored" if avg == "stored latent_avg" else \
+            "latent_avg " + avg.split(" (")[0] if avg else "no latent_avg"
+        line = f"rosinality {provenance['layout']} ({provenance.get('network')}; {avg_text})"
+        if provenance.get("container"):
+            line += f", {provenance['container']}"
+        defaults = ("mapping lr multiplier 0.01 (lr_mlp, not stored); blur filter [1, 3, 3, 1]; truncation centre "
+                    f"{avg_text}; ganeval's call default is no truncation (psi 1)")
+    elif fmt == "stylegan2-state-dict":
+        line = "stylegan2-ada-pytorch G.state_dict() (bare state dict; config inferred from shapes)"
+        defaults = "mapping lr multiplier 0.01 and no conv_clamp assumed (not stored in a state dict)"
+    return line, defaults
+
+
+def _python_for_protocol(protocol: Any) -> str:
+    """Which Python's pickle.dump default writes ``protocol`` (NVIDIA's loops pass none)."""
+    return {2: "Python 2 or an explicit protocol", 3: "default of Python 3.0-3.7",
+            4: "default of Python 3.8-3.13", 5: "default of Python 3.14+ or explicit"}.get(protocol, "unknown")
 
 
 def _resolve_source(source: str | os.PathLike[str]) -> tuple[str | None, Path]:

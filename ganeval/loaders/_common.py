@@ -17,9 +17,15 @@ __all__ = ["load_state_exact", "check_kwargs", "as_tensor", "plain"]
 
 
 def as_tensor(value: Any, *, source: str, name: str) -> torch.Tensor:
-    """A float32 CPU tensor from a numpy array/scalar or tensor (copied, contiguous)."""
+    """A float32 CPU tensor from a numpy array/scalar or tensor (copied, contiguous).
+
+    Refuses non-numeric values and non-finite entries: a trained network holds none, so a NaN or
+    infinity means a corrupt file, and outputs computed from it could not be right.
+    """
     if isinstance(value, torch.Tensor):
         t = value.detach().to("cpu")
+    elif not _is_numeric(value):
+        raise CheckpointError(f"{source}: `{name}` must be a numeric array, but the file holds a {type(value).__name__}.")
     else:
         try:
             import numpy as np
@@ -27,7 +33,22 @@ def as_tensor(value: Any, *, source: str, name: str) -> torch.Tensor:
             t = torch.from_numpy(np.array(value, dtype=np.float32, copy=True))
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{source}: `{name}` must be a numeric array, but reading it failed: {exc}") from None
-    return t.to(torch.float32).contiguous().clone()
+    t = t.to(torch.float32).contiguous().clone()
+    if not bool(torch.isfinite(t).all()):
+        raise CheckpointError(f"{source}: `{name}` must hold finite numbers, but it contains NaN or infinity "
+                              "(corrupt file?).")
+    return t
+
+
+def _is_numeric(value: Any) -> bool:
+    """numpy arrays/scalars and Python numbers (not strings, containers or other objects)."""
+    import numpy as np
+
+    if isinstance(value, (bool, str, bytes)):
+        return False
+    if isinstance(value, (int, float, np.generic)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
 
 
 def check_kwargs(kwargs: Mapping[str, Any], *, source: str, what: str, supported: Iterable[str],
