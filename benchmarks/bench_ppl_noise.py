@@ -1,6 +1,6 @@
 """PPL's float32 noise floor, the exact-derivative method, and TF32 (a benchmark, not a test).
 
-    python benchmarks/bench_ppl_noise.py [--samples 2000] [--large 50000] [--sg2-samples 100] [--out FILE]
+    python benchmarks/bench_ppl_noise.py [--samples 2000] [--large 50000] [--sg2-samples 32] [--out FILE]
 
 Measures, on the zoo models (``zoo:shapes-stylegan`` + ``zoo:shapes-perceptual``) and on a
 StyleGAN2 at 256 px (random weights, channel_max 128) with LPIPS-VGG16 (random backbone):
@@ -100,12 +100,33 @@ def worker(spec: dict, out: str) -> None:
 
     torch.set_num_threads(spec["threads"])
     G, dist = _models(spec["model"])
+    kw = {"space": spec["space"], "sampling": spec["sampling"], "distance": dist, "method": spec["method"],
+          "chunk_size": spec["chunk"], "batch_size": 64, "device": "cpu"}
     t0 = time.process_time()
     with _tf32_convolutions() if spec["tf32"] else contextlib.nullcontext():
-        r = ppl(G, space=spec["space"], sampling=spec["sampling"], num_samples=spec["n"], distance=dist,
-                method=spec["method"], chunk_size=spec["chunk"], batch_size=64, device="cpu", progress=False)
-    np.savez(out, per_sample=r.per_sample, value=r.value, ci=[r.ci_low, r.ci_high],
-             cpu_s=time.process_time() - t0)
+        if spec["n"] >= 100:
+            r = ppl(G, num_samples=spec["n"], progress=False, **kw)
+            found = {"per_sample": r.per_sample, "value": r.value, "ci": [r.ci_low, r.ci_high]}
+        else:  # fewer samples than the statistics need (the 256 px model): per-sample values only
+            found = {"per_sample": _path_lengths(G, spec["n"], kw)}
+    np.savez(out, cpu_s=time.process_time() - t0, **found)
+
+
+def _path_lengths(G, n: int, kw: dict) -> np.ndarray:  # noqa: ANN001
+    """Per-sample path lengths of samples 0..n-1 through ppl's own sampler (no statistics)."""
+    import torch
+
+    from ganeval.devices import full_fp32
+    from ganeval.distances import load_distance
+    from ganeval.metrics.ppl import _plan, _sampler
+
+    given = {"space": kw["space"], "sampling": kw["sampling"], "num_samples": 100, "epsilon": None, "crop": None,
+             "method": kw["method"]}
+    plan = _plan(None, given, None, None, kw["chunk_size"], kw["batch_size"], 0, "stop", None, 1000)
+    dist = load_distance(kw["distance"], device="cpu")
+    sampler, _ = _sampler(G, dist, plan, torch.device("cpu"))
+    with full_fp32():
+        return sampler(np.arange(n))["path_length"]
 
 
 # --------------------------------------------------------------------------- driver side
@@ -131,17 +152,25 @@ def _filtered_mean(d: np.ndarray) -> float:
 
 
 def _spread(a: np.ndarray, ref: np.ndarray, first: int) -> dict:
-    r = np.abs(a / ref - 1)
-    row = {"median": float(np.median(r)), "p99": float(np.percentile(r, 99)), "max": float(r.max()),
-           f"ppl_change_{first}": _filtered_mean(a[:first]) / _filtered_mean(ref[:first]) - 1}
+    """Per-sample spread, and the PPL's change (direct when there are >= 100 samples; else the
+    mean relative change per sample and its standard error, which a mean of n samples inherits
+    scaled by 1/sqrt(n))."""
+    signed = a / ref - 1
+    r = np.abs(signed)
+    row = {"median": float(np.median(r)), "p99": float(np.percentile(r, 99)), "max": float(r.max())}
+    if len(a) < 100:
+        row["mean_signed"] = float(signed.mean())
+        row["sem_signed"] = float(signed.std(ddof=1) / np.sqrt(len(a)))
+        return row
+    row[f"ppl_change_{first}"] = _filtered_mean(a[:first]) / _filtered_mean(ref[:first]) - 1
     if len(a) > first:
         row[f"ppl_change_{len(a)}"] = _filtered_mean(a) / _filtered_mean(ref) - 1
     return row
 
 
-def noise_floor(model: str, method: str, n: int, first: int) -> dict:
+def noise_floor(model: str, method: str, n: int, first: int, conds: list[str] | None = None) -> dict:
     # the bit-level TF32 emulation strips forward-mode tangents: finite differences only
-    conds = [c for c in CONDITIONS if method == "fd" or not CONDITIONS[c][3]]
+    conds = [c for c in conds or CONDITIONS if method == "fd" or not CONDITIONS[c][3]]
     runs = {c: _run(model, c, method, n) for c in conds}
     ref = runs["reference"]["per_sample"]
     return {c: _spread(runs[c]["per_sample"], ref, first) for c in conds if c != "reference"}
@@ -176,7 +205,7 @@ def main() -> None:
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--large", type=int, default=50_000, help="samples of the zoo finite-difference run")
-    ap.add_argument("--sg2-samples", type=int, default=100)
+    ap.add_argument("--sg2-samples", type=int, default=32)
     ap.add_argument("--parts", default="jvp,sg2,zoo")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ppl_noise.json"))
     args = ap.parse_args()
@@ -198,7 +227,8 @@ def main() -> None:
         save()
     if "sg2" in parts:
         for method in ("fd", "jvp"):
-            report[f"sg2_256_{method}"] = noise_floor("sg2", method, args.sg2_samples, args.sg2_samples)
+            report[f"sg2_256_{method}"] = noise_floor("sg2", method, args.sg2_samples, args.sg2_samples,
+                                                      ["reference", "chunk 64", "2 threads", "ISA AVX2", "TF32 convs"])
             _print_spreads(f"StyleGAN2 256 px + LPIPS-VGG16 (random), W end, {method}, {args.sg2_samples} samples",
                            report[f"sg2_256_{method}"])
             save()
