@@ -411,6 +411,9 @@ def _convert(tf_vars: Mapping[str, Any], G: nn.Module, arch: str, source: str) -
                                   f"{list(t.shape)}.")
         if transform == "scalar" and t.numel() != 1:
             raise CheckpointError(f"{source}: TF variable `{name}` must be a scalar, but has shape {list(t.shape)}.")
+        if not torch.isfinite(t).all():
+            raise CheckpointError(f"{source}: TF variable `{name}` holds non-finite values (NaN or inf); "
+                                  "the file is corrupt.")
         state[key] = _TRANSFORMS[transform](t).contiguous()
     return state
 
