@@ -6,8 +6,8 @@ use: D, G, ``build_module_src``) or differs from the clean file's generator only
 finite, with every key and shape the same (a TF pickle has no checksum, so a flipped bit inside a
 weight is a different, valid weight; the counts say how many values moved). Never another
 exception, a hang or a large allocation. The counts of each outcome are printed (``-s``); at the
-seeds used: per file 47 truncations all refused; 120 byte flips: about 90 reproduce, 20-30 change
-exactly one value, 3-4 are refused.
+seed used: per file 39 truncations, all refused; of 80 byte flips 61-64 reproduce, 15-18 change
+exactly one value, 1 is refused; 26 lying static kwargs, all refused.
 """
 
 from __future__ import annotations
@@ -74,11 +74,11 @@ def test_truncated_and_mutated_files(tmp_path, name):
     counts: dict[str, Counter] = {"truncated": Counter(), "byte flips": Counter()}
     # offset 1 (only the \x80 byte): see test_pickle_cut_after_one_byte
     offsets = sorted({0, 2, 3, 10, 50, len(data) - 1, len(data) - 2}
-                     | {rng.randrange(2, len(data)) for _ in range(40)})
+                     | {rng.randrange(2, len(data)) for _ in range(32)})
     for cut in offsets:
         path.write_bytes(data[:cut])
         counts["truncated"][_outcome(path, io)] += 1
-    for _ in range(120):
+    for _ in range(80):
         mutated = bytearray(data)
         pos = rng.randrange(len(mutated))
         mutated[pos] ^= rng.randrange(1, 256)

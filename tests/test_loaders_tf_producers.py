@@ -227,3 +227,15 @@ def test_dbasic_lone_network_refused_as_generator(tmp_path):
     path.write_bytes(build_pickle(DBASIC, protocol=4))
     with pytest.raises(CheckpointError, match=re.escape("(a discriminator-only pickle)")):
         load_generator(path)
+
+
+def test_default_truncation_stored_in_static_kwargs_wins(tmp_path):
+    """G_args can set G_main's truncation kwargs; they become the graph's defaults and the provenance says so."""
+    folder = next(p for p in GEN_DIRS if p.name == "tf-v2-32-c3-m2")
+
+    def edit(prefix: str, state: dict) -> None:
+        if prefix == "Gs":
+            state["static_kwargs"].update(truncation_psi=0.6, truncation_cutoff=3)
+
+    G = load_generator(_write(tmp_path, folder, 5, edit=edit))
+    assert G.provenance["producer_default_truncation"] == {"truncation_psi": 0.6, "truncation_cutoff": 3}

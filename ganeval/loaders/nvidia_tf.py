@@ -186,7 +186,8 @@ def load_nvidia_tf_pickle(obj: Any, source: str) -> tuple[nn.Module, dict[str, A
     protocol = _pickle_protocol(source)
     name = str(getattr(gs, "name", "Gs"))
     return G, {"tf_version": version, "network": name, "architecture": arch, "static_kwargs": plain(kwargs),
-               "producer": f"{_PRODUCERS[arch]}, {name}, protocol {protocol}", "pickle_protocol": protocol,
+               "producer": f"{_PRODUCERS[arch]}, {name}" + (f", protocol {protocol}" if protocol else ""),
+               "pickle_protocol": protocol,
                "producer_default_truncation": _default_truncation(arch, kwargs), "lod": 0.0}
 
 
@@ -215,7 +216,7 @@ def _default_truncation(arch: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _pickle_protocol(source: str) -> int | None:
-    """The protocol byte of a pickle file (``\\x80 <protocol>``); None if unreadable."""
+    """The protocol byte of a pickle file (``\\x80 <protocol>``); None if unreadable or compressed."""
     try:
         with open(source, "rb") as f:
             head = f.read(2)
