@@ -12,6 +12,15 @@ TF names are ``<component key>/<local name>`` for the mapping and synthesis comp
 for Gs's own variables (ada-pt legacy.py's convention). Both TF versions store unscaled weights and
 apply the equalised-lr scales at run time, as the ganeval modules do, so values are copied
 unscaled; only layouts change.
+
+Before anything is built, the numeric static kwargs are checked for type and range and the
+generator is built on the ``meta`` device: a file whose kwargs describe more values than its
+variables hold is refused without allocating. Every variable must have a counterpart (``lod`` must
+be 0, progressive-growing ``ToRGB_lod{L}`` are dropped), every parameter and buffer must be filled,
+and every value must be finite. Verified on pickles written by NVlabs/stylegan and NVlabs/stylegan2's
+own code (``tools/fixtures/tf.py``, ``tests/fixtures/tf-*``). The provenance records the producer
+and the truncation its ``Gs`` graph applies by default (:data:`PRODUCER_DEFAULT_TRUNCATION`);
+ganeval itself applies none unless asked.
 """
 
 from __future__ import annotations
