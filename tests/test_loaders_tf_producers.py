@@ -78,12 +78,13 @@ def test_producer_pickle_reproduces_producer_outputs(tmp_path, folder, protocol)
         "ws_default": lambda: G.mapping(z, c, **default), "ws_cut": lambda: G.mapping(z, c, **cut_kw),
         "img_const": lambda: G.synthesis(ws, noise_mode="const"),
         "img_mix": lambda: G.synthesis(ws_mix, noise_mode="const"),
+        "img_nonoise": lambda: G.synthesis(ws, noise_mode="none"),  # producer: noise inputs zeroed
         # ganeval's call default is no truncation: the producer's truncation_psi=1 call
         "img_notrunc": lambda: G(z, c, noise_mode="const"),
         "img_default": lambda: G(z, c, noise_mode="const", **default),
         "img_cut": lambda: G(z, c, noise_mode="const", **cut_kw),
     }
-    required = {"ws", "ws2", "ws_default", "ws_cut", "img_const", "img_mix", "img_default"}
+    required = {"ws", "ws2", "ws_default", "ws_cut", "img_const", "img_nonoise", "img_mix", "img_default"}
     assert required <= set(io)
     errs = {}
     with torch.no_grad():
