@@ -105,7 +105,7 @@ def _tf_fixture_with(tmp_path, **changes):
 
 @pytest.mark.parametrize("changes, needle", [
     ({"architecture": "resnet"}, "kwarg `architecture` must be 'skip' for ganeval, but the checkpoint has 'resnet'"),
-    ({"label_size": 10}, "kwarg `label_size` must be 0"),
+    ({"label_size": 10}, "conditional StyleGAN2 TF networks (label_size=10) are not supported"),
     ({"mystery_option": 1}, "kwarg `mystery_option` (= 1) is not supported"),
     ({"fmap_max": 32}, "mismatched shapes"),
 ])

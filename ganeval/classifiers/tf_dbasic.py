@@ -23,11 +23,18 @@ Equalised learning rate: a stored weight is multiplied at run time by ``gain / s
 act = leaky ReLU (slope 0.2) or ReLU; TF padding 'SAME'. ``FromRGB_lod{k}`` for k >= 1 are
 progressive-growing leftovers: their shapes are checked, their values unused (``lod`` must be 0).
 
-Minibatch stddev makes an image's logit depend on the other images of its group. TF forms
-groups by striding over the batch; this port groups ``group_size`` *consecutive* images (a
-trailing partial group forms its own group). With NVIDIA's LS minibatch of 4 images per GPU
-both give the same groups; ganeval's separability feeds groups of consecutive sample indices
-so that logits do not depend on the batch size.
+Minibatch stddev makes an image's logit depend on the other images of its group. NVIDIA's layer
+takes ``G = min(mbstd_group_size, N)`` and reshapes the ``N`` images to ``[G, N / G, ...]``, so
+image ``i`` is grouped with every ``j`` where ``j % (N / G) == i % (N / G)``: the groups are
+*strided* (for N = 8, G = 4: {0, 2, 4, 6} and {1, 3, 5, 7}), and N must be a multiple of G. This
+port groups ``group_size`` *consecutive* images (a trailing partial group forms its own group).
+The two agree whenever a call holds one group, and that is how the v1 linear-separability metric
+runs the classifiers: ``minibatch_per_gpu = 4`` images per GPU, each GPU's 4 images going through
+the classifier together (one group of 4 consecutive images, N / G = 1). ganeval's separability
+feeds the classifier groups of 4 consecutive sample indices, i.e. exactly the metric's
+minibatches, so logits equal the metric's and do not depend on ganeval's batch size. To reproduce
+a TF call on a larger minibatch, reorder its images into strided groups first
+(``tests/test_loaders_tf_producers.py`` checks both against logits NVIDIA's code computed).
 """
 
 from __future__ import annotations

@@ -12,12 +12,22 @@ TF names are ``<component key>/<local name>`` for the mapping and synthesis comp
 for Gs's own variables (ada-pt legacy.py's convention). Both TF versions store unscaled weights and
 apply the equalised-lr scales at run time, as the ganeval modules do, so values are copied
 unscaled; only layouts change.
+
+Before anything is built, the numeric static kwargs are checked for type and range and the
+generator is built on the ``meta`` device: a file whose kwargs describe more values than its
+variables hold is refused without allocating. Every variable must have a counterpart (``lod`` must
+be 0, progressive-growing ``ToRGB_lod{L}`` are dropped), every parameter and buffer must be filled,
+and every value must be finite. Verified on pickles written by NVlabs/stylegan and NVlabs/stylegan2's
+own code (``tools/fixtures/tf.py``, ``tests/fixtures/tf-*``). The provenance records the producer
+and the truncation its ``Gs`` graph applies by default (:data:`PRODUCER_DEFAULT_TRUNCATION`);
+ganeval itself applies none unless asked.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import string
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,11 +35,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, GanevalError
 from ._common import as_tensor, check_kwargs, load_state_exact, plain
 from .safe_pickle import TFNetworkStub
 
-__all__ = ["TF_TABLE", "load_nvidia_tf_pickle", "pick_generator"]
+__all__ = ["TF_TABLE", "PRODUCER_DEFAULT_TRUNCATION", "describe", "load_nvidia_tf_pickle", "pick_generator"]
 
 # transform name -> function of the float32 tensor (layouts: see the comment on each)
 _TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -47,12 +57,15 @@ _TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 #: Placeholders: {i} mapping layer; {k} noise/synthesis layer index with {noise_k} (SG2: the
 #: conv layer using noise k, e.g. ``b8.conv0``) or {S} (v1: its TF scope, ``4x4/Const``,
 #: ``4x4/Conv``, ``RxR/Conv0_up``, ``RxR/Conv1``); {R} block resolution; {L} a progressive-growing
-#: lod >= 1. A target of ``None`` marks variables that are read but not needed: ``lod`` must be 0
-#: (a finished network), the v1 ``ToRGB_lod{L}`` of lower resolutions never reach the output.
+#: lod >= 1. A target of ``None`` marks variables that are read but not needed: ``lod`` (Gs's own,
+#: which G_style/G_main assign to the synthesis network's ``synthesis/lod`` before every run) must be
+#: 0 in both places (a finished network; a growing one blends lower-resolution outputs, which
+#: ganeval does not implement), the v1 ``ToRGB_lod{L}`` of lower resolutions never reach the output.
 TF_TABLE: dict[str, tuple[tuple[str, str | None, str], ...]] = {
     "stylegan2": (
         ("dlatent_avg", "mapping.w_avg", "copy"),
         ("lod", None, "check_zero"),
+        ("synthesis/lod", None, "check_zero"),
         ("mapping/Dense{i}/weight", "mapping.fc{i}.weight", "transpose"),
         ("mapping/Dense{i}/bias", "mapping.fc{i}.bias", "copy"),
         ("synthesis/noise{k}", "synthesis.{noise_k}.noise_const", "noise"),
@@ -81,6 +94,7 @@ TF_TABLE: dict[str, tuple[tuple[str, str | None, str], ...]] = {
     "stylegan": (
         ("dlatent_avg", "mapping.w_avg", "copy"),
         ("lod", None, "check_zero"),
+        ("synthesis/lod", None, "check_zero"),
         ("mapping/Dense{i}/weight", "mapping.fc{i}.weight", "transpose"),
         ("mapping/Dense{i}/bias", "mapping.fc{i}.bias", "copy"),
         ("mapping/LabelConcat/weight", "mapping.embed.weight", "transpose"),
@@ -117,9 +131,11 @@ _V1_FIXED = {"nonlinearity": "lrelu", "mapping_nonlinearity": "lrelu", "use_wsca
 def pick_generator(obj: Any, source: str) -> TFNetworkStub:
     """``Gs`` of a ``(G, D, Gs)`` tuple, or a lone generator network; refuses discriminators."""
     nets = list(obj) if isinstance(obj, tuple) else [obj]
-    net = nets[2] if len(nets) == 3 else nets[-1]
+    net = nets[2] if len(nets) == 3 else nets[-1] if nets else None
     components = getattr(net, "components", None) or {}
-    if "synthesis" not in components or "mapping" not in components:
+    ok = isinstance(components, Mapping) and all(isinstance(components.get(k), TFNetworkStub)
+                                                 for k in ("synthesis", "mapping"))
+    if not isinstance(net, TFNetworkStub) or not ok:
         raise CheckpointError(
             f"{source}: expected a generator network (Gs with mapping and synthesis components), but found "
             f"{getattr(net, 'name', '?')!r} built by {getattr(net, 'build_func_name', '?')!r}"
@@ -129,38 +145,156 @@ def pick_generator(obj: Any, source: str) -> TFNetworkStub:
     return net
 
 
+#: The truncation each producer's ``Gs`` graph applies when called without truncation arguments
+#: (``G_style`` / ``G_main`` keyword defaults); ganeval's own call default stays no truncation.
+PRODUCER_DEFAULT_TRUNCATION: dict[str, dict[str, Any]] = {
+    "stylegan": {"truncation_psi": 0.7, "truncation_cutoff": 8},
+    "stylegan2": {"truncation_psi": 0.5, "truncation_cutoff": None},
+}
+_PRODUCERS = {"stylegan": "NVlabs/stylegan (TF)", "stylegan2": "NVlabs/stylegan2 (TF)"}
+
+# integer static kwargs: (smallest, largest) accepted; real networks are far inside these bounds,
+# which keep a lying header from describing a network of billions of values
+_INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "latent_size": (1, 1 << 14), "dlatent_size": (1, 1 << 14), "label_size": (0, 1 << 14),
+    "resolution": (4, 1 << 14), "num_channels": (1, 64), "mapping_layers": (1, 64), "mapping_fmaps": (1, 1 << 14),
+    "fmap_base": (1, 1 << 20), "fmap_min": (1, 1 << 14), "fmap_max": (1, 1 << 14),
+}
+_FLOAT_BOUNDS: dict[str, tuple[float, float]] = {"fmap_decay": (0.0, 16.0), "mapping_lrmul": (1e-8, 1e4)}
+
+
 def load_nvidia_tf_pickle(obj: Any, source: str) -> tuple[nn.Module, dict[str, Any]]:
-    """Build the ganeval generator for an unpickled TF network pickle; returns it and provenance."""
+    """Build the ganeval generator for an unpickled TF network pickle; returns it and provenance.
+
+    Provenance: ``tf_version`` (3 or 4), ``network`` (``"Gs"``), ``architecture``,
+    ``static_kwargs``, ``producer`` (e.g. ``"NVlabs/stylegan (TF), Gs, protocol 4"``),
+    ``pickle_protocol``, ``producer_default_truncation`` (what the producer's ``Gs.run`` applies
+    by default; ganeval applies none unless asked) and ``lod`` (0.0).
+    """
     gs = pick_generator(obj, source)
     version = getattr(gs, "version", None)
     synth = gs.components["synthesis"]
     kwargs = _merged_kwargs(gs, source)
-    if version == 4 and synth.build_func_name == "G_synthesis_stylegan2":
-        arch, G = "stylegan2", _build_stylegan2(kwargs, source)
-    elif version == 3 and synth.build_func_name == "G_synthesis":
-        arch, G = "stylegan", _build_stylegan(kwargs, source)
+    func = getattr(synth, "build_func_name", None)
+    if version == 4 and func == "G_synthesis_stylegan2":
+        arch, build = "stylegan2", _build_stylegan2
+    elif version == 3 and func == "G_synthesis":
+        arch, build = "stylegan", _build_stylegan
     else:
         raise CheckpointError(
             f"{source}: expected a StyleGAN v1 (network version 3, G_synthesis) or StyleGAN2 (version 4, "
-            f"G_synthesis_stylegan2) generator, but found version {version!r} with {synth.build_func_name!r}."
+            f"G_synthesis_stylegan2) generator, but found version {version!r} with {func!r}."
         )
+    _check_numbers(kwargs, source)
     tf_vars = _collect_variables(gs, source)
+    _check_size(build, kwargs, tf_vars, source)
+    G = build(kwargs, source)
     state = _convert(tf_vars, G, arch, source)
     rebuilt = G.rebuilt_buffer_names() if hasattr(G, "rebuilt_buffer_names") else []
     load_state_exact(G, state, source=source, rebuilt=rebuilt)
-    return G, {"tf_version": version, "network": getattr(gs, "name", "Gs"), "architecture": arch,
-               "static_kwargs": plain(kwargs)}
+    protocol = _pickle_protocol(source)
+    name = str(getattr(gs, "name", "Gs"))
+    return G, {"tf_version": version, "network": name, "architecture": arch, "static_kwargs": plain(kwargs),
+               "producer": f"{_PRODUCERS[arch]}, {name}" + (f", protocol {protocol}" if protocol else ""),
+               "pickle_protocol": protocol,
+               "producer_default_truncation": _default_truncation(arch, kwargs), "lod": 0.0}
+
+
+def describe(provenance: Mapping[str, Any]) -> list[str]:
+    """``ganeval info`` lines for a TF pickle's provenance (as :func:`load_nvidia_tf_pickle` returns it).
+
+    >>> describe({"producer": "NVlabs/stylegan (TF), Gs, protocol 4",
+    ...           "producer_default_truncation": {"truncation_psi": 0.7, "truncation_cutoff": 8}})[1]
+    'producer default truncation: psi 0.7 on layers < 8 (ganeval applies none unless asked)'
+    """
+    trunc = provenance.get("producer_default_truncation") or {}
+    cutoff = trunc.get("truncation_cutoff")
+    layers = "all layers" if cutoff is None else f"layers < {cutoff}"
+    return [f"producer: {provenance.get('producer', '?')}",
+            f"producer default truncation: psi {trunc.get('truncation_psi')} on {layers} "
+            "(ganeval applies none unless asked)"]
+
+
+def _default_truncation(arch: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The producer's default, overridden by ``truncation_psi``/``_cutoff`` stored in static kwargs."""
+    out = dict(PRODUCER_DEFAULT_TRUNCATION[arch])
+    for key in out:
+        if key in kwargs:
+            out[key] = plain(kwargs[key])
+    return out
+
+
+def _pickle_protocol(source: str) -> int | None:
+    """The protocol byte of a pickle file (``\\x80 <protocol>``); None if unreadable or compressed."""
+    try:
+        with open(source, "rb") as f:
+            head = f.read(2)
+    except OSError:
+        return None
+    return head[1] if len(head) == 2 and head[0] == 0x80 else None
+
+
+def _check_numbers(kw: Mapping[str, Any], source: str) -> None:
+    """Every numeric static kwarg has a sane type and range, before anything is built."""
+    for key, (lo, hi) in _INT_BOUNDS.items():
+        if key not in kw:
+            continue
+        value = kw[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= int(value) <= hi:
+            raise CheckpointError(f"{source}: static kwarg `{key}` must be an integer from {lo} to {hi}, "
+                                  f"but the pickle has {value!r:.60}.")
+    res = kw.get("resolution")
+    if res is not None and int(res) & (int(res) - 1):
+        raise CheckpointError(f"{source}: static kwarg `resolution` must be a power of two, but the pickle has {res!r}.")
+    for key, (flo, fhi) in _FLOAT_BOUNDS.items():
+        if key not in kw:
+            continue
+        value = kw[key]
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+        if not ok or not flo <= float(value) <= fhi:
+            raise CheckpointError(f"{source}: static kwarg `{key}` must be a number from {flo} to {fhi}, "
+                                  f"but the pickle has {value!r:.60}.")
+
+
+def _check_size(build: Callable[[Mapping[str, Any], str], nn.Module], kwargs: Mapping[str, Any],
+                tf_vars: Mapping[str, Any], source: str) -> None:
+    """Refuse static kwargs that describe more values than the file holds, without allocating.
+
+    The generator is first built on the ``meta`` device (shapes only); its stored tensors must
+    fit in the values the pickle's variables actually hold (those already came from the file).
+    """
+    held = sum(int(getattr(v, "size", 1)) for v in tf_vars.values())
+    with torch.device("meta"):
+        G = build(kwargs, source)
+    rebuilt = set(G.rebuilt_buffer_names()) if hasattr(G, "rebuilt_buffer_names") else set()
+    needed = sum(t.numel() for k, t in G.state_dict().items() if k not in rebuilt)
+    if needed > held:
+        raise CheckpointError(f"{source}: the static kwargs describe a generator of {needed:,} values, but the "
+                              f"pickle's variables hold only {held:,}; the file is corrupt or inconsistent.")
 
 
 def _merged_kwargs(gs: TFNetworkStub, source: str) -> dict[str, Any]:
     """Union of Gs's and its components' static kwargs; the same key must agree everywhere."""
     out: dict[str, Any] = {}
     for net in [gs, *gs.components.values()]:
-        for key, value in dict(getattr(net, "static_kwargs", None) or {}).items():
-            if key in out and out[key] != value and key != "dlatent_broadcast":
-                raise CheckpointError(f"{source}: static kwarg `{key}` differs between networks: {out[key]!r} vs {value!r}.")
+        kwargs = getattr(net, "static_kwargs", None) or {}
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise CheckpointError(f"{source}: expected the static_kwargs of network {getattr(net, 'name', '?')!r:.40} "
+                                  f"to be a dict with string keys, but found {type(kwargs).__name__}.")
+        for key, value in kwargs.items():
+            if key in out and key != "dlatent_broadcast" and not _equal(out[key], value):
+                raise CheckpointError(f"{source}: static kwarg `{key}` differs between networks: "
+                                      f"{out[key]!r:.40} vs {value!r:.40}.")
             out[key] = value
     return out
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` for static-kwarg values (scalars, strings, lists); False where that is undefined."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _tf_channels(resolution: int, fmap_base: float, fmap_decay: float, fmap_min: int, fmap_max: int) -> list[int]:
@@ -169,20 +303,38 @@ def _tf_channels(resolution: int, fmap_base: float, fmap_decay: float, fmap_min:
             for r in range(2, int(math.log2(resolution)) + 1)]
 
 
+def _built(factory: Callable[[], nn.Module], source: str) -> nn.Module:
+    """Run a model constructor on static kwargs from a file: argument errors become CheckpointErrors."""
+    try:
+        return factory()
+    except (GanevalError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source}: the static kwargs do not describe a generator ganeval can build: "
+                              f"{exc}") from None
+
+
 def _build_stylegan2(kw: Mapping[str, Any], source: str) -> nn.Module:
     from ..models.stylegan2 import StyleGAN2
 
+    if kw.get("label_size", 0):
+        # G_mapping of NVlabs/stylegan2 multiplies the label by an unscaled [label_size, latent_size]
+        # matrix and pixel-normalises [z, embedding] jointly; ganeval's StyleGAN2 implements
+        # stylegan2-ada's equalised, separately normalised embedding, a different function.
+        raise CheckpointError(
+            f"{source}: conditional StyleGAN2 TF networks (label_size={kw['label_size']!r}) are not supported: "
+            "NVlabs/stylegan2 concatenates an unscaled label embedding before one joint pixel norm, which "
+            "ganeval's StyleGAN2 mapping (stylegan2-ada's conditioning) does not implement."
+        )
     check_kwargs(kw, source=source, what="StyleGAN2 TF static", supported=_SG2_SUPPORTED, fixed=_SG2_FIXED,
                  ignored=_COMMON_IGNORED)
     res = int(kw.get("resolution", 1024))
-    return StyleGAN2(
+    return _built(lambda: StyleGAN2(
         z_dim=int(kw.get("latent_size", 512)), w_dim=int(kw.get("dlatent_size", 512)), img_resolution=res,
         img_channels=int(kw.get("num_channels", 3)), mapping_layers=int(kw.get("mapping_layers", 8)),
         layer_features=int(kw.get("mapping_fmaps", 512)), mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.01)),
         channels=_tf_channels(res, kw.get("fmap_base", 16 << 10), kw.get("fmap_decay", 1.0), kw.get("fmap_min", 1),
                               kw.get("fmap_max", 512)),
         resample_filter=list(kw.get("resample_kernel", (1, 3, 3, 1))), conv_clamp=kw.get("conv_clamp"),
-    )
+    ), source)
 
 
 def _build_stylegan(kw: Mapping[str, Any], source: str) -> nn.Module:
@@ -190,14 +342,14 @@ def _build_stylegan(kw: Mapping[str, Any], source: str) -> nn.Module:
 
     check_kwargs(kw, source=source, what="StyleGAN TF static", supported=_V1_SUPPORTED, fixed=_V1_FIXED,
                  ignored=_COMMON_IGNORED)
-    return StyleGAN(
+    return _built(lambda: StyleGAN(
         z_dim=int(kw.get("latent_size", 512)), w_dim=int(kw.get("dlatent_size", 512)), c_dim=int(kw.get("label_size", 0)),
         img_resolution=int(kw.get("resolution", 1024)), img_channels=int(kw.get("num_channels", 3)),
         mapping_layers=int(kw.get("mapping_layers", 8)), mapping_fmaps=int(kw.get("mapping_fmaps", 512)),
         mapping_lr_mul=float(kw.get("mapping_lrmul", 0.01)), fmap_base=int(kw.get("fmap_base", 8192)),
         fmap_decay=float(kw.get("fmap_decay", 1.0)), fmap_max=int(kw.get("fmap_max", 512)),
         fused_scale=kw.get("fused_scale", "auto"),
-    )
+    ), source)
 
 
 def _collect_variables(gs: TFNetworkStub, source: str) -> dict[str, Any]:
@@ -269,6 +421,9 @@ def _convert(tf_vars: Mapping[str, Any], G: nn.Module, arch: str, source: str) -
                                   f"{list(t.shape)}.")
         if transform == "scalar" and t.numel() != 1:
             raise CheckpointError(f"{source}: TF variable `{name}` must be a scalar, but has shape {list(t.shape)}.")
+        if not torch.isfinite(t).all():
+            raise CheckpointError(f"{source}: TF variable `{name}` holds non-finite values (NaN or inf); "
+                                  "the file is corrupt.")
         state[key] = _TRANSFORMS[transform](t).contiguous()
     return state
 
