@@ -89,8 +89,6 @@ def test_truncated_and_mutated_files(tmp_path, name):
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0 < MAX_RSS_GROWTH_KB
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="known bug in loaders/detect.py (reads head[1] of a 1-byte file); fix pending")
 def test_pickle_cut_after_one_byte(tmp_path):
     path = tmp_path / "network-snapshot.pkl"
     path.write_bytes(build_pickle(FIXTURES / CASES[0], protocol=4)[:1])

@@ -176,6 +176,16 @@ def test_describe_lines(tmp_path):
         "producer default truncation: psi 0.7 on layers < 8 (ganeval applies none unless asked)"]
 
 
+def test_info_names_the_producer_and_its_default_truncation(tmp_path, capsys):
+    from ganeval.cli import run
+
+    folder = next(p for p in GEN_DIRS if p.name.startswith("tf-v2-"))
+    assert run(["info", str(_write(tmp_path, folder, 5))]) == 0
+    text = capsys.readouterr().out
+    assert "NVlabs/stylegan2 (TF), Gs, protocol 5" in text
+    assert "psi 0.5 on all layers (ganeval applies none unless asked)" in text
+
+
 # ---------------------------------------------------------------- CelebA-HQ classifier (D_basic)
 
 

@@ -139,6 +139,10 @@ def describe_producer(provenance: dict[str, Any]) -> tuple[str | None, str | Non
             line += f", {provenance['container']}"
         defaults = ("mapping lr multiplier 0.01 (lr_mlp, not stored); blur filter [1, 3, 3, 1]; truncation centre "
                     f"{avg_text}; ganeval's call default is no truncation (psi 1)")
+    elif fmt == "nvidia-tf-pickle" and "producer" in provenance:
+        from .nvidia_tf import describe
+
+        line, defaults = (text.split(": ", 1)[1] for text in describe(provenance))
     elif fmt == "stylegan2-state-dict":
         line = "stylegan2-ada-pytorch G.state_dict() (bare state dict; config inferred from shapes)"
         defaults = "mapping lr multiplier 0.01 and no conv_clamp assumed (not stored in a state dict)"
