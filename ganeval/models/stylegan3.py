@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_positive_int
+from .._validate import check_finite, check_positive_int, check_tensor_shape
 from ..errors import GanevalValueError
 from .base import StyleGenerator, check_resolution, check_synthesis_call
 from .stylegan2 import FullyConnectedLayer, MappingNetwork
@@ -281,15 +281,18 @@ class SynthesisInput(nn.Module):
         theta = torch.tensor([[half, 0.0, 0.0], [0.0, half, 0.0]], device=device)
         return F.affine_grid(theta.unsqueeze(0), [1, 1, self.size, self.size], align_corners=False)[0]
 
-    def forward(self, w: torch.Tensor) -> torch.Tensor:
+    def forward(self, w: torch.Tensor, transform: torch.Tensor | None = None) -> torch.Tensor:
+        """w ``[N, w_dim]``; ``transform``: per-sample user transforms ``[N, 3, 3]`` used instead of
+        the ``transform`` buffer (same meaning: the inverse of the wanted image transform)."""
         n = w.shape[0]
+        user = self.transform.unsqueeze(0) if transform is None else transform.to(w.device, torch.float32)
         t = self.affine(w)  # (r_c, r_s, t_x, t_y)
         t = t / t[:, :2].norm(dim=1, keepdim=True)
         rot = torch.eye(3, device=w.device).repeat(n, 1, 1)  # inverse rotation of the image
         rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1] = t[:, 0], -t[:, 1], t[:, 1], t[:, 0]
         shift = torch.eye(3, device=w.device).repeat(n, 1, 1)  # inverse translation of the image
         shift[:, 0, 2], shift[:, 1, 2] = -t[:, 2], -t[:, 3]
-        m = rot @ shift @ self.transform.unsqueeze(0)  # learned rotation, then translation, then the user's
+        m = rot @ shift @ user  # learned rotation, then translation, then the user's
         freqs = self.freqs.unsqueeze(0)
         phases = self.phases.unsqueeze(0) + (freqs @ m[:, :2, 2:]).squeeze(2)
         freqs = freqs @ m[:, :2, :2]  # [N, C, 2]
@@ -399,10 +402,16 @@ class SynthesisNetwork(nn.Module):
         return []
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const",
-                noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+                noise: Sequence[torch.Tensor | None] | None = None,
+                input_transform: torch.Tensor | None = None) -> torch.Tensor:
+        """``input_transform``: optional per-sample ``[N, 3, 3]`` inverse image transforms that replace
+        the ``input.transform`` buffer for this call (equivariance metrics draw one per sample)."""
         check_synthesis_call(ws, self.num_ws, self.w_dim, noise_mode, noise, [])
+        if input_transform is not None:
+            check_tensor_shape("input_transform", input_transform, [ws.shape[0], 3, 3])
+            check_finite("input_transform", input_transform)
         ws = ws.to(torch.float32).unbind(dim=1)
-        x = self.input(ws[0])
+        x = self.input(ws[0], input_transform)
         for layer, w in zip(self.layers, ws[1:]):
             x = layer(x, w)
         if self.output_scale != 1:
