@@ -285,3 +285,33 @@ def test_eqr_matches_independent_transcription(one_thread):
     r = E.eqr(G, num_samples=12, batch_size=6, seed=5, device="cpu", progress=False)
     ref = _paper_eqr(G, 12, seed=11)
     assert abs(ref - r.value) <= r.ci_high - r.ci_low, (ref, r.value, r.ci_low, r.ci_high)
+
+
+def test_cli_eq(tmp_path, one_thread):
+    """``ganeval eq`` on a native StyleGAN3 checkpoint: table, JSON line, outputs; StyleGAN2 refused."""
+    from click.testing import CliRunner
+
+    from ganeval.cli import _LazyGroup
+    from ganeval.cli.equivariance import command
+    from ganeval.models.native import save_generator
+
+    save_generator(_official("stylegan3-t"), tmp_path / "g3")
+    runner = CliRunner()
+    out = tmp_path / "out"
+    res = runner.invoke(command, ["--generator", str(tmp_path / "g3.safetensors"), "--kind", "eqt_int", "--samples",
+                                  "4", "--device", "cpu", "--quiet", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "eqt_int" in res.output and "PSNR dB" in res.output
+    assert {"results.jsonl", "eqt_int-samples.csv", "eq-psnr.png", "eqt_int-strips.png"} <= {p.name for p in out.iterdir()}
+    line = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+    assert line["metric"] == "eqt_int" and line["higher_is_better"] is True
+    save_generator(StyleGAN2(z_dim=8, w_dim=8, img_resolution=8, channel_base=64, channel_max=8, mapping_layers=1),
+                   tmp_path / "g2")
+
+    class Group(_LazyGroup):  # the `eq` registration lives in ganeval/cli/__init__.py
+        def get_command(self, ctx, name):
+            return command if name == "eq" else super().get_command(ctx, name)
+
+    res = runner.invoke(Group(), ["eq", "--generator", str(tmp_path / "g2.safetensors"), "--samples", "4",
+                                  "--device", "cpu", "--quiet"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1 and "input transform" in res.output

@@ -65,6 +65,7 @@ __all__ = [
     "rotate_reference",
     "pseudo_rotate",
     "has_input_transform",
+    "example_images",
 ]
 
 KINDS: tuple[str, ...] = ("eqt_int", "eqt_frac", "eqr")
@@ -364,20 +365,88 @@ class _Synth:
 # --------------------------------------------------------------------------- the metric
 
 
-def _sample_errors(kind: str, orig: torch.Tensor, img: torch.Tensor, t: np.ndarray, res: int) -> tuple[float, float]:
-    """Sum of squared errors and valid-value count of one sample (``t``: pixels or the angle)."""
+def _reference(kind: str, orig: torch.Tensor, moved: torch.Tensor, t: np.ndarray
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(reference, compared, mask)`` of one sample ``[C, H, W]``: the transformed plain image, the
+    generator's transformed image (pseudo-rotated for EQ-R) and the valid-pixel mask ``[H, W]``.
+    ``t``: the translation in pixels or the angle."""
     if kind == "eqt_int":
         ref, mask = integer_translation(orig, int(round(t[0])), int(round(t[1])))
-        other, mask2 = img, torch.ones_like(mask)
-    elif kind == "eqt_frac":
+        return ref, moved, mask
+    if kind == "eqt_frac":
         ref, mask = fractional_translation(orig, float(t[0]), float(t[1]))
-        other, mask2 = img, torch.ones_like(mask)
-    else:
-        ref, mask = rotate_reference(orig, float(t))
-        other, mask2 = pseudo_rotate(img, float(t))
-    m = mask * mask2
-    sse = ((ref - other).double().square() * m).sum()
-    return float(sse), float(m.sum()) * orig.shape[0]
+        return ref, moved, mask
+    ref, mask = rotate_reference(orig, float(t))
+    other, mask2 = pseudo_rotate(moved, float(t))
+    return ref, other, mask * mask2
+
+
+class _Draws:
+    """Per-sample z, labels and transforms from (seed, index), and the two synthesis passes."""
+
+    def __init__(self, G: Any, kind: str, seed: int, translate_max: float, rotate_max: float,
+                 device: torch.device) -> None:
+        self.G, self.kind, self.seed, self.dev = G, kind, seed, device
+        self.translate_max, self.rotate_max = translate_max, rotate_max
+        self.res = int(G.img_resolution)
+        self.synth = _Synth(G)
+
+    def transforms(self, indices: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+        """Inverse transforms ``[B, 3, 3]`` and the parameters: translations ``[B, 2]`` in image widths
+        (whole pixels for ``eqt_int``) or angles ``[B]`` in radians."""
+        if self.kind == "eqr":
+            u = _seeding.uniform(self.seed, "eq.angle", indices)
+            angle = (u * 2 - 1) * (self.rotate_max * math.pi)
+            return _inverse_rotation(angle), angle.numpy()
+        u = _seeding.uniform(self.seed, "eq.t", indices, [2])
+        t = (u * 2 - 1) * self.translate_max
+        if self.kind == "eqt_int":
+            t = torch.round(t * self.res) / self.res
+        return _inverse_translation(t), t.numpy()
+
+    def images(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Plain and transformed images ``[B, C, H, W]`` (float32) and the transform parameters."""
+        G, b = self.G, len(indices)
+        z = _seeding.normal(self.seed, "eq.z", indices, [G.z_dim]).to(self.dev)
+        c = None
+        if G.c_dim > 0:
+            c = F.one_hot(_seeding.randint(self.seed, "eq.c", indices, G.c_dim), G.c_dim).to(self.dev, torch.float32)
+        mats, params = self.transforms(indices)
+        with torch.inference_mode():
+            ws = G.mapping(z, c, truncation_psi=1.0)
+            eye = torch.eye(3, dtype=torch.float64).repeat(b, 1, 1)
+            images = self.synth(torch.cat([ws, ws]), torch.cat([eye, mats])).to(torch.float32)
+        return images[:b], images[b:], params
+
+    def pixels(self, params: np.ndarray, i: int) -> np.ndarray:
+        """Sample ``i``'s transform as :func:`_reference` wants it (translations in pixels)."""
+        return params[i] if self.kind == "eqr" else params[i] * self.res
+
+
+def example_images(G: Any, *, kind: str, indices: list[int], seed: int = 0, translate_max: float = 0.125,
+                   rotate_max: float = 1.0, device: str | torch.device = "auto") -> dict[str, torch.Tensor]:
+    """The images behind samples ``indices`` of :func:`equivariance` (same draws), for figures.
+
+    Returns CPU tensors ``plain``, ``transformed`` (the generator's), ``reference`` (the plain image
+    transformed), ``compared`` (``transformed``, pseudo-rotated for EQ-R), each ``[B, C, H, W]``,
+    ``mask`` ``[B, H, W]`` and ``psnr`` ``[B]``.
+    """
+    kind = check_choice("kind", kind, KINDS)
+    if not has_input_transform(G):
+        raise UnsupportedGeneratorError(f"Argument `G` must have an input transform (G.synthesis.input.transform), "
+                                        f"but {type(G).__name__} has none.")
+    dev = resolve_device(device)
+    draws = _Draws(G, kind, int(seed), translate_max, rotate_max, dev)
+    orig, moved, params = draws.images(np.asarray(indices, dtype=np.int64))
+    out: dict[str, list[torch.Tensor]] = {k: [] for k in ("reference", "compared", "mask", "psnr")}
+    for i in range(len(indices)):
+        ref, other, mask = _reference(kind, orig[i], moved[i], draws.pixels(params, i))
+        sse = float(((ref - other).double().square() * mask).sum())
+        out["reference"].append(ref.cpu())
+        out["compared"].append(other.cpu())
+        out["mask"].append(mask.cpu())
+        out["psnr"].append(torch.tensor(float(psnr(sse, float(mask.sum()) * orig.shape[1]))))
+    return {"plain": orig.cpu(), "transformed": moved.cpu(), **{k: torch.stack(v) for k, v in out.items()}}
 
 
 def equivariance(
@@ -438,37 +507,15 @@ def equivariance(
     dev = resolve_device(device)
     if isinstance(G, torch.nn.Module):
         G.to(dev)
-    synth = _Synth(G)
-    res = int(G.img_resolution)
-
-    def transforms(indices: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
-        """Per-sample inverse transforms ``[B, 3, 3]`` and the reference parameters (pixels or angle)."""
-        if kind == "eqr":
-            u = _seeding.uniform(seed, "eq.angle", indices)
-            angle = (u * 2 - 1) * (rotate_max * math.pi)
-            return _inverse_rotation(angle), angle.numpy()
-        u = _seeding.uniform(seed, "eq.t", indices, [2])
-        t = (u * 2 - 1) * translate_max
-        if kind == "eqt_int":
-            t = torch.round(t * res) / res
-        return _inverse_translation(t), t.numpy()
+    draws = _Draws(G, kind, seed, translate_max, rotate_max, dev)
 
     def fn(indices: np.ndarray) -> dict[str, np.ndarray]:
-        b = len(indices)
-        z = _seeding.normal(seed, "eq.z", indices, [G.z_dim]).to(dev)
-        c = None
-        if G.c_dim > 0:
-            c = F.one_hot(_seeding.randint(seed, "eq.c", indices, G.c_dim), G.c_dim).to(dev, torch.float32)
-        mats, params = transforms(indices)
-        with torch.inference_mode():
-            ws = G.mapping(z, c, truncation_psi=1.0)
-            eye = torch.eye(3, dtype=torch.float64).repeat(b, 1, 1)
-            images = synth(torch.cat([ws, ws]), torch.cat([eye, mats])).to(torch.float32)
-            orig, moved = images[:b], images[b:]
-            sse, count = np.empty(b), np.empty(b)
-            for i in range(b):
-                p = params[i] * res if kind != "eqr" else params[i]  # translations in pixels
-                sse[i], count[i] = _sample_errors(kind, orig[i], moved[i], p, res)
+        orig, moved, params = draws.images(indices)
+        sse, count = np.empty(len(indices)), np.empty(len(indices))
+        for i in range(len(indices)):
+            ref, other, mask = _reference(kind, orig[i], moved[i], draws.pixels(params, i))
+            sse[i] = float(((ref - other).double().square() * mask).sum())
+            count[i] = float(mask.sum()) * orig.shape[1]
         return {"sse": sse, "count": count, "transform": params.astype(np.float64)}
 
     config: dict[str, Any] = {"kind": kind, "num_samples": num_samples, "translate_max": translate_max,
