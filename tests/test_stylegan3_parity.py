@@ -110,6 +110,8 @@ def test_describe(official):
     kinds = {layer["down_filter"] for layer in info["layers"][:-3]}
     assert kinds == ({"radial"} if name == "stylegan3-r" else {"separable"})
     json.dumps(info)
+    res = G.ws_resolutions  # 2 x the band limit: 4 px at the input, the image resolution at the end
+    assert len(res) == G.num_ws and res[0] == 4 and res[-1] == G.img_resolution and res == sorted(res)
 
 
 def test_is_stylegan3_state():

@@ -505,9 +505,12 @@ class StyleGAN3(StyleGenerator):
 
     @property
     def ws_resolutions(self) -> list[int]:
-        """The sampling rate (px per image) each ws index acts at: the input's, then each layer's output."""
+        """The resolution (px) whose Nyquist limit equals the band limit each ws index acts at:
+        ``2 * cutoff`` of the input, then of each layer's output (4 .. img_resolution). StyleGAN3's
+        feature maps are oversampled, so this, not their pixel size, places a layer among the
+        coarse / middle / fine groups."""
         specs = self.synthesis.specs
-        return [specs[0].in_sampling_rate] + [s.out_sampling_rate for s in specs]
+        return [int(round(2 * specs[0].in_cutoff))] + [int(round(2 * s.out_cutoff)) for s in specs]
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary for ``ganeval info``: config, resolution, and per layer its size,
