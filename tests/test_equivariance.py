@@ -315,3 +315,28 @@ def test_cli_eq(tmp_path, one_thread):
     res = runner.invoke(Group(), ["eq", "--generator", str(tmp_path / "g2.safetensors"), "--samples", "4",
                                   "--device", "cpu", "--quiet"])
     assert res.exit_code == 2 and res.output.count("\n") == 1 and "input transform" in res.output
+
+
+def test_foreign_generator_uses_the_transform_buffer(t_config, one_thread):
+    """A generator that only offers the `input.transform` buffer (no per-sample transforms) gives the
+    same per-sample values; the buffer is restored afterwards."""
+
+    class Synthesis(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+            self.input = inner.input
+
+        def forward(self, ws, noise_mode="const"):
+            return self.inner(ws, noise_mode=noise_mode)
+
+    class Foreign(torch.nn.Module):
+        def __init__(self, G):
+            super().__init__()
+            self.mapping, self.synthesis = G.mapping, Synthesis(G.synthesis)
+            self.z_dim, self.c_dim, self.img_resolution = G.z_dim, G.c_dim, G.img_resolution
+
+    a = E.eqr(t_config, num_samples=3, batch_size=3, seed=2, device="cpu", progress=False)
+    b = E.eqr(Foreign(t_config), num_samples=3, batch_size=3, seed=2, device="cpu", progress=False)
+    assert np.allclose(a.per_sample, b.per_sample, atol=1e-3)
+    assert torch.equal(t_config.synthesis.input.transform, torch.eye(3))
