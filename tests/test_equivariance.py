@@ -340,3 +340,13 @@ def test_foreign_generator_uses_the_transform_buffer(t_config, one_thread):
     b = E.eqr(Foreign(t_config), num_samples=3, batch_size=3, seed=2, device="cpu", progress=False)
     assert np.allclose(a.per_sample, b.per_sample, atol=1e-3)
     assert torch.equal(t_config.synthesis.input.transform, torch.eye(3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, kind", [("stylegan3-t", "eqt_int"), ("stylegan3-t", "eqt_frac"), ("stylegan3-r", "eqr")])
+def test_agrees_with_official_metric(name, kind, one_thread):
+    """The official metrics/equivariance.py on the same generators (128 samples, its own draws; numbers in
+    fixtures/stylegan3-eq-official.json) lies within ganeval's 95 % CI width of ganeval's value."""
+    official = json.loads((FIXTURES / "stylegan3-eq-official.json").read_text())["results"][name]["psnr_db"][kind]
+    r = E.equivariance(_official(name), kind=kind, num_samples=24, batch_size=8, seed=9, device="cpu", progress=False)
+    assert abs(r.value - official) <= r.ci_high - r.ci_low, (r.value, official, r.ci_low, r.ci_high)
