@@ -342,11 +342,40 @@ def test_foreign_generator_uses_the_transform_buffer(t_config, one_thread):
     assert torch.equal(t_config.synthesis.input.transform, torch.eye(3))
 
 
+# On the official metric's own draws the values agree to rounding for translations; for rotations the
+# valid-pixel masks differ slightly. Measured |difference| (dB), 32 samples: EQ-T 4e-4 / 2e-4, EQ-T_frac
+# 8e-5 / 1e-5, EQ-R 0.076 / 0.025 (T / R).
+_SAME_DRAWS_TOL = {"eqt_int": 1e-3, "eqt_frac": 1e-3, "eqr": 0.15}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name, kind", [("stylegan3-t", "eqt_int"), ("stylegan3-t", "eqt_frac"), ("stylegan3-r", "eqr")])
-def test_agrees_with_official_metric(name, kind, one_thread):
-    """The official metrics/equivariance.py on the same generators (128 samples, its own draws; numbers in
-    fixtures/stylegan3-eq-official.json) lies within ganeval's 95 % CI width of ganeval's value."""
-    official = json.loads((FIXTURES / "stylegan3-eq-official.json").read_text())["results"][name]["psnr_db"][kind]
-    r = E.equivariance(_official(name), kind=kind, num_samples=24, batch_size=8, seed=9, device="cpu", progress=False)
-    assert abs(r.value - official) <= r.ci_high - r.ci_low, (r.value, official, r.ci_low, r.ci_high)
+@pytest.mark.parametrize("name", ["stylegan3-t", "stylegan3-r"])
+def test_same_draws_as_official_metric(name, one_thread):
+    """The official metrics/equivariance.py result on the fixture generator (fixtures/stylegan3-eq-official.*:
+    its PSNR and the z, labels and per-batch transforms it drew) is reproduced by ganeval's transforms,
+    references and masks evaluated on those draws."""
+    official = json.loads((FIXTURES / "stylegan3-eq-official.json").read_text())["results"][name]["psnr_db"]
+    draws = load_file(str(FIXTURES / "stylegan3-eq-official.safetensors"))
+    G = _official(name)
+    for kind in E.KINDS:
+        p = f"{name}.{kind}."
+        z, c = draws[p + "z"], draws.get(p + "c")
+        n = len(z)
+        if kind == "eqr":
+            params = draws[p + "angle"].double().repeat_interleave(4)  # one transform per batch of 4
+            mats = E._inverse_rotation(params)
+        else:
+            params = draws[p + "t"].double().repeat_interleave(4, dim=0)
+            mats = E._inverse_translation(params)
+        with torch.no_grad():
+            ws = G.mapping(z, c)
+            plain = G.synthesis(ws, input_transform=torch.eye(3).repeat(n, 1, 1))
+            moved = G.synthesis(ws, input_transform=mats.float())
+        sse = count = 0.0
+        for i in range(n):
+            prm = params[i].numpy() if kind == "eqr" else params[i].numpy() * G.img_resolution
+            ref, other, mask = E._reference(kind, plain[i], moved[i], prm)
+            sse += float(((ref - other).double().square() * mask).sum())
+            count += float(mask.sum()) * plain.shape[1]
+        value = float(E.psnr(sse, count))
+        assert abs(value - official[kind]) <= _SAME_DRAWS_TOL[kind], (name, kind, value, official[kind])
