@@ -247,8 +247,8 @@ def rotation_bandlimit_filter(mat: np.ndarray, *, up: int = ROT_UP, a: int = LAN
     qx = float(mat[0, 0]) * px + float(mat[0, 1]) * py
     qy = float(mat[1, 0]) * px + float(mat[1, 1]) * py
 
-    def cconv(f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        return torch.fft.ifft2(torch.fft.fft2(f) * torch.fft.fft2(g)).real
+    def cconv(f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:  # circular convolution of real grids
+        return torch.fft.irfft2(torch.fft.rfft2(f) * torch.fft.rfft2(g), s=f.shape)
 
     def window(t: torch.Tensor) -> torch.Tensor:  # the Lanczos window sinc(t / a) on |t| < a
         return torch.where(t.abs() < a, torch.sinc(t / a), torch.zeros_like(t))
