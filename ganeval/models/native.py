@@ -43,6 +43,7 @@ FORMAT_VERSION = 1
 ARCHITECTURES: dict[str, str] = {
     "stylegan": "ganeval.models.stylegan:StyleGAN",
     "stylegan2": "ganeval.models.stylegan2:StyleGAN2",
+    "stylegan3": "ganeval.models.stylegan3:StyleGAN3",
 }
 
 
