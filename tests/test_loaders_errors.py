@@ -85,13 +85,13 @@ def test_discriminator_only_pickles(tmp_path):
         load_generator(path)
 
 
-def test_stylegan3_refused(tmp_path):
+def test_stylegan3_with_missing_kwargs_is_refused(tmp_path):
     with nvidia_modules() as (_, EasyDict, reconstruct):
         G = persistent_records(torch.nn.Linear(2, 2), reconstruct, "training.networks_stylegan3.Generator",
                                EasyDict(z_dim=2))
         path = tmp_path / "stylegan3-t.pkl"
         path.write_bytes(pickle.dumps({"G_ema": G}, protocol=4))
-    with pytest.raises(CheckpointError, match="StyleGAN3 .* not supported yet"):
+    with pytest.raises(CheckpointError, match="stylegan3-t.pkl: generator init kwargs must include `c_dim`"):
         load_generator(path)
 
 

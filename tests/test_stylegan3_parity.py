@@ -155,7 +155,7 @@ def test_native_round_trip(tmp_path):
     assert torch.equal(G2.synthesis(io["ws"][:2]), G.synthesis(io["ws"][:2]))
 
 
-def test_persistence_pickle_layout(tmp_path):
+def test_persistence_pickle_layout(tmp_path, capsys):
     """A stylegan3-repo snapshot layout (bare class names, `module_src` text, EasyDict kwargs), written
     here with stand-in globals from the vendored weights, reads back through the safe unpickler and
     rebuilds through build_stylegan3 with the official images."""
@@ -196,3 +196,19 @@ def test_persistence_pickle_layout(tmp_path):
     G2 = build_stylegan3(rec.init_kwargs, rec.tensors(), path.name)
     with torch.no_grad():
         _assert_img(G2.synthesis(io["ws"]), io["img"], "pickle round trip")
+    # and end to end: format detection, family from the record tree, provenance
+    from ganeval import load_generator
+
+    G3 = load_generator(path)
+    assert type(G3).__name__ == "StyleGAN3" and G3.provenance["producer"] == "stylegan3 repository"
+    assert G3.provenance["network"] == "G_ema" and G3.provenance["format"] == "nvidia-torch-pickle"
+    with torch.no_grad():
+        _assert_img(G3.synthesis(io["ws"]), io["img"], "load_generator")
+    import json
+
+    from ganeval.cli import run
+
+    assert run(["info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["architecture"]["config"] == G3.config and info["producer"].startswith("stylegan3 repository snapshot")
+    assert len(info["architecture"]["layers"]) == info["architecture"]["num_layers"] + 1

@@ -33,6 +33,8 @@ def describe(G: Any) -> dict[str, Any]:
         out["layer_groups"] = layer_groups(G)
     if hasattr(getattr(G, "synthesis", None), "noise_resolutions"):
         out["noise_resolutions"] = list(G.synthesis.noise_resolutions)
+    if callable(getattr(G, "describe", None)):  # StyleGAN3: config (T or R), layers, filter parameters
+        out["architecture"] = G.describe()
     from ..loaders import describe_producer
 
     prov = dict(getattr(G, "provenance", {}) or {})

@@ -18,7 +18,7 @@ The network family is told apart from data, never by running anything:
 ``G_ema`` is used (``G`` only when a pickle has no ``G_ema``). ``num_fp16_res`` only selects the
 training precision: ganeval computes every layer in float32 (as NVIDIA's code does on CPU) and
 records the file's setting in the provenance; ``conv_clamp`` is applied as the original does.
-StyleGAN3 generators are recognised and refused by :func:`_load_stylegan3`.
+StyleGAN3 generators (T and R configs) are rebuilt by :func:`_load_stylegan3`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ import torch
 
 from ..errors import CheckpointError, GanevalError
 from ..models.stylegan2 import StyleGAN2
+from ..models.stylegan3 import StyleGAN3
 from ._common import as_tensor, check_kwargs, load_state_exact, plain
 from .safe_pickle import PersistentRecord
+from .stylegan3_torch import build_stylegan3
 
 __all__ = ["load_nvidia_torch_pickle", "identify_generator", "stylegan2_from_ada_kwargs", "stylegan2_from_state_dict"]
 
@@ -55,7 +57,7 @@ _MAX_MAPPING_LAYERS = 64
 _MAX_CHANNELS = 16
 
 
-def load_nvidia_torch_pickle(data: Mapping[str, Any], source: str) -> tuple[StyleGAN2, dict[str, Any]]:
+def load_nvidia_torch_pickle(data: Mapping[str, Any], source: str) -> tuple[StyleGAN2 | StyleGAN3, dict[str, Any]]:
     """Rebuild ``G_ema`` (else ``G``) of an unpickled ada / stylegan3-repository network pickle.
 
     Returns the generator and provenance details: ``producer`` (which repository's code wrote
@@ -72,7 +74,7 @@ def load_nvidia_torch_pickle(data: Mapping[str, Any], source: str) -> tuple[Styl
         )
     family, producer = identify_generator(rec, source, key)
     if family == "stylegan3":
-        return _load_stylegan3(rec, source)
+        return _load_stylegan3(rec, source, key, producer)
     kwargs = _init_kwargs(rec, source)
     _check_size_claims(kwargs, rec, source)
     G = stylegan2_from_ada_kwargs(kwargs, source)
@@ -145,12 +147,22 @@ def _producer(rec: PersistentRecord, family: str) -> str:
     return _ADA
 
 
-def _load_stylegan3(rec: PersistentRecord, source: str) -> tuple[StyleGAN2, dict[str, Any]]:
-    """StyleGAN3 (alias-free) generators: recognised, not supported yet (the one place to wire them)."""
-    raise CheckpointError(
-        f"{source}: StyleGAN3 (alias-free) generators ({rec.class_name}, stylegan3 repository "
-        "training/networks_stylegan3.py) are not supported yet; ganeval loads StyleGAN v1 and StyleGAN2 generators."
-    )
+def _load_stylegan3(rec: PersistentRecord, source: str, key: str,
+                    producer: str) -> tuple[StyleGAN3, dict[str, Any]]:
+    """A StyleGAN3 (alias-free, T or R config) generator from its persistent record.
+
+    The stored filters, magnitude EMAs, frequencies, phases and input transform are read, never
+    recomputed (:func:`ganeval.loaders.stylegan3_torch.build_stylegan3` checks kwargs, keys,
+    shapes and values before anything is built).
+    """
+    kwargs = _init_kwargs(rec, source)
+    tensors = {k: as_tensor(v, source=source, name=k) for k, v in _tensors(rec, source).items()}
+    G = build_stylegan3(kwargs, tensors, source)
+    fp16 = int(kwargs.get("num_fp16_res", 0) or 0)
+    return G, {"producer": producer, "class_name": rec.class_name, "network": key,
+               "persistence_version": rec.version, "init_kwargs": plain(kwargs),
+               "precision": f"float32 (the file's num_fp16_res={fp16}, conv_clamp={kwargs.get('conv_clamp')}; "
+                            "ganeval computes every layer in float32)"}
 
 
 def _init_kwargs(rec: PersistentRecord, source: str) -> dict[str, Any]:
