@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["check_writable_dir", "check_output_file", "append_text", "append_line", "atomic_write",
+__all__ = ["check_writable_dir", "check_output_file", "OutputClaim", "append_text", "append_line", "atomic_write",
            "file_mode", "current_umask"]
 
 
@@ -128,3 +128,46 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object]) -
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+class OutputClaim:
+    """Per-run files of a run folder, guarded against a later run of another configuration.
+
+    ``<folder>/.ganeval-outputs.json`` maps each file to the configuration hash of the run that
+    wrote it. :meth:`check` (before the work) refuses, unless ``force``, to overwrite a file that
+    another configuration wrote or that ganeval did not write; :meth:`record` (after writing)
+    notes the files as this run's.
+    """
+
+    RECORD = ".ganeval-outputs.json"
+
+    def __init__(self, folder: str | os.PathLike[str], files: list[str], config_hash: str, force: bool) -> None:
+        self.folder, self.files, self.hash, self.force = Path(folder), list(files), config_hash, force
+
+    def _owners(self) -> dict[str, str]:
+        import json
+
+        try:
+            data = json.loads((self.folder / self.RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def check(self) -> None:
+        """Raise :class:`OutputError` naming the first file another run wrote (unless ``force``)."""
+        if self.force:
+            return
+        owners = self._owners()
+        for name in self.files:
+            if (self.folder / name).exists() and owners.get(name) != self.hash:
+                who = "a run of another configuration" if name in owners else "something other than this command"
+                raise OutputError(f"{self.folder / name} was written by {who}; choose another --out, or pass "
+                                  "--force to overwrite it.")
+
+    def record(self) -> None:
+        """Note the files as written by this configuration."""
+        import json
+
+        owners = {**self._owners(), **{name: self.hash for name in self.files}}
+        blob = json.dumps(owners, indent=1, sort_keys=True).encode()
+        atomic_write(self.folder / self.RECORD, lambda tmp: Path(tmp).write_bytes(blob))
