@@ -145,11 +145,12 @@ def pr_command(k: int, **kw: Any) -> None:
               show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 @device_option
 @seed_option
 @progress_options
 def stats_command(source: str, output: Path, samples: int, extractor: str | None, protocol: str, batch_size: int,
-                  strict: bool, device: str, seed: int, quiet: bool, log_json: bool) -> None:
+                  strict: bool, force: bool, device: str, seed: int, quiet: bool, log_json: bool) -> None:
     """Compute the feature statistics (mu, sigma) of SOURCE and save them to an .npz."""
     import json
 
@@ -163,6 +164,9 @@ def stats_command(source: str, output: Path, samples: int, extractor: str | None
     from .._io import check_output_file
 
     check_output_file(output, (".npz",), "--output")  # fail before the work, not after
+    if output.exists() and not force:
+        raise GanevalValueError(f"Option `--output` names an existing file {str(output)!r}; choose another name or "
+                                "pass --force to overwrite it.")
     dev = resolve_device(device)
     ext = load_extractor(_default_extractor(source, extractor), device=dev)
     src = open_source(source, role="generated", num_samples=samples, seed=seed, device=dev)
