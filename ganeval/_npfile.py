@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import math
+import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -22,7 +24,10 @@ from .errors import CheckpointError
 __all__ = ["read_npz", "npz_names", "open_npy", "ArrayHeader", "MAX_ARRAY_BYTES"]
 
 MAX_ARRAY_BYTES = 64 << 30  # no array ganeval reads legitimately comes near 64 GiB
-_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, IndexError, TypeError)
+# what NumPy and zipfile raise on corrupt input: a bad compression method is NotImplementedError
+# (a RuntimeError), a garbled header dict a tokenize.TokenError or SyntaxError
+_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, IndexError, TypeError,
+                RuntimeError, SyntaxError, tokenize.TokenError, struct.error, OverflowError)
 
 
 class ArrayHeader:

@@ -25,6 +25,7 @@ __all__ = [
     "check_float_images",
     "check_finite_float",
     "is_int",
+    "short_repr",
     "fmt_shape",
 ]
 
@@ -32,6 +33,12 @@ __all__ = [
 def fmt_shape(shape: Iterable[Any]) -> str:
     """Format a shape as ``[8, 64]``; ``None`` entries print as ``*``."""
     return "[" + ", ".join("*" if s is None else str(s) for s in shape) + "]"
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters (for one-line error messages)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def is_int(value: Any) -> bool:

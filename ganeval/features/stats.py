@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._io import file_mode
-from .._validate import check_positive_int, is_int
+from .._validate import check_positive_int, is_int, short_repr
 from ..errors import CheckpointError, GanevalValueError, OutputError
 
 __all__ = ["FeatureStatistics", "StreamingMoments", "cache_key", "cache_path", "atomic_write"]
@@ -103,7 +103,11 @@ class FeatureStatistics:
     def _load_pickle(cls, path: Path) -> FeatureStatistics:
         from ..loaders.safe_pickle import safe_load
 
-        obj = safe_load(path)
+        try:
+            obj = safe_load(path)
+        except (OverflowError, RecursionError, MemoryError) as exc:  # a pickle declaring absurd sizes or depth
+            raise CheckpointError(f"Cannot read statistics pickle {str(path)!r}: {type(exc).__name__}: "
+                                  f"{short_repr(str(exc), 120)}") from None
         if isinstance(obj, (tuple, list)) and len(obj) == 2:  # StyleGAN v1 cache: (mu, np.cov sigma)
             return cls._checked(_float_array(obj[0], "mu", path), _float_array(obj[1], "sigma", path), 0, 1,
                                 {"format": "stylegan-v1 pickle"}, path)
@@ -188,7 +192,7 @@ def _int_field(v: Any, name: str, path: Path) -> int:
     if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iu":
         v = v.item()
     if not is_int(v):
-        raise CheckpointError(f"Statistics file {str(path)!r}: {name!r} must be an integer, but got {v!r:.60}.")
+        raise CheckpointError(f"Statistics file {str(path)!r}: {name!r} must be an integer, but got {short_repr(v)}.")
     return int(v)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from .._io import atomic_write
+from .._validate import short_repr
 from .._version import __version__
 from ..devices import resolve_device
 from ..errors import CheckpointError, ChecksumError, GanevalError, GanevalTypeError, UnsupportedGeneratorError
@@ -191,7 +192,7 @@ def _check_value(key: str, kind: str, allows_none: bool, allows_str: bool, v: An
         bad = None if ok else f"a list of at most {_MAX_COUNT} numbers in [0, {_MAX_DIM}]"
     if bad is not None:
         raise CheckpointError(f"Native config {where}: `init_kwargs.{key}` must be {bad}"
-                              f"{' or null' if allows_none else ''}, but got {v!r:.80}.")
+                              f"{' or null' if allows_none else ''}, but got {short_repr(v)}.")
 
 
 def _check_init_kwargs(cls: type, kwargs: dict[str, Any], where: Path) -> None:
@@ -200,7 +201,7 @@ def _check_init_kwargs(cls: type, kwargs: dict[str, Any], where: Path) -> None:
     for key, v in kwargs.items():
         p = params.get(key)
         if p is None or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or key == "self":
-            raise CheckpointError(f"Native config {where}: `init_kwargs` has the unknown key {key!r:.80}; "
+            raise CheckpointError(f"Native config {where}: `init_kwargs` has the unknown key {short_repr(key)}; "
                                   f"{cls.__name__} accepts {sorted(k for k in params if k != 'self')}.")
         text = p.annotation if isinstance(p.annotation, str) else ""
         _check_value(key, _kind(p.annotation, p.default), "None" in text, "str" in text.split(" | ")[1:], v, where)
@@ -225,6 +226,16 @@ def _check_size(expected: dict[str, torch.Tensor], path: Path) -> None:
     if need > have:
         raise CheckpointError(f"Native config for {path.name} describes a generator of {need:,} bytes of weights, but "
                               f"the weights file holds {have:,} bytes; the config does not belong to these weights.")
+
+
+def _w_avg_field(value: Any, ref: torch.Tensor, where: Path) -> torch.Tensor:
+    """The config's ``w_avg`` list as a tensor like ``ref``; CheckpointError when it is not one."""
+    ok = isinstance(value, list) and len(value) == ref.numel() and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    if not ok:
+        raise CheckpointError(f"Field `w_avg` of {where.name} must be a list of {ref.numel()} numbers, but got "
+                              f"{short_repr(value)}.")
+    return torch.tensor(value, dtype=ref.dtype).reshape(ref.shape)
 
 
 def load_native(path: str | os.PathLike[str], device: str | torch.device | None = None) -> torch.nn.Module:
@@ -256,11 +267,11 @@ def load_native(path: str | os.PathLike[str], device: str | torch.device | None 
             f"the file is corrupted or was replaced."
         )
     if not isinstance(config["arch_name"], str):
-        raise CheckpointError(f"Field `arch_name` of {config_path} must be a string, but got {config['arch_name']!r:.80}.")
+        raise CheckpointError(f"Field `arch_name` of {config_path} must be a string, but got {short_repr(config['arch_name'])}.")
     cls = architecture_class(config["arch_name"])
     kwargs = config.get("init_kwargs")
     if not isinstance(kwargs, dict):
-        raise CheckpointError(f"Native config {config_path} must hold an `init_kwargs` object, but got {kwargs!r:.80}.")
+        raise CheckpointError(f"Native config {config_path} must hold an `init_kwargs` object, but got {short_repr(kwargs)}.")
     _check_init_kwargs(cls, kwargs, config_path)
     # build on the meta device first (no memory): shapes are compared with the file's header
     # before anything is allocated, so a config claiming z_dim=10**7 costs nothing
@@ -273,11 +284,13 @@ def load_native(path: str | os.PathLike[str], device: str | torch.device | None 
         raise CheckpointError(f"Native weights {weights_path} are not a readable safetensors file: {exc}") from None
     load_state_exact(G, state, source=f"Native weights {weights_path.name}")
     if config.get("w_avg") is not None and "mapping.w_avg" in state:
-        stored = torch.tensor(config["w_avg"], dtype=state["mapping.w_avg"].dtype)
+        stored = _w_avg_field(config["w_avg"], state["mapping.w_avg"], config_path)
         if not torch.equal(stored, state["mapping.w_avg"]):
             raise CheckpointError(f"Field `w_avg` of {config_path.name} disagrees with mapping.w_avg in the weights.")
     G.eval().requires_grad_(False)
     G.to(dev)
-    G.provenance = {"source": str(weights_path), "format": "native", "sha256": sha,
-                    "saved": dict(config.get("provenance") or {})}
+    saved = config.get("provenance") or {}
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"Field `provenance` of {config_path.name} must be an object, but got {short_repr(saved)}.")
+    G.provenance = {"source": str(weights_path), "format": "native", "sha256": sha, "saved": dict(saved)}
     return G

@@ -369,9 +369,11 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
         atomic_write(out / RESULTS_FILE, lambda tmp: shutil.copyfile(results, tmp))
         if (results.parent / "figures").is_dir():
             shutil.copytree(results.parent / "figures", out / "figures", dirs_exist_ok=True)
+    import jinja2
+
     try:
         return _render(res, out)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, jinja2.TemplateError) as exc:
         if isinstance(exc, GanevalValueError):
             raise
         raise GanevalValueError(f"{results} holds a malformed record ({type(exc).__name__}: {exc}); it was not "
