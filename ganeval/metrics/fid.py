@@ -125,6 +125,9 @@ def kid_from_features(gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 1
     check_positive_int("num_subsets", num_subsets)
     check_positive_int("subset_size", subset_size, minimum=2)
     g, r = np.asarray(gen, np.float64), np.asarray(real, np.float64)
+    if g.ndim != 2 or r.ndim != 2 or g.shape[1] != r.shape[1] or g.shape[1] == 0:
+        raise GanevalValueError(f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
+                                f"{list(g.shape)} and {list(r.shape)}.")
     d = g.shape[1]
     m = min(len(g), len(r), subset_size)
     if m < 2:
@@ -168,8 +171,13 @@ def precision_recall_from_features(gen: np.ndarray, real: np.ndarray, *, k: int 
     A probe is inside a manifold when its distance to some manifold point is at most that
     point's distance to its k-th nearest neighbour in the manifold.
     """
+    k = check_positive_int("k", k)  # k = 0 makes every radius the point's distance to itself: 0
+    batch_size = check_positive_int("batch_size", batch_size)
     g = torch.as_tensor(np.asarray(gen, np.float32))
     r = torch.as_tensor(np.asarray(real, np.float32))
+    if g.ndim != 2 or r.ndim != 2 or g.shape[1] != r.shape[1] or g.shape[1] == 0:
+        raise GanevalValueError(f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
+                                f"{list(g.shape)} and {list(r.shape)}.")
     if min(len(g), len(r)) <= k:
         raise GanevalValueError(f"Precision/recall with k={k} needs more than {k} samples per set, "
                                 f"but got {len(g)} generated and {len(r)} real.")
@@ -208,10 +216,16 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
     for m in metrics:
         if m not in _DISTRIBUTION_METRICS:
             raise GanevalValueError(f"Argument `metrics` must contain only 'fid', 'kid', 'pr', but got {m!r}.")
-    check_positive_int("num_samples", num_samples, minimum=2)
-    check_positive_int("batch_size", batch_size)
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise GanevalValueError(f"Argument `bootstrap` must be an integer >= 0, but got {bootstrap!r}.")
+    num_samples = check_positive_int("num_samples", num_samples, minimum=2)
+    batch_size = check_positive_int("batch_size", batch_size)
+    bootstrap = check_positive_int("bootstrap", bootstrap, minimum=0, maximum=100_000)
+    if num_real is not None:
+        num_real = check_positive_int("num_real", num_real, minimum=2)
+    if "pr" in metrics:
+        pr_k = check_positive_int("pr_k", pr_k)
+    if "kid" in metrics:
+        kid_subsets = check_positive_int("kid_subsets", kid_subsets)
+        kid_subset_size = check_positive_int("kid_subset_size", kid_subset_size, minimum=2)
     dev = resolve_device(device)
     ext = load_extractor(extractor, device=dev)
     check_choice("on_nan", on_nan, ("stop", "skip"))
