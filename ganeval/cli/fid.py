@@ -60,6 +60,10 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
     if out is not None:
         check_writable_dir(out)  # fail before the work, not after
     metrics = [m.strip().lower() for m in metrics]
+    if not metrics:
+        raise GanevalValueError("Option `--metrics` must list at least one of fid, kid, pr, is, but got none.")
+    if len(set(metrics)) != len(metrics):
+        raise GanevalValueError(f"Option `--metrics` must not repeat a metric, but got {metrics}.")
     for m in metrics:
         if m not in ("fid", "kid", "pr", "is"):
             raise GanevalValueError(f"Option `--metrics` must list only fid, kid, pr, is, but got {m!r}.")

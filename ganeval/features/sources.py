@@ -29,6 +29,7 @@ __all__ = ["ImageSet", "FolderSource", "ZipSource", "ArraySource", "ShapesSource
            "LoadedBatch", "open_source", "quantize", "IMAGE_EXTENSIONS"]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
+MAX_IMAGE_BYTES = 256 << 20  # one encoded image; a 4096x4096 16-bit RGBA PNG is 128 MiB uncompressed
 
 
 def quantize(images: torch.Tensor) -> torch.Tensor:
@@ -100,6 +101,18 @@ def _decode(data: bytes) -> tuple[torch.Tensor | None, str]:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1), ("" if mode == "RGB" else mode)
 
 
+def _decode_file(path: Path) -> tuple[torch.Tensor | None, str]:
+    """:func:`_decode` of a file, refusing (as unreadable) one too large to be an image."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            return None, f"unreadable: {size:,} bytes, more than {MAX_IMAGE_BYTES:,} for one image"
+        data = path.read_bytes()
+    except OSError as exc:  # removed or unreadable since the folder was listed
+        return None, f"unreadable: {exc.strerror or exc}"
+    return _decode(data)
+
+
 class FolderSource(ImageSet):
     """Every PNG/JPEG/WebP file under a folder (recursive), in sorted relative-path order."""
 
@@ -126,7 +139,7 @@ class FolderSource(ImageSet):
     def load(self, indices: np.ndarray) -> LoadedBatch:
         out = LoadedBatch([])
         for i in indices:
-            img, note = _decode(self.files[int(i)].read_bytes())
+            img, note = _decode_file(self.files[int(i)])
             out.images.append(img)
             out.notes.append(f"{self.files[int(i)].name}: {note}" if img is None else note)
         return out
@@ -167,6 +180,9 @@ class ZipSource(ImageSet):
         for i in indices:
             name = self.names[int(i)]
             try:
+                size = self._zip.getinfo(name).file_size
+                if size > MAX_IMAGE_BYTES:  # a zip bomb member: refused before inflating it
+                    raise ValueError(f"it inflates to {size:,} bytes, more than {MAX_IMAGE_BYTES:,}")
                 data = self._zip.read(name)
             except (zipfile.BadZipFile, OSError, ValueError) as exc:  # CRC errors, truncated archive
                 out.images.append(None)
@@ -385,6 +401,8 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
             return FolderSource(path)
         if not path.exists():
             raise GanevalValueError(f"Argument `{role}` names {spec!r}, which does not exist.")
+        if not path.is_file():  # a FIFO or device would block or never end
+            raise GanevalValueError(f"Argument `{role}` names {spec!r}, which is neither a folder nor a regular file.")
         suffix = path.suffix.lower()
         if suffix == ".zip":
             return ZipSource(path)
