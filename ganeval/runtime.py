@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import distributed as dist
-from ._io import atomic_write
+from ._io import atomic_write, file_mode
 from ._validate import check_positive_int
 from .errors import OutputError, RunFolderMismatchError
 from .results import to_jsonable
@@ -245,6 +245,7 @@ class _RunFolder:
                 np.savez(f, **arrays, **{_CHUNK_META: np.array(json.dumps(record))})
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, file_mode())  # the umask's mode, as every other file ganeval writes
             os.replace(tmp, path)
         except OSError as exc:
             if "tmp" in locals() and os.path.exists(tmp):

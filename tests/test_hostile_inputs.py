@@ -445,3 +445,27 @@ def test_image_array_lying_header_refused_before_allocation(tmp_path):
     (tmp_path / "b.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + bytes(96))
     with pytest.raises(CheckpointError, match="but 96 bytes are stored"):  # 3*64*64*3 declared
         ArraySource(tmp_path / "b.npy")
+
+
+def test_corrupt_separability_cache_chunk_is_recomputed(tmp_path, caplog):
+    from torch import nn
+
+    from ganeval.classifiers import wrap_classifier
+    from ganeval.metrics.separability import separability
+    from ganeval.models.stylegan import StyleGAN
+
+    torch.manual_seed(0)
+    G = StyleGAN(z_dim=16, w_dim=16, img_resolution=8, fmap_base=64, fmap_max=16, mapping_layers=2)
+    clf = wrap_classifier(nn.Sequential(nn.AvgPool2d(2), nn.Flatten(), nn.Linear(3 * 4 * 4, 2)), ["x", "y"], 8)
+    kw = dict(num_samples=400, num_keep=200, device="cpu", progress=False, batch_size=100, cache_dir=tmp_path)
+    clean = separability(G, clf, **kw)
+    chunk = sorted(tmp_path.glob("*/chunks/[0-9]*.npz"))[1]
+    with np.load(chunk) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["logits"] = arrays["logits"] * 1000  # what a hand edit or bit rot leaves: valid npz, wrong values
+    np.savez(chunk, **arrays)
+    caplog.set_level(logging.WARNING, logger="ganeval")
+    again = separability(G, clf, **kw)
+    assert str(chunk) in caplog.text and again.provenance["samples_resumed"] < 400
+    assert again.scores() == clean.scores()
+    np.testing.assert_array_equal(again.table["entropy_bits"].to_numpy(), clean.table["entropy_bits"].to_numpy())
