@@ -147,9 +147,9 @@ class _RunFolder:
         Every chunk carries the hash too, so an unreadable record is rewritten, not trusted.
         """
         try:
-            rec = json.loads(meta.read_text(encoding="utf-8"))
+            rec = json.loads(meta.read_text(encoding="utf-8")) if meta.stat().st_size < (1 << 24) else None
             old = rec.get("config_hash") if isinstance(rec, dict) else None
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             old = None
         if not isinstance(old, str):
             log.warning("run folder record %s is unreadable; it is rewritten (chunks carry their own "
@@ -170,7 +170,7 @@ class _RunFolder:
         raw = arrays.pop(_CHUNK_META, None)
         try:
             rec = json.loads(str(raw)) if raw is not None and raw.dtype.kind == "U" and raw.ndim == 0 else None
-        except ValueError:
+        except (ValueError, RecursionError):
             rec = None
         if not isinstance(rec, dict):
             raise CorruptChunk("it carries no integrity record (written by an older version or by hand)")

@@ -177,7 +177,7 @@ _MAX_STAT_VALUE = 1e100  # beyond this, the Fréchet terms overflow float64
 
 def _float_array(a: Any, name: str, path: Path) -> np.ndarray:
     """``a`` as a float64 array; a CheckpointError naming the field when it is not numeric."""
-    if isinstance(a, np.ndarray) and a.dtype.kind not in "biuf":
+    if isinstance(a, np.ndarray) and a.dtype.kind not in "iuf":
         raise CheckpointError(f"Statistics file {str(path)!r}: {name!r} must be a numeric array, but has dtype "
                               f"{a.dtype}.")
     try:
@@ -199,7 +199,7 @@ def _int_field(v: Any, name: str, path: Path) -> int:
 def _meta_field(v: np.ndarray, path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(str(v)) if v.dtype.kind == "U" and v.ndim == 0 else None
-    except ValueError:
+    except (ValueError, RecursionError):
         meta = None
     if not isinstance(meta, dict):
         raise CheckpointError(f"Statistics file {str(path)!r}: 'meta' must be a JSON object string, but is not.")

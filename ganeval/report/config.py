@@ -63,6 +63,7 @@ METRIC_DEFAULTS: dict[str, dict[str, Any]] = {
 # metric options that may name a file or folder (resolved like generator sources)
 _PATH_OPTIONS = ("real", "classifier", "extractor", "distance")
 
+_MAX_CONFIG_BYTES = 16 << 20
 _TOP_KEYS = {"name", "out", "seed", "device", "generators", "metrics", "figures"}
 _FIGURE_KEYS = {"enabled", "truncation", "grid", "mixing_rows", "mixing_cols", "noise_realisations",
                 "std_realisations", "interpolation_steps", "interpolation_pairs"}
@@ -126,10 +127,14 @@ def load_config(path: str | Path) -> ReportConfig:
     path = Path(path)
     if not path.is_file():
         raise GanevalValueError(f"Argument `config` must be an existing TOML file, but got {str(path)!r} (not found).")
+    if path.stat().st_size > _MAX_CONFIG_BYTES:
+        raise GanevalValueError(f"Argument `config` must be a TOML file of at most {_MAX_CONFIG_BYTES >> 20} MiB, but "
+                                f"{str(path)!r} is larger.")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise GanevalValueError(f"Argument `config` must be valid TOML, but {str(path)!r} fails to parse: {exc}.") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise GanevalValueError(f"Argument `config` must be valid TOML, but {str(path)!r} fails to parse: {why}.") from None
     return parse_config(data, base_dir=path.parent)
 
 
@@ -157,9 +162,11 @@ def _resolve_source(source: str, base_dir: Path | None) -> str:
     if ":" in source.split("/")[0] or base_dir is None:
         return source
     p = Path(source).expanduser()
-    if not p.is_absolute() and (base_dir / p).exists():
-        return _shown_path(base_dir / p)
-    return source
+    try:
+        here = not p.is_absolute() and (base_dir / p).exists()
+    except (OSError, ValueError):  # a name too long or holding NUL names no file
+        here = False
+    return _shown_path(base_dir / p) if here else source
 
 
 def _folder_name(name: str) -> str:

@@ -322,4 +322,69 @@ def results_jsonl() -> Target:
     return Target("report results.jsonl", ".jsonl", _results_seed, _results_read, _results_check, _results_mutations)
 
 
-ALL = (stats_npz, stats_npz_foreign, stats_pkl, images_npy, images_npz, native_config, resume_chunk, results_jsonl)
+# ------------------------------------------------------------------------------------ report config (TOML)
+
+_TOML = """name = "fuzz report"
+out = "out"
+seed = 3
+device = "cpu"
+
+[[generators]]
+label = "shapes"
+source = "zoo:shapes-stylegan"
+
+[[metrics]]
+name = "fid"
+num_samples = 64
+real = "zoo:shapes"
+
+[figures]
+enabled = true
+truncation = 0.7
+grid = 4
+"""
+
+
+def _toml_seed(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "r.toml").write_text(_TOML)
+    return folder / "r.toml"
+
+
+def _toml_read(path: Path) -> Any:
+    from ganeval.report import load_config
+
+    return path.parent, load_config(path)
+
+
+def _toml_check(result: Any) -> str | None:
+    folder, cfg = result
+    out = cfg.out if cfg.out.is_absolute() else (Path.cwd() / cfg.out)
+    inside = folder.resolve() == out.resolve() or folder.resolve() in out.resolve().parents
+    if not (inside or Path(cfg.out).is_absolute() or str(cfg.out).startswith("reports")):
+        return f"out {cfg.out} escapes the config folder"
+    return None
+
+
+def _toml_mutations(data: bytes, rng: random.Random) -> Iterator[Case]:
+    bad = ['"abc"', "-1", "0", "1e308", "nan", "inf", "[1, 2]", "{a = 1}", "true", '"../../x"', '"../.."', '""',
+           '"a/../../b"', '"x\u0000y"', '"' + "a" * 5000 + '"', "[[[[]]]]", "2099-01-01"]
+    lines = data.decode().splitlines()
+    for i, line in enumerate(lines):
+        if "=" not in line:
+            continue
+        key = line.split("=")[0].strip()
+        for value in bad:
+            body = lines[:i] + [f"{key} = {value}"] + lines[i + 1:]
+            yield Case(f"{key}={value[:16]}", ("\n".join(body) + "\n").encode())
+        yield Case(f"drop {key}", ("\n".join(lines[:i] + lines[i + 1:]) + "\n").encode())
+    yield Case("deep", b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n")
+    yield Case("unknown-top", data + b"\nevil = 1\n")
+
+
+def report_config() -> Target:
+    return Target("report config .toml", ".toml", _toml_seed, _toml_read, _toml_check, _toml_mutations)
+
+
+ALL = (stats_npz, stats_npz_foreign, stats_pkl, images_npy, images_npz, native_config, resume_chunk, results_jsonl,
+       report_config)
