@@ -43,7 +43,7 @@ def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     for anc in [p, *p.parents]:
         if anc.exists():
             if not anc.is_dir():
-                raise OutputError(f"Cannot use the output folder {p}: {anc} is a file, not a folder; "
+                raise OutputError(f"Cannot write to the output folder {p}: {anc} is a file, not a folder; "
                                   "choose another --out.")
             break
     try:
