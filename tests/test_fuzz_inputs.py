@@ -26,12 +26,14 @@ def test_fuzzed_inputs_are_refused_or_read_right(make, tmp_path, tmp_home, caplo
     assert sum(tally.counts.values()) == CASES
     assert not any(tally.counts[o] for o in BAD), "\n".join(tally.bad)
     # the mutations must actually reach the reader's refusals (a fuzzer that only feeds valid files proves nothing)
-    assert tally.counts["refused"] > 0 or target.name.startswith("resume"), tally.counts
+    assert tally.counts["refused"] + tally.counts["recovered"] > 0, tally.counts
 
 
 def test_resume_chunk_mutations_are_all_recomputed(tmp_path, caplog):
     """Every mutated middle chunk is detected and recomputed: the result equals a clean run's."""
     caplog.set_level(logging.WARNING, logger="ganeval")
     tally = run_target(targets.resume_chunk(), tmp_path, cases=CASES, seed=7)
-    assert tally.counts["accepted"] == CASES, tally.bad
+    # recovered: detected, reported, recomputed; accepted: a harmless byte (zip timestamp, padding)
+    assert tally.counts["recovered"] + tally.counts["accepted"] == CASES, (tally.counts, tally.bad)
+    assert tally.counts["recovered"] >= CASES * 3 // 4, tally.counts
     assert "is corrupt" in caplog.text  # the reuse was refused with the chunk's path, not silently taken

@@ -6,6 +6,8 @@ flips, inserted bytes, headers that lie about shapes and dtypes, wrong types in 
 a JSON config) are read one by one and each outcome is classified:
 
 - ``refused``: a :class:`ganeval.errors.GanevalError` with a one-line message (the goal for bad input);
+- ``recovered``: the damage was detected, reported and repaired (a resume chunk recomputed), and
+  the result is right;
 - ``accepted``: read, and the result passes the target's invariant (harmless mutations: a
   flipped byte inside a float, an ignored field);
 - ``traceback``: any other exception (a bug);
@@ -39,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-OUTCOMES = ("refused", "accepted", "traceback", "multiline", "hang", "memory", "wrong", "lost")
+OUTCOMES = ("refused", "recovered", "accepted", "traceback", "multiline", "hang", "memory", "wrong", "lost")
 BAD = ("traceback", "multiline", "hang", "memory", "wrong", "lost")
 MEMORY_LIMIT = 1 << 30  # bytes of peak-RSS growth one case may cause
 CASE_SECONDS = 20.0
@@ -69,6 +71,7 @@ class Target:
         check: returns ``None`` when an accepted result is right, else what is wrong.
         mutate: yields extra, format-aware cases (lying headers, wrong field types).
         reset: prepares the folder before each case (e.g. a run folder); optional.
+        recovered: whether a right result came from detecting and repairing damage; optional.
     """
 
     name: str
@@ -78,6 +81,7 @@ class Target:
     check: Callable[[Any], str | None]
     mutate: Callable[[bytes, random.Random], Iterator[Case]] = lambda data, rng: iter(())
     reset: Callable[[Path, bytes], Path] | None = None
+    recovered: Callable[[Any], bool] | None = None
 
 
 @dataclass
@@ -197,7 +201,8 @@ def _classify(target: Target, path: Path, protected: dict[Path, str]) -> tuple[s
     try:
         result = target.read(path)
         problem = target.check(result)
-        outcome, detail = ("wrong", problem) if problem else ("accepted", "")
+        fixed = not problem and target.recovered is not None and target.recovered(result)
+        outcome, detail = ("wrong", problem) if problem else ("recovered", "") if fixed else ("accepted", "")
     except _Timeout:
         outcome, detail = "hang", f"over {CASE_SECONDS} s"
     except GanevalError as exc:

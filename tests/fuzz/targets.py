@@ -282,7 +282,7 @@ def _chunk_mutations(data: bytes, rng: random.Random) -> Iterator[Case]:
 
 def resume_chunk() -> Target:
     return Target("resume chunk .npz", ".npz", _chunk_seed, _chunk_read, _chunk_check, _chunk_mutations,
-                  reset=_chunk_reset)
+                  reset=_chunk_reset, recovered=lambda out: bool(out.discarded))
 
 
 # ------------------------------------------------------------------------------------ results.jsonl
