@@ -122,5 +122,15 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
         claim.record()
         click.echo(f"Wrote {out / 'result.jsonl'}, {out / 'attributes.csv'}, {out / 'entropy.png'}", err=True)
     if boundaries_dir is not None:
+        import re
+
+        ident = config_hash({"result": result.config, "generator": generator, "classifier": classifier})
+        claims = [OutputClaim(Path(boundaries_dir) / s, [f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', a)}.npy"
+                                                          for a in result.normals[s]], ident, force)
+                  for s in result.normals]
+        for claim_b in claims:  # all checked before any is written
+            claim_b.check()
         written = {s: len(export_boundaries(result, Path(boundaries_dir) / s, space=s)) for s in result.normals}
+        for claim_b in claims:
+            claim_b.record()
         click.echo(f"Wrote boundaries under {boundaries_dir}: " + json.dumps(written), err=True)

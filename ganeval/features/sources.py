@@ -389,6 +389,9 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
         raise GanevalValueError(
             f"Argument `{role}` must be a generator, a path or a registry name, but got {type(source).__name__}.")
     spec = str(source)
+    if not spec.strip() or "\0" in spec:
+        raise GanevalValueError(f"Argument `{role}` must name a generator, image set or statistics file, but got "
+                                f"{spec!r}.")
     if spec == "zoo:shapes" or spec.startswith("zoo:shapes:"):
         tail = spec.split(":")[2] if spec.count(":") == 2 else None
         if tail is not None and not tail.isdigit():

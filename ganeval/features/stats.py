@@ -54,7 +54,7 @@ class FeatureStatistics:
     def save(self, path: str | Path) -> Path:
         """Write an ``.npz`` atomically (pytorch-fid layout plus ganeval's extra keys)."""
         path = Path(path)
-        if path.suffix != ".npz":
+        if path.suffix.lower() != ".npz":
             raise GanevalValueError(f"Argument `path` must end in '.npz', but got {str(path)!r}.")
 
         meta = {**self.meta, "content_sha256": content_checksum(self.mu, self.sigma)}
@@ -76,9 +76,9 @@ class FeatureStatistics:
         path = Path(path)
         if not path.is_file():
             raise GanevalValueError(f"Statistics file {str(path)!r} does not exist (or is not a file).")
-        if path.suffix == ".npz":
+        if path.suffix.lower() == ".npz":
             return cls._load_npz(path)
-        if path.suffix in (".pkl", ".pickle"):
+        if path.suffix.lower() in (".pkl", ".pickle"):
             return cls._load_pickle(path)
         raise GanevalValueError(f"Statistics file {str(path)!r} must be a .npz or .pkl file.")
 

@@ -85,8 +85,8 @@ def inception_score_splits(logits: np.ndarray, *, splits: int = 10) -> np.ndarra
     from scipy.special import logsumexp
 
     x = np.asarray(logits, np.float64)
-    if x.ndim != 2:
-        raise GanevalValueError(f"Argument `logits` must have shape [N, K], but got {list(x.shape)}.")
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise GanevalValueError(f"Argument `logits` must have shape [N, K] with K >= 1, but got {list(x.shape)}.")
     check_positive_int("splits", splits)
     if len(x) < splits:
         raise GanevalValueError(f"Argument `logits` must have at least `splits`={splits} rows, but got {len(x)}.")

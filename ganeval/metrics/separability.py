@@ -47,6 +47,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from .._io import atomic_write
 from .._validate import check_choice, check_float_images, check_positive_int, is_int
 from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError, UnsupportedGeneratorError
 from ..results import MetricResult
@@ -228,7 +229,8 @@ def export_boundaries(result: SeparabilityResult, directory: str | Path, space: 
     paths = []
     for attr, normal in result.normals[space].items():
         path = out / f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', attr)}.npy"
-        np.save(path, normal.astype(np.float32).reshape(1, -1))
+        vec = normal.astype(np.float32).reshape(1, -1)
+        atomic_write(path, lambda tmp, vec=vec: np.save(tmp, vec))  # tmp ends in .npy: np.save adds nothing
         paths.append(path)
     return paths
 
