@@ -65,6 +65,17 @@ def _check_size(h: ArrayHeader, stored: int, where: str, max_bytes: int) -> None
                               f"({h.nbytes:,} bytes) but {stored:,} bytes are stored (truncated or corrupt file).")
 
 
+_BOMB_BYTES, _BOMB_RATIO = 256 << 20, 200  # deflate tops out near 1000:1; real arrays compress far less
+
+
+def _check_ratio(info: zipfile.ZipInfo, where: str) -> None:
+    """Refuse a compressed member that would inflate enormously from a few bytes (a zip bomb)."""
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > _BOMB_BYTES and \
+            info.file_size > _BOMB_RATIO * max(info.compress_size, 1):
+        raise CheckpointError(f"Cannot read {where}: {info.compress_size:,} compressed bytes would inflate to "
+                              f"{info.file_size:,} (a zip bomb?).")
+
+
 def read_npz(path: str | Path, *, keys: tuple[str, ...] | None = None,
              max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` (only ``keys`` when given, those present), each verified first.
@@ -82,6 +93,7 @@ def read_npz(path: str | Path, *, keys: tuple[str, ...] | None = None,
             for k in wanted:
                 where = f"{str(p)!r} (array {k!r})"
                 info = zf.getinfo(members[k])
+                _check_ratio(info, where)
                 with zf.open(info) as f:
                     h = _header(f, where)
                     _check_size(h, info.file_size - h.offset, where, max_bytes)

@@ -469,3 +469,57 @@ def test_corrupt_separability_cache_chunk_is_recomputed(tmp_path, caplog):
     assert str(chunk) in caplog.text and again.provenance["samples_resumed"] < 400
     assert again.scores() == clean.scores()
     np.testing.assert_array_equal(again.table["entropy_bits"].to_numpy(), clean.table["entropy_bits"].to_numpy())
+
+
+class _Wobbly(torch.nn.Module):
+    """An extractor whose feature width changes after its first call."""
+
+    name, feature_dim, input_resolution, weights_sha256 = "wobbly", 4, 8, None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return torch.zeros(len(x), 4 if self.calls == 1 else 5)
+
+
+def test_extractor_changing_feature_width_is_refused():
+    from ganeval.features.extract import extract_features
+    from ganeval.features.sources import ShapesSource
+
+    with pytest.raises(GanevalValueError, match=r"must return features \[4, 4\] .* returned \[4, 5\]"):
+        extract_features(ShapesSource(12), _Wobbly(), batch_size=4, progress="quiet")
+
+
+def test_zip_bomb_npz_is_refused_before_inflating(tmp_path):
+    import resource
+
+    from ganeval.features.sources import ArraySource
+
+    import zipfile
+
+    shape = (400, 512, 512, 3)  # 315 MB of zeros, streamed into the archive (never held in memory here)
+    head = np.lib.format.header_data_from_array_1_0(np.zeros((0, 512, 512, 3), np.uint8))
+    head["shape"] = shape
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("images.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, head)
+            block = bytes(1 << 24)
+            for _ in range(int(np.prod(shape)) // len(block)):
+                f.write(block)
+            f.write(bytes(int(np.prod(shape)) % len(block)))
+    assert (tmp_path / "bomb.npz").stat().st_size < 2 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError, match="zip bomb"):
+        ArraySource(tmp_path / "bomb.npz")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB
+
+
+def test_fifo_source_is_refused_not_blocking(tmp_path):
+    from ganeval.features.sources import open_source
+
+    os.mkfifo(tmp_path / "x.npy")
+    with pytest.raises(GanevalValueError, match="neither a folder nor a regular file"):
+        open_source(str(tmp_path / "x.npy"), role="generated", num_samples=4)
