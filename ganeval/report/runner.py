@@ -234,6 +234,7 @@ def _generator_info(G: Any, source: str) -> dict[str, Any]:
 
 
 def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+    from .._io import atomic_write
     from ..viz.analysis import analysis_figures
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -243,7 +244,7 @@ def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -
                                 noise_realisations=spec.noise_realisations, std_realisations=spec.std_realisations,
                                 interpolation_steps=spec.interpolation_steps,
                                 interpolation_pairs=spec.interpolation_pairs):
-        fig.save(folder / f"{fig.name}.png")
+        atomic_write(folder / f"{fig.name}.png", fig.save)  # a kill never leaves half a PNG
         items.append({"file": f"{rel}/{fig.name}.png", "name": fig.name, "title": fig.title, "caption": fig.caption,
                       "width": int(fig.image.shape[1]), "height": int(fig.image.shape[0])})
     return items
