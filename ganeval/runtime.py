@@ -65,7 +65,7 @@ class Gathered(dict):
     resumed: int = 0
     oom_retries: int = 0
     stopped_early: bool = False
-    discarded: list[str] = []
+    discarded: tuple[str, ...] = ()
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -97,7 +97,7 @@ def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-class CorruptChunk(Exception):
+class _CorruptChunk(Exception):
     """A resume chunk failed verification (internal: the chunk is discarded and recomputed)."""
 
 
@@ -105,8 +105,8 @@ class _RunFolder:
     """Atomic per-sample chunks under ``run_dir/chunks`` keyed by a configuration hash.
 
     Every chunk ``<start>-<end>.npz`` holds, besides the arrays, a JSON record with its sample
-    range, the configuration hash, the arrays' names, dtypes and shapes and a sha256 of their
-    contents. On reuse each chunk is verified against its file name, the record, the checksum and
+    range, the configuration hash and a sha256 over the arrays' names, dtypes, shapes and bytes.
+    On reuse each chunk is verified against its file name, the record, the checksum and
     the layout of the chunks before it; a chunk that fails is reported with its path, deleted and
     recomputed (with every later chunk, which no longer continues a verified prefix).
     """
@@ -159,35 +159,35 @@ class _RunFolder:
 
     def _read_chunk(self, path: Path, start: int, end: int, layout: dict[str, tuple[str, tuple[int, ...]]] | None
                     ) -> dict[str, np.ndarray]:
-        """The verified arrays of one chunk; :class:`CorruptChunk` naming what is wrong otherwise."""
+        """The verified arrays of one chunk; :class:`_CorruptChunk` naming what is wrong otherwise."""
         from ._npfile import read_npz
         from .errors import CheckpointError
 
         try:  # every member's header is checked against its stored size before anything is allocated
             arrays = read_npz(path, max_bytes=max(1 << 20, path.stat().st_size * 2))
         except (CheckpointError, OSError) as exc:
-            raise CorruptChunk(f"unreadable: {exc}") from None
+            raise _CorruptChunk(f"unreadable: {exc}") from None
         raw = arrays.pop(_CHUNK_META, None)
         try:
             rec = json.loads(str(raw)) if raw is not None and raw.dtype.kind == "U" and raw.ndim == 0 else None
         except (ValueError, RecursionError):
             rec = None
         if not isinstance(rec, dict):
-            raise CorruptChunk("it carries no integrity record (written by an older version or by hand)")
+            raise _CorruptChunk("it carries no integrity record (written by an older version or by hand)")
         expect = {"start": start, "end": end, "config_hash": self.hash, "sha256": _checksum(arrays)}
         for key, want in expect.items():
             if rec.get(key) != want:
-                raise CorruptChunk(f"its {key} does not match (recorded {str(rec.get(key))[:16]!r}, "
+                raise _CorruptChunk(f"its {key} does not match (recorded {str(rec.get(key))[:16]!r}, "
                                    f"expected {str(want)[:16]!r})")
         if not arrays:
-            raise CorruptChunk("it holds no arrays")
+            raise _CorruptChunk("it holds no arrays")
         for k, a in arrays.items():
             if a.ndim == 0 or a.shape[0] != end - start:
-                raise CorruptChunk(f"array {k!r} has shape {list(a.shape)}, expected {end - start} rows")
+                raise _CorruptChunk(f"array {k!r} has shape {list(a.shape)}, expected {end - start} rows")
             if layout is not None and layout.get(k) != (a.dtype.str, a.shape[1:]):
-                raise CorruptChunk(f"array {k!r} ({a.dtype} {list(a.shape)}) differs from the earlier chunks")
+                raise _CorruptChunk(f"array {k!r} ({a.dtype} {list(a.shape)}) differs from the earlier chunks")
         if layout is not None and set(layout) != set(arrays):
-            raise CorruptChunk(f"it holds arrays {sorted(arrays)}, the earlier chunks {sorted(layout)}")
+            raise _CorruptChunk(f"it holds arrays {sorted(arrays)}, the earlier chunks {sorted(layout)}")
         return arrays
 
     def load(self) -> tuple[dict[str, list[np.ndarray]], int]:
@@ -209,9 +209,9 @@ class _RunFolder:
                 break
             try:
                 if end <= start:
-                    raise CorruptChunk("its name gives an empty sample range")
+                    raise _CorruptChunk("its name gives an empty sample range")
                 arrays = self._read_chunk(path, start, end, layout)
-            except CorruptChunk as exc:
+            except _CorruptChunk as exc:
                 self._discard(path, str(exc), [p for _, _, p in spans[i + 1:]])
                 break
             layout = {k: (a.dtype.str, a.shape[1:]) for k, a in arrays.items()}
@@ -440,7 +440,7 @@ def map_samples(
             folder.delete_discarded()
     out = Gathered()
     out.resumed = min(done, num_samples)
-    out.discarded = list(folder.discarded) if folder is not None else []
+    out.discarded = tuple(folder.discarded) if folder is not None else ()
     call = _Caller(fn, batch_size, batch_multiple)
     if parts:  # new batches must continue the resumed chunks' layout
         call.layout = {k: (v[0].dtype.str, v[0].shape[1:]) for k, v in parts.items()}
