@@ -53,10 +53,13 @@ def test_cli_writes_summary_table_jsonl_csv_and_plots(tmp_path, alexnet_backbone
     assert any(line.strip().startswith("95% CI (bootstrap)") for line in lines)
     records = [json.loads(s) for s in (out / "results.jsonl").read_text().splitlines()]
     assert [r["config"]["space"] for r in records] == ["z", "w"]
-    csv = pd.read_csv(out / "ppl-wend-distances.csv")
+    (csv_path,) = out.glob("ppl-wend-*-distances.csv")
+    csv = pd.read_csv(csv_path)
     kept = csv["path_length"][csv["kept"]]
     assert len(csv) == 100 and np.isclose(kept.mean(), records[1]["results"]["ppl"], rtol=1e-12)
-    assert (out / "ppl-distribution.png").stat().st_size > 1000 and (out / "ppl-interpolation.png").stat().st_size > 1000
+    (dist_png,) = out.glob("ppl-*-distribution.png")
+    (interp_png,) = out.glob("ppl-*-interpolation.png")
+    assert dist_png.stat().st_size > 1000 and interp_png.stat().st_size > 1000
     # appended, and --json prints exactly the JSON line
     assert run(args[:-1] + ["--space", "w", "--json", "--quiet"]) == 0
     printed = json.loads(capsys.readouterr().out.strip())
@@ -160,3 +163,21 @@ def test_append_is_all_or_nothing(tmp_path, monkeypatch):
         append_text(path, '{"b": 2}\n')
     monkeypatch.setattr(os, "write", real_write)
     assert path.read_text() == '{"a": 1}\n'
+
+
+def test_cli_another_configuration_never_overwrites_a_runs_outputs(tmp_path, alexnet_backbone, capsys):
+    from ganeval.models.native import save_generator
+
+    gen_path = save_generator(small_stylegan(0, resolution=32), tmp_path / "tiny")
+    out = tmp_path / "out"
+    base = ["ppl", "--generator", str(gen_path), "--distance", "lpips-alex", "--samples", "100", "--device", "cpu",
+            "--out", str(out), "--quiet"]
+    assert run(base + ["--seed", "1", "--method", "jvp", "--chunk-size", "8"]) == 0
+    first = {p: p.read_bytes() for p in out.glob("ppl-*")}
+    assert len(first) == 3
+    assert run(base + ["--seed", "2"]) == 0
+    files = sorted(out.glob("ppl-*"))
+    assert len(files) == 6 and all(p.read_bytes() == data for p, data in first.items())
+    records = [json.loads(s) for s in (out / "results.jsonl").read_text().splitlines()]
+    assert [(r["config"]["seed"], r["config"]["method"], r["config"]["chunk_size"]) for r in records] == [
+        (1, "jvp", 8), (2, "fd", 16)]

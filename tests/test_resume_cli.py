@@ -51,7 +51,7 @@ def test_kill_9_then_same_command_resumes_exactly(tmp_path):
 
     a, b = json.loads(resumed.stdout.strip().splitlines()[-1]), json.loads(fresh.stdout.strip().splitlines()[-1])
     assert a["results"] == b["results"] and a["num_samples"] == b["num_samples"] == 1500
-    csv = "ppl-wfull-distances.csv"
+    (csv,) = [p.name for p in out.glob("ppl-wfull-*-distances.csv")]  # same configuration, same name
     da, db = pd.read_csv(out / csv), pd.read_csv(fresh_out / csv)
     np.testing.assert_array_equal(da["path_length"].to_numpy(), db["path_length"].to_numpy())
     assert len((out / "results.jsonl").read_text().splitlines()) == 1

@@ -33,6 +33,13 @@ def _run_dir(out: Path, space: str, identity: dict[str, Any]) -> Path:
     return out / f".run-{space}-{config_hash({**identity, 'space': space})[:12]}"
 
 
+def _tag(identity: dict[str, Any]) -> str:
+    """Eight hex digits naming a run's outputs: another configuration never overwrites them."""
+    from ..runtime import config_hash
+
+    return config_hash(identity)[:8]
+
+
 def _table(rows: list[tuple[str, str]]) -> str:
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
@@ -48,7 +55,8 @@ def _rows(r: Any) -> list[tuple[str, str]]:
         ("kept range", f"{e['lo']:.6g} .. {e['hi']:.6g}"),
         ("space / sampling", f"{c['space']} / {c['sampling']} ({c['interpolation']})"),
         ("crop / distance input", f"{c['crop']} / {c['distance_input_px']} px"),
-        ("epsilon", f"{c['epsilon']:g}"),
+        ("method / epsilon", f"{c['method']} / {c['epsilon']:g}" if c["epsilon"] is not None else c["method"]),
+        ("chunk size", str(c["chunk_size"])),
         ("noise", c["noise"]),
         ("wall time", r.provenance.get("wall_time_str", "?")),
     ]
@@ -78,6 +86,12 @@ def _rows(r: Any) -> list[tuple[str, str]]:
 @click.option("--min-samples", type=int, default=1000, show_default=True, help="Fewest samples --target-ci may stop at.")
 @click.option("--protocol", type=click.Choice(["tf", "ada-pytorch"]), default=None,
               help="Crop/downsample order [default: tf].")
+@click.option("--method", type=click.Choice(["fd", "jvp"]), default=None,
+              help="fd: NVIDIA's finite difference (default, every preset); jvp: its exact eps -> 0 limit by "
+              "forward-mode AD, without float32 cancellation.")
+@click.option("--chunk-size", type=click.IntRange(min=1, max=4096), default=16, show_default=True,
+              help="Pairs per forward pass; fixed, so per-sample values do not depend on --batch-size or the "
+              "number of processes (recorded in the config).")
 @on_nan_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for results.jsonl (appended), per-sample CSV and plots; completed samples are kept in "
@@ -87,8 +101,8 @@ def _rows(r: Any) -> list[tuple[str, str]]:
 def command(space: str | None, sampling: str | None, preset: str | None, samples: int | None, epsilon: float | None,
             crop: bool | None,
             distance: str | None, generator: str | None, seed: int, batch_size: int, device: str,
-            target_ci: float | None, min_samples: int, protocol: str | None, on_nan: str, out_dir: str | None,
-            as_json: bool, quiet: bool, log_json: bool) -> None:
+            target_ci: float | None, min_samples: int, protocol: str | None, method: str | None, chunk_size: int,
+            on_nan: str, out_dir: str | None, as_json: bool, quiet: bool, log_json: bool) -> None:
     """Perceptual path length (Karras et al. 2019) in Z or W, with a 95 % bootstrap CI.
 
     With --out, completed samples are saved as they finish (OUT/.run-<space>-<hash>/); after a
@@ -120,15 +134,14 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
     kwargs: dict[str, Any] = {"sampling": sampling, "epsilon": epsilon, "crop": crop, "distance": distance,
                               "seed": seed, "batch_size": batch_size, "device": device, "preset": preset,
                               "protocol": protocol, "target_ci": target_ci, "min_samples": min_samples,
-                              "progress": progress, "on_nan": on_nan,
+                              "progress": progress, "on_nan": on_nan, "method": method, "chunk_size": chunk_size,
                               "num_samples": samples if samples is not None or preset else DEFAULT_SAMPLES}
+    # everything that changes the per-sample values names the run folders and the output files
+    identity = {"generator": generator, "sha256": getattr(G, "provenance", {}).get("sha256"),
+                **{k: v for k, v in kwargs.items() if k not in ("batch_size", "progress", "on_nan")}}
     results = []
     for s in spaces:
-        run_dir = None
-        if out is not None:  # everything that changes the per-sample values names the folder
-            identity = {"generator": generator, "sha256": getattr(G, "provenance", {}).get("sha256"),
-                        **{k: v for k, v in kwargs.items() if k not in ("batch_size", "progress", "on_nan")}}
-            run_dir = _run_dir(out, s, identity)
+        run_dir = _run_dir(out, s, identity) if out is not None else None
         results.append(ppl(G, space=s, run_dir=run_dir, **kwargs))
     if not is_main():
         return
@@ -143,11 +156,16 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
             click.echo(r.summary())
             click.echo(_table(_rows(r)))
     if out is not None:
-        _write_outputs(out, results, G, seed, device, quiet=as_json)
+        _write_outputs(out, results, G, seed, device, quiet=as_json, tag=_tag({**identity, "spaces": spaces}))
 
 
-def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str, quiet: bool) -> None:
-    """results.jsonl (appended), one per-sample CSV per result, and the two PNG plots."""
+def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str, quiet: bool, tag: str) -> None:
+    """results.jsonl (appended), one per-sample CSV per result, and the two PNG plots.
+
+    The CSVs and plots carry ``tag`` (a hash of the run's configuration) in their names, so a run
+    with another seed, distance or generator in the same folder adds files instead of replacing
+    the first run's; the same command again rewrites the same files with the same content.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -160,14 +178,14 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
     append_text(out / "results.jsonl", "".join(r.to_json_line() + "\n" for r in results))
     for r in results:
         c = r.config
-        csv = out / f"{r.metric}-{c['space']}{c['sampling']}-distances.csv"
+        csv = out / f"{r.metric}-{c['space']}{c['sampling']}-{tag}-distances.csv"
         atomic_write(csv, lambda tmp, r=r: r.per_sample_frame().to_csv(tmp, index=False))
         written.append(csv)
-    for name, fig in (("ppl-distribution.png", plot_path_lengths(results)),
-                      ("ppl-interpolation.png", plot_interpolation_strips(G, seed=seed, device=device))):
+    for name, fig in ((f"ppl-{tag}-distribution.png", plot_path_lengths(results)),
+                      (f"ppl-{tag}-interpolation.png", plot_interpolation_strips(G, seed=seed, device=device))):
         atomic_write(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=120, format="png"))
         plt.close(fig)
-    written += [out / "ppl-distribution.png", out / "ppl-interpolation.png"]
+        written.append(out / name)
     if not quiet:
         click.echo("Wrote " + ", ".join(str(p) for p in written))
     else:

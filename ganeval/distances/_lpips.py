@@ -107,6 +107,31 @@ class LPIPSDistance(Distance):
         return total.reshape(-1)
 
 
+    def path_quadratic(self, images: torch.Tensor, tangents: torch.Tensor) -> torch.Tensor:
+        """``sum_l mean_hw sum_c w_lc (d/ds f_lc(x + s v))**2`` at ``s = 0``, ``[N]``.
+
+        LPIPS is ``sum_l mean_hw sum_c w_lc (f_lc(a) - f_lc(b))**2`` over unit-normalised
+        features ``f``, so ``d(x, x + s v) / s**2`` tends to this quadratic form in the features'
+        directional derivative: one forward-mode pass through the trunk (see
+        :meth:`Distance.path_quadratic`).
+        """
+        import lpips
+        from torch.func import jvp
+
+        model = self.model
+
+        def features(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            feats = model.net.forward(model.scaling_layer(as_rgb(x.to(torch.float32))))
+            return tuple(lpips.normalize_tensor(feats[k]) for k in range(model.L))
+
+        _, dfeats = jvp(features, (images,), (tangents.to(torch.float32),))
+        total: torch.Tensor | int = 0
+        for k, df in enumerate(dfeats):
+            total = total + model.lins[k](df.square()).mean([2, 3], keepdim=True)
+        assert isinstance(total, torch.Tensor)
+        return total.reshape(-1)
+
+
 def lpips_with_random_backbone(net: str = "vgg", seed: int = 0) -> LPIPSDistance:
     """LPIPS with the real v0.1 linear weights on a seeded random trunk (for tests only).
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +40,19 @@ import torch
 
 from .. import _seeding
 from .._validate import check_choice, check_positive_float, check_positive_int
-from ..devices import resolve_device
-from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError, UnsupportedGeneratorError
+from ..devices import PRECISION, full_fp32, resolve_device
+from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError
 from ..results import MetricResult, collect_provenance
+from ._ppl_paths import (
+    METHODS,
+    PathSampler,
+    Renderer,
+    box_downsample,
+    crop_face,
+    downsample_factor,
+    lerp,
+    slerp,
+)
 
 __all__ = [
     "ppl",
@@ -68,6 +78,10 @@ SAMPLINGS: tuple[str, ...] = ("full", "end")
 INTERPOLATIONS: tuple[str, ...] = ("slerp", "lerp")
 ON_NAN: tuple[str, ...] = ("stop", "skip")
 MIN_SAMPLES = 100  # below this the 1 / 99 percentile filter is meaningless (at 100 it still keeps all)
+MAX_SAMPLES = 100_000_000  # a sane upper bound (the references use 50,000 and 100,000)
+DEFAULT_CHUNK = 16  # pairs per forward pass (fixed: per-sample values do not depend on the batch size)
+MAX_CHUNK = 4096
+EPSILON_RANGE = (1e-5, 1.0)
 _BOOTSTRAP = 1000  # bootstrap resamples of the confidence interval
 
 
@@ -87,6 +101,7 @@ class PPLPreset:
     epsilon: float
     protocol: str
     reference: str
+    method: str = "fd"  # every published number is a finite difference
 
 
 _SG2 = ("NVlabs/stylegan2 metrics/metric_defaults.py `{name}` (50,000 samples, eps 1e-4, {crop}); "
@@ -149,54 +164,7 @@ class PPLResult(MetricResult):
                 f"generator={p.get('generator_source')}, distance={c.get('distance')}, protocol={c.get('protocol')})")
 
 
-# --------------------------------------------------------------------------- pure maths
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """NVIDIA's spherical interpolation: unit-norm endpoints and a unit-norm result.
-
-    ``a``, ``b``: ``[N, D]``; ``t``: ``[N]`` (any real; t = 0 gives ``a / |a|``). The angle
-    between ``slerp(a, b, t)`` and ``slerp(a, b, t + e)`` is exactly ``e * angle(a, b)``. The
-    input norms are discarded (harmless for generators that normalise z, as StyleGAN's
-    mapping does). No epsilon guards, as in the reference.
-    """
-    a, b = _normalize(a), _normalize(b)
-    d = (a * b).sum(dim=-1, keepdim=True)
-    p = t.reshape(-1, 1).to(a.dtype) * torch.acos(d)
-    c = _normalize(b - d * a)
-    return _normalize(a * torch.cos(p) + c * torch.sin(p))
-
-
-def _normalize(v: torch.Tensor) -> torch.Tensor:
-    """``v / sqrt(sum(v * v))`` over the last axis, NVIDIA's form (not ``torch.norm``, whose reduction
-    rounds differently: d / eps**2 amplifies last-bit differences of the two path points)."""
-    return v / torch.sqrt((v * v).sum(dim=-1, keepdim=True))
-
-
-def _lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """``a + (b - a) * t`` (the TF reference's form) with ``t`` ``[N]`` broadcast over the rest."""
-    return a + (b - a) * t.reshape(-1, *([1] * (a.ndim - 1))).to(a.dtype)
-
-
-def crop_face(images: torch.Tensor) -> torch.Tensor:
-    """NVIDIA's face crop of ``[N, C, H, W]``: rows [3H/8, 7H/8), columns [2W/8, 6W/8)."""
-    ch, cw = images.shape[2] // 8, images.shape[3] // 8
-    return images[:, :, 3 * ch:7 * ch, 2 * cw:6 * cw]
-
-
-def box_downsample(images: torch.Tensor, factor: int) -> torch.Tensor:
-    """Mean over non-overlapping ``factor x factor`` blocks of ``[N, C, H, W]`` (H, W divisible)."""
-    if factor <= 1:
-        return images
-    n, c, h, w = images.shape
-    return images.reshape(n, c, h // factor, factor, w // factor, factor).mean(dim=(3, 5))
-
-
-def downsample_factor(full_resolution: int, cropped_height: int, protocol: str) -> int:
-    """Integer box factor before the distance: from the cropped height (``"tf"``) or the full
-    resolution (``"ada-pytorch"``), ``// 256``; 1 means no downsampling."""
-    base = cropped_height if protocol == "tf" else full_resolution
-    return max(1, base // 256)
+# --------------------------------------------------------------------------- statistics
 
 
 def _percentile_ranks(n: int) -> tuple[int, int]:
@@ -245,138 +213,28 @@ def bootstrap_ci(d: np.ndarray, *, seed: int, num_resamples: int = _BOOTSTRAP, l
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
-# --------------------------------------------------------------------------- generator access
+# --------------------------------------------------------------------------- configuration
 
 
-class _Renderer:
-    """Calls a generator the way PPL needs: mapping without truncation, one noise per pair.
+@dataclass(frozen=True)
+class _Plan:
+    """Every resolved parameter of one PPL run (validated; see :func:`ppl`)."""
 
-    ``mode`` is ``"per-pair"`` (ganeval generators: explicit ``noise=`` maps drawn from
-    (seed, index)), ``"const"`` (foreign generators with ``mapping``/``synthesis`` but no
-    ``noise=`` input: the generator's stored constant noise) or ``"forward"`` (Z space on a
-    generator without a mapping network: ``G(z, c)``).
-    """
-
-    def __init__(self, G: Any, space: str, device: torch.device, seed: int) -> None:
-        from ..models.base import StyleGenerator
-
-        self.G, self.device, self.seed = G, device, seed
-        self.has_mapping = self._probe_mapping()
-        if space == "w" and not self.has_mapping:
-            raise UnsupportedGeneratorError(
-                f"Argument `space` is 'w', but the generator {type(G).__name__} has no mapping network "
-                "(it only maps z to images); use space='z'."
-            )
-        res = getattr(getattr(G, "synthesis", None), "noise_resolutions", None)
-        if not self.has_mapping:
-            self.mode, self.noise_res = "forward", []
-        elif isinstance(G, StyleGenerator) and res is not None:
-            self.mode, self.noise_res = "per-pair", [int(r) for r in res]
-        else:
-            self.mode, self.noise_res = "const", []
-        self.noise_sizes = [r * r for r in self.noise_res]
-        self.noise_total = sum(self.noise_sizes)
-
-    def _probe_mapping(self) -> bool:
-        mapping = getattr(self.G, "mapping", None)
-        if not callable(mapping) or not callable(getattr(self.G, "synthesis", None)):
-            return False
-        z = torch.zeros(1, self.G.z_dim, device=self.device)
-        try:
-            mapping(z, self.labels_onehot(torch.zeros(1, dtype=torch.int64)))
-        except UnsupportedGeneratorError:
-            return False
-        return True
-
-    def labels_onehot(self, labels: torch.Tensor) -> torch.Tensor | None:
-        c_dim = int(getattr(self.G, "c_dim", 0) or 0)
-        if c_dim == 0:
-            return None
-        return torch.nn.functional.one_hot(labels, c_dim).to(self.device, torch.float32)
-
-    def labels(self, indices: np.ndarray) -> torch.Tensor | None:
-        """One uniformly random class per pair (one-hot ``[B, c_dim]``), ``None`` if unconditional."""
-        c_dim = int(getattr(self.G, "c_dim", 0) or 0)
-        if c_dim == 0:
-            return None
-        return self.labels_onehot(_seeding.randint(self.seed, "ppl.c", indices, c_dim))
-
-    def noise(self, indices: np.ndarray, halves: int = 2) -> list[torch.Tensor] | None:
-        """Per-pair noise maps ``[halves * B, 1, r, r]`` per layer (pair halves stacked, so every
-        image of a pair gets the same map); each pair's maps come from (seed, index)."""
-        if self.mode != "per-pair":
-            return None
-        b = len(indices)
-        flat = torch.empty(halves, b, self.noise_total, device=self.device)
-        for row, i in enumerate(indices):  # one draw per pair covers all layers
-            gen = _seeding.torch_generator(self.seed, "ppl.noise", int(i), self.device)
-            torch.randn(self.noise_total, generator=gen, device=self.device, out=flat[0, row])
-        flat[1:] = flat[0]
-        # per-layer views [halves * B, 1, r, r] of the one buffer (no per-layer copies)
-        return [m.reshape(halves * b, 1, r, r) for m, r in zip(flat.split(self.noise_sizes, dim=2), self.noise_res)]
-
-    def mapping(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        return self.G.mapping(z, c, truncation_psi=1.0)
-
-    def synthesis(self, ws: torch.Tensor, noise: list[torch.Tensor] | None) -> torch.Tensor:
-        """Images for ws ``[N, ...]``; ``noise`` from :meth:`noise` with the same ``N`` (or None)."""
-        if noise is not None:
-            return self.G.synthesis(ws, noise_mode="const", noise=noise)
-        return self.G.synthesis(ws, noise_mode="const")
-
-    def from_z(self, z: torch.Tensor, c: torch.Tensor | None, noise: list[torch.Tensor] | None) -> torch.Tensor:
-        if self.mode == "forward":
-            return self.G(z, c)
-        return self.synthesis(self.mapping(z, c), noise)
-
-
-def _as_images(images: Any) -> torch.Tensor:
-    """The generator's output as float32 ``[N, C, H, W]``; anything else raises."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        got = list(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise GanevalValueError(f"The generator must return images [N, C, H, W], but returned {got}.")
-    return images.to(torch.float32)
-
-
-def _check_range(images: torch.Tensor) -> None:
-    """Refuse images that look like [0, 255] (checked on a process's first batch only)."""
-    lo, hi = float(images.min()), float(images.max())
-    if lo >= 0 and hi > 2:
-        raise GanevalValueError(
-            f"Generator images must be in [-1, 1], but the first batch spans [{lo:.3g}, {hi:.3g}], which looks "
-            "like [0, 255]; wrap the generator so it returns x / 127.5 - 1."
-        )
-
-
-def _pair_finite(images: torch.Tensor, b: int) -> torch.Tensor:
-    """float32 ``[b]`` on the images' device: 1 where both images of pair ``i`` are all finite.
-
-    One reduction pass: a row sum is finite iff every value is, unless finite values overflow
-    float32 (|sum| > 3.4e38, far outside [-1, 1] images); such rows are re-checked exactly.
-    """
-    rows = images.reshape(2, b, -1)
-    ok = torch.isfinite(rows.sum(dim=2)).all(dim=0)
-    return ok.to(torch.float32)
-
-
-def _recheck_finite(images: torch.Tensor, b: int, ok: np.ndarray) -> np.ndarray:
-    """Exact per-pair finiteness for the pairs the row-sum test flagged (rare path)."""
-    flagged = np.flatnonzero(~ok)
-    if len(flagged):
-        sub = images.reshape(2, b, -1)[:, torch.from_numpy(flagged).to(images.device)]
-        ok = ok.copy()
-        ok[flagged] = torch.isfinite(sub).all(dim=2).all(dim=0).cpu().numpy()
-    return ok
-
-
-def _nonfinite_message(bad: np.ndarray, n: int, seed: int) -> str:
-    """Names how many of the first ``n`` pairs had non-finite images, and the first indices."""
-    return (f"The generator returned NaN or Inf for {len(bad)} of the {n} pairs with sample indices 0..{n - 1} "
-            f"(seed {seed}; first bad sample indices: {bad[:5].tolist()}); use on_nan='skip' (CLI --on-nan skip) "
-            "to drop them from the statistics.")
-
-
-# --------------------------------------------------------------------------- the metric
+    space: str
+    sampling: str
+    num_samples: int
+    eps: float
+    crop: bool
+    protocol: str
+    interpolation: str
+    method: str
+    chunk_size: int
+    batch_size: int
+    seed: int
+    on_nan: str
+    preset: str | None
+    target_ci: float | None
+    min_samples: int | None
 
 
 def _resolve_preset(preset: str | None, given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -400,6 +258,68 @@ def _resolve_preset(preset: str | None, given: dict[str, Any], defaults: dict[st
     return out
 
 
+def _check_epsilon(eps: Any) -> float:
+    """A step that float32 resolves: ``t + eps`` near t = 1 is exact to 1 % for eps >= 1e-5."""
+    eps = check_positive_float("epsilon", eps)
+    if not EPSILON_RANGE[0] <= eps <= EPSILON_RANGE[1]:
+        raise GanevalValueError(
+            f"Argument `epsilon` must be in [{EPSILON_RANGE[0]:g}, {EPSILON_RANGE[1]:g}] (the path runs over "
+            f"t in [0, 1]; float32 cannot resolve smaller steps), but got {eps!r}.")
+    return eps
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise GanevalTypeError(f"Argument `seed` must be a non-negative integer, but got {seed!r}.")
+    return int(seed)
+
+
+def _plan(preset: str | None, given: dict[str, Any], protocol: str | None, interpolation: str | None,
+          chunk_size: Any, batch_size: Any, seed: Any, on_nan: str, target_ci: float | None,
+          min_samples: Any) -> _Plan:
+    """Resolve the preset and validate every argument (one error naming the argument)."""
+    defaults = {"space": "w", "sampling": "end", "num_samples": 50_000, "epsilon": 1e-4, "crop": False,
+                "method": "fd"}
+    args = _resolve_preset(preset, given, defaults)
+    space = check_choice("space", args["space"], SPACES)
+    num_samples = check_positive_int("num_samples", args["num_samples"], minimum=MIN_SAMPLES)
+    if num_samples > MAX_SAMPLES:
+        raise GanevalValueError(f"Argument `num_samples` must be at most {MAX_SAMPLES:,}, but got {num_samples}.")
+    interpolation = check_choice("interpolation", interpolation or ("slerp" if space == "z" else "lerp"),
+                                 INTERPOLATIONS)
+    if space == "w" and interpolation != "lerp":
+        raise GanevalValueError(f"Argument `interpolation` must be 'lerp' in W space, but got {interpolation!r}.")
+    chunk = check_positive_int("chunk_size", chunk_size)
+    if chunk > MAX_CHUNK:
+        raise GanevalValueError(f"Argument `chunk_size` must be at most {MAX_CHUNK}, but got {chunk}.")
+    batch = check_positive_int("batch_size", batch_size)
+    min_n = None
+    if target_ci is not None:
+        target_ci = check_positive_float("target_ci", target_ci)
+        min_n = min(check_positive_int("min_samples", min_samples, minimum=MIN_SAMPLES), num_samples)
+    return _Plan(
+        space=space, sampling=check_choice("sampling", args["sampling"], SAMPLINGS), num_samples=num_samples,
+        eps=_check_epsilon(args["epsilon"]), crop=bool(args["crop"]),
+        protocol=check_choice("protocol", protocol if protocol is not None else
+                              (PPL_PRESETS[preset].protocol if preset else "tf"), PROTOCOLS),
+        interpolation=interpolation, method=check_choice("method", args["method"], METHODS), chunk_size=chunk,
+        # the batch only groups chunks: a multiple of the chunk size
+        batch_size=-(-batch // chunk) * chunk, seed=_check_seed(seed), on_nan=check_choice("on_nan", on_nan, ON_NAN),
+        preset=preset, target_ci=target_ci, min_samples=min_n)
+
+
+def _check_generator(G: Any) -> None:
+    for attr in ("z_dim", "img_resolution"):
+        value = getattr(G, attr, None)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise GanevalTypeError(
+                f"Argument `G` must be a generator with positive integer attributes z_dim and img_resolution "
+                f"(see ganeval.models.base), but {type(G).__name__}.{attr} is {value!r}.")
+
+
+# --------------------------------------------------------------------------- stopping and statistics
+
+
 def _checkpoints(min_samples: int, num_samples: int) -> list[int]:
     """Sample counts at which ``target_ci`` is tested: min_samples, then +10 % each, capped."""
     points, n = [], min_samples
@@ -407,6 +327,64 @@ def _checkpoints(min_samples: int, num_samples: int) -> list[int]:
         points.append(n)
         n = max(n + 1, math.ceil(n * 1.1))
     return [*points, num_samples]
+
+
+class _Monitor:
+    """``stop_when`` for :func:`ganeval.runtime.map_samples`: ends the loop at the first round with
+    non-finite images (``on_nan="stop"``) or distances, or once ``target_ci`` is met at one of
+    the batch-independent checkpoints (then ``stop_at`` holds that sample count)."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        self.pending = _checkpoints(plan.min_samples, plan.num_samples) if plan.target_ci is not None else []
+        self.stop_at: int | None = None
+
+    def __call__(self, gathered: Mapping[str, np.ndarray]) -> bool:
+        ok, d = gathered["finite"], gathered["path_length"]
+        if (self.plan.on_nan == "stop" and not ok.all()) or not np.isfinite(d[ok]).all():
+            return True
+        while self.pending and self.pending[0] <= len(d):
+            n = self.pending.pop(0)
+            dv = d[:n][ok[:n]]
+            if len(dv) < MIN_SAMPLES:
+                continue
+            lo, hi = bootstrap_ci(dv, seed=self.plan.seed)
+            if (hi - lo) / 2 < self.plan.target_ci * filtered_mean(dv):  # type: ignore[operator]
+                self.stop_at = n
+                return True
+        return False
+
+
+def _checked_lengths(out: Mapping[str, np.ndarray], n: int, plan: _Plan,
+                     dist_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``n`` samples' path lengths, t and finite flags; raises on what cannot be a PPL."""
+    d_all, t, ok = out["path_length"][:n], out["t"][:n], out["finite"][:n].astype(bool)
+    bad = np.flatnonzero(~ok)
+    if len(bad) and plan.on_nan == "stop":
+        raise NonFiniteOutputError(_nonfinite_message(bad, n, plan.seed))
+    wrong = np.flatnonzero(ok & ~(np.isfinite(d_all) & (d_all >= 0)))
+    if len(wrong):
+        raise NonFiniteOutputError(
+            f"Distance `{dist_name}` returned NaN, Inf or negative values for {len(wrong)} pairs of finite images "
+            f"(seed {plan.seed}; first sample indices: {wrong[:5].tolist()}); a distance must be finite and >= 0.")
+    if len(bad):
+        log.warning("ppl: skipped %d of %d samples whose images were NaN or Inf (seed %d; first sample indices: %s)",
+                    len(bad), n, plan.seed, bad[:5].tolist())
+    if ok.sum() < MIN_SAMPLES:
+        raise NonFiniteOutputError(
+            f"Only {int(ok.sum())} of the {n} pairs had finite images ({len(bad)} skipped; seed {plan.seed}; first "
+            f"bad sample indices: {bad[:5].tolist()}); at least {MIN_SAMPLES} are needed for the statistics.")
+    return d_all, t, ok
+
+
+def _nonfinite_message(bad: np.ndarray, n: int, seed: int) -> str:
+    """Names how many of the first ``n`` pairs had non-finite images, and the first indices."""
+    return (f"The generator returned NaN or Inf for {len(bad)} of the {n} pairs with sample indices 0..{n - 1} "
+            f"(seed {seed}; first bad sample indices: {bad[:5].tolist()}); use on_nan='skip' (CLI --on-nan skip) "
+            "to drop them from the statistics.")
+
+
+# --------------------------------------------------------------------------- the metric
 
 
 def ppl(
@@ -424,6 +402,8 @@ def ppl(
     protocol: str | None = None,
     preset: str | None = None,
     interpolation: str | None = None,
+    method: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
     target_ci: float | None = None,
     min_samples: int = 1_000,
     progress: bool | str | None = None,
@@ -440,18 +420,27 @@ def ppl(
         space: ``"z"`` (slerp, then mapping) or ``"w"`` (map, then lerp every layer's w);
             default ``"w"``.
         sampling: ``"full"`` (t ~ U[0, 1)) or ``"end"`` (t = 0, as NVIDIA's code does); default ``"end"``.
-        num_samples: pairs to evaluate (>= 100; default 50,000); the maximum when ``target_ci`` is given.
-        epsilon: step along the path, > 0 (default 1e-4, as in every reference).
+        num_samples: pairs to evaluate (100 to 10^8; default 50,000); the maximum when ``target_ci`` is given.
+        epsilon: step along the path, in [1e-5, 1] (default 1e-4, as in every reference).
         crop: NVIDIA's face crop (rows 3/8-7/8, columns 2/8-6/8) before the distance; default off.
         distance: a name of :func:`ganeval.load_distance` or a callable ``(a, b) -> [N]``.
         seed: every draw (z0, z1, t, labels, noise) derives from (seed, sample index).
-        batch_size: pairs per forward pass; does not change the result.
+        batch_size: pairs per call of the sample loop, rounded up to a multiple of ``chunk_size``;
+            does not change the result.
         device: ``"auto"`` | ``"cpu"`` | ``"cuda[:N]"``.
         protocol: crop/downsample order, ``"tf"`` (default) or ``"ada-pytorch"``.
-        preset: a name in :data:`PPL_PRESETS`; it fixes space, sampling, crop, num_samples and
-            epsilon (arguments not given take the preset's value; a given value that differs
-            from the preset's raises).
+        preset: a name in :data:`PPL_PRESETS`; it fixes space, sampling, crop, num_samples,
+            epsilon and method (arguments not given take the preset's value; a given value that
+            differs from the preset's raises).
         interpolation: ``"slerp"`` (default in Z, NVIDIA) or ``"lerp"`` (Z only; W is always lerp).
+        method: ``"fd"`` (default and every preset: NVIDIA's finite difference
+            ``d(G(t), G(t + eps)) / eps**2``) or ``"jvp"`` (its exact limit as eps -> 0 by
+            forward-mode AD, free of the finite difference's float32 cancellation; see
+            :mod:`ganeval.metrics._ppl_paths`). ``epsilon`` is unused with ``"jvp"``.
+        chunk_size: pairs per forward pass, 1 to 4096 (default 16). The networks always run on
+            the index-aligned chunks ``[k C, (k + 1) C)``, so per-sample values are identical for
+            any batch size, process count and resume point on the same hardware; it is part of
+            the recorded configuration (other sizes round differently, within the noise floor).
         target_ci: stop once the 95 % CI half-width is below ``target_ci * value``, tested at
             ``min_samples`` and then every +10 % (so the count is independent of batch size).
         min_samples: the smallest count ``target_ci`` may stop at.
@@ -463,13 +452,14 @@ def ppl(
             any (naming how many and the first sample indices); ``"skip"`` drops them from the
             statistics, logs a warning and records ``num_nonfinite_skipped`` and
             ``first_nonfinite_indices`` in ``extra`` (their ``per_sample`` entries are NaN).
-            Non-finite distances of finite images always raise.
+            Non-finite or negative distances of finite images always raise.
 
     Returns:
         :class:`PPLResult` with the filtered mean, the std (ddof 1) of the kept values, a 95 %
         bootstrap CI (1000 resamples, filter re-applied), per-sample path lengths, kept mask,
-        the resolved configuration and provenance. ``num_samples`` counts the pairs in the
-        statistics (``extra["num_evaluated"]`` also counts skipped ones).
+        the resolved configuration and provenance (including ``precision``: the forwards run in
+        true float32 with TF32 off). ``num_samples`` counts the pairs in the statistics
+        (``extra["num_evaluated"]`` also counts skipped ones).
 
     Example:
         >>> import ganeval
@@ -478,33 +468,11 @@ def ppl(
         >>> print(r.summary())                                              # doctest: +SKIP
     """
     t_start = time.perf_counter()
-    defaults = {"space": "w", "sampling": "end", "num_samples": 50_000, "epsilon": 1e-4, "crop": False}
-    given = {"space": space, "sampling": sampling, "num_samples": num_samples, "epsilon": epsilon, "crop": crop}
-    args = _resolve_preset(preset, given, defaults)
-    space = check_choice("space", args["space"], SPACES)
-    sampling = check_choice("sampling", args["sampling"], SAMPLINGS)
-    num_samples = check_positive_int("num_samples", args["num_samples"], minimum=MIN_SAMPLES)
-    eps = check_positive_float("epsilon", args["epsilon"])
-    crop = bool(args["crop"])
-    protocol = check_choice("protocol", protocol if protocol is not None else
-                            (PPL_PRESETS[preset].protocol if preset else "tf"), PROTOCOLS)
-    interpolation = check_choice("interpolation", interpolation or ("slerp" if space == "z" else "lerp"),
-                                 INTERPOLATIONS)
-    if space == "w" and interpolation != "lerp":
-        raise GanevalValueError(f"Argument `interpolation` must be 'lerp' in W space, but got {interpolation!r}.")
-    batch_size = check_positive_int("batch_size", batch_size)
-    on_nan = check_choice("on_nan", on_nan, ON_NAN)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise GanevalTypeError(f"Argument `seed` must be an integer, but got {seed!r}.")
-    if target_ci is not None:
-        target_ci = check_positive_float("target_ci", target_ci)
-        min_samples = min(check_positive_int("min_samples", min_samples, minimum=MIN_SAMPLES), num_samples)
-    for attr in ("z_dim", "img_resolution"):
-        if not isinstance(getattr(G, attr, None), int):
-            raise GanevalTypeError(
-                f"Argument `G` must be a generator with integer attributes z_dim and img_resolution "
-                f"(see ganeval.models.base), but got {type(G).__name__} without `{attr}`."
-            )
+    given = {"space": space, "sampling": sampling, "num_samples": num_samples, "epsilon": epsilon, "crop": crop,
+             "method": method}
+    plan = _plan(preset, given, protocol, interpolation, chunk_size, batch_size, seed, on_nan, target_ci,
+                 min_samples)
+    _check_generator(G)
 
     from ..distances import load_distance
 
@@ -512,147 +480,106 @@ def ppl(
     if isinstance(G, torch.nn.Module):
         G.to(dev)
     dist = load_distance(distance, device=dev)
-    render = _Renderer(G, space, dev, int(seed))
+    sampler, config = _sampler(G, dist, plan, dev)
+    monitor = _Monitor(plan)
+    with full_fp32():
+        if plan.method == "jvp":
+            _probe_jvp(sampler, dist.name)
+        out = _run(sampler, plan, config, monitor, dev, G, progress, run_dir)
+    n = monitor.stop_at or len(out["path_length"])
+    d_all, t, ok = _checked_lengths(out, n, plan, dist.name)
+    return _result(G, dist, plan, config, d_all, t, ok, monitor, out, dev, time.perf_counter() - t_start)
+
+
+def _sampler(G: Any, dist: Any, plan: _Plan, dev: torch.device) -> tuple[PathSampler, dict[str, Any]]:
+    """The per-chunk sampler and the configuration that defines its per-sample values."""
+    render = Renderer(G, plan.space, dev, plan.seed)
     res = int(G.img_resolution)
-    cropped = res // 2 if crop else res
-    factor = downsample_factor(res, cropped, protocol)
-    first = [True]
-    interp = slerp if interpolation == "slerp" else _lerp
-
-    def fn(indices: np.ndarray) -> dict[str, np.ndarray]:
-        b = len(indices)
-        # z0 and z1 stacked [2B, z_dim] on the host, one transfer; t stays on the host for the output
-        z = torch.cat([_seeding.normal(seed, "ppl.z0", indices, [G.z_dim]),
-                       _seeding.normal(seed, "ppl.z1", indices, [G.z_dim])]).to(dev)
-        t_host = (_seeding.uniform(seed, "ppl.t", indices).to(torch.float32) if sampling == "full"
-                  else torch.zeros(b, dtype=torch.float32))
-        t = t_host.to(dev)
-        c = render.labels(indices)
-        c2 = None if c is None else torch.cat([c, c])
-        noise = render.noise(indices)
-        with torch.inference_mode():
-            z0, z1 = z[:b], z[b:]
-            if space == "z":
-                images = render.from_z(torch.cat([interp(z0, z1, t), interp(z0, z1, t + eps)]), c2, noise)
-            else:
-                try:
-                    w = render.mapping(z, c2)  # both endpoints in one call
-                except UnsupportedGeneratorError as exc:
-                    raise UnsupportedGeneratorError(
-                        f"Argument `space` is 'w', but the generator {type(G).__name__} cannot map z to w ({exc}); "
-                        "use space='z'."
-                    ) from None
-                w0, w1 = w[:b], w[b:]
-                images = render.synthesis(torch.cat([_lerp(w0, w1, t), _lerp(w0, w1, t + eps)]), noise)
-            images = _as_images(images)
-            if first[0]:
-                _check_range(images)
-                first[0] = False
-            finite = _pair_finite(images, b)
-            full = images
-            if crop:
-                images = crop_face(images)
-            images = box_downsample(images, factor)
-            d = dist.pairs(images).to(torch.float32)  # both halves through the network in one pass
-            # one device-to-host transfer per batch: distances and the per-pair finite flags
-            host = torch.stack([d.reshape(-1), finite]).cpu().numpy()
-        ok = host[1] > 0
-        if not ok.all():
-            ok = _recheck_finite(full, b, ok)
-        # fp32 network output; the division by eps**2 in fp64 keeps the last bits of d
-        return {"path_length": host[0].astype(np.float64) / (eps * eps), "t": t_host.numpy(), "finite": ok}
-
+    cropped = res // 2 if plan.crop else res
+    factor = downsample_factor(res, cropped, plan.protocol)
+    sampler = PathSampler(G, render, dist, space=plan.space, sampling=plan.sampling,
+                          interpolation=plan.interpolation, eps=plan.eps, crop=plan.crop, factor=factor,
+                          method=plan.method, chunk_size=plan.chunk_size, seed=plan.seed)
     config: dict[str, Any] = {
-        "space": space, "sampling": sampling, "num_samples": num_samples, "epsilon": eps, "crop": crop,
-        "protocol": protocol, "interpolation": interpolation, "distance": dist.name, "seed": int(seed),
-        "noise": render.mode, "distance_input_px": cropped // factor, "downsample_factor": factor,
-        "truncation_psi": 1.0, "preset": preset, "target_ci": target_ci,
-        "min_samples": min_samples if target_ci is not None else None,
+        "space": plan.space, "sampling": plan.sampling, "num_samples": plan.num_samples,
+        "epsilon": plan.eps if plan.method == "fd" else None, "crop": plan.crop, "protocol": plan.protocol,
+        "interpolation": plan.interpolation, "method": plan.method, "chunk_size": plan.chunk_size,
+        "distance": dist.name, "seed": plan.seed, "noise": render.mode, "distance_input_px": cropped // factor,
+        "downsample_factor": factor, "truncation_psi": 1.0, "preset": plan.preset, "target_ci": plan.target_ci,
+        "min_samples": plan.min_samples,
     }
-    nan_stop: list[bool] = []
+    return sampler, config
 
-    def check_nonfinite(gathered: dict[str, np.ndarray]) -> bool:
-        """Stop the loop at the first round with non-finite images (on_nan='stop') or distances."""
-        ok, d = gathered["finite"], gathered["path_length"]
-        if (on_nan == "stop" and not ok.all()) or not np.isfinite(d[ok]).all():
-            nan_stop.append(True)
-            return True
-        return False
 
-    stop_at: list[int] = []
-    stop_when: Callable[[dict[str, np.ndarray]], bool] = check_nonfinite
-    if target_ci is not None:
-        pending = _checkpoints(min_samples, num_samples)
+def _probe_jvp(sampler: PathSampler, dist_name: str) -> None:
+    """Check on the first chunk that ``method="jvp"`` applies: it runs, and it agrees with the
+    finite difference (a distance that is not locally quadratic, e.g. an L1 or unsquared L2
+    distance, has no eps -> 0 limit: its finite difference grows like 1 / eps)."""
+    idx = np.arange(sampler.chunk, dtype=np.int64)
+    try:
+        exact = sampler.run_chunk(idx)
+    except (RuntimeError, NotImplementedError, TypeError) as exc:
+        raise GanevalValueError(
+            f"Argument `method` is 'jvp', but forward-mode AD fails through the generator or distance `{dist_name}` "
+            f"({str(exc).splitlines()[0][:200]}); use method='fd'.") from None
+    sampler.method = "fd"
+    try:
+        fd = sampler.run_chunk(idx)
+    finally:
+        sampler.method = "jvp"
+    both = exact["finite"] & fd["finite"] & np.isfinite(exact["path_length"]) & np.isfinite(fd["path_length"])
+    a, b = exact["path_length"][both], fd["path_length"][both]
+    ratio = np.median((b + 1e-30) / (a + 1e-30)) if len(a) else 1.0
+    if not 0.8 <= ratio <= 1.25:
+        raise GanevalValueError(
+            f"Argument `method` is 'jvp', but distance `{dist_name}` is not locally quadratic along the paths "
+            f"(finite difference / exact limit = {ratio:.3g} on the first {sampler.chunk} pairs); its path length "
+            "has no eps -> 0 limit. Use method='fd'.")
 
-        def stop_on_ci(gathered: dict[str, np.ndarray]) -> bool:
-            if check_nonfinite(gathered):
-                return True
-            d, ok = gathered["path_length"], gathered["finite"]
-            while pending and pending[0] <= len(d):
-                n = pending.pop(0)
-                dv = d[:n][ok[:n]]
-                if len(dv) < MIN_SAMPLES:
-                    continue
-                lo, hi = bootstrap_ci(dv, seed=seed)
-                if (hi - lo) / 2 < target_ci * filtered_mean(dv):
-                    stop_at.append(n)
-                    return True
-            return False
 
-        stop_when = stop_on_ci
-
+def _run(sampler: PathSampler, plan: _Plan, config: dict[str, Any], monitor: _Monitor, dev: torch.device,
+         G: Any, progress: Any, run_dir: Any) -> Any:
     from ..runtime import map_samples
 
     # on_nan is left out of the run-folder hash: it does not change any per-sample value
-    run_config = {"metric": "ppl", "chunk_format": 2, **config, "device_type": dev.type,
+    run_config = {"metric": "ppl", "chunk_format": 3, **config, "device_type": dev.type,
                   "generator": getattr(G, "provenance", {}).get("sha256")}
-    out = map_samples(fn, num_samples, batch_size=batch_size, desc=f"ppl {space}{sampling}", progress=progress,
-                      stop_when=stop_when, min_samples=min_samples if target_ci is not None else 0,
-                      run_dir=run_dir, config=run_config)
-    n = stop_at[0] if stop_at else len(out["path_length"])
-    d_all, t, ok = out["path_length"][:n], out["t"][:n], out["finite"][:n].astype(bool)
+    return map_samples(sampler, plan.num_samples, batch_size=plan.batch_size,
+                       desc=f"ppl {plan.space}{plan.sampling}", progress=progress, stop_when=monitor,
+                       min_samples=plan.min_samples or 0, run_dir=run_dir, config=run_config,
+                       batch_multiple=plan.chunk_size)
+
+
+def _result(G: Any, dist: Any, plan: _Plan, config: dict[str, Any], d_all: np.ndarray, t: np.ndarray,
+            ok: np.ndarray, monitor: _Monitor, out: Any, dev: torch.device, wall: float) -> PPLResult:
+    """Statistics (1/99 filter, mean, std, bootstrap CI) and provenance of the checked samples."""
+    n, d = len(d_all), d_all[ok]
     bad = np.flatnonzero(~ok)
-    if len(bad) and on_nan == "stop":
-        raise NonFiniteOutputError(_nonfinite_message(bad, n, int(seed)))
-    dist_bad = np.flatnonzero(ok & ~np.isfinite(d_all))
-    if len(dist_bad):
-        raise NonFiniteOutputError(
-            f"Distance `{dist.name}` returned NaN or Inf for {len(dist_bad)} pairs of finite images (seed {seed}; "
-            f"first sample indices: {dist_bad[:5].tolist()})."
-        )
-    if len(bad):
-        log.warning("ppl: skipped %d of %d samples whose images were NaN or Inf (seed %d; first sample indices: %s)",
-                    len(bad), n, int(seed), bad[:5].tolist())
-    d = d_all[ok]
-    if len(d) < MIN_SAMPLES:
-        raise NonFiniteOutputError(
-            f"Only {len(d)} of the {n} pairs had finite images ({len(bad)} skipped; seed {seed}; first bad sample "
-            f"indices: {bad[:5].tolist()}); at least {MIN_SAMPLES} are needed for the statistics."
-        )
     kept = np.zeros(n, dtype=bool)
     kept[ok] = percentile_filter(d)
-    per_sample = np.where(ok, d_all, np.nan)
     value = float(d_all[kept].mean())
-    ci_low, ci_high = bootstrap_ci(d, seed=seed)
+    ci_low, ci_high = bootstrap_ci(d, seed=plan.seed)
     gprov = dict(getattr(G, "provenance", {}) or {})
     weights = {f"distance.{k}": v for k, v in dist.weights_sha256.items()}
     if gprov.get("sha256"):
         weights["generator"] = gprov["sha256"]
     provenance = collect_provenance(
-        device=dev, seed=int(seed), weights=weights, wall_time=time.perf_counter() - t_start,
-        generator_source=gprov.get("source", type(G).__name__), generator=gprov, batch_size=batch_size,
-        resumed=getattr(out, "resumed", 0), oom_retries=getattr(out, "oom_retries", 0),
+        device=dev, seed=plan.seed, weights=weights, wall_time=wall,
+        generator_source=gprov.get("source", type(G).__name__), generator=gprov, batch_size=plan.batch_size,
+        resumed=getattr(out, "resumed", 0), oom_retries=getattr(out, "oom_retries", 0), precision=PRECISION,
     )
+    met = monitor.stop_at is not None or (plan.target_ci is not None and
+                                          (ci_high - ci_low) / 2 < plan.target_ci * value)
     extra = {"num_kept": int(kept.sum()), "lo": float(d_all[kept].min()), "hi": float(d_all[kept].max()),
              "num_evaluated": int(n), "num_nonfinite_skipped": int(len(bad)),
              "first_nonfinite_indices": bad[:5].tolist(),
-             "target_ci_met": (bool(stop_at) or (target_ci is not None and
-                                                 (ci_high - ci_low) / 2 < target_ci * value)) if target_ci else None,
-             "reference": PPL_PRESETS[preset].reference if preset else None,
-             "comparable_with_published": bool(preset) and dist.name in ("lpips-vgg16", "nvidia-vgg16")}
-    return PPLResult(metric=preset or "ppl", value=value, std=float(d_all[kept].std(ddof=1)), ci_low=ci_low,
-                     ci_high=ci_high, num_samples=int(len(d)), higher_is_better=False, per_sample=per_sample,
-                     config={**config, "on_nan": on_nan}, provenance=provenance, extra=extra, kept_mask=kept, t=t)
+             "target_ci_met": met if plan.target_ci is not None else None,
+             "reference": PPL_PRESETS[plan.preset].reference if plan.preset else None,
+             "comparable_with_published": bool(plan.preset) and dist.name in ("lpips-vgg16", "nvidia-vgg16")}
+    return PPLResult(metric=plan.preset or "ppl", value=value, std=float(d_all[kept].std(ddof=1)), ci_low=ci_low,
+                     ci_high=ci_high, num_samples=int(len(d)), higher_is_better=False,
+                     per_sample=np.where(ok, d_all, np.nan), config={**config, "on_nan": plan.on_nan},
+                     provenance=provenance, extra=extra, kept_mask=kept, t=t)
 
 
 def path_images(G: Any, *, space: str, indices: Sequence[int], steps: int = 7, seed: int = 0,
@@ -667,7 +594,7 @@ def path_images(G: Any, *, space: str, indices: Sequence[int], steps: int = 7, s
     dev = resolve_device(device)
     if isinstance(G, torch.nn.Module):
         G.to(dev)
-    render = _Renderer(G, space, dev, int(seed))
+    render = Renderer(G, space, dev, int(seed))
     idx = np.asarray(list(indices), dtype=np.int64)
     p = len(idx)
     z0 = _seeding.normal(seed, "ppl.z0", idx, [G.z_dim]).to(dev)
@@ -683,6 +610,6 @@ def path_images(G: Any, *, space: str, indices: Sequence[int], steps: int = 7, s
             if space == "z":
                 img = render.from_z(slerp(z0, z1, t), c, noise)
             else:
-                img = render.synthesis(_lerp(w[:p], w[p:], t), noise)
+                img = render.synthesis(lerp(w[:p], w[p:], t), noise)
             rows.append(img.to(torch.float32))
     return torch.stack(rows, dim=1)

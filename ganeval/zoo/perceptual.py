@@ -61,12 +61,28 @@ class ShapesPerceptual(nn.Module):
         check_tensor_shape("img_a", img_a, [None, 3, r, r])
         check_tensor_shape("img_b", img_b, [img_a.shape[0], 3, r, r])
         n = img_a.shape[0]
-        feats = self.net.stage_outputs(torch.cat([img_a, img_b]))
+        feats = self._unit_features(torch.cat([img_a, img_b]))
         total = torch.zeros(n, dtype=img_a.dtype, device=img_a.device)
         for k, f in enumerate(feats):
-            f = f / (f.square().sum(dim=1, keepdim=True).sqrt() + 1e-10)
             diff = (f[:n] - f[n:]).square() * getattr(self, f"lin{k}").view(1, -1, 1, 1)
             total = total + diff.sum(dim=1).mean(dim=(1, 2))
+        return total
+
+
+    def _unit_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [f / (f.square().sum(dim=1, keepdim=True).sqrt() + 1e-10) for f in self.net.stage_outputs(x)]
+
+    def path_quadratic(self, images: torch.Tensor, tangents: torch.Tensor) -> torch.Tensor:
+        """``lim d(x, x + s v) / s**2`` ``[N]``: the weighted squared directional derivative of the
+        unit-normalised stage features (one forward-mode pass; see ganeval's PPL ``method="jvp"``)."""
+        from torch.func import jvp
+
+        r = self.input_resolution
+        check_tensor_shape("images", images, [None, 3, r, r])
+        _, dfeats = jvp(lambda x: tuple(self._unit_features(x)), (images,), (tangents,))
+        total = torch.zeros(images.shape[0], dtype=images.dtype, device=images.device)
+        for k, df in enumerate(dfeats):
+            total = total + (df.square() * getattr(self, f"lin{k}").view(1, -1, 1, 1)).sum(dim=1).mean(dim=(1, 2))
         return total
 
 
