@@ -21,6 +21,7 @@ bias, 10 splits, ``exp(mean KL(p(y|x) || p(y)))`` per split, mean and std over s
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_positive_int
-from ..errors import GanevalValueError
+from ..errors import GanevalTypeError, GanevalValueError
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
 
@@ -212,6 +213,12 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
     from ..features.stats import FeatureStatistics
 
     t0 = time.time()
+    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)) or not metrics or \
+            not all(isinstance(m, str) for m in metrics):
+        raise GanevalValueError(f"Argument `metrics` must be a non-empty list of 'fid', 'kid', 'pr', but got "
+                                f"{metrics!r}.")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise GanevalTypeError(f"Argument `cache_dir` must be a folder path or None, but got {type(cache_dir).__name__}.")
     metrics = [m.strip().lower() for m in metrics]
     for m in metrics:
         if m not in _DISTRIBUTION_METRICS:

@@ -37,6 +37,7 @@ excluded and which. A solver that stops at its iteration limit is scored and fla
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -396,6 +397,13 @@ def separability(
         raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
     w_layer = int(w_layer)
     check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    if cache_dir is not None and cache_dir is not False and not isinstance(cache_dir, (str, os.PathLike)):
+        raise GanevalTypeError(f"Argument `cache_dir` must be a folder path, None or False, but got "
+                               f"{type(cache_dir).__name__}.")
+    if isinstance(spaces, str):
+        spaces = (spaces,)
+    if not isinstance(spaces, (list, tuple)):
+        raise GanevalTypeError(f"Argument `spaces` must be a sequence of 'z', 'w', but got {type(spaces).__name__}.")
     dev = resolve_device(device)
     clf = load_classifier(classifier, device=dev)
     spaces = tuple(spaces)
