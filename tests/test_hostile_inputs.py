@@ -523,3 +523,21 @@ def test_fifo_source_is_refused_not_blocking(tmp_path):
     os.mkfifo(tmp_path / "x.npy")
     with pytest.raises(GanevalValueError, match="neither a folder nor a regular file"):
         open_source(str(tmp_path / "x.npy"), role="generated", num_samples=4)
+
+
+@pytest.mark.parametrize("kw", [{"metrics": None}, {"metrics": "fid"}, {"metrics": []}, {"cache_dir": 5},
+                                {"seed": -1}, {"protocol": "bogus"}])
+def test_evaluate_argument_types_refused_up_front(kw):
+    from ganeval.metrics.fid import evaluate
+
+    with pytest.raises(GanevalError, match=f"`{next(iter(kw))}`"):
+        evaluate("no-such-generator", "no-such-real", **kw)
+
+
+@pytest.mark.parametrize("kw", [{"cache_dir": 5}, {"spaces": None}, {"spaces": "zw"}, {"w_layer": 1.0},
+                                {"num_samples": 10**12}])
+def test_separability_argument_types_refused_up_front(kw):
+    from ganeval.metrics.separability import separability
+
+    with pytest.raises(GanevalError, match=f"`{next(iter(kw))}`"):
+        separability(object(), "zoo:shapes-classifier", num_keep=1, **kw)

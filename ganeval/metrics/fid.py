@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_positive_int
+from ..features.protocols import PROTOCOLS
 from ..errors import GanevalTypeError, GanevalValueError
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
@@ -225,6 +226,8 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
             raise GanevalValueError(f"Argument `metrics` must contain only 'fid', 'kid', 'pr', but got {m!r}.")
     num_samples = check_positive_int("num_samples", num_samples, minimum=2)
     batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_positive_int("seed", seed, minimum=0)
+    check_choice("protocol", protocol, PROTOCOLS)
     bootstrap = check_positive_int("bootstrap", bootstrap, minimum=0, maximum=100_000)
     if num_real is not None:
         num_real = check_positive_int("num_real", num_real, minimum=2)

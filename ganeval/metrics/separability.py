@@ -404,6 +404,8 @@ def separability(
         spaces = (spaces,)
     if not isinstance(spaces, (list, tuple)):
         raise GanevalTypeError(f"Argument `spaces` must be a sequence of 'z', 'w', but got {type(spaces).__name__}.")
+    for s in spaces:
+        check_choice("spaces", s, SPACES)
     dev = resolve_device(device)
     clf = load_classifier(classifier, device=dev)
     spaces = tuple(spaces)
