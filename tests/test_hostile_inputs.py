@@ -541,3 +541,16 @@ def test_separability_argument_types_refused_up_front(kw):
 
     with pytest.raises(GanevalError, match=f"`{next(iter(kw))}`"):
         separability(object(), "zoo:shapes-classifier", num_keep=1, **kw)
+
+
+def test_rerender_elsewhere_does_not_copy_symlinked_files(tmp_path):
+    from ganeval.report import parse_config, render_report, run_report
+
+    outcome = run_report(parse_config(_cfg(out=str(tmp_path / "o"))))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    (tmp_path / "o" / "figures").mkdir()
+    (tmp_path / "o" / "figures" / "leak.png").symlink_to(secret)
+    render_report(outcome.results_path, out_dir=tmp_path / "copy")
+    assert not (tmp_path / "copy" / "figures" / "leak.png").exists()
+    assert (tmp_path / "copy" / "index.html").is_file()

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -368,7 +369,7 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
         check_own_folder(out, read_records(out / RESULTS_FILE), res.run["config"]["name"], force=False)
         atomic_write(out / RESULTS_FILE, lambda tmp: shutil.copyfile(results, tmp))
         if (results.parent / "figures").is_dir():
-            shutil.copytree(results.parent / "figures", out / "figures", dirs_exist_ok=True)
+            shutil.copytree(results.parent / "figures", out / "figures", dirs_exist_ok=True, ignore=_links)
     import jinja2
 
     try:
@@ -378,6 +379,13 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
             raise
         raise GanevalValueError(f"{results} holds a malformed record ({type(exc).__name__}: {exc}); it was not "
                                 "written by this version of ganeval, or was edited.") from None
+
+
+def _links(folder: str, names: list[str]) -> list[str]:
+    """Names ``copytree`` must not follow: symlinks (a link to a private file would be copied in
+    as content) and anything that is neither a file nor a folder."""
+    return [n for n in names if os.path.islink(os.path.join(folder, n))
+            or not (os.path.isfile(os.path.join(folder, n)) or os.path.isdir(os.path.join(folder, n)))]
 
 
 def _render(res: _Results, out: Path) -> RenderOutcome:
