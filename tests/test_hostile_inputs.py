@@ -554,3 +554,17 @@ def test_rerender_elsewhere_does_not_copy_symlinked_files(tmp_path):
     render_report(outcome.results_path, out_dir=tmp_path / "copy")
     assert not (tmp_path / "copy" / "figures" / "leak.png").exists()
     assert (tmp_path / "copy" / "index.html").is_file()
+
+
+def test_report_killed_before_its_run_record_resumes(tmp_path):
+    from ganeval.report import parse_config, run_report
+    from ganeval.report.runner import read_records
+
+    cfg = parse_config(_cfg(out=str(tmp_path / "o")))
+    run_report(cfg)
+    path = tmp_path / "o" / "results.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-1]) + "\n")  # the run record is written last: a kill before it
+    (tmp_path / "o" / "index.html").write_text("from the killed run")
+    run_report(cfg)  # not refused as another report's folder
+    assert read_records(path)[-1]["record"] == "run"
