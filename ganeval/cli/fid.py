@@ -12,6 +12,7 @@ from ._options import device_option, on_nan_option, progress_mode, progress_opti
 __all__ = ["fid_command", "kid_command", "pr_command", "stats_command"]
 
 _ZOO_DEFAULT_EXTRACTOR = "zoo:shapes-classifier"
+_MAX_SAMPLES = 100_000_000  # as ganeval.metrics.fid.MAX_SAMPLES (not imported: --help stays fast)
 
 
 def _default_extractor(real: str, extractor: str | None) -> str:
@@ -28,9 +29,9 @@ def _common(f: Any) -> Any:
                      help="Generator (registry name or file) or generated images (folder, zip, .npy/.npz)."),
         click.option("--real", "-r", default="zoo:shapes", show_default=True,
                      help="Real images: folder, zip, .npy/.npz, zoo:shapes[:N], or statistics (.npz mu/sigma, .pkl)."),
-        click.option("--samples", "-n", type=click.IntRange(min=2), default=50_000, show_default=True,
+        click.option("--samples", "-n", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=50_000, show_default=True,
                      help="Generated samples."),
-        click.option("--num-real", type=click.IntRange(min=2), default=None, help="Real images used (default: all; zoo:shapes: --samples)."),
+        click.option("--num-real", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=None, help="Real images used (default: all; zoo:shapes: --samples)."),
         click.option("--extractor", "-e", default=None,
                      help="Feature extractor (default: inception-v3-fid; zoo:shapes-classifier for zoo data)."),
         click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",
@@ -142,7 +143,7 @@ def pr_command(k: int, **kw: Any) -> None:
 @click.argument("source")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Statistics file to write (.npz, pytorch-fid layout).")
-@click.option("--samples", "-n", type=click.IntRange(min=2), default=50_000, show_default=True,
+@click.option("--samples", "-n", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=50_000, show_default=True,
               help="Samples of a generator / zoo:shapes; image sets use all images up to this many.")
 @click.option("--extractor", "-e", default=None, help="Feature extractor (default as `ganeval fid`).")
 @click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",

@@ -74,6 +74,8 @@ class ISResult(MetricResult):
     """Inception score: ``value`` is the mean over splits, ``std`` their spread, ``per_sample`` one score per split."""
 
 
+MAX_SAMPLES = 100_000_000  # 2000x the references' 50k; beyond it a count is a typo, not an evaluation
+
 # ------------------------------------------------------------------------------------------- formulas
 
 def inception_score_splits(logits: np.ndarray, *, splits: int = 10) -> np.ndarray:
@@ -224,13 +226,13 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
     for m in metrics:
         if m not in _DISTRIBUTION_METRICS:
             raise GanevalValueError(f"Argument `metrics` must contain only 'fid', 'kid', 'pr', but got {m!r}.")
-    num_samples = check_positive_int("num_samples", num_samples, minimum=2)
+    num_samples = check_positive_int("num_samples", num_samples, minimum=2, maximum=MAX_SAMPLES)
     batch_size = check_positive_int("batch_size", batch_size)
     seed = check_positive_int("seed", seed, minimum=0)
     check_choice("protocol", protocol, PROTOCOLS)
     bootstrap = check_positive_int("bootstrap", bootstrap, minimum=0, maximum=100_000)
     if num_real is not None:
-        num_real = check_positive_int("num_real", num_real, minimum=2)
+        num_real = check_positive_int("num_real", num_real, minimum=2, maximum=MAX_SAMPLES)
     if "pr" in metrics:
         pr_k = check_positive_int("pr_k", pr_k)
     if "kid" in metrics:
@@ -442,7 +444,7 @@ def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, spli
     from ..features.stats import FeatureStatistics
 
     t0 = time.time()
-    check_positive_int("num_samples", num_samples, minimum=2)
+    check_positive_int("num_samples", num_samples, minimum=2, maximum=MAX_SAMPLES)
     check_positive_int("splits", splits)
     check_positive_int("batch_size", batch_size)
     check_choice("on_nan", on_nan, ("stop", "skip"))
