@@ -297,3 +297,27 @@ def test_statistics_round_trip_exactly(seed, d, n, tmp_path_factory):
     back = FeatureStatistics.load(path)
     assert np.array_equal(back.mu, st_.mu) and np.array_equal(back.sigma, st_.sigma) and back.num_items == n
     np.testing.assert_allclose(back.sigma, np.cov(x, rowvar=False).reshape(d, d), rtol=1e-9, atol=1e-12)
+
+
+@SLOW
+@given(name=st.sampled_from(["num_samples", "num_keep", "batch_size", "seed"]), value=_INVALID_SIZES)
+def test_separability_refuses_invalid_counts_before_any_work(name, value):
+    from ganeval.metrics.separability import separability
+
+    if name == "seed" and isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return  # seed 0 is valid
+    with pytest.raises(GanevalError, match=f"`{name}`"):
+        separability(object(), "no-such-classifier", **{name: value})
+
+
+@SLOW
+@given(data=st.binary(max_size=300))
+def test_npz_reader_refuses_arbitrary_bytes_in_one_line(data, tmp_path_factory):
+    from ganeval._npfile import read_npz
+    from ganeval.errors import CheckpointError
+
+    path = tmp_path_factory.mktemp("b") / "x.npz"
+    path.write_bytes(data)
+    with pytest.raises(CheckpointError) as err:
+        read_npz(path)
+    assert "\n" not in str(err.value)
