@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 OUTCOMES = ("refused", "recovered", "accepted", "traceback", "multiline", "hang", "memory", "wrong", "lost")
 BAD = ("traceback", "multiline", "hang", "memory", "wrong", "lost")
