@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from . import distributed as dist
-from ._io import atomic_write
+from ._io import atomic_write, file_mode
+from ._validate import check_positive_int
 from .errors import OutputError, RunFolderMismatchError
 from .results import to_jsonable
 
@@ -57,12 +58,14 @@ class Gathered(dict):
         resumed: samples read back from an earlier run's chunks.
         oom_retries: times the per-call batch was halved after CUDA out-of-memory.
         stopped_early: ``stop_when`` ended the loop before ``num_samples``.
+        discarded: resume chunks that failed verification and were recomputed (``path: reason``).
     """
 
     num_done: int = 0
     resumed: int = 0
     oom_retries: int = 0
     stopped_early: bool = False
+    discarded: tuple[str, ...] = ()
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -81,25 +84,52 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+_CHUNK_META = "__ganeval_chunk__"  # JSON record inside every chunk: range, config hash, checksum
+
+
+def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
+    """sha256 over the names, dtypes, shapes and bytes of ``arrays`` (in name order)."""
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(f"{k}|{a.dtype.str}|{list(a.shape)}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class _CorruptChunk(Exception):
+    """A resume chunk failed verification (internal: the chunk is discarded and recomputed)."""
+
+
 class _RunFolder:
-    """Atomic per-sample chunks under ``run_dir/chunks`` keyed by a configuration hash."""
+    """Atomic per-sample chunks under ``run_dir/chunks`` keyed by a configuration hash.
+
+    Every chunk ``<start>-<end>.npz`` holds, besides the arrays, a JSON record with its sample
+    range, the configuration hash and a sha256 over the arrays' names, dtypes, shapes and bytes.
+    On reuse each chunk is verified against its file name, the record, the checksum and
+    the layout of the chunks before it; a chunk that fails is reported with its path, deleted and
+    recomputed (with every later chunk, which no longer continues a verified prefix).
+    """
 
     def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
         self.dir = Path(run_dir)
         self.chunks = self.dir / "chunks"
         self.hash = config_hash(config)
         self.config = config
+        self.discarded: list[str] = []
+        self._to_delete: list[Path] = []
 
     def open(self, write: bool) -> None:
         """Create (rank 0) or validate the folder; refuse a folder of another configuration."""
         meta = self.dir / "run-config.json"
         if meta.exists():
-            old = json.loads(meta.read_text()).get("config_hash")
-            if old != self.hash:
+            old = self._stored_hash(meta)
+            if old is not None and old != self.hash:
                 raise RunFolderMismatchError(
                     f"Run folder {self.dir} holds a run with another configuration (hash {str(old)[:12]}, "
                     f"this run {self.hash[:12]}); use another output folder or delete that one.")
-            return
+            if old is not None or not write:
+                return
         if not write:
             return
         try:
@@ -110,8 +140,62 @@ class _RunFolder:
             raise OutputError(f"Cannot write the run folder {self.dir}: {exc.strerror or exc}; "
                               "choose a writable output folder.") from exc
 
+    @staticmethod
+    def _stored_hash(meta: Path) -> str | None:
+        """The configuration hash in ``run-config.json``; None (and a warning) when it is unreadable.
+
+        Every chunk carries the hash too, so an unreadable record is rewritten, not trusted.
+        """
+        try:
+            rec = json.loads(meta.read_text(encoding="utf-8")) if meta.stat().st_size < (1 << 24) else None
+            old = rec.get("config_hash") if isinstance(rec, dict) else None
+        except (OSError, ValueError, RecursionError):
+            old = None
+        if not isinstance(old, str):
+            log.warning("run folder record %s is unreadable; it is rewritten (chunks carry their own "
+                        "configuration hash and are verified one by one)", meta)
+            return None
+        return old
+
+    def _read_chunk(self, path: Path, start: int, end: int, layout: dict[str, tuple[str, tuple[int, ...]]] | None
+                    ) -> dict[str, np.ndarray]:
+        """The verified arrays of one chunk; :class:`_CorruptChunk` naming what is wrong otherwise."""
+        from ._npfile import read_npz
+        from .errors import CheckpointError
+
+        try:  # every member's header is checked against its stored size before anything is allocated
+            arrays = read_npz(path, max_bytes=max(1 << 20, path.stat().st_size * 2))
+        except (CheckpointError, OSError) as exc:
+            raise _CorruptChunk(f"unreadable: {exc}") from None
+        raw = arrays.pop(_CHUNK_META, None)
+        try:
+            rec = json.loads(str(raw)) if raw is not None and raw.dtype.kind == "U" and raw.ndim == 0 else None
+        except (ValueError, RecursionError):
+            rec = None
+        if not isinstance(rec, dict):
+            raise _CorruptChunk("it carries no integrity record (written by an older version or by hand)")
+        expect = {"start": start, "end": end, "config_hash": self.hash, "sha256": _checksum(arrays)}
+        for key, want in expect.items():
+            if rec.get(key) != want:
+                raise _CorruptChunk(f"its {key} does not match (recorded {str(rec.get(key))[:16]!r}, "
+                                   f"expected {str(want)[:16]!r})")
+        if not arrays:
+            raise _CorruptChunk("it holds no arrays")
+        for k, a in arrays.items():
+            if a.ndim == 0 or a.shape[0] != end - start:
+                raise _CorruptChunk(f"array {k!r} has shape {list(a.shape)}, expected {end - start} rows")
+            if layout is not None and layout.get(k) != (a.dtype.str, a.shape[1:]):
+                raise _CorruptChunk(f"array {k!r} ({a.dtype} {list(a.shape)}) differs from the earlier chunks")
+        if layout is not None and set(layout) != set(arrays):
+            raise _CorruptChunk(f"it holds arrays {sorted(arrays)}, the earlier chunks {sorted(layout)}")
+        return arrays
+
     def load(self) -> tuple[dict[str, list[np.ndarray]], int]:
-        """Read back the contiguous prefix of completed samples; later, orphaned chunks are ignored."""
+        """Read back the verified contiguous prefix of completed samples.
+
+        Chunks after a gap are orphans (ignored). A chunk failing verification is deleted with
+        every later one, reported in ``self.discarded`` and a warning, and recomputed.
+        """
         parts: dict[str, list[np.ndarray]] = {}
         done = 0
         if not self.chunks.is_dir():
@@ -119,23 +203,49 @@ class _RunFolder:
         # only finished chunks count; a temp file left by a kill mid-write is ignored
         spans = sorted((int(m.group(1)), int(m.group(2)), p) for p in self.chunks.iterdir()
                        if (m := _CHUNK_NAME.fullmatch(p.name)))
-        for start, end, path in spans:
+        layout: dict[str, tuple[str, tuple[int, ...]]] | None = None
+        for i, (start, end, path) in enumerate(spans):
             if start != done:
                 break
-            with np.load(path, allow_pickle=False) as z:
-                for k in z.files:
-                    parts.setdefault(k, []).append(z[k])
+            try:
+                if end <= start:
+                    raise _CorruptChunk("its name gives an empty sample range")
+                arrays = self._read_chunk(path, start, end, layout)
+            except _CorruptChunk as exc:
+                self._discard(path, str(exc), [p for _, _, p in spans[i + 1:]])
+                break
+            layout = {k: (a.dtype.str, a.shape[1:]) for k, a in arrays.items()}
+            for k, a in arrays.items():
+                parts.setdefault(k, []).append(a)
             done = end
         return parts, done
 
+    def _discard(self, path: Path, why: str, later: list[Path]) -> None:
+        log.warning("resume chunk %s is corrupt (%s); it%s is deleted and recomputed", path, why,
+                    f" and {len(later)} later chunk(s)" if later else "")
+        self.discarded.append(f"{path}: {why}")
+        self._to_delete = [path, *later]
+
+    def delete_discarded(self) -> None:
+        """Delete the chunks :meth:`load` rejected (rank 0, after every rank has read the folder)."""
+        for p in self._to_delete:
+            try:
+                p.unlink(missing_ok=True)
+            except OSError as exc:
+                raise OutputError(f"Resume chunk {p} failed verification and cannot be deleted "
+                                  f"({exc.strerror or exc}); delete {self.chunks} and run the same command "
+                                  "again.") from None
+
     def write(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> None:
         path = self.chunks / f"{start:010d}-{end:010d}.npz"
+        record = {"start": start, "end": end, "config_hash": self.hash, "sha256": _checksum(arrays)}
         try:
             fd, tmp = tempfile.mkstemp(dir=self.chunks, prefix=".tmp-", suffix=".npz")
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays, **{_CHUNK_META: np.array(json.dumps(record))})
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, file_mode())  # the umask's mode, as every other file ganeval writes
             os.replace(tmp, path)
         except OSError as exc:
             if "tmp" in locals() and os.path.exists(tmp):
@@ -213,6 +323,7 @@ class _Caller:
 
     def __init__(self, fn: ChunkFn, batch_size: int, multiple: int = 1) -> None:
         self.fn, self.max_call, self.multiple, self.oom_retries = fn, batch_size, multiple, 0
+        self.layout: dict[str, tuple[str, tuple[int, ...]]] | None = None  # of the first call (or the resumed chunks)
 
     def __call__(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         import torch
@@ -222,7 +333,7 @@ class _Caller:
         while pos < len(idx):
             piece = idx[pos:pos + self.max_call]
             try:
-                outs.append({k: np.asarray(v) for k, v in self.fn(piece).items()})
+                outs.append(self._checked(self.fn(piece), len(piece)))
             except torch.cuda.OutOfMemoryError:
                 if self.max_call <= self.multiple:
                     raise
@@ -235,6 +346,44 @@ class _Caller:
         if len(outs) == 1:
             return outs[0]
         return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+
+    def _checked(self, out: Any, rows: int) -> dict[str, np.ndarray]:
+        """``out`` as arrays, checked: a dict of arrays with ``rows`` rows, laid out as the first call's."""
+        from .errors import GanevalValueError
+
+        if not isinstance(out, Mapping) or not out:
+            raise GanevalValueError(f"The per-sample function must return a non-empty dict of arrays, but returned "
+                                    f"{type(out).__name__}.")
+        arrays = {str(k): np.asarray(v) for k, v in out.items()}
+        for k, a in arrays.items():
+            if a.dtype == object or a.ndim == 0 or a.shape[0] != rows:
+                raise GanevalValueError(
+                    f"The per-sample function returned {k!r} with shape {list(a.shape)} (dtype {a.dtype}) for "
+                    f"{rows} sample indices; every output must have one row per index (a model returning "
+                    "more or fewer items than it was given?).")
+        layout = {k: (a.dtype.str, a.shape[1:]) for k, a in arrays.items()}
+        if self.layout is None:
+            self.layout = layout
+        elif layout != self.layout:
+            raise GanevalValueError(
+                f"The per-sample function changed its outputs between batches: {_fmt_layout(self.layout)} "
+                f"before, {_fmt_layout(layout)} now; a model whose output size varies cannot be evaluated.")
+        return arrays
+
+
+def _fmt_layout(layout: Mapping[str, tuple[str, tuple[int, ...]]]) -> str:
+    return ", ".join(f"{k} {np.dtype(d).name} [*, {', '.join(map(str, shape))}]".replace(", ]", "]")
+                     for k, (d, shape) in sorted(layout.items()))
+
+
+def _progress_mode(progress: Any) -> str:
+    mode = {None: "auto", True: "auto", False: "quiet"}.get(progress, progress) if isinstance(
+        progress, (str, bool, type(None))) else progress
+    if not isinstance(mode, str) or mode not in PROGRESS_MODES:
+        from .errors import GanevalValueError
+
+        raise GanevalValueError(f"Argument `progress` must be one of {', '.join(PROGRESS_MODES)}, but got {progress!r}.")
+    return mode
 
 
 def map_samples(
@@ -271,11 +420,11 @@ def map_samples(
     Returns:
         :class:`Gathered`: ``{name: array}`` in index order, identical on every rank.
     """
-    mode = {None: "auto", True: "auto", False: "quiet"}.get(progress, progress)  # type: ignore[arg-type]
-    if mode not in PROGRESS_MODES:
-        from .errors import GanevalValueError
-
-        raise GanevalValueError(f"Argument `progress` must be one of {', '.join(PROGRESS_MODES)}, but got {progress!r}.")
+    mode = _progress_mode(progress)
+    num_samples = check_positive_int("num_samples", num_samples, minimum=0)
+    batch_size = check_positive_int("batch_size", batch_size)
+    batch_multiple = check_positive_int("batch_multiple", batch_multiple)
+    min_samples = check_positive_int("min_samples", min_samples, minimum=0)
     world, rank = dist.world_size(), dist.rank()
     folder = _RunFolder(Path(run_dir), config or {}) if run_dir is not None else None
     parts: dict[str, list[np.ndarray]] = {}
@@ -286,9 +435,15 @@ def map_samples(
         dist.barrier()
         folder.open(write=False)
         parts, done = folder.load()
+        dist.barrier()  # every rank has read the folder before rank 0 deletes a rejected chunk
+        if dist.is_main():
+            folder.delete_discarded()
     out = Gathered()
     out.resumed = min(done, num_samples)
+    out.discarded = tuple(folder.discarded) if folder is not None else ()
     call = _Caller(fn, batch_size, batch_multiple)
+    if parts:  # new batches must continue the resumed chunks' layout
+        call.layout = {k: (v[0].dtype.str, v[0].shape[1:]) for k, v in parts.items()}
     bar = _Progress(mode, num_samples, desc, initial=min(done, num_samples))
     pending: dict[str, list[np.ndarray]] = {}
     pending_start, last_flush = done, time.monotonic()

@@ -55,6 +55,14 @@ class _LazyGroup(click.Group):
         except GanevalError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
+        except (EOFError, RecursionError, MemoryError) as exc:
+            # inputs that end early, nest without bound or ask for more memory than there is: one
+            # line, not click's bare "Aborted!" (EOFError) or a traceback
+            what = ("an input ended early (truncated file?)" if isinstance(exc, EOFError) else
+                    "an input is nested too deeply to be a valid file" if isinstance(exc, RecursionError) else
+                    "not enough memory (an input asks for more than the machine has)")
+            click.echo(f"Error: {what}: {exc or type(exc).__name__}", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt as exc:  # RunInterrupted says what was kept and how to resume
             click.echo(f"Interrupted: {exc}" if str(exc) else "Interrupted.", err=True)
             ctx.exit(130)

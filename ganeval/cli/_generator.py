@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,9 +11,9 @@ import torch
 
 from .. import _seeding
 from ..errors import GanevalValueError
-from ._options import parse_seeds
+from ._options import MAX_SEEDS, parse_seeds
 
-__all__ = ["Z_STREAM", "load", "seeds_arg", "latents", "labels", "parameter_count"]
+__all__ = ["Z_STREAM", "load", "seeds_arg", "latents", "labels", "parameter_count", "save_image_atomic"]
 
 #: the stream of ``ganeval._seeding`` that the image of seed s is drawn from (sample index s)
 Z_STREAM = "z"
@@ -30,12 +31,14 @@ def seeds_arg(name: str, spec: str) -> list[int]:
     """Parse a seed list (``0-15``, ``1,2,3``) or raise a one-line :class:`GanevalValueError`."""
     try:
         seeds = parse_seeds(spec)
-    except (click.BadParameter, ValueError):
+    except (click.BadParameter, ValueError) as exc:
+        why = f" ({exc.message})" if isinstance(exc, click.BadParameter) else ""
         raise GanevalValueError(
-            f"Option `{name}` must be a list of non-negative seeds such as 0-15 or 1,2,3, but got {spec!r}."
+            f"Option `{name}` must be a list of at most {MAX_SEEDS} non-negative seeds such as 0-15 or 1,2,3, "
+            f"but got {spec!r}{why}."
         ) from None
-    if any(s < 0 for s in seeds):
-        raise GanevalValueError(f"Option `{name}` must hold non-negative seeds, but got {spec!r}.")
+    if any(s < 0 or s >= 2**63 for s in seeds):
+        raise GanevalValueError(f"Option `{name}` must hold seeds in [0, 2^63), but got {spec!r}.")
     return seeds
 
 
@@ -64,3 +67,12 @@ def labels(G: Any, class_index: int | None, batch: int, device: torch.device) ->
 def parameter_count(G: torch.nn.Module) -> int:
     """Number of parameters (trainable weights; buffers such as noise maps and w_avg excluded)."""
     return int(sum(p.numel() for p in G.parameters()))
+
+
+def save_image_atomic(image: Any, path: Path) -> Path:
+    """Write a PIL image to ``path`` all at once (temporary file + rename): a kill never leaves a
+    truncated file where a valid one was; the file gets the umask's mode."""
+    from .._io import atomic_write
+
+    atomic_write(path, lambda tmp: image.save(tmp))
+    return path

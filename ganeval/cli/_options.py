@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-__all__ = ["device_option", "seed_option", "on_nan_option", "progress_options", "progress_mode", "parse_seeds"]
+__all__ = ["device_option", "seed_option", "on_nan_option", "progress_options", "progress_mode", "parse_seeds",
+           "FiniteFloat", "MAX_SEEDS", "IMAGE_SUFFIXES"]
+
+MAX_SEEDS = 4096  # images in one grid; more is a typo (0-100000000), not a figure
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+class FiniteFloat(click.ParamType):
+    """A float in ``[lo, hi]``: refuses ``nan``, ``inf`` and out-of-range values with a usage error."""
+
+    name = "float"
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, hi
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        if not (math.isfinite(v) and self.lo <= v <= self.hi):
+            self.fail(f"{value!r} is not a finite number in [{self.lo:g}, {self.hi:g}].", param, ctx)
+        return v
 
 
 def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -16,7 +39,7 @@ def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+    return click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=0, show_default=True,
                         help="Seed from which every random draw is derived.")(f)
 
 
@@ -52,9 +75,13 @@ def parse_seeds(spec: str) -> list[int]:
             lo, hi = int(a), int(b)
             if hi < lo:
                 raise click.BadParameter(f"range {part!r} is empty (end before start).")
+            if hi - lo + 1 + len(out) > MAX_SEEDS:
+                raise click.BadParameter(f"{spec!r} names more than {MAX_SEEDS} seeds.")
             out.extend(range(lo, hi + 1))
         else:
             out.append(int(part))
+        if len(out) > MAX_SEEDS:
+            raise click.BadParameter(f"{spec!r} names more than {MAX_SEEDS} seeds.")
     if not out:
         raise click.BadParameter(f"no seeds in {spec!r}; expected e.g. 0-15 or 1,2,3.")
     return out

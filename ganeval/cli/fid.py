@@ -12,6 +12,7 @@ from ._options import device_option, on_nan_option, progress_mode, progress_opti
 __all__ = ["fid_command", "kid_command", "pr_command", "stats_command"]
 
 _ZOO_DEFAULT_EXTRACTOR = "zoo:shapes-classifier"
+_MAX_SAMPLES = 100_000_000  # as ganeval.metrics.fid.MAX_SAMPLES (not imported: --help stays fast)
 
 
 def _default_extractor(real: str, extractor: str | None) -> str:
@@ -28,13 +29,15 @@ def _common(f: Any) -> Any:
                      help="Generator (registry name or file) or generated images (folder, zip, .npy/.npz)."),
         click.option("--real", "-r", default="zoo:shapes", show_default=True,
                      help="Real images: folder, zip, .npy/.npz, zoo:shapes[:N], or statistics (.npz mu/sigma, .pkl)."),
-        click.option("--samples", "-n", type=int, default=50_000, show_default=True, help="Generated samples."),
-        click.option("--num-real", type=int, default=None, help="Real images used (default: all; zoo:shapes: --samples)."),
+        click.option("--samples", "-n", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=50_000, show_default=True,
+                     help="Generated samples."),
+        click.option("--num-real", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=None, help="Real images used (default: all; zoo:shapes: --samples)."),
         click.option("--extractor", "-e", default=None,
                      help="Feature extractor (default: inception-v3-fid; zoo:shapes-classifier for zoo data)."),
         click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",
                      show_default=True, help="Resize protocol (recorded with the result)."),
-        click.option("--batch-size", type=int, default=64, show_default=True, help="Images per forward pass."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+                     help="Images per forward pass."),
         click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write cached real statistics."),
         click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -58,6 +61,10 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
     if out is not None:
         check_writable_dir(out)  # fail before the work, not after
     metrics = [m.strip().lower() for m in metrics]
+    if not metrics:
+        raise GanevalValueError("Option `--metrics` must list at least one of fid, kid, pr, is, but got none.")
+    if len(set(metrics)) != len(metrics):
+        raise GanevalValueError(f"Option `--metrics` must not repeat a metric, but got {metrics}.")
     for m in metrics:
         if m not in ("fid", "kid", "pr", "is"):
             raise GanevalValueError(f"Option `--metrics` must list only fid, kid, pr, is, but got {m!r}.")
@@ -108,8 +115,8 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
 @_common
 @click.option("--metrics", "-m", default="fid", show_default=True,
               help="Comma list of fid, kid, pr, is (the Inception score needs no real images).")
-@click.option("--bootstrap", type=int, default=0, show_default=True, help="Bootstrap resamples for a 95% CI.")
-@click.option("--is-splits", type=int, default=10, show_default=True, help="Splits of the Inception score.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap resamples for a 95% CI.")
+@click.option("--is-splits", type=click.IntRange(min=1), default=10, show_default=True, help="Splits of the Inception score.")
 def fid_command(metrics: str, **kw: Any) -> None:
     """Fréchet distance between generated and real images (FID with the FID Inception)."""
     _run([m for m in metrics.split(",") if m.strip()], **kw)
@@ -117,8 +124,8 @@ def fid_command(metrics: str, **kw: Any) -> None:
 
 @click.command("kid")
 @_common
-@click.option("--subsets", type=int, default=100, show_default=True, help="Random subsets.")
-@click.option("--subset-size", type=int, default=1000, show_default=True, help="Samples per subset.")
+@click.option("--subsets", type=click.IntRange(min=1), default=100, show_default=True, help="Random subsets.")
+@click.option("--subset-size", type=click.IntRange(min=2), default=1000, show_default=True, help="Samples per subset.")
 def kid_command(subsets: int, subset_size: int, **kw: Any) -> None:
     """Kernel Inception distance (unbiased, cubic polynomial kernel, seeded subsets)."""
     _run(["kid"], kid_subsets=subsets, kid_subset_size=subset_size, **kw)
@@ -126,7 +133,7 @@ def kid_command(subsets: int, subset_size: int, **kw: Any) -> None:
 
 @click.command("pr")
 @_common
-@click.option("--k", "k", type=int, default=3, show_default=True, help="Nearest neighbours of the manifolds.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=3, show_default=True, help="Nearest neighbours of the manifolds.")
 def pr_command(k: int, **kw: Any) -> None:
     """Precision and recall of k-NN feature manifolds."""
     _run(["pr"], pr_k=k, **kw)
@@ -136,18 +143,19 @@ def pr_command(k: int, **kw: Any) -> None:
 @click.argument("source")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Statistics file to write (.npz, pytorch-fid layout).")
-@click.option("--samples", "-n", type=int, default=50_000, show_default=True,
+@click.option("--samples", "-n", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=50_000, show_default=True,
               help="Samples of a generator / zoo:shapes; image sets use all images up to this many.")
 @click.option("--extractor", "-e", default=None, help="Feature extractor (default as `ganeval fid`).")
 @click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",
               show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 @device_option
 @seed_option
 @progress_options
 def stats_command(source: str, output: Path, samples: int, extractor: str | None, protocol: str, batch_size: int,
-                  strict: bool, device: str, seed: int, quiet: bool, log_json: bool) -> None:
+                  strict: bool, force: bool, device: str, seed: int, quiet: bool, log_json: bool) -> None:
     """Compute the feature statistics (mu, sigma) of SOURCE and save them to an .npz."""
     import json
 
@@ -158,6 +166,12 @@ def stats_command(source: str, output: Path, samples: int, extractor: str | None
     from ..features.sources import open_source
     from ..features.stats import FeatureStatistics
 
+    from .._io import check_output_file
+
+    check_output_file(output, (".npz",), "--output")  # fail before the work, not after
+    if output.exists() and not force:
+        raise GanevalValueError(f"Option `--output` names an existing file {str(output)!r}; choose another name or "
+                                "pass --force to overwrite it.")
     dev = resolve_device(device)
     ext = load_extractor(_default_extractor(source, extractor), device=dev)
     src = open_source(source, role="generated", num_samples=samples, seed=seed, device=dev)

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 import torch
 
-from ._generator import labels, latents, load, seeds_arg
-from ._options import device_option, seed_option
+from ._generator import labels, latents, load, save_image_atomic, seeds_arg
+from ._options import IMAGE_SUFFIXES, FiniteFloat, device_option, seed_option
 
 __all__ = ["command", "render_mix"]
 
@@ -41,7 +41,8 @@ def render_mix(G: torch.nn.Module, rows: list[int], cols: list[int], layers: str
 @click.option("--cols", default="4,5", show_default=True, help="Column sources (seeds): give the chosen layers.")
 @click.option("--layers", default="coarse", show_default=True,
               help="coarse | middle | fine | A-B (inclusive ws indices) | 1,3,5.")
-@click.option("--truncation", type=float, default=1.0, show_default=True, help="Truncation psi (1: none).")
+@click.option("--truncation", type=FiniteFloat(-100.0, 100.0), default=1.0, show_default=True,
+              help="Truncation psi (1: none).")
 @click.option("--class", "class_index", type=int, default=None, help="Class index (conditional generators).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default="mix.png", show_default=True)
 @device_option
@@ -54,10 +55,12 @@ def command(generator: str, rows: str, cols: str, layers: str, truncation: float
     column source's styles at --layers into the row source.
     """
     from ..models.control import resolve_layers, ws_resolutions
+    from .._io import check_output_file
     from ..devices import resolve_device
-    from ..viz.grid import labelled_grid, mixing_grid, save_image
+    from ..viz.grid import labelled_grid, mixing_grid
 
     row_seeds, col_seeds = seeds_arg("--rows", rows), seeds_arg("--cols", cols)
+    check_output_file(out_path, IMAGE_SUFFIXES)  # before loading and rendering
     dev = resolve_device(device)
     G = load(generator, dev)
     resolve_layers(layers, ws_resolutions(G), name="--layers")  # refuse bad input before any work
@@ -66,5 +69,5 @@ def command(generator: str, rows: str, cols: str, layers: str, truncation: float
     grid = mixing_grid(row_imgs, col_imgs, cells)
     grid = labelled_grid(grid, cell_size=G.img_resolution, row_labels=["", *map(str, row_seeds)],
                          col_labels=["", *map(str, col_seeds)], title=f"layers {layers} from columns")
-    path = save_image(grid, Path(out_path))
+    path = save_image_atomic(grid, Path(out_path))
     click.echo(str(path))

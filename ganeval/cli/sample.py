@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 import torch
 
-from ._generator import labels, latents, load, seeds_arg
-from ._options import device_option, seed_option
+from ._generator import labels, latents, load, save_image_atomic, seeds_arg
+from ._options import MAX_SEEDS, IMAGE_SUFFIXES, FiniteFloat, device_option, seed_option
 
 __all__ = ["command", "render"]
 
@@ -41,10 +41,11 @@ def render(G: torch.nn.Module, seeds: list[int], *, seed: int, truncation: float
 @click.command("sample")
 @click.argument("generator")
 @click.option("--seeds", default="0-15", show_default=True, help="Sample indices, e.g. 0-15 or 1,2,3.")
-@click.option("--truncation", type=float, default=1.0, show_default=True, help="Truncation psi (1: none).")
+@click.option("--truncation", type=FiniteFloat(-100.0, 100.0), default=1.0, show_default=True,
+              help="Truncation psi (1: none).")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--class", "class_index", type=int, default=None, help="Class index (conditional generators).")
-@click.option("--ncols", type=int, default=None, help="Grid columns (default: square).")
+@click.option("--ncols", type=click.IntRange(min=1, max=MAX_SEEDS), default=None, help="Grid columns (default: square).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default="grid.png", show_default=True)
 @device_option
@@ -56,13 +57,15 @@ def command(generator: str, seeds: str, truncation: float, noise_mode: str, clas
     The latent of seed s is sample index s of stream "z" under --seed (ganeval's counter-based
     seeding), so a seed's image is the same in every grid.
     """
+    from .._io import check_output_file
     from ..devices import resolve_device
-    from ..viz.grid import image_grid, save_image
+    from ..viz.grid import image_grid
 
     seed_list = seeds_arg("--seeds", seeds)
+    check_output_file(out_path, IMAGE_SUFFIXES)  # before loading and rendering
     dev = resolve_device(device)
     G = load(generator, dev)
     images = render(G, seed_list, seed=seed, truncation=truncation, noise_mode=noise_mode,
                     class_index=class_index, batch_size=batch_size, device=dev)
-    path = save_image(image_grid(images, ncols=ncols), Path(out_path))
+    path = save_image_atomic(image_grid(images, ncols=ncols), Path(out_path))
     click.echo(str(path))

@@ -21,6 +21,9 @@ DEFAULT_CLASSIFIER = "zoo:shapes-classifier"
 ZOO_SAMPLES, ZOO_KEEP = 20_000, 10_000
 
 
+_PER_RUN_FILES = ("attributes.csv", "entropy.png")  # overwritten by a rerun; result.jsonl is appended to
+
+
 @click.command("separability")
 @click.option("--generator", default=None, help=f"Generator path or registry name (default: {DEFAULT_GENERATOR}).")
 @click.option("--classifier", default=None,
@@ -44,6 +47,7 @@ ZOO_SAMPLES, ZOO_KEEP = 20_000, 10_000
 @click.option("--no-cache", is_flag=True, help="Keep no latents/logits on disk.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write result.jsonl, attributes.csv and entropy.png here.")
+@click.option("--force", is_flag=True, help="Overwrite attributes.csv / entropy.png of a run of another configuration in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line instead of the table.")
 @click.option("--export-boundaries", "boundaries_dir", type=click.Path(file_okay=False), default=None,
               help="Write InterFaceGAN boundaries DIR/<space>/boundary_<attr>.npy (unit SVM normals).")
@@ -53,7 +57,7 @@ ZOO_SAMPLES, ZOO_KEEP = 20_000, 10_000
 @progress_options
 def command(generator: str | None, classifier: str | None, spaces: str, samples: int | None, keep: int | None,
             protocol: str, solver: str, preset: str | None, w_layer: int, batch_size: int, cache_dir: str | None,
-            no_cache: bool, out_dir: str | None, as_json: bool, boundaries_dir: str | None, on_nan: str, device: str,
+            no_cache: bool, out_dir: str | None, force: bool, as_json: bool, boundaries_dir: str | None, on_nan: str, device: str,
             seed: int, quiet: bool, log_json: bool) -> None:
     """Linear separability of Z and W (StyleGAN paper, section 4.2); lower is better."""
     from ..classifiers import load_classifier
@@ -61,10 +65,17 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
     from ._generator import load
 
     from .. import distributed
-    from .._io import append_line, check_writable_dir
+    from .._io import OutputClaim, append_line, atomic_write, check_writable_dir
+    from ..runtime import config_hash
 
+    claim = None
     if out_dir is not None:
         check_writable_dir(out_dir)  # fail before hours of work, not after
+        identity = {k: v for k, v in click.get_current_context().params.items()
+                    if k not in ("out_dir", "force", "device", "quiet", "log_json", "as_json", "boundaries_dir",
+                                 "cache_dir", "no_cache")}
+        claim = OutputClaim(out_dir, list(_PER_RUN_FILES), config_hash(identity), force)
+        claim.check()
     zoo = generator is None and classifier is None
     if zoo:
         click.echo(f"No generator or classifier named: using the embedded default {DEFAULT_GENERATOR} with "
@@ -104,9 +115,22 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
 
         out = Path(out_dir)
         append_line(out / "result.jsonl", result.to_json_line())
-        result.table.to_csv(out / "attributes.csv", index=False)
-        plot_separability(result).savefig(out / "entropy.png", dpi=120)
+        csv = result.table.to_csv(index=False).encode("utf-8")
+        atomic_write(out / "attributes.csv", lambda tmp: Path(tmp).write_bytes(csv))
+        fig = plot_separability(result)
+        atomic_write(out / "entropy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+        claim.record()
         click.echo(f"Wrote {out / 'result.jsonl'}, {out / 'attributes.csv'}, {out / 'entropy.png'}", err=True)
     if boundaries_dir is not None:
+        import re
+
+        ident = config_hash({"result": result.config, "generator": generator, "classifier": classifier})
+        claims = [OutputClaim(Path(boundaries_dir) / s, [f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', a)}.npy"
+                                                          for a in result.normals[s]], ident, force)
+                  for s in result.normals]
+        for claim_b in claims:  # all checked before any is written
+            claim_b.check()
         written = {s: len(export_boundaries(result, Path(boundaries_dir) / s, space=s)) for s in result.normals}
+        for claim_b in claims:
+            claim_b.record()
         click.echo(f"Wrote boundaries under {boundaries_dir}: " + json.dumps(written), err=True)

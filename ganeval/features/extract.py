@@ -7,6 +7,7 @@ chunks of :data:`CHUNK` samples and folded into float64 moments, so memory does 
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import GanevalValueError
+from .._validate import check_positive_int
+from ..errors import GanevalError, GanevalValueError, OutputError
 from .protocols import PROTOCOLS, prepare_batch
 from .sources import FolderSource, GeneratorSource, ImageSet, ZipSource
-from .stats import FeatureStatistics, StreamingMoments, cache_key, cache_path
+from .stats import MAX_FEATURE_DIM, FeatureStatistics, StreamingMoments, cache_key, cache_path
 
 __all__ = ["ExtractionReport", "extract_features", "source_statistics", "CHUNK"]
 
@@ -53,11 +55,28 @@ class ExtractionReport:
 
 
 def _feature_dim(extractor: nn.Module, device: torch.device) -> int:
-    if getattr(extractor, "feature_dim", None):
-        return int(extractor.feature_dim)
-    r = int(getattr(extractor, "input_resolution", None) or 32)
-    with torch.inference_mode():
-        return int(extractor(torch.zeros(1, 3, r, r, device=device)).shape[1])
+    """The extractor's feature width: its ``feature_dim``, else that of one probe forward."""
+    declared = getattr(extractor, "feature_dim", None)
+    if declared is None:
+        r = getattr(extractor, "input_resolution", None) or 32
+        r = check_positive_int("extractor.input_resolution", r, maximum=4096)
+        with torch.inference_mode():
+            out = extractor(torch.zeros(1, 3, r, r, device=device))
+        if not isinstance(out, torch.Tensor) or out.ndim != 2:
+            raise GanevalValueError(f"The extractor must return features [N, F], but returned "
+                                    f"{list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}.")
+        declared = out.shape[1]
+    return check_positive_int("extractor.feature_dim", declared, maximum=MAX_FEATURE_DIM)
+
+
+def _features(extractor: nn.Module, x: torch.Tensor, dim: int) -> np.ndarray:
+    """The extractor's features of ``x`` as float32 ``[B, dim]``; refuse any other shape."""
+    out = extractor(x)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(x), dim):
+        got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise GanevalValueError(f"The extractor must return features [{len(x)}, {dim}] for {len(x)} images, but "
+                                f"returned {got} (its feature width must not change between batches).")
+    return out.float().cpu().numpy()
 
 
 def _make_fn(source: ImageSet, extractor: nn.Module, protocol: str, device: torch.device, strict: bool,
@@ -92,7 +111,7 @@ def _make_fn(source: ImageSet, extractor: nn.Module, protocol: str, device: torc
                 x = torch.stack([batch_images[j] for j in rows])
                 target = int(size) if size else shape[-1]
                 x = prepare_batch(x, protocol, target, device=device)
-                feats[rows] = extractor(x).float().cpu().numpy()
+                feats[rows] = _features(extractor, x, dim)
         return {"features": feats, "mode": modes}
 
     return fn
@@ -160,6 +179,25 @@ def _meta(source: ImageSet, extractor: nn.Module, protocol: str, report: Extract
             "num_skipped": report.num_skipped, "converted": report.converted, "covariance": "unbiased (N-1)"}
 
 
+def _read_cache(path: Path) -> FeatureStatistics | None:
+    """The cached statistics at ``path``, or None when absent or failing verification (warned, then
+    recomputed and overwritten by the caller)."""
+    if not path.exists():
+        return None
+    try:
+        stats = FeatureStatistics.load(path)
+        if stats.meta.get("cache_key") != path.stem or "content_sha256" not in stats.meta:
+            raise GanevalValueError("its recorded cache key or checksum is missing or differs from its name")
+        if stats.num_items < 2 or not isinstance(stats.meta.get("num_skipped", 0), int) or not isinstance(
+                stats.meta.get("converted", {}), dict):
+            raise GanevalValueError("its record of the images used is invalid")
+    except GanevalError as exc:
+        warnings.warn(f"The cached statistics {path} are corrupt ({exc}); they are recomputed and replaced.",
+                      stacklevel=3)
+        return None
+    return stats
+
+
 def source_statistics(source: ImageSet, extractor: nn.Module, *, protocol: str = "tf", num_items: int | None = None,
                       batch_size: int = 64, device: torch.device | None = None, strict: bool = False,
                       progress: Any = None, cache: bool = True, cache_dir: str | Path | None = None,
@@ -183,8 +221,8 @@ def source_statistics(source: ImageSet, extractor: nn.Module, *, protocol: str =
                             weights_sha256=getattr(extractor, "weights_sha256", None), protocol=protocol,
                             num_items=total)
             path = cache_path(key, cache_dir)
-            if path.is_file():
-                stats = FeatureStatistics.load(path)
+            stats = _read_cache(path)
+            if stats is not None:
                 rep = ExtractionReport(num_requested=total, num_used=stats.num_items, cache="hit", cache_file=str(path),
                                        num_skipped=int(stats.meta.get("num_skipped", 0)),
                                        converted=dict(stats.meta.get("converted", {})))
@@ -194,6 +232,9 @@ def source_statistics(source: ImageSet, extractor: nn.Module, *, protocol: str =
     stats = moments.finalize(meta=_meta(source, extractor, protocol, report))
     if path is not None:
         stats.meta["cache_key"] = path.stem
-        stats.save(path)
-        report.cache, report.cache_file = "written", str(path)
+        try:
+            stats.save(path)
+            report.cache, report.cache_file = "written", str(path)
+        except OutputError as exc:  # the statistics are right; only the cache could not keep them
+            warnings.warn(f"Statistics cache not written: {exc}", stacklevel=2)
     return stats, report

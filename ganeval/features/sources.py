@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._validate import check_float_images, fmt_shape
 from ..errors import GanevalValueError, NonFiniteOutputError
 from .stats import FeatureStatistics
 
@@ -28,6 +29,7 @@ __all__ = ["ImageSet", "FolderSource", "ZipSource", "ArraySource", "ShapesSource
            "LoadedBatch", "open_source", "quantize", "IMAGE_EXTENSIONS"]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
+MAX_IMAGE_BYTES = 256 << 20  # one encoded image; a 4096x4096 16-bit RGBA PNG is 128 MiB uncompressed
 
 
 def quantize(images: torch.Tensor) -> torch.Tensor:
@@ -67,6 +69,24 @@ class ImageSet:
         return {"kind": self.kind, "spec": self.spec, "num_images": len(self)}
 
 
+_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I")  # 16-bit grayscale PNGs open as one of these
+
+
+def _to_rgb8(im: Any) -> np.ndarray:
+    """uint8 ``[H, W, 3]`` of a PIL image; 16-bit grayscale scaled to 8 bits by rounding ``v / 257``.
+
+    (PIL's own ``convert("RGB")`` clips 16-bit values at 255, turning almost every image white.)
+    """
+    if im.mode in _WIDE_MODES:
+        v = np.asarray(im).astype(np.int64)
+        if v.min() < 0 or v.max() > 65535:
+            raise ValueError(f"{im.mode} pixel values must lie in [0, 65535], but span [{v.min()}, {v.max()}]")
+        gray = ((v * 255 + 32767) // 65535).astype(np.uint8)  # round(v * 255 / 65535) = round(v / 257)
+        return np.repeat(gray[..., None], 3, axis=2)
+    rgb = im.convert("RGB") if im.mode != "RGB" else im
+    return np.asarray(rgb, dtype=np.uint8)
+
+
 def _decode(data: bytes) -> tuple[torch.Tensor | None, str]:
     """Decode image bytes to uint8 ``[3, H, W]``; ``(None, reason)`` when unreadable."""
     from PIL import Image
@@ -75,11 +95,22 @@ def _decode(data: bytes) -> tuple[torch.Tensor | None, str]:
         with Image.open(io.BytesIO(data)) as im:
             im.load()  # forces a full decode: truncated files fail here, not later
             mode = im.mode
-            rgb = im.convert("RGB") if mode != "RGB" else im
-            arr = np.asarray(rgb, dtype=np.uint8)
+            arr = _to_rgb8(im)
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, DecompressionBombError...
         return None, f"unreadable: {type(exc).__name__}: {exc}"
     return torch.from_numpy(arr.copy()).permute(2, 0, 1), ("" if mode == "RGB" else mode)
+
+
+def _decode_file(path: Path) -> tuple[torch.Tensor | None, str]:
+    """:func:`_decode` of a file, refusing (as unreadable) one too large to be an image."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            return None, f"unreadable: {size:,} bytes, more than {MAX_IMAGE_BYTES:,} for one image"
+        data = path.read_bytes()
+    except OSError as exc:  # removed or unreadable since the folder was listed
+        return None, f"unreadable: {exc.strerror or exc}"
+    return _decode(data)
 
 
 class FolderSource(ImageSet):
@@ -108,7 +139,7 @@ class FolderSource(ImageSet):
     def load(self, indices: np.ndarray) -> LoadedBatch:
         out = LoadedBatch([])
         for i in indices:
-            img, note = _decode(self.files[int(i)].read_bytes())
+            img, note = _decode_file(self.files[int(i)])
             out.images.append(img)
             out.notes.append(f"{self.files[int(i)].name}: {note}" if img is None else note)
         return out
@@ -149,6 +180,9 @@ class ZipSource(ImageSet):
         for i in indices:
             name = self.names[int(i)]
             try:
+                size = self._zip.getinfo(name).file_size
+                if size > MAX_IMAGE_BYTES:  # a zip bomb member: refused before inflating it
+                    raise ValueError(f"it inflates to {size:,} bytes, more than {MAX_IMAGE_BYTES:,}")
                 data = self._zip.read(name)
             except (zipfile.BadZipFile, OSError, ValueError) as exc:  # CRC errors, truncated archive
                 out.images.append(None)
@@ -168,16 +202,19 @@ class ArraySource(ImageSet):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.spec = str(self.path)
+        from .._npfile import open_npy, read_npz, npz_names
+
         if self.path.suffix.lower() == ".npy":
-            arr = np.load(self.path, mmap_mode="r", allow_pickle=False)
+            arr = open_npy(self.path)
         else:
-            with np.load(self.path, allow_pickle=False) as f:
-                key = "images" if "images" in f.files else f.files[0]
-                arr = f[key]
+            names = npz_names(self.path)
+            arr = read_npz(self.path, keys=("images" if "images" in names else names[0],)).popitem()[1]
         if arr.dtype != np.uint8 or arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[3] not in (1, 3, 4)):
             raise GanevalValueError(
                 f"Array file {self.spec!r} must hold uint8 images [N, H, W, C] with C in (1, 3, 4) or [N, H, W], "
                 f"but holds {arr.dtype} {list(arr.shape)}.")
+        if 0 in arr.shape:
+            raise GanevalValueError(f"Array file {self.spec!r} holds no images (shape {list(arr.shape)}).")
         self.array = arr
         self.mode = {3: "L"}.get(arr.ndim) or {1: "L", 3: "", 4: "RGBA"}[arr.shape[3]]
 
@@ -296,6 +333,7 @@ class GeneratorSource(ImageSet):
             img = G.synthesis(ws, noise_mode="random", noise=noise)
         else:
             img = G(z, c, noise_mode="const")
+        self._check_output(img, len(idx))
         finite = torch.isfinite(img.flatten(1)).all(1)
         if self.on_nan == "stop" and not bool(finite.all()):
             bad = [idx[j] for j in torch.nonzero(~finite).flatten().tolist()]
@@ -303,6 +341,15 @@ class GeneratorSource(ImageSet):
                 f"Generator {self.spec!r} produced {len(bad)} non-finite image(s) in this batch (first sample "
                 f"indices: {bad[:10]}); pass on_nan='skip' (--on-nan skip) to leave them out.")
         return quantize(img), finite
+
+    def _check_output(self, img: Any, n: int) -> None:
+        """Refuse output that is not float images ``[n, C, H, W]`` (a generator returning 2N images,
+        uint8/bool images or another rank would otherwise be silently misread)."""
+        if not isinstance(img, torch.Tensor) or img.ndim != 4 or img.shape[0] != n:
+            got = fmt_shape(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
+            raise GanevalValueError(f"Generator {self.spec!r} must return images [{n}, C, H, W] for {n} latents, "
+                                    f"but returned {got}.")
+        check_float_images(f"generator {self.spec!r} output", img)
 
     def load(self, indices: np.ndarray) -> LoadedBatch:
         q = self.generate(indices)
@@ -314,8 +361,10 @@ class GeneratorSource(ImageSet):
 
 
 def _npz_is_stats(path: Path) -> bool:
-    with np.load(path, allow_pickle=False) as f:
-        return "mu" in f.files and "sigma" in f.files
+    from .._npfile import npz_names
+
+    names = npz_names(path)
+    return "mu" in names and "sigma" in names
 
 
 def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
@@ -340,6 +389,9 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
         raise GanevalValueError(
             f"Argument `{role}` must be a generator, a path or a registry name, but got {type(source).__name__}.")
     spec = str(source)
+    if not spec.strip() or "\0" in spec:
+        raise GanevalValueError(f"Argument `{role}` must name a generator, image set or statistics file, but got "
+                                f"{spec!r}.")
     if spec == "zoo:shapes" or spec.startswith("zoo:shapes:"):
         tail = spec.split(":")[2] if spec.count(":") == 2 else None
         if tail is not None and not tail.isdigit():
@@ -352,6 +404,8 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
             return FolderSource(path)
         if not path.exists():
             raise GanevalValueError(f"Argument `{role}` names {spec!r}, which does not exist.")
+        if not path.is_file():  # a FIFO or device would block or never end
+            raise GanevalValueError(f"Argument `{role}` names {spec!r}, which is neither a folder nor a regular file.")
         suffix = path.suffix.lower()
         if suffix == ".zip":
             return ZipSource(path)

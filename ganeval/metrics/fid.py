@@ -21,6 +21,7 @@ bias, 10 splits, ``exp(mean KL(p(y|x) || p(y)))`` per split, mean and std over s
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,8 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_positive_int
-from ..errors import GanevalValueError
+from ..features.protocols import PROTOCOLS
+from ..errors import GanevalTypeError, GanevalValueError
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
 
@@ -72,6 +74,8 @@ class ISResult(MetricResult):
     """Inception score: ``value`` is the mean over splits, ``std`` their spread, ``per_sample`` one score per split."""
 
 
+MAX_SAMPLES = 100_000_000  # 2000x the references' 50k; beyond it a count is a typo, not an evaluation
+
 # ------------------------------------------------------------------------------------------- formulas
 
 def inception_score_splits(logits: np.ndarray, *, splits: int = 10) -> np.ndarray:
@@ -85,8 +89,8 @@ def inception_score_splits(logits: np.ndarray, *, splits: int = 10) -> np.ndarra
     from scipy.special import logsumexp
 
     x = np.asarray(logits, np.float64)
-    if x.ndim != 2:
-        raise GanevalValueError(f"Argument `logits` must have shape [N, K], but got {list(x.shape)}.")
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise GanevalValueError(f"Argument `logits` must have shape [N, K] with K >= 1, but got {list(x.shape)}.")
     check_positive_int("splits", splits)
     if len(x) < splits:
         raise GanevalValueError(f"Argument `logits` must have at least `splits`={splits} rows, but got {len(x)}.")
@@ -125,6 +129,9 @@ def kid_from_features(gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 1
     check_positive_int("num_subsets", num_subsets)
     check_positive_int("subset_size", subset_size, minimum=2)
     g, r = np.asarray(gen, np.float64), np.asarray(real, np.float64)
+    if g.ndim != 2 or r.ndim != 2 or g.shape[1] != r.shape[1] or g.shape[1] == 0:
+        raise GanevalValueError(f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
+                                f"{list(g.shape)} and {list(r.shape)}.")
     d = g.shape[1]
     m = min(len(g), len(r), subset_size)
     if m < 2:
@@ -168,8 +175,13 @@ def precision_recall_from_features(gen: np.ndarray, real: np.ndarray, *, k: int 
     A probe is inside a manifold when its distance to some manifold point is at most that
     point's distance to its k-th nearest neighbour in the manifold.
     """
+    k = check_positive_int("k", k)  # k = 0 makes every radius the point's distance to itself: 0
+    batch_size = check_positive_int("batch_size", batch_size)
     g = torch.as_tensor(np.asarray(gen, np.float32))
     r = torch.as_tensor(np.asarray(real, np.float32))
+    if g.ndim != 2 or r.ndim != 2 or g.shape[1] != r.shape[1] or g.shape[1] == 0:
+        raise GanevalValueError(f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
+                                f"{list(g.shape)} and {list(r.shape)}.")
     if min(len(g), len(r)) <= k:
         raise GanevalValueError(f"Precision/recall with k={k} needs more than {k} samples per set, "
                                 f"but got {len(g)} generated and {len(r)} real.")
@@ -204,14 +216,28 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
     from ..features.stats import FeatureStatistics
 
     t0 = time.time()
+    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)) or not metrics or \
+            not all(isinstance(m, str) for m in metrics):
+        raise GanevalValueError(f"Argument `metrics` must be a non-empty list of 'fid', 'kid', 'pr', but got "
+                                f"{metrics!r}.")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise GanevalTypeError(f"Argument `cache_dir` must be a folder path or None, but got {type(cache_dir).__name__}.")
     metrics = [m.strip().lower() for m in metrics]
     for m in metrics:
         if m not in _DISTRIBUTION_METRICS:
             raise GanevalValueError(f"Argument `metrics` must contain only 'fid', 'kid', 'pr', but got {m!r}.")
-    check_positive_int("num_samples", num_samples, minimum=2)
-    check_positive_int("batch_size", batch_size)
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise GanevalValueError(f"Argument `bootstrap` must be an integer >= 0, but got {bootstrap!r}.")
+    num_samples = check_positive_int("num_samples", num_samples, minimum=2, maximum=MAX_SAMPLES)
+    batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_positive_int("seed", seed, minimum=0)
+    check_choice("protocol", protocol, PROTOCOLS)
+    bootstrap = check_positive_int("bootstrap", bootstrap, minimum=0, maximum=100_000)
+    if num_real is not None:
+        num_real = check_positive_int("num_real", num_real, minimum=2, maximum=MAX_SAMPLES)
+    if "pr" in metrics:
+        pr_k = check_positive_int("pr_k", pr_k)
+    if "kid" in metrics:
+        kid_subsets = check_positive_int("kid_subsets", kid_subsets)
+        kid_subset_size = check_positive_int("kid_subset_size", kid_subset_size, minimum=2)
     dev = resolve_device(device)
     ext = load_extractor(extractor, device=dev)
     check_choice("on_nan", on_nan, ("stop", "skip"))
@@ -418,7 +444,7 @@ def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, spli
     from ..features.stats import FeatureStatistics
 
     t0 = time.time()
-    check_positive_int("num_samples", num_samples, minimum=2)
+    check_positive_int("num_samples", num_samples, minimum=2, maximum=MAX_SAMPLES)
     check_positive_int("splits", splits)
     check_positive_int("batch_size", batch_size)
     check_choice("on_nan", on_nan, ("stop", "skip"))

@@ -58,13 +58,42 @@ class FrechetDetails:
     most_negative: float
 
 
+_MAX_ABS = 1e100  # larger statistics overflow float64 in the squared terms (|mu|^2, S1 S2)
+_PSD_TOL = 1e-6  # negative eigenvalues beyond this fraction of the largest are not round-off
+
+
 def _check(name: str, a: np.ndarray, ndim: int) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim != ndim:
-        raise GanevalValueError(f"Argument `{name}` must be a {ndim}-d array, but got shape {list(a.shape)}.")
+    try:
+        a = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise GanevalValueError(f"Argument `{name}` must be a numeric {ndim}-d array, but got {exc}.") from None
+    if a.ndim != ndim or a.shape[0] == 0:
+        raise GanevalValueError(f"Argument `{name}` must be a non-empty {ndim}-d array, but got shape {list(a.shape)}.")
     if not np.isfinite(a).all():
         raise GanevalValueError(f"Argument `{name}` must be finite, but it holds NaN or Inf.")
+    big = float(np.abs(a).max())
+    if big > _MAX_ABS:
+        raise GanevalValueError(f"Argument `{name}` must hold values of magnitude <= {_MAX_ABS:g} (larger ones "
+                                f"overflow the distance), but holds {big:g}; these are not feature statistics.")
     return a
+
+
+def _check_symmetric(name: str, m: np.ndarray) -> None:
+    scale = float(np.abs(m).max())
+    if float(np.abs(m - m.T).max()) > 1e-5 * scale:
+        raise GanevalValueError(f"Argument `{name}` must be a symmetric covariance matrix, but it is not "
+                                f"(largest asymmetry {float(np.abs(m - m.T).max()):.3g} of entries up to {scale:.3g}).")
+
+
+def _check_psd(name: str, eigvals: "torch.Tensor") -> None:
+    """Refuse a matrix whose eigenvalues (or those of a congruent one) are clearly negative."""
+    if not eigvals.numel():
+        return
+    low, top = float(eigvals.min()), float(eigvals.abs().max())
+    if low < -_PSD_TOL * top:
+        raise GanevalValueError(
+            f"Argument `{name}` must be positive semi-definite (a covariance matrix), but it has an eigenvalue "
+            f"{low:.4g} (largest magnitude {top:.4g}); the statistics are corrupt or were not computed as a covariance.")
 
 
 def _rank(eigvals: "torch.Tensor") -> int:
@@ -84,6 +113,8 @@ def frechet_details(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2
             raise GanevalValueError(f"Argument `{name}` must have shape [{d}, {d}] to match `mu1`, but got {list(m.shape)}.")
     if mu2.shape != (d,):
         raise GanevalValueError(f"Argument `mu2` must have shape [{d}] to match `mu1`, but got {list(mu2.shape)}.")
+    _check_symmetric("sigma1", s1)
+    _check_symmetric("sigma2", s2)
     import torch  # LAPACK through torch (MKL) is several times faster than NumPy's here
 
     t1 = torch.from_numpy(0.5 * (s1 + s1.T))  # float32-saved inputs may be asymmetric in the last bit
@@ -94,21 +125,29 @@ def frechet_details(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2
         # S1 = L L^T is positive definite: eig(S1 S2) = eig(L^T S2 L), and rank(S2) = rank of that.
         m = factor.T @ t2 @ factor
         lam = torch.linalg.eigvalsh(0.5 * (m + m.T))
+        _check_psd("sigma2", lam)  # L^T S2 L has the inertia of S2 (Sylvester)
         rank1, rank2 = d, _rank(lam)
     else:
         # Rank-deficient S1 (e.g. fewer samples than dimensions): S1^(1/2) through eigh, clipped.
         w1, v1 = torch.linalg.eigh(t1)
+        w2 = torch.linalg.eigvalsh(t2)
+        _check_psd("sigma1", w1)
+        _check_psd("sigma2", w2)
         negatives.append(w1[w1 < 0])
         root = w1.clamp(min=0.0).sqrt()
         m = root[:, None] * (v1.T @ t2 @ v1) * root[None, :]
         lam = torch.linalg.eigvalsh(0.5 * (m + m.T))
-        rank1, rank2 = _rank(w1), _rank(torch.linalg.eigvalsh(t2))
+        rank1, rank2 = _rank(w1), _rank(w2)
     negatives.append(lam[lam < 0])
     tr_sqrt = float(lam.clamp(min=0.0).sqrt().sum())
     diff = mu1 - mu2
     mean_term = float(diff @ diff)
     trace_term = float(np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
     clipped = torch.cat(negatives)
+    if not (np.isfinite(mean_term) and np.isfinite(trace_term) and np.isfinite(tr_sqrt)):
+        raise GanevalValueError("The Fréchet distance overflowed float64 (statistics of magnitude "
+                                f"{max(float(np.abs(s1).max()), float(np.abs(s2).max())):.3g}); these are not "
+                                "feature statistics of images.")
     return FrechetDetails(
         value=max(mean_term + trace_term, 0.0),
         mean_term=mean_term,

@@ -37,6 +37,7 @@ excluded and which. A solver that stops at its iteration limit is scored and fla
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -47,7 +48,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._validate import check_choice, check_positive_int
+from .._io import atomic_write
+from .._validate import check_choice, check_float_images, check_positive_int, is_int
 from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError, UnsupportedGeneratorError
 from ..results import MetricResult
 
@@ -66,6 +68,7 @@ PROTOCOLS = ("stylegan", "heldout")
 SOLVERS = ("fast", "liblinear-dual", "liblinear-primal")
 SCORED = ("ok", "not_converged")
 _CACHE_VERSION = 2  # 2: chunks also hold the per-sample `finite` flag
+_MAX_SAMPLES = 100_000_000  # latents and logits of this many samples are kept in memory
 
 SEPARABILITY_PRESETS: dict[str, dict[str, Any]] = {
     # NVIDIA's protocol exactly: LinearSVC defaults (dual=True then), fit and score on the same points.
@@ -227,7 +230,8 @@ def export_boundaries(result: SeparabilityResult, directory: str | Path, space: 
     paths = []
     for attr, normal in result.normals[space].items():
         path = out / f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', attr)}.npy"
-        np.save(path, normal.astype(np.float32).reshape(1, -1))
+        vec = normal.astype(np.float32).reshape(1, -1)
+        atomic_write(path, lambda tmp, vec=vec: np.save(tmp, vec))  # tmp ends in .npy: np.save adds nothing
         paths.append(path)
     return paths
 
@@ -279,6 +283,7 @@ def _sample_fn(G: Any, clf: Any, seed: int, device: torch.device):  # noqa: ANN2
             img = G.synthesis(ws, noise_mode="const", noise=noise)
         else:
             img = G.synthesis(ws, noise_mode="const")
+        _check_images(img, len(idx), r)
         if img.shape[-1] != r:
             img = torch.nn.functional.avg_pool2d(img.float(), img.shape[-1] // r)
         logits = clf(img).float()
@@ -289,11 +294,23 @@ def _sample_fn(G: Any, clf: Any, seed: int, device: torch.device):  # noqa: ANN2
     return fn, ("per-image random (seed, index)" if explicit_noise else "const")
 
 
+def _check_images(img: Any, n: int, r: int) -> None:
+    """Refuse synthesis output that is not float images ``[n, C, H, H]`` with H a multiple of ``r``."""
+    if not isinstance(img, torch.Tensor) or img.ndim != 4 or img.shape[0] != n or img.shape[-1] % r:
+        got = list(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
+        raise GanevalValueError(f"The generator's synthesis must return images [{n}, C, H, H] (H a multiple of "
+                                f"{r}) for {n} latents, but returned {got}.")
+    check_float_images("the generator's images", img)
+
+
 def _check_inputs(G: Any, clf: Any, spaces: Sequence[str], num_samples: int, num_keep: int, w_layer: int) -> None:
     for attr in ("z_dim", "c_dim", "w_dim", "num_ws", "img_resolution", "mapping", "synthesis"):
         if not hasattr(G, attr):
             raise UnsupportedGeneratorError(f"Argument `G` must be a style-based generator with `{attr}` "
                                             "(mapping + synthesis); load one with ganeval.load_generator.")
+    for attr in ("z_dim", "w_dim", "num_ws", "img_resolution"):  # NumPy integers are integers too
+        check_positive_int(f"G.{attr}", getattr(G, attr))
+    check_positive_int("G.c_dim", G.c_dim, minimum=0)
     for attr in ("attribute_names", "input_resolution"):
         if not hasattr(clf, attr):
             raise GanevalTypeError(f"Argument `classifier` must provide `{attr}`; "
@@ -370,14 +387,25 @@ def separability(
     from ..runtime import config_hash, map_samples
 
     t0 = time.time()
-    check_positive_int("num_samples", num_samples)
-    check_positive_int("num_keep", num_keep)
-    check_positive_int("batch_size", batch_size)
+    num_samples = check_positive_int("num_samples", num_samples, maximum=_MAX_SAMPLES)
+    num_keep = check_positive_int("num_keep", num_keep)
+    batch_size = check_positive_int("batch_size", batch_size)
     check_choice("protocol", protocol, PROTOCOLS)
     check_choice("solver", solver, SOLVERS)
     check_choice("on_nan", on_nan, ("stop", "skip"))
-    if isinstance(w_layer, bool) or not isinstance(w_layer, int):
+    if not is_int(w_layer):
         raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
+    w_layer = int(w_layer)
+    check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    if cache_dir is not None and cache_dir is not False and not isinstance(cache_dir, (str, os.PathLike)):
+        raise GanevalTypeError(f"Argument `cache_dir` must be a folder path, None or False, but got "
+                               f"{type(cache_dir).__name__}.")
+    if isinstance(spaces, str):
+        spaces = (spaces,)
+    if not isinstance(spaces, (list, tuple)):
+        raise GanevalTypeError(f"Argument `spaces` must be a sequence of 'z', 'w', but got {type(spaces).__name__}.")
+    for s in spaces:
+        check_choice("spaces", s, SPACES)
     dev = resolve_device(device)
     clf = load_classifier(classifier, device=dev)
     spaces = tuple(spaces)

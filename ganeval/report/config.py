@@ -63,6 +63,7 @@ METRIC_DEFAULTS: dict[str, dict[str, Any]] = {
 # metric options that may name a file or folder (resolved like generator sources)
 _PATH_OPTIONS = ("real", "classifier", "extractor", "distance")
 
+_MAX_CONFIG_BYTES = 16 << 20
 _TOP_KEYS = {"name", "out", "seed", "device", "generators", "metrics", "figures"}
 _FIGURE_KEYS = {"enabled", "truncation", "grid", "mixing_rows", "mixing_cols", "noise_realisations",
                 "std_realisations", "interpolation_steps", "interpolation_pairs"}
@@ -126,10 +127,14 @@ def load_config(path: str | Path) -> ReportConfig:
     path = Path(path)
     if not path.is_file():
         raise GanevalValueError(f"Argument `config` must be an existing TOML file, but got {str(path)!r} (not found).")
+    if path.stat().st_size > _MAX_CONFIG_BYTES:
+        raise GanevalValueError(f"Argument `config` must be a TOML file of at most {_MAX_CONFIG_BYTES >> 20} MiB, but "
+                                f"{str(path)!r} is larger.")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise GanevalValueError(f"Argument `config` must be valid TOML, but {str(path)!r} fails to parse: {exc}.") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise GanevalValueError(f"Argument `config` must be valid TOML, but {str(path)!r} fails to parse: {why}.") from None
     return parse_config(data, base_dir=path.parent)
 
 
@@ -157,9 +162,39 @@ def _resolve_source(source: str, base_dir: Path | None) -> str:
     if ":" in source.split("/")[0] or base_dir is None:
         return source
     p = Path(source).expanduser()
-    if not p.is_absolute() and (base_dir / p).exists():
-        return _shown_path(base_dir / p)
-    return source
+    try:
+        here = not p.is_absolute() and (base_dir / p).exists()
+    except (OSError, ValueError):  # a name too long or holding NUL names no file
+        here = False
+    return _shown_path(base_dir / p) if here else source
+
+
+def _folder_name(name: str) -> str:
+    """``name`` as the default folder ``reports/<name>``: refused when it is a path, not a name."""
+    if any(c in name for c in "/\\\0:") or name.strip() in (".", "..") or any(ord(c) < 32 for c in name):
+        raise GanevalValueError(f"Config key `name` names the output folder reports/<name> (no `out` is given), so "
+                                f"it must not contain '/', '\\', ':', control characters or be '..', but got "
+                                f"{name!r}; set `out` or choose a plain name.")
+    return name
+
+
+def _confined_out(value: str, base_dir: Path | None) -> Path:
+    """``out`` resolved against the config's folder; refused when it leaves that folder.
+
+    A config file may come from someone else: a relative ``out`` must not climb out of its folder
+    (``../../x``). An absolute ``out`` names its place openly; the runner refuses a folder that
+    holds anything but a report of the same name.
+    """
+    root = (base_dir if base_dir is not None else Path.cwd()).resolve()
+    out = Path(value).expanduser()
+    if out.is_absolute():  # spelled out in full: the writer names the place (a foreign report is refused later)
+        return out
+    target = (root / out).resolve()
+    if target != root and root not in target.parents:
+        raise GanevalValueError(f"Config key `out` must be a relative folder inside the config's folder "
+                                f"{str(root)!r}, but {value!r} points to {str(target)!r}; give another folder with "
+                                "--out instead.")
+    return Path(_shown_path(target))
 
 
 def _figures(data: Any) -> FigureSpec:
@@ -192,11 +227,9 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
         raise GanevalValueError(f"Config has unknown top-level key(s) {unknown}; expected some of {sorted(_TOP_KEYS)}.")
     name = _str("name", data.get("name"))
     if "out" in data:
-        out = Path(_str("out", data["out"])).expanduser()
-        if base_dir is not None and not out.is_absolute():
-            out = Path(_shown_path(base_dir / out))
+        out = _confined_out(_str("out", data["out"]), base_dir)
     else:
-        out = Path("reports") / name
+        out = Path("reports") / _folder_name(name)
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise GanevalValueError(f"Config key `seed` must be a non-negative integer, but got {seed!r}.")

@@ -10,17 +10,20 @@ through Jinja2's autoescaping.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._io import atomic_write, check_writable_dir
 from ..errors import GanevalValueError
 from ..results import format_time
-from .runner import RESULTS_FILE, read_records
+from .runner import RESULTS_FILE, check_own_folder, read_records
 
 __all__ = ["render_report", "RenderOutcome", "Cell", "Table"]
 
@@ -80,11 +83,14 @@ class Table:
     notes: dict[str, str] = field(default_factory=dict)
 
     def write_csv(self, folder: Path) -> None:
-        with (folder / f"{self.slug}.csv").open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(self.columns)
-            for row in self.rows:
-                w.writerow(["" if c.value is None else c.value for c in row])
+        """Write ``<folder>/<slug>.csv`` atomically (a kill never leaves half a table)."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(self.columns)
+        for row in self.rows:
+            w.writerow(["" if c.value is None else c.value for c in row])
+        data = buf.getvalue().encode("utf-8")
+        atomic_write(folder / f"{self.slug}.csv", lambda tmp: Path(tmp).write_bytes(data))
 
 
 @dataclass(frozen=True)
@@ -253,9 +259,11 @@ def _save_plot(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    # no Software/date metadata: the same results give byte-identical PNGs
-    fig.savefig(path, dpi=80, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    try:  # no Software/date metadata: the same results give byte-identical PNGs
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight",
+                                                   metadata={"Software": None}))
+    finally:
+        plt.close(fig)
 
 
 def _plots_for(name: str, recs: list[dict[str, Any]]) -> list[tuple[str, str, Callable[[], Any]]]:
@@ -352,14 +360,36 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
         results = results / RESULTS_FILE
     if not results.is_file():
         raise GanevalValueError(f"Argument `results` must be an existing results.jsonl, but got {str(results)!r}.")
-    out = Path(out_dir) if out_dir is not None else results.parent
-    out.mkdir(parents=True, exist_ok=True)
-    res = _Results(read_records(results), results)
+    out = check_writable_dir(Path(out_dir) if out_dir is not None else results.parent)
+    records = read_records(results)
+    res = _Results(records, results)
     if out.resolve() != results.parent.resolve():
-        # a new folder must stay self-contained: bring the results and the figure files along
-        shutil.copyfile(results, out / RESULTS_FILE)
+        # a new folder must stay self-contained: bring the results and the figure files along,
+        # but never over another report's files
+        check_own_folder(out, read_records(out / RESULTS_FILE), res.run["config"]["name"], force=False)
+        atomic_write(out / RESULTS_FILE, lambda tmp: shutil.copyfile(results, tmp))
         if (results.parent / "figures").is_dir():
-            shutil.copytree(results.parent / "figures", out / "figures", dirs_exist_ok=True)
+            shutil.copytree(results.parent / "figures", out / "figures", dirs_exist_ok=True, ignore=_links)
+    import jinja2
+
+    try:
+        return _render(res, out)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, jinja2.TemplateError) as exc:
+        if isinstance(exc, GanevalValueError):
+            raise
+        raise GanevalValueError(f"{results} holds a malformed record ({type(exc).__name__}: {exc}); it was not "
+                                "written by this version of ganeval, or was edited.") from None
+
+
+def _links(folder: str, names: list[str]) -> list[str]:
+    """Names ``copytree`` must not follow: symlinks (a link to a private file would be copied in
+    as content) and anything that is neither a file nor a folder."""
+    return [n for n in names if os.path.islink(os.path.join(folder, n))
+            or not (os.path.isfile(os.path.join(folder, n)) or os.path.isdir(os.path.join(folder, n)))]
+
+
+def _render(res: _Results, out: Path) -> RenderOutcome:
+    """Write the plots, CSV tables and ``index.html`` of the latest run in ``res`` to ``out``."""
     run = res.run
 
     tables = [_summary(res)]
@@ -418,6 +448,7 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
         failure_details=failure_details, config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
         total_time=format_time(prov.get("wall_time") or 0.0))
     index = out / "index.html"
-    index.write_text(html, encoding="utf-8")
+    data = html.encode("utf-8")
+    atomic_write(index, lambda tmp: Path(tmp).write_bytes(data))
     return RenderOutcome(index=index, csv_files=[out / f"{t.slug}.csv" for t in tables],
                          num_failures=len(failure_details))

@@ -89,20 +89,77 @@ def cell_key(generator_id: str, metric: MetricSpec, seed: int) -> str:
     return _hash({"generator": generator_id, "metric": metric.name, "options": metric.options, "seed": seed})
 
 
+_MAX_RESULTS_BYTES = 1 << 30
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """All JSON objects of a results file, in order (a missing file gives an empty list)."""
+    """All records of a results file, in order, each checked (a missing file gives an empty list).
+
+    A line that is not JSON, or JSON that is not a record ganeval writes, raises naming the line;
+    an unterminated last line (a run killed mid-write by an older version) is skipped with a warning.
+    """
+    from ..errors import GanevalValueError
+
     if not path.exists():
         return []
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_RESULTS_BYTES:
+            raise GanevalValueError(f"{path} must be a results file of at most 1 GiB.")
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GanevalValueError(f"Cannot read {path} as UTF-8 text ({exc}).") from None
+    lines = text.split("\n")
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                from ..errors import GanevalValueError
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            if n == len(lines):  # no newline after it: the tail of an interrupted write
+                import warnings
 
-                raise GanevalValueError(f"{path} line {n} is not valid JSON ({exc}); fix or remove that line.") from exc
+                warnings.warn(f"{path}: ignoring the unterminated last line {n} (an interrupted write).", stacklevel=2)
+                continue
+            raise GanevalValueError(f"{path} line {n} is not valid JSON ({exc}); fix or remove that line.") from None
+        problem = _record_problem(rec)
+        if problem:
+            raise GanevalValueError(f"{path} line {n} is not a ganeval results record ({problem}); fix or remove "
+                                    "that line.")
+        out.append(rec)
     return out
+
+
+def _record_problem(rec: Any) -> str | None:
+    """What makes ``rec`` unusable as a results record, or None (the fields the renderer reads)."""
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not an object"
+    kind = rec.get("record")
+    if kind not in ("metric", "failure", "figures", "run"):
+        return f"its `record` is {kind!r}, not metric, failure, figures or run"
+    if kind == "run":
+        cfg = rec.get("config")
+        if not (isinstance(cfg, dict) and isinstance(cfg.get("name"), str) and isinstance(cfg.get("metrics"), list)
+                and all(isinstance(m, dict) and isinstance(m.get("name"), str) for m in cfg["metrics"])):
+            return "a run record needs `config` with a `name` and a list of `metrics`"
+        if not (isinstance(rec.get("generators"), list) and all(isinstance(g, dict) and isinstance(g.get("label"), str)
+                                                                for g in rec["generators"])
+                and isinstance(rec.get("figures"), dict) and isinstance(rec.get("cells"), list)
+                and isinstance(rec.get("provenance"), dict)):
+            return "a run record needs `generators`, `cells`, `figures` and `provenance`"
+        return None
+    rep = rec.get("report")
+    if not isinstance(rep, dict) or not isinstance(rep.get("key"), str):
+        return "it needs a `report` object with a string `key`"
+    if kind == "metric":
+        part = rep.get("part")
+        if not (isinstance(part, int) and not isinstance(part, bool) and part >= 0 and isinstance(rec.get("metric"), str)
+                and isinstance(rec.get("results"), dict) and rec["metric"] in rec["results"]):
+            return "a metric record needs `metric`, `results[metric]` and `report.part` >= 0"
+    if kind == "figures" and not (isinstance(rep.get("items"), list)
+                                  and all(isinstance(i, dict) and isinstance(i.get("file"), str) for i in rep["items"])):
+        return "a figures record needs `report.items` with a `file` each"
+    return None
 
 
 def _slug(text: str) -> str:
@@ -125,14 +182,41 @@ def _failure(stage: str, generator: str, metric: str | None, key: str, exc: Base
 
 
 class _Log:
-    """Appends lines to results.jsonl immediately, so a killed run keeps what it finished."""
+    """Appends lines to results.jsonl immediately, so a killed run keeps what it finished.
+
+    Each line is one ``write`` call that is undone when it comes up short (see
+    :func:`ganeval._io.append_line`), so the file never ends in half a record.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def append(self, record: dict[str, Any]) -> None:
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(to_jsonable(record)) + "\n")
+        from .._io import append_line
+
+        append_line(self.path, json.dumps(to_jsonable(record)))
+
+
+def check_own_folder(out: Path, records: list[dict[str, Any]], name: str, force: bool) -> None:
+    """Refuse (without ``force``) a folder holding another report: its files would be overwritten.
+
+    Another report is one whose ``results.jsonl`` records a run of another name; a folder with
+    files but no records is not a report folder at all. Records without a run record are a run
+    killed before its end: resumed.
+    """
+    runs = [r for r in records if r.get("record") == "run"]
+    other = None
+    if runs:
+        other_name = runs[-1]["config"].get("name")
+        if other_name != name:
+            other = f"the report {other_name!r}"
+    elif not records and any(p.name != RESULTS_FILE for p in out.iterdir()):
+        other = "files that are not a ganeval report (no results.jsonl)"
+    if other is not None and not force:
+        from ..errors import OutputError
+
+        raise OutputError(f"Output folder {out} already holds {other}; choose another --out, or pass --force to "
+                          "overwrite its files.")
 
 
 def _results_of(value: Any, name: str) -> list[MetricResult]:
@@ -151,6 +235,7 @@ def _generator_info(G: Any, source: str) -> dict[str, Any]:
 
 
 def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+    from .._io import atomic_write
     from ..viz.analysis import analysis_figures
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,7 +245,7 @@ def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -
                                 noise_realisations=spec.noise_realisations, std_realisations=spec.std_realisations,
                                 interpolation_steps=spec.interpolation_steps,
                                 interpolation_pairs=spec.interpolation_pairs):
-        fig.save(folder / f"{fig.name}.png")
+        atomic_write(folder / f"{fig.name}.png", fig.save)  # a kill never leaves half a PNG
         items.append({"file": f"{rel}/{fig.name}.png", "name": fig.name, "title": fig.title, "caption": fig.caption,
                       "width": int(fig.image.shape[1]), "height": int(fig.image.shape[0])})
     return items
@@ -186,11 +271,13 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
 
     from ..devices import resolve_device
 
+    from .._io import check_writable_dir
+
     say = log or (lambda msg: None)
-    out = Path(out_dir) if out_dir is not None else config.out
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_writable_dir(Path(out_dir) if out_dir is not None else config.out)
     results_path = out / RESULTS_FILE
     previous = read_records(results_path)
+    check_own_folder(out, previous, config.name, force)
     done = {}
     for rec in previous:
         if rec.get("record") in ("metric", "figures"):

@@ -1,0 +1,1 @@
+"""File-mutation fuzzing of ganeval's readers (see :mod:`fuzz.engine`)."""
