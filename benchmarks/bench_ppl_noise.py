@@ -228,7 +228,7 @@ def main() -> None:
     if "sg2" in parts:
         for method in ("fd", "jvp"):
             report[f"sg2_256_{method}"] = noise_floor("sg2", method, args.sg2_samples, args.sg2_samples,
-                                                      ["reference", "chunk 64", "2 threads", "ISA AVX2", "TF32 convs"])
+                                                      ["reference", "chunk 1", "2 threads", "ISA AVX2", "TF32 convs"])
             _print_spreads(f"StyleGAN2 256 px + LPIPS-VGG16 (random), W end, {method}, {args.sg2_samples} samples",
                            report[f"sg2_256_{method}"])
             save()
