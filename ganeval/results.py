@@ -57,10 +57,11 @@ def collect_provenance(*, device: Any, seed: int | None, weights: dict[str, str]
     import torch  # local: keeps this module importable cheaply
 
     from . import __version__, distributed
+    from .devices import PRECISION
 
     versions = {"ganeval": __version__, "torch": torch.__version__, "numpy": np.__version__,
                 "python": platform.python_version()}
-    prov: dict[str, Any] = {"versions": versions, "device": str(device), "seed": seed,
+    prov: dict[str, Any] = {"versions": versions, "device": str(device), "seed": seed, "precision": PRECISION,
                             "world_size": distributed.world_size(),
                             "weights": dict(weights or {}), "timestamp": time.time()}
     if wall_time is not None:

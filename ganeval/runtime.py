@@ -328,12 +328,15 @@ class _Caller:
     def __call__(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         import torch
 
+        from .devices import full_fp32
+
         outs: list[dict[str, np.ndarray]] = []
         pos = 0
         while pos < len(idx):
             piece = idx[pos:pos + self.max_call]
             try:
-                outs.append(self._checked(self.fn(piece), len(piece)))
+                with full_fp32():  # every metric's forwards in true float32 (TF32 off; restored after)
+                    outs.append(self._checked(self.fn(piece), len(piece)))
             except torch.cuda.OutOfMemoryError:
                 if self.max_call <= self.multiple:
                     raise

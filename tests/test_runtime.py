@@ -171,3 +171,28 @@ def test_a_temp_file_left_by_a_kill_mid_write_is_ignored(tmp_path, monkeypatch):
     again = map_samples(_fn, 40, batch_size=10, run_dir=tmp_path, config={}, progress="quiet")
     assert again.resumed == 40
     np.testing.assert_array_equal(again["z"], first["z"])
+
+
+def test_every_sample_loop_runs_in_true_float32_and_restores_the_settings():
+    # the one sample loop of PPL, separability and FID: TF32 off inside every call, restored after
+    from ganeval.devices import fp32_state
+    from ganeval.runtime import map_samples
+
+    before = fp32_state()
+    seen = []
+
+    def fn(idx):
+        seen.append(fp32_state())
+        return {"x": idx.astype(np.float64)}
+
+    out = map_samples(fn, 10, batch_size=4, progress=False)
+    assert len(seen) == 3 and all(s["cudnn.conv.fp32_precision"] == "ieee" and s["cuda.matmul.fp32_precision"] == "ieee"
+                                  for s in seen)
+    assert fp32_state() == before and out["x"].tolist() == list(range(10))
+
+    def boom(idx):
+        raise RuntimeError("forward failed")
+
+    with pytest.raises(RuntimeError, match="forward failed"):
+        map_samples(boom, 10, batch_size=4, progress=False)
+    assert fp32_state() == before

@@ -40,7 +40,7 @@ import torch
 
 from .. import _seeding
 from .._validate import check_choice, check_positive_float, check_positive_int
-from ..devices import PRECISION, full_fp32, resolve_device
+from ..devices import full_fp32, resolve_device
 from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError
 from ..results import MetricResult, collect_provenance
 from ._ppl_paths import (
@@ -566,7 +566,7 @@ def _result(G: Any, dist: Any, plan: _Plan, config: dict[str, Any], d_all: np.nd
     provenance = collect_provenance(
         device=dev, seed=plan.seed, weights=weights, wall_time=wall,
         generator_source=gprov.get("source", type(G).__name__), generator=gprov, batch_size=plan.batch_size,
-        resumed=getattr(out, "resumed", 0), oom_retries=getattr(out, "oom_retries", 0), precision=PRECISION,
+        resumed=getattr(out, "resumed", 0), oom_retries=getattr(out, "oom_retries", 0),
     )
     met = monitor.stop_at is not None or (plan.target_ci is not None and
                                           (ci_high - ci_low) / 2 < plan.target_ci * value)
