@@ -180,3 +180,27 @@ def test_wrong_batch_from_the_generator_is_one_clear_error():
 
     with pytest.raises(GanevalValueError, match=r"must return one image per latent \(\[32, C, H, W\]\)"):
         ppl(Double(), num_samples=100, distance=squared_l2, **FAST)
+
+
+def test_forwards_are_one_chunk_whatever_the_batch_and_a_chunk_that_does_not_fit_stops_with_advice():
+    # memory is bounded by the chunk, not the batch; when one chunk does not fit (the loop cannot halve
+    # below it without changing the values), the run stops naming the chunk size to use instead
+    class OOMAbove(LinearGenerator):
+        def __init__(self, limit):
+            super().__init__()
+            self.limit, self.calls = limit, []
+
+        def synthesis(self, ws, noise_mode="const", c=None):
+            self.calls.append(ws.shape[0])
+            if ws.shape[0] > self.limit:
+                raise torch.cuda.OutOfMemoryError("simulated")
+            return super().synthesis(ws)
+
+    kw = {"num_samples": 100, "distance": squared_l2, "batch_size": 64, **FAST}
+    G = OOMAbove(limit=32)  # chunks of 16 pairs = 32 images fit
+    r = ppl(G, **kw)
+    np.testing.assert_array_equal(r.per_sample, ppl(LinearGenerator(), **kw).per_sample)
+    assert set(G.calls) == {32}  # every forward is one chunk, whatever the batch
+    with pytest.raises(GanevalValueError, match=r"one chunk of pairs does not fit in GPU memory; rerun with "
+                                                r"chunk_size=8"):
+        ppl(OOMAbove(limit=16), **kw)

@@ -482,10 +482,17 @@ def ppl(
     dist = load_distance(distance, device=dev)
     sampler, config = _sampler(G, dist, plan, dev)
     monitor = _Monitor(plan)
-    with full_fp32():
-        if plan.method == "jvp":
-            _probe_jvp(sampler, dist.name)
-        out = _run(sampler, plan, config, monitor, dev, G, progress, run_dir)
+    try:
+        with full_fp32():
+            if plan.method == "jvp":
+                _probe_jvp(sampler, dist.name)
+            out = _run(sampler, plan, config, monitor, dev, G, progress, run_dir)
+    except torch.cuda.OutOfMemoryError:
+        # the sample loop halves the batch down to one chunk; a chunk is the unit of the values
+        raise GanevalValueError(
+            f"Argument `chunk_size` is {plan.chunk_size}, but one chunk of pairs does not fit in GPU memory; "
+            f"rerun with chunk_size={max(1, plan.chunk_size // 2)} (CLI --chunk-size; per-sample values then "
+            "differ within the float32 noise floor, see docs/numerics.md).") from None
     n = monitor.stop_at or len(out["path_length"])
     d_all, t, ok = _checked_lengths(out, n, plan, dist.name)
     return _result(G, dist, plan, config, d_all, t, ok, monitor, out, dev, time.perf_counter() - t_start)
