@@ -2,7 +2,7 @@
 
 Reproduces NVIDIA's procedure (NVlabs/stylegan ``metrics/perceptual_path_length.py``, its
 StyleGAN2 / stylegan2-ada TF successors, and stylegan2-ada-pytorch; see
-``metrics-and-formats.md`` sections 1 and 7), sample by sample:
+``docs/numerics.md`` for the numerics), sample by sample:
 
 1. z0, z1 ~ N(0, I); t ~ U[0, 1) (``sampling="full"``) or t = 0 (``"end"``; NVIDIA never uses
    t = 1); one uniformly random class label per pair for conditional generators.
@@ -15,9 +15,12 @@ StyleGAN2 / stylegan2-ada TF successors, and stylegan2-ada-pytorch; see
    (``method="higher"``); PPL is the mean of the rest.
 
 Deliberate deviation from the references: NVIDIA draws one noise realisation per GPU batch
-(shared by every pair in it); ganeval draws one per pair from (seed, sample index), so every
-result is identical for any batch size, device count or resume point. The expectation is the
-same; only which noise meets which pair differs.
+(shared by every pair in it); ganeval draws one per pair from (seed, sample index). With the
+networks always run on fixed, index-aligned chunks of pairs (:mod:`._ppl_paths`), every result
+is bit-identical for any batch size, process count or resume point on the same hardware, and
+agrees within the measured float32 noise floor across hardware (``docs/numerics.md``). The
+expectation is the same; only which noise meets which pair differs. ``method="jvp"`` computes
+the eps -> 0 limit of the finite difference exactly (forward-mode AD).
 
 The two crop/downsample orders (``protocol``): ``"tf"`` (NVlabs/stylegan, stylegan2,
 stylegan2-ada TF) takes the factor from the cropped height, so a cropped 1024 px image reaches
