@@ -104,3 +104,18 @@ def test_exit_status_in_subprocess(gen_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "`--layers`" in proc.stderr
+
+
+def test_warnings_and_log_lines_reach_cli_users_as_one_clean_line():
+    import subprocess
+    import sys
+
+    code = ("import warnings, logging, sys\n"
+            "from ganeval.cli import main\n"
+            "sys.argv = ['ganeval', 'weights', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "warnings.warn('a small sample', UserWarning)\n"
+            "logging.getLogger('ganeval').warning('skipped %d pairs', 3)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert lines == ["Warning: a small sample", "Warning: skipped 3 pairs"], proc.stderr

@@ -77,11 +77,27 @@ def main() -> None:
     samples across the processes; only rank 0 prints and writes files.
     """
     import logging
+    import warnings
 
     from .. import distributed
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(levelname_title)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_title_level)
+    warnings.showwarning = _show_warning
     distributed.init_from_env()
+
+
+def _title_level(record: Any) -> bool:
+    """Log lines read ``Warning: ...`` / ``Info: ...`` like the CLI's ``Error: ...`` and ``Note: ...``."""
+    record.levelname_title = record.levelname.title()
+    return True
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Python warnings reach CLI users as one ``Warning: ...`` line, without the source line."""
+    print(f"Warning: {message}", file=sys.stderr if file is None else file)
 
 
 def run(args: list[str] | None = None) -> int:
