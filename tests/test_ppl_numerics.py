@@ -151,8 +151,10 @@ def test_huge_images_negative_distances_and_bad_steps_are_refused():
         ppl(LinearGenerator(), num_samples=100, distance=lambda a, b: -squared_l2(a, b), **FAST)
     with pytest.raises(GanevalValueError, match=r"Argument `epsilon` must be in \[1e-05, 1\].*but got 1e\+300"):
         ppl(LinearGenerator(), num_samples=100, distance=squared_l2, epsilon=1e300, **FAST)
-    with pytest.raises(GanevalTypeError, match="Argument `seed` must be a non-negative integer, but got -1"):
+    with pytest.raises(GanevalValueError, match="Argument `seed` must be a non-negative integer, but got -1"):
         ppl(LinearGenerator(), num_samples=100, distance=squared_l2, seed=-1, **FAST)
+    with pytest.raises(GanevalTypeError, match="Argument `seed` must be a non-negative integer, but got 1.5"):
+        ppl(LinearGenerator(), num_samples=100, distance=squared_l2, seed=1.5, **FAST)
 
 
 def test_infinite_images_are_not_described_as_0_255():

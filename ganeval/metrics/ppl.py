@@ -272,8 +272,11 @@ def _check_epsilon(eps: Any) -> float:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise GanevalTypeError(f"Argument `seed` must be a non-negative integer, but got {seed!r}.")
+    message = f"Argument `seed` must be a non-negative integer, but got {seed!r}."
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise GanevalTypeError(message)
+    if seed < 0:
+        raise GanevalValueError(message)
     return int(seed)
 
 
