@@ -7,7 +7,7 @@
 - stylegan2-ada-pytorch and stylegan3-repository training snapshots as their training loops
   pickle them (``G_ema``; bare class names, EasyDict kwargs, NumPy 1.x/2.x scalars, protocols
   3-5, conditional, any fp16 setting run in float32), read without NVIDIA's code; StyleGAN3
-  (alias-free) generators are recognised and refused as not supported yet (:mod:`.nvidia_torch`);
+  (alias-free, T and R) generators too (:mod:`.nvidia_torch`, :mod:`.stylegan3_torch`);
 - rosinality/stylegan2-pytorch checkpoints: train.py (with its ``argparse.Namespace``),
   convert_weight.py output, bare state dicts; zip or pre-1.6 format, also xz-compressed
   (:mod:`.rosinality`);
