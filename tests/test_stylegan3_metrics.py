@@ -45,7 +45,14 @@ def test_separability_and_fid(G, tmp_path):
     net(torch.zeros(1, G.img_channels, G.img_resolution, G.img_resolution))
     clf = wrap_classifier(net, ["a", "b"], G.img_resolution)
     s = ganeval.separability(G, clf, num_samples=300, num_keep=150, seed=1, cache_dir=False, **FAST)
-    assert set(s.scores()) == {"z", "w"} and all(np.isfinite(v) and v >= 1.0 for v in s.scores().values())
+    table = s.table
+    assert set(s.scores()) == {"z", "w"} and len(table) == 4
+    for space, score in s.scores().items():  # the score is 2 ** (summed conditional entropies in bits)
+        assert score == pytest.approx(2.0 ** table[table.space == space].entropy_bits.sum(), rel=1e-12)
+    # a conditional entropy never exceeds the label's own entropy
+    p = table.class_balance.to_numpy()
+    h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+    assert (table.entropy_bits.to_numpy() <= h + 1e-9).all()
     feat = torch.nn.Sequential(torch.nn.Conv2d(G.img_channels, 8, 3, stride=2), torch.nn.AdaptiveAvgPool2d(2),
                                torch.nn.Flatten())
     real = tmp_path / "real.npy"
