@@ -24,7 +24,7 @@ def _tanh_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def reference_ppl(G, dist, *, space, sampling, crop, eps, n, seed, protocol):
-    """NVIDIA's PPL written out pair by pair (metrics-and-formats.md 1.2-1.6), on ganeval's draws.
+    """NVIDIA's PPL written out pair by pair (docs/protocols.md 1.2-1.6), on ganeval's draws.
 
     Identical samples: z0, z1, t and the pair's noise come from the same (seed, index) streams.
     """

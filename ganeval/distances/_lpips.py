@@ -3,7 +3,7 @@
 The ``lpips`` package supplies the formula and the linear calibration weights (shipped inside
 that package, ``lpips/weights/v0.1/<net>.pth``); the ImageNet backbone comes through ganeval's
 weights registry, so nothing is downloaded behind the user's back. LPIPS-VGG16 v0.1 equals
-NVIDIA's ``vgg16_zhang_perceptual`` / ``vgg16.pt`` (metrics-and-formats.md section 1.5).
+NVIDIA's ``vgg16_zhang_perceptual`` / ``vgg16.pt`` (docs/protocols.md section 1.5).
 """
 
 from __future__ import annotations

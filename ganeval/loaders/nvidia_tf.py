@@ -1,7 +1,7 @@
 """NVIDIA TensorFlow network pickles (StyleGAN v1, StyleGAN2) without TensorFlow.
 
 The restricted unpickler gives :class:`~ganeval.loaders.safe_pickle.TFNetworkStub` objects
-(``metrics-and-formats.md`` section 4.1); this module picks ``Gs`` from the ``(G, D, Gs)``
+(``docs/protocols.md`` section 4.1); this module picks ``Gs`` from the ``(G, D, Gs)``
 tuple, checks its static kwargs, builds the matching ganeval generator and copies every TF
 variable through :data:`TF_TABLE`:
 

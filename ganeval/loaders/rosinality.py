@@ -1,7 +1,7 @@
 """rosinality/stylegan2-pytorch checkpoints -> :class:`~ganeval.models.stylegan2.StyleGAN2`.
 
 Accepted content (read with ``torch.load`` under ``weights_only`` semantics, plus exactly one
-extra class, ``argparse.Namespace``; see ``metrics-and-formats.md`` section 4.5):
+extra class, ``argparse.Namespace``; see ``docs/protocols.md`` section 4.5):
 
 - ``convert_weight.py`` output ``{"g_ema": state_dict, "latent_avg": [style_dim]}``;
 - ``train.py`` checkpoints ``{"g", "d", "g_ema", "g_optim", "d_optim", "args", "ada_aug_p"}``

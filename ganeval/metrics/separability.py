@@ -1,7 +1,7 @@
 """Linear separability of latent spaces (StyleGAN paper, Karras et al. 2019, section 4.2).
 
 Reference: NVlabs/stylegan ``metrics/linear_separability.py`` (read for meaning; see
-``metrics-and-formats.md`` section 2). Procedure, per run:
+``docs/protocols.md`` section 2). Procedure, per run:
 
 1. Sample ``num_samples`` latents ``z`` (stream ``(seed, "z", index)``), map them without
    truncation, synthesise with per-image noise drawn from ``(seed, "noise/k", index)`` (ganeval

@@ -1,5 +1,5 @@
 """StyleGAN (v1) generator, written from the paper (arXiv 1812.04948) and the variable layout in
-``shared/reference/metrics-and-formats.md`` section 4.2.
+``docs/protocols.md`` section 4.2.
 
 Architecture::
 

@@ -1,5 +1,5 @@
 """StyleGAN2 generator, written from the paper (Karras et al., arXiv 1912.04948) with the module
-tree and state-dict key names of stylegan2-ada-pytorch (``shared/reference/metrics-and-formats.md``
+tree and state-dict key names of stylegan2-ada-pytorch (``docs/protocols.md``
 sections 4.3 and 4.4), so that an ada ``G.state_dict()`` loads with ``strict=True``.
 
 Architecture::
