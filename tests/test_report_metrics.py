@@ -117,6 +117,12 @@ def test_separability_table_comes_from_the_record(report):
     np.testing.assert_allclose(rebuilt.table["entropy_bits"].to_numpy(float),
                                direct.table["entropy_bits"].to_numpy(float), rtol=1e-12, equal_nan=True)
     assert float(_summary(report)[f"LS: {direct.metric}"]) == pytest.approx(direct.value, rel=1e-12)
+    # the page's summary shows both spaces' scores
+    from ganeval.report.renderer import _fmt
+
+    page = (report["out"] / "index.html").read_text(encoding="utf-8")
+    scores = direct.scores()
+    assert f"Z {_fmt(scores['z'])} \u00b7 W {_fmt(scores['w'])}" in page
 
     # one bar per (attribute, space) in the chart, heights = the entropies (0 where not scored)
     from ganeval.plots.separability import plot_separability

@@ -146,9 +146,13 @@ def _value_text(rec: dict[str, Any]) -> str:
 
 def _part_text(rec: dict[str, Any]) -> str:
     """Display text of one result in the summary: value [CI], plus recall for precision/recall."""
+    extra = rec.get("extra") or {}
     text = _value_text(rec)
-    if "recall" in (rec.get("extra") or {}):
-        text += f" / {_fmt(rec['extra']['recall'])}"
+    if "recall" in extra:
+        text += f" / {_fmt(extra['recall'])}"
+    spaces = {k[len("score_"):]: v for k, v in extra.items() if k.startswith("score_")}
+    if len(spaces) > 1:  # separability: every space's score, not only the headline one
+        text = " · ".join(f"{s.upper()} {_fmt(v)}" for s, v in sorted(spaces.items(), reverse=True))
     return text
 
 
