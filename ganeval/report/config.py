@@ -49,7 +49,7 @@ from ..errors import GanevalTypeError, GanevalValueError
 __all__ = ["ReportConfig", "GeneratorSpec", "MetricSpec", "FigureSpec", "load_config", "parse_config",
            "KNOWN_METRICS", "OPTION_ALIASES", "METRIC_DEFAULTS"]
 
-KNOWN_METRICS: tuple[str, ...] = ("ppl", "separability", "fid")
+KNOWN_METRICS: tuple[str, ...] = ("ppl", "separability", "fid", "equivariance")
 
 # short option names accepted in the TOML -> keyword of the metric function
 OPTION_ALIASES: dict[str, str] = {"samples": "num_samples", "keep": "num_keep"}

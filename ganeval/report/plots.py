@@ -135,10 +135,39 @@ def _separability_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
     return specs
 
 
+def _equivariance_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
+    """One histogram per generator: per-sample PSNR of each of its equivariance columns."""
+    specs = []
+    for i, (gen, rs) in enumerate(_by_generator(recs).items()):
+        rs = [r for r in rs if r.get("per_sample")]
+        if not rs:
+            continue
+
+        def draw(rs: list[dict[str, Any]] = rs, gen: str = gen) -> Any:
+            from types import SimpleNamespace
+
+            from ..plots.equivariance import plot_psnr
+
+            fig = plot_psnr([SimpleNamespace(metric=f"{r['report']['metric_label']} ({r['metric']})",
+                                             value=_float(r["results"][r["metric"]]),
+                                             per_sample=np.array([_float(v) for v in r["per_sample"]]))
+                             for r in rs])
+            fig.axes[0].set_title(f"{gen}: per-sample PSNR; higher is better", fontsize=10)
+            return fig
+
+        n = "; ".join(f"{r['report']['metric_label']}: n = {len(r['per_sample'])}" for r in rs)
+        specs.append((_stem("equivariance", str(i), gen),
+                      f"{gen}: per-sample PSNR in dB of the output under a transformed input against the "
+                      f"transformed output ({n}); dashed lines: the pooled value of each column.", draw))
+    return specs
+
+
 def metric_plots(name: str, recs: list[dict[str, Any]]) -> list[PlotSpec]:
     """The plots of metric section ``name`` for its result records (none for metrics without plots)."""
     if name == "ppl":
         return _ppl_plots(recs)
     if name == "separability":
         return _separability_plots(recs)
+    if name == "equivariance":
+        return _equivariance_plots(recs)
     return []

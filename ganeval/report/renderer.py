@@ -32,9 +32,11 @@ _METRIC_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "ppl": ("space", "sampling", "epsilon", "crop", "distance", "protocol"),
     "separability": ("spaces", "num_keep", "classifier", "protocol"),
     "fid": ("extractor", "real", "num_generated", "num_real", "protocol"),
+    "equivariance": ("kind", "num_samples", "translate_max", "rotate_max"),
 }
 _SECTION_TITLES = {"ppl": "Perceptual path length", "separability": "Linear separability",
-                   "fid": "Fréchet and kernel distances, precision and recall"}
+                   "fid": "Fréchet and kernel distances, precision and recall",
+                   "equivariance": "Equivariance (StyleGAN3): EQ-T, EQ-T_frac, EQ-R"}
 
 
 def _fmt(v: Any) -> str:

@@ -66,7 +66,14 @@ def _run_fid(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
     return evaluate(G, real, **{"seed": seed, "device": device, **opts})
 
 
-METRICS: dict[str, MetricRunner] = {"ppl": _run_ppl, "separability": _run_separability, "fid": _run_fid}
+def _run_equivariance(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
+    from ..metrics.equivariance import equivariance
+
+    return equivariance(G, **{"seed": seed, "device": device, **options})
+
+
+METRICS: dict[str, MetricRunner] = {"ppl": _run_ppl, "separability": _run_separability, "fid": _run_fid,
+                                    "equivariance": _run_equivariance}
 
 
 @dataclass(frozen=True)
