@@ -51,3 +51,19 @@ def test_equivariance_section_beside_a_stylegan(generators, tmp_path):
     assert "Equivariance (StyleGAN3): EQ-T, EQ-T_frac, EQ-R" in page and "input transform" in page
     plots = sorted((tmp_path / "rep" / "plots").glob("equivariance-*.png"))
     assert len(plots) == 1 and plots[0].stat().st_size > 5_000 and f'src="plots/{plots[0].name}"' in page
+
+
+def test_figures_of_a_stylegan3_include_translated_and_rotated_strips(generators, tmp_path):
+    sg3, _ = generators
+    cfg = parse_config({
+        "name": "eqfig", "out": str(tmp_path / "rep"), "seed": 3, "device": "cpu",
+        "generators": [{"label": "alias-free", "source": str(sg3)}], "metrics": [],
+        "figures": {"enabled": True, "grid": 4, "mixing_rows": 2, "mixing_cols": 2, "noise_realisations": 2,
+                    "std_realisations": 4, "interpolation_steps": 3, "interpolation_pairs": 1}})
+    outcome = run_report(cfg)
+    assert outcome.num_failures == 0
+    render_report(outcome.results_path)
+    page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    strips = sorted(p.name for p in (tmp_path / "rep" / "figures").rglob("equivariance-*.png"))
+    assert strips == ["equivariance-eqr.png", "equivariance-eqt_frac.png", "equivariance-eqt_int.png"]
+    assert all(f"/{name}" in page for name in strips) and "Equivariance: rotation" in page

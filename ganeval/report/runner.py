@@ -255,6 +255,36 @@ def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -
         atomic_write(folder / f"{fig.name}.png", fig.save)  # a kill never leaves half a PNG
         items.append({"file": f"{rel}/{fig.name}.png", "name": fig.name, "title": fig.title, "caption": fig.caption,
                       "width": int(fig.image.shape[1]), "height": int(fig.image.shape[0])})
+    return items + _equivariance_strips(G, seed, folder, rel)
+
+
+_STRIPS = {"eqt_int": "integer translation", "eqt_frac": "fractional translation", "eqr": "rotation"}
+
+
+def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+    """For generators with an input transform (StyleGAN3): translated and rotated image strips, the
+    same draws as samples 0-2 of the equivariance metrics."""
+    import matplotlib.pyplot as plt
+
+    from .._io import atomic_write
+    from ..metrics.equivariance import example_images, has_input_transform
+    from ..plots.equivariance import plot_equivariance_strips
+
+    if not has_input_transform(G):
+        return []
+    items = []
+    for kind, what in _STRIPS.items():
+        fig = plot_equivariance_strips(example_images(G, kind=kind, indices=[0, 1, 2], seed=seed, device="cpu"),
+                                       title=f"{kind}: {what}")
+        name, dpi = f"equivariance-{kind}", 100
+        width, height = (int(round(v * dpi)) for v in fig.get_size_inches())
+        atomic_write(folder / f"{name}.png", lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=dpi))
+        plt.close(fig)
+        items.append({"file": f"{rel}/{name}.png", "name": name, "title": f"Equivariance: {what}",
+                      "caption": f"Samples 0-2 of {kind} (seed {seed}): the plain image, the generator's output under "
+                                 "the transformed input, the plain image transformed (reference), and 10x the error "
+                                 "inside the valid pixels, with each sample's PSNR.",
+                      "width": width, "height": height})
     return items
 
 
