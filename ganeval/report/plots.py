@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,14 @@ def _by_generator(recs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
     for r in recs:
         out.setdefault(r["report"]["generator"], []).append(r)
     return out
+
+
+def _with_per_sample(recs: list[dict[str, Any]]) -> Iterator[tuple[int, str, list[dict[str, Any]]]]:
+    """(index, generator, its records that carry per-sample values), generators in order of appearance."""
+    for i, (gen, rs) in enumerate(_by_generator(recs).items()):
+        rs = [r for r in rs if r.get("per_sample")]
+        if rs:
+            yield i, gen, rs
 
 
 def _float(v: Any) -> float:
@@ -87,10 +95,7 @@ def separability_result(rec: dict[str, Any]) -> Any:
 def _ppl_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
     """One histogram per generator: every PPL column of it (e.g. Z and W) on one log axis."""
     specs = []
-    for i, (gen, rs) in enumerate(_by_generator(recs).items()):
-        rs = [r for r in rs if r.get("per_sample")]
-        if not rs:
-            continue
+    for i, gen, rs in _with_per_sample(recs):
 
         def draw(rs: list[dict[str, Any]] = rs, gen: str = gen) -> Any:
             from ..plots.ppl import plot_path_lengths
@@ -138,10 +143,7 @@ def _separability_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
 def _equivariance_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
     """One histogram per generator: per-sample PSNR of each of its equivariance columns."""
     specs = []
-    for i, (gen, rs) in enumerate(_by_generator(recs).items()):
-        rs = [r for r in rs if r.get("per_sample")]
-        if not rs:
-            continue
+    for i, gen, rs in _with_per_sample(recs):
 
         def draw(rs: list[dict[str, Any]] = rs, gen: str = gen) -> Any:
             from types import SimpleNamespace
