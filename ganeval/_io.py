@@ -37,15 +37,21 @@ def file_mode() -> int:
     return 0o666 & ~current_umask()
 
 
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing path at or above ``folder`` when it is a file (so no folder can be made there)."""
+    for anc in [folder, *folder.parents]:
+        if anc.exists():
+            return None if anc.is_dir() else anc
+    return None
+
+
 def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     """Create ``path`` if needed and prove it is writable (a probe file); raise :class:`OutputError`."""
     p = Path(path)
-    for anc in [p, *p.parents]:
-        if anc.exists():
-            if not anc.is_dir():
-                raise OutputError(f"Cannot write to the output folder {p}: {anc} is a file, not a folder; "
-                                  "choose another --out.")
-            break
+    blocker = _file_in_the_way(p)
+    if blocker is not None:
+        raise OutputError(f"Cannot write to the output folder {p}: {blocker} is a file, not a folder; "
+                          "choose another --out.")
     try:
         p.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=p, prefix=".write-probe-")
@@ -68,14 +74,11 @@ def check_output_file(path: str | os.PathLike[str], suffixes: tuple[str, ...], w
         raise OutputError(f"Option `{what}` must end in {' or '.join(suffixes)}, but got {str(p)!r}.")
     if p.is_dir():
         raise OutputError(f"Option `{what}` names {str(p)!r}, which is a folder; give a file name.")
-    parent = p.parent
-    for anc in [parent, *parent.parents]:
-        if anc.exists():
-            if not anc.is_dir():
-                raise OutputError(f"Option `{what}` {str(p)!r} lies inside {str(anc)!r}, which is a file, "
-                                  "not a folder; choose another path.")
-            break
-    check_writable_dir(parent)
+    blocker = _file_in_the_way(p.parent)
+    if blocker is not None:
+        raise OutputError(f"Option `{what}` {str(p)!r} lies inside {str(blocker)!r}, which is a file, "
+                          "not a folder; choose another path.")
+    check_writable_dir(p.parent)
     return p
 
 

@@ -102,12 +102,17 @@ def read_npz(path: str | Path, *, keys: tuple[str, ...] | None = None,
     except CheckpointError:
         raise
     except _READ_ERRORS as exc:
-        size = p.stat().st_size if p.is_file() else 0
-        what = "an empty file" if size == 0 else f"not a readable .npz archive ({type(exc).__name__}: {exc})"
-        raise CheckpointError(f"Cannot read {str(p)!r}: {what}.") from None
+        raise _not_npz(p, exc) from None
     if not members:
         raise CheckpointError(f"Cannot read {str(p)!r}: the .npz archive holds no arrays.")
     return out
+
+
+def _not_npz(p: Path, exc: BaseException) -> CheckpointError:
+    """The one-line error for a file that is empty or no readable ``.npz`` archive."""
+    size = p.stat().st_size if p.is_file() else 0
+    what = "an empty file" if size == 0 else f"not a readable .npz archive ({type(exc).__name__}: {exc})"
+    return CheckpointError(f"Cannot read {str(p)!r}: {what}.")
 
 
 def npz_names(path: str | Path) -> list[str]:
@@ -117,9 +122,7 @@ def npz_names(path: str | Path) -> list[str]:
         with zipfile.ZipFile(p) as zf:
             names = sorted(n[:-4] for n in zf.namelist() if n.endswith(".npy"))
     except _READ_ERRORS as exc:
-        size = p.stat().st_size if p.is_file() else 0
-        what = "an empty file" if size == 0 else f"not a readable .npz archive ({type(exc).__name__}: {exc})"
-        raise CheckpointError(f"Cannot read {str(p)!r}: {what}.") from None
+        raise _not_npz(p, exc) from None
     if not names:
         raise CheckpointError(f"Cannot read {str(p)!r}: the .npz archive holds no arrays.")
     return names

@@ -489,10 +489,10 @@ def ppl(
     sampler, config = _sampler(G, dist, plan, dev)
     monitor = _Monitor(plan)
     try:
-        with full_fp32():
-            if plan.method == "jvp":
+        if plan.method == "jvp":
+            with full_fp32():  # the sample loop sets this itself for every call; the probe runs outside it
                 _probe_jvp(sampler, dist.name)
-            out = _run(sampler, plan, config, monitor, dev, G, progress, run_dir)
+        out = _run(sampler, plan, config, monitor, dev, G, progress, run_dir)
     except torch.cuda.OutOfMemoryError:
         # the sample loop halves the batch down to one chunk; a chunk is the unit of the values
         raise GanevalValueError(
