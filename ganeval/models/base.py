@@ -161,6 +161,8 @@ class StyleGenerator(nn.Module):
     """
 
     arch_name: str = "base"
+    #: Whether ws come from a mapping network (an intermediate latent space W); see ``traditional``.
+    has_w_space: bool = True
 
     z_dim: int
     c_dim: int

@@ -47,6 +47,7 @@ ARCHITECTURES: dict[str, str] = {
     "stylegan": "ganeval.models.stylegan:StyleGAN",
     "stylegan2": "ganeval.models.stylegan2:StyleGAN2",
     "stylegan3": "ganeval.models.stylegan3:StyleGAN3",
+    "traditional": "ganeval.models.traditional:TraditionalGenerator",
 }
 
 

@@ -26,6 +26,7 @@ import copy
 import json
 import math
 import shlex
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -182,24 +183,42 @@ def _mixed_ws(G: torch.nn.Module, z: torch.Tensor, z2: torch.Tensor, prob: float
     return out, ws
 
 
+def _build_generator(arch: str, *, z_dim: int, w_dim: int, mapping_layers: int, fmap_base: int,
+                     fmap_max: int) -> torch.nn.Module:
+    """The zoo generator of ``arch`` ("stylegan" or "traditional") at the shapes resolution."""
+    if arch == "traditional":
+        from ..models.traditional import TraditionalGenerator
+
+        return TraditionalGenerator(z_dim=z_dim, img_resolution=shapes.RESOLUTION, fmap_base=fmap_base,
+                                    fmap_max=fmap_max)
+    from ..models.stylegan import StyleGAN
+
+    return StyleGAN(z_dim=z_dim, w_dim=w_dim, img_resolution=shapes.RESOLUTION, mapping_layers=mapping_layers,
+                    fmap_base=fmap_base, fmap_max=fmap_max)
+
+
 def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: float = 2e-3, r1_gamma: float = 1.0,
                     r1_every: int = 16, mixing_prob: float = 0.9, ema_kimg: float = 2.0, z_dim: int = 64,
                     w_dim: int = 64, mapping_layers: int = 8, fmap_base: int = 256, fmap_max: int = 64,
                     d_widths: Sequence[int] = (16, 32, 64, 64), ckpt_every: int = 250, resume: bool = False,
-                    log_every: int = 50, max_minutes: float | None = None) -> Path:
-    """Train the zoo StyleGAN (v1) on shapes renders; returns the path of ``OUT/checkpoint.pt``.
+                    log_every: int = 50, max_minutes: float | None = None, arch: str = "stylegan",
+                    eval_every: int = 0, eval_num: int = 1024, snapshot_every: int = 0) -> Path:
+    """Train a zoo generator (StyleGAN v1 or the traditional baseline) on shapes renders.
 
-    The checkpoint (written every ``ckpt_every`` steps, at the end, and when ``max_minutes``
-    of wall time are used up) holds G, the EMA copy G_ema, D, optimiser and RNG states;
-    :func:`export_generator` turns its G_ema into the shipped native weights and card.
+    Returns the path of ``OUT/checkpoint.pt``. The checkpoint (written every ``ckpt_every``
+    steps, at the end, and when ``max_minutes`` of wall time are used up) holds G, the EMA copy
+    G_ema, D, optimiser and RNG states; :func:`export_generator` turns its G_ema into the shipped
+    native weights and card. ``eval_every > 0`` appends :func:`generator_quality` of G_ema
+    (``eval_num`` images) to ``OUT/history.jsonl`` at those steps; ``snapshot_every > 0`` keeps
+    a copy ``OUT/checkpoint-<step>.pt`` at those steps (for comparisons at equal budgets).
     """
-    from ..models.stylegan import StyleGAN
-
     _check_seed(seed)
+    if arch == "traditional" and mixing_prob > 0:
+        raise GanevalValueError("The traditional generator has no per-layer styles to mix: pass --mixing-prob 0.")
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    G = StyleGAN(z_dim=z_dim, w_dim=w_dim, img_resolution=shapes.RESOLUTION, mapping_layers=mapping_layers,
-                 fmap_base=fmap_base, fmap_max=fmap_max)
+    G = _build_generator(arch, z_dim=z_dim, w_dim=w_dim, mapping_layers=mapping_layers, fmap_base=fmap_base,
+                         fmap_max=fmap_max)
     D = Discriminator(widths=tuple(d_widths))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.99), eps=1e-8)
@@ -219,9 +238,14 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
         start, wall_prev = state["step"], state["wall_time_s"]
         print(f"[generator] resumed at step {start}", flush=True)
     t0 = time.time()
-    config = dict(seed=seed, steps=steps, batch=batch, lr=lr, r1_gamma=r1_gamma, r1_every=r1_every,
+    config = dict(arch=arch, seed=seed, steps=steps, batch=batch, lr=lr, r1_gamma=r1_gamma, r1_every=r1_every,
                   mixing_prob=mixing_prob, ema_kimg=ema_kimg, d_widths=list(d_widths),
                   threads=torch.get_num_threads())
+    classifier = None
+    if eval_every > 0:
+        from .classifier import load_zoo_classifier
+
+        classifier = load_zoo_classifier("shapes-classifier")
 
     fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(seed + 1))
 
@@ -232,6 +256,16 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
                     "torch_rng": torch.get_rng_state(), "step": step, "wall_time_s": wall,
                     "G_init_kwargs": G.init_kwargs, "config": config, "command": _command()}, ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+        if snapshot_every > 0 and step % snapshot_every == 0:
+            shutil.copyfile(ckpt_path, out / f"checkpoint-{step}.pt")
+        if classifier is not None and step % eval_every == 0:
+            with torch.random.fork_rng(devices=[]):  # the evaluation's noise must not shift training's RNG
+                quality = generator_quality(G_ema, classifier, num=eval_num, seed=seed + 7)
+            with open(out / "history.jsonl", "a") as fh:
+                fh.write(json.dumps({"step": step, "images_seen": step * batch, "wall_time_s": round(wall, 1),
+                                     **quality}) + "\n")
+            print(f"[generator] step {step} FD {quality['frechet_classifier_features']:.1f} "
+                  f"confident {quality['confident_fraction_generated']:.3f}", flush=True)
         with torch.no_grad():
             _save_grid(G_ema(fixed_z, noise_mode="const"), out / "samples_latest.png")
         print(f"[generator] checkpoint at step {step}, {wall:.0f}s", flush=True)
@@ -475,10 +509,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt-every", type=int, default=250, help="generator: checkpoint/export period in steps")
     p.add_argument("--resume", action="store_true", help="generator: continue from OUT/checkpoint.pt")
     p.add_argument("--r1-gamma", type=float, default=1.0)
+    p.add_argument("--arch", choices=["stylegan", "traditional"], default="stylegan", help="generator: architecture")
+    p.add_argument("--mixing-prob", type=float, default=0.9, help="generator: style-mixing probability")
+    p.add_argument("--ema-kimg", type=float, default=2.0, help="generator: EMA half-life in thousands of images")
+    p.add_argument("--mapping-layers", type=int, default=8, help="generator (stylegan): mapping depth")
+    p.add_argument("--eval-every", type=int, default=0, help="generator: log quality to history.jsonl this often")
+    p.add_argument("--snapshot-every", type=int, default=0, help="generator: keep checkpoint-<step>.pt this often")
     p.add_argument("--fmap-base", type=int, default=256)
     p.add_argument("--d-widths", type=str, default="16,32,64,64", help="generator: D channels at 32,16,8,4 px")
     p.add_argument("--max-minutes", type=float, default=None, help="generator: stop (and checkpoint) after this")
-    p.add_argument("--eval-num", type=int, default=4096, help="classifier: renders for the accuracy check")
+    p.add_argument("--eval-num", type=int, default=4096, help="classifier: renders for the accuracy check; generator: images per quality evaluation")
     return p
 
 
@@ -505,7 +545,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.what == "perceptual":
         return train_perceptual(args.out, **common)
     return train_generator(args.out, ckpt_every=args.ckpt_every, resume=args.resume, r1_gamma=args.r1_gamma,
-                           fmap_base=args.fmap_base, max_minutes=args.max_minutes,
+                           fmap_base=args.fmap_base, max_minutes=args.max_minutes, arch=args.arch,
+                           mixing_prob=args.mixing_prob, ema_kimg=args.ema_kimg,
+                           mapping_layers=args.mapping_layers, eval_every=args.eval_every,
+                           snapshot_every=args.snapshot_every, eval_num=args.eval_num,
                            d_widths=tuple(int(v) for v in args.d_widths.split(",")), **common)
 
 
