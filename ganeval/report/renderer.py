@@ -23,6 +23,7 @@ from typing import Any
 from .._io import atomic_write, check_writable_dir
 from ..errors import GanevalValueError
 from ..results import format_time
+from .claims import ClaimRef, ClaimSpec, evaluate_claim
 from .runner import RESULTS_FILE, check_own_folder, read_records
 
 __all__ = ["render_report", "RenderOutcome", "Cell", "Table"]
@@ -336,6 +337,44 @@ def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]) -> tuple[T
     return table, details
 
 
+def _claim_value(res: _Results, ref: ClaimRef) -> tuple[float, float | None, float | None] | None:
+    """The (value, ci_low, ci_high) a claim side names, or None when that cell has no such result."""
+    key = next((c["key"] for c in res.run["cells"]
+                if c["generator"] == ref.generator and c["metric_label"] == ref.metric), None)
+    recs = [r for r in res.latest(key) if r["record"] == "metric"] if key else []
+    if ref.part is not None:
+        recs = [r for r in recs if r["metric"] == ref.part]
+    if not recs:
+        return None
+    rec = recs[0]
+    if ref.field is not None:
+        value = (rec.get("extra") or {}).get(ref.field)
+        return (float(value), None, None) if isinstance(value, (int, float)) else None
+    ci = rec.get("ci95") or [None, None]
+    return float(rec["results"][rec["metric"]]), ci[0], ci[1]
+
+
+def _side_text(value: tuple[float, float | None, float | None] | None) -> str:
+    if value is None:
+        return "not computed"
+    text = _fmt(value[0])
+    return text + (f" [{_fmt(value[1])}, {_fmt(value[2])}]" if value[1] is not None and value[2] is not None else "")
+
+
+def _findings(res: _Results) -> list[dict[str, str]]:
+    """The config's claims, each with both sides' values and the verdict (see :mod:`ganeval.report.claims`)."""
+    out = []
+    for c in res.run["config"].get("claims", []):
+        claim = ClaimSpec(text=c["text"], paper=c.get("paper", ""), op=c["op"], left=ClaimRef(**c["left"]),
+                          right=ClaimRef(**c["right"]))
+        outcome = evaluate_claim(claim, lambda ref: _claim_value(res, ref))
+        out.append({"text": claim.text, "paper": claim.paper, "verdict": outcome.verdict,
+                    "comparison": f"{claim.left.describe()} = {_side_text(outcome.left)} {claim.op} "
+                                  f"{claim.right.describe()} = {_side_text(outcome.right)}",
+                    "cls": "ok" if outcome.verdict.startswith("holds") else "fail"})
+    return out
+
+
 def _env() -> Any:
     import jinja2
 
@@ -451,7 +490,8 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
         name=run["config"]["name"], run=run, prov=prov, summary=tables[0], sections=sections, figures=figures,
         figure_kinds=list(kinds.values()),
         generators=run["generators"], weights=weights, walls=walls, failures=failures,
-        failure_details=failure_details, config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
+        failure_details=failure_details, findings=_findings(res),
+        intro=[p.strip() for p in run["config"].get("intro", "").split("\n\n") if p.strip()], config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
         total_time=format_time(prov.get("wall_time") or 0.0))
     index = out / "index.html"
     data = html.encode("utf-8")
