@@ -76,3 +76,23 @@ def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator
     if expected is not None:
         assert cells[0][-1] == expected
     assert f"{w:.4g}" in cells[0][2] and f"{z:.4g}" in cells[0][2]
+
+
+def test_w_cells_of_a_generator_without_w_are_not_applicable(tmp_path, generator_file, counted_ppl):  # noqa: F811
+    import torch
+
+    from ganeval.models.native import save_generator
+    from ganeval.models.traditional import TraditionalGenerator
+
+    from test_report import _summary_cells
+
+    torch.manual_seed(1)
+    trad = save_generator(TraditionalGenerator(z_dim=16, img_resolution=16, fmap_base=64, fmap_max=16),
+                          tmp_path / "trad")
+    cfg = parse_config(_config(tmp_path, generator_file, generators=[
+        {"label": "style", "source": str(generator_file)}, {"label": "trad", "source": str(trad)}]))
+    out = render_report(run_report(cfg).results_path)
+    rows = {r[0]: r[1:] for r in _summary_cells(out.index)}
+    assert rows["trad"][0] == "n/a" and rows["trad"][1] not in ("n/a", "failed")  # W n/a, Z computed
+    assert "n/a" not in rows["style"] and out.num_failures == 0
+    assert "no intermediate latent space" in out.index.read_text(encoding="utf-8")
