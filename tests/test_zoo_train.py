@@ -77,6 +77,8 @@ def test_traditional_generator_trains_and_exports_with_its_history(tmp_path):
     assert not G.has_w_space and G.num_ws == 1
     assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 32, 32)
     assert (out / "shapes-traditional-samples.png").exists() and not (out / "shapes-traditional-mixing.png").exists()
+    assert main(["curves", "--out", str(out)])["curves"] == str(out / "shapes-training-curves.png")
+    assert (out / "shapes-training-curves.png").stat().st_size > 1000
 
 
 def test_traditional_generator_refuses_style_mixing(tmp_path):

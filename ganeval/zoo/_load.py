@@ -19,6 +19,7 @@ __all__ = ["ZOO_NAMES", "pretrained_dir", "read_card", "write_card", "sha256_fil
 #: Zoo model name -> kind.
 ZOO_NAMES: dict[str, str] = {
     "shapes-stylegan": "generator",
+    "shapes-traditional": "generator",
     "shapes-classifier": "classifier",
     "shapes-perceptual": "distance",
 }

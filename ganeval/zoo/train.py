@@ -7,6 +7,7 @@ Usage (the shipped models; commands and wall times are also in each card)::
     python -m ganeval.zoo.train generator  --out RUN --seed 3 --steps 6000 --threads 1 --r1-gamma 1.0 --max-minutes 37
     python -m ganeval.zoo.train export-generator --run RUN --out pretrained
     python -m ganeval.zoo.train readme --out pretrained
+    python -m ganeval.zoo.train curves --out pretrained      # quality history of the generator cards
 
 One torch thread: on a shared 2-core machine two threads were several times slower (they
 spin waiting for each other while other processes hold a core).
@@ -457,6 +458,50 @@ def export_generator(run: Path, out: Path, *, classifier_root: Path | None = Non
     return card
 
 
+def plot_training_curves(root: Path) -> Path:
+    """Write ``root/shapes-training-curves.png``: each zoo generator's recorded quality history.
+
+    Two panels against images seen: the Fréchet distance in classifier features (log scale,
+    with the card's real-versus-real floor) and the confidently classified fraction (with the
+    real renders' fraction). Reads only the cards, so it can be redrawn from a clone.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ._load import read_card
+
+    fig, (ax_fd, ax_conf) = plt.subplots(1, 2, figsize=(10, 3.6))
+    floor = None
+    for name, _, _ in _GENERATOR_CARDS.values():
+        if not (root / f"{name}.json").exists():
+            continue
+        card = read_card(name, root)
+        rows = card["training"].get("quality_history", [])
+        if not rows:
+            continue
+        kimg = [r["images_seen"] / 1000 for r in rows]
+        ax_fd.plot(kimg, [r["frechet_classifier_features"] for r in rows], marker=".", label=f"zoo:{name}")
+        ax_conf.plot(kimg, [r["confident_fraction_generated"] for r in rows], marker=".", label=f"zoo:{name}")
+        floor = card["quality"]
+    if floor is not None:
+        ax_fd.axhline(floor["frechet_real_vs_real"], color="gray", ls="--", lw=1, label="real vs real")
+        ax_conf.axhline(floor["confident_fraction_real"], color="gray", ls="--", lw=1, label="real renders")
+    ax_fd.set(xlabel="training images (thousands)", ylabel="FD in classifier features", yscale="log",
+              title="Fréchet distance (lower is better)")
+    ax_conf.set(xlabel="training images (thousands)", ylabel="fraction", ylim=(0, 1),
+                title="confidently classified (higher is better)")
+    for ax in (ax_fd, ax_conf):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = root / "shapes-training-curves.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def read_card_quality(root: Path | None) -> float:
     """The classifier card's minimum per-attribute accuracy."""
     from ._load import read_card
@@ -522,7 +567,7 @@ def write_readme(root: Path) -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ganeval.zoo.train", description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=["generator", "classifier", "perceptual", "export-generator", "readme"])
+    p.add_argument("what", choices=["generator", "classifier", "perceptual", "export-generator", "readme", "curves"])
     p.add_argument("--run", type=Path, default=None, help="export-generator: the training run folder")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="export-generator: a snapshot of the run to export (default RUN/checkpoint.pt)")
@@ -553,6 +598,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.what == "readme":
         return {"readme": str(write_readme(args.out))}
+    if args.what == "curves":
+        return {"curves": str(plot_training_curves(args.out))}
     if args.what == "export-generator":
         if args.run is None:
             parser.error("export-generator needs --run")
