@@ -188,7 +188,7 @@ def test_third_party_classifier_drives_separability(mypkg):
 
     torch.manual_seed(0)
     G = StyleGAN(z_dim=16, w_dim=16, img_resolution=8, fmap_base=64, fmap_max=16, mapping_layers=2)
-    kw = {"num_samples": 300, "num_keep": 150, "device": "cpu", "cache_dir": False, "progress": False}
+    kw = {"num_samples": 200, "num_keep": 100, "device": "cpu", "cache_dir": False, "progress": False}
     by_name = ganeval.separability(G, "mypkg:colour", **kw)
     direct = ganeval.separability(G, wrap_classifier(Colour(), Colour.attribute_names, 8), **kw)
     assert by_name.scores() == direct.scores()
