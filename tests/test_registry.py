@@ -146,6 +146,20 @@ def test_zoo_entries_come_from_the_cards():
     assert "zoo:shapes" in registry.names("dataset")
 
 
+def test_a_new_card_is_a_zoo_name_without_code(tmp_path):
+    import json
+
+    from ganeval.zoo._load import read_card, zoo_cards
+
+    card = {"name": "shapes-new", "kind": "generator", "file": "shapes-new.safetensors", "sha256": "0" * 64}
+    (tmp_path / "shapes-new.json").write_text(json.dumps(card))
+    (tmp_path / "notes.json").write_text(json.dumps({"not": "a card"}))
+    assert zoo_cards(tmp_path) == {"shapes-new": card}
+    assert read_card("zoo:shapes-new", tmp_path) == card
+    with pytest.raises(GanevalValueError, match="must be one of 'zoo:shapes-new', but got 'zoo:shapes-old'"):
+        read_card("zoo:shapes-old", tmp_path)
+
+
 def test_registering_a_name_twice_needs_replace():
     first = registry.register("distance", "test:twice", lambda: lambda a, b: (a - b).abs().flatten(1).sum(1))
     try:
