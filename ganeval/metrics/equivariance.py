@@ -534,8 +534,12 @@ def equivariance(
         raise NonFiniteOutputError(f"The generator produced NaN or Inf images for {len(bad)} of {len(sse)} samples "
                                    f"(seed {seed}; first sample indices: {bad[:5].tolist()}).")
     if (count <= 0).any():
-        raise GanevalValueError(f"Argument `translate_max` leaves no valid pixels for some samples at "
-                                f"{res} px, but got {translate_max}; use a smaller value.")
+        bad = np.flatnonzero(count <= 0)
+        hint = "a larger generator" if kind == "eqr" else "a larger generator or a smaller `translate_max`"
+        raise GanevalValueError(
+            f"Argument `G` makes {G.img_resolution} px images, too small for {kind}: no pixel is inside the "
+            f"reference's valid region for {len(bad)} of {len(sse)} samples (first sample indices: "
+            f"{bad[:5].tolist()}); use {hint}.")
     per = np.asarray(psnr(sse, count), dtype=np.float64)
     value = float(psnr(sse.sum(), count.sum()))
     ci_low, ci_high = ratio_bootstrap_ci(sse, count, seed=seed)
