@@ -476,10 +476,9 @@ def map_samples(
                                        or time.monotonic() - last_flush > _CHUNK_SECONDS):
                 flush()
             bar.update(done)
-            if stop_when is not None and done >= min_samples and done < num_samples:
-                if stop_when(_ConcatView(parts)):
-                    out.stopped_early = True
-                    break
+            if stop_when is not None and min_samples <= done < num_samples and stop_when(_ConcatView(parts)):
+                out.stopped_early = True
+                break
         flush()
     except KeyboardInterrupt as exc:
         bar.close()

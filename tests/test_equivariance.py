@@ -178,7 +178,7 @@ def _paper_eqt(G, n: int, frac: bool, seed: int) -> float:
             for u in range(res):
                 px, py = u - sx, v - sy
                 if not frac:
-                    j, i = int(round(px)), int(round(py))
+                    j, i = round(px), round(py)
                     if 0 <= j < res and 0 <= i < res:
                         err += float(((b[:, v, u] - a[:, i, j]) ** 2).sum())
                         cnt += a.shape[0]

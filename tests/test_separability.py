@@ -204,7 +204,7 @@ def test_liblinear_solver_path_and_metric_name() -> None:
 def test_bad_input_messages() -> None:
     clf, _ = _linear_classifier()
     G = ImageIsW()
-    with pytest.raises(GanevalValueError, match="num_keep.*at most.*100.*200"):
+    with pytest.raises(GanevalValueError, match=r"num_keep.*at most.*100.*200"):
         separability(G, clf, num_samples=100, num_keep=200, device="cpu", cache_dir=False)
     wrong = wrap_classifier(nn.Sequential(nn.Flatten(), nn.Linear(48, 3)), ["only", "two"], 4)
     with pytest.raises(GanevalValueError, match="one per attribute name"):

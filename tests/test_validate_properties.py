@@ -280,7 +280,7 @@ def test_frechet_refuses_a_matrix_with_a_clearly_negative_eigenvalue(seed, d, wh
     good = _psd(rng, d, d) + np.eye(d)
     args = [np.zeros(d), good, np.zeros(d), good]
     args[1 + 2 * which] = 0.5 * (bad + bad.T)
-    with pytest.raises(GanevalValueError, match="positive semi-definite|covariance"):
+    with pytest.raises(GanevalValueError, match=r"positive semi-definite|covariance"):
         frechet_distance(*args)
 
 

@@ -21,7 +21,6 @@ GOLDEN = Path(__file__).parent / "golden"
 sys.path.insert(0, str(GOLDEN))
 from make_zoo_golden import golden_inputs  # noqa: E402
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

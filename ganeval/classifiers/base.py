@@ -62,7 +62,8 @@ class AttributeClassifier(nn.Module):
         names = list(attribute_names) if not isinstance(attribute_names, str) else None
         if not names or not all(isinstance(a, str) and a for a in names):
             raise GanevalValueError(
-                f"Argument `attribute_names` must be a non-empty list of non-empty strings, but got {attribute_names!r}.")
+                f"Argument `attribute_names` must be a non-empty list of non-empty strings, "
+                f"but got {attribute_names!r}.")
         if len(set(names)) != len(names):
             dup = sorted({a for a in names if names.count(a) > 1})
             raise GanevalValueError(f"Argument `attribute_names` must be unique, but {dup} appear more than once.")

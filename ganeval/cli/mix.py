@@ -54,9 +54,9 @@ def command(generator: str, rows: str, cols: str, layers: str, truncation: float
     The top row shows the column sources, the left column the row sources; each cell copies the
     column source's styles at --layers into the row source.
     """
-    from ..models.control import resolve_layers, ws_resolutions
     from .._io import check_output_file
     from ..devices import resolve_device
+    from ..models.control import resolve_layers, ws_resolutions
     from ..viz.grid import labelled_grid, mixing_grid
 
     row_seeds, col_seeds = seeds_arg("--rows", rows), seeds_arg("--cols", cols)

@@ -8,7 +8,7 @@ import click
 import torch
 
 from ._generator import labels, latents, load, save_image_atomic, seeds_arg
-from ._options import MAX_SEEDS, IMAGE_SUFFIXES, FiniteFloat, device_option, seed_option
+from ._options import IMAGE_SUFFIXES, MAX_SEEDS, FiniteFloat, device_option, seed_option
 
 __all__ = ["command", "render"]
 

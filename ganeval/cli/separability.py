@@ -60,13 +60,12 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
             no_cache: bool, out_dir: str | None, force: bool, as_json: bool, boundaries_dir: str | None, on_nan: str, device: str,
             seed: int, quiet: bool, log_json: bool) -> None:
     """Linear separability of Z and W (StyleGAN paper, section 4.2); lower is better."""
-    from ..classifiers import load_classifier
-    from ..metrics.separability import SEPARABILITY_PRESETS, export_boundaries, separability
-    from ._generator import load
-
     from .. import distributed
     from .._io import OutputClaim, append_line, atomic_write, check_writable_dir
+    from ..classifiers import load_classifier
+    from ..metrics.separability import SEPARABILITY_PRESETS, export_boundaries, separability
     from ..runtime import config_hash
+    from ._generator import load
 
     claim = None
     if out_dir is not None:

@@ -420,7 +420,8 @@ def _strict_load(model: FIDInceptionV3, sd: Mapping[str, torch.Tensor], source: 
     if missing or unexpected or wrong:
         raise CheckpointError(
             f"{source} is not the 2015-12-05 FID Inception: {len(missing)} missing (first {missing[:3]}), "
-            f"{len(unexpected)} unexpected (first {unexpected[:3]}), {len(wrong)} with other shapes (first {wrong[:3]}).")
+            f"{len(unexpected)} unexpected (first {unexpected[:3]}), "
+            f"{len(wrong)} with other shapes (first {wrong[:3]}).")
     full = dict(given)
     for k, v in model.state_dict().items():
         if k.endswith("num_batches_tracked"):

@@ -202,7 +202,7 @@ class ArraySource(ImageSet):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.spec = str(self.path)
-        from .._npfile import open_npy, read_npz, npz_names
+        from .._npfile import npz_names, open_npy, read_npz
 
         if self.path.suffix.lower() == ".npy":
             arr = open_npy(self.path)

@@ -186,9 +186,9 @@ def _tensors(rec: PersistentRecord, source: str) -> dict[str, Any]:
 
 def _int_kwarg(kwargs: Mapping[str, Any], name: str, source: str, lo: int, hi: int) -> int:
     value = kwargs.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) and not (hasattr(value, "dtype") and
+    if isinstance(value, bool) or (not isinstance(value, int) and not (hasattr(value, "dtype") and
                                                                       getattr(value, "ndim", 1) == 0 and
-                                                                      value.dtype.kind in "iu"):
+                                                                      value.dtype.kind in "iu")):
         raise CheckpointError(f"{source}: generator kwarg `{name}` must be an integer, but the file has {value!r:.60}.")
     if not lo <= int(value) <= hi:
         raise CheckpointError(f"{source}: generator kwarg `{name}` must be in [{lo}, {hi}], but the file has {value!r:.60}.")

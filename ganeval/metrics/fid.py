@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_positive_int
-from ..features.protocols import PROTOCOLS
 from ..errors import GanevalTypeError, GanevalValueError
+from ..features.protocols import PROTOCOLS
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
 

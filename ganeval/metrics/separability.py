@@ -40,7 +40,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -262,7 +262,8 @@ def _default_cache_dir() -> Path:
     return cache_root() / "separability"
 
 
-def _sample_fn(G: Any, clf: Any, seed: int, device: torch.device):  # noqa: ANN202 - returns a closure
+def _sample_fn(G: Any, clf: Any, seed: int,
+               device: torch.device) -> tuple[Callable[[np.ndarray], dict[str, np.ndarray]], str]:
     from .. import _seeding
 
     explicit_noise = hasattr(getattr(G, "synthesis", None), "noise_resolutions")
@@ -346,7 +347,7 @@ def separability(
     protocol: Literal["stylegan", "heldout"] = "stylegan",
     solver: Literal["fast", "liblinear-dual", "liblinear-primal"] = "fast",
     w_layer: int = -1,
-    cache_dir: str | Path | None | Literal[False] = None,
+    cache_dir: str | Path | Literal[False] | None = None,
     on_nan: Literal["stop", "skip"] = "stop",
     progress: bool | str | None = None,
 ) -> SeparabilityResult:
@@ -449,7 +450,7 @@ def separability(
     keep = confident_indices(logits, num_keep)
     labels = logits >= 0
     constant = labels.all(0) | (~labels).all(0)
-    rows, normals, extra = [], {}, {"num_nonfinite_skipped": int(len(bad)),
+    rows, normals, extra = [], {}, {"num_nonfinite_skipped": len(bad),
                                     "first_nonfinite_indices": bad[:10].tolist()}
     for space in spaces:
         x = np.ascontiguousarray(latents[space], dtype=np.float32)

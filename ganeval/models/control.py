@@ -59,7 +59,8 @@ def ws_resolutions(G: Any) -> list[int]:
     """
     if int(getattr(G, "num_ws", 0) or 0) <= 0:
         raise UnsupportedGeneratorError(
-            f"Argument `G` must be a style-based generator with a W space (num_ws > 0), but {type(G).__name__} has none."
+            f"Argument `G` must be a style-based generator with a W space (num_ws > 0), "
+            f"but {type(G).__name__} has none."
         )
     res = getattr(G, "ws_resolutions", None)
     if res is not None:
@@ -72,7 +73,8 @@ def _noise_resolutions(G: Any) -> list[int]:
     res = getattr(getattr(G, "synthesis", None), "noise_resolutions", None)
     if res is None:
         raise UnsupportedGeneratorError(
-            f"Argument `G` must expose `synthesis.noise_resolutions` for noise control, but {type(G).__name__} does not."
+            f"Argument `G` must expose `synthesis.noise_resolutions` for noise control, "
+            f"but {type(G).__name__} does not."
         )
     return [int(r) for r in res]
 
@@ -136,7 +138,8 @@ def mix_styles(ws_sources: Sequence[torch.Tensor], layer_source: Sequence[int]) 
     """
     if isinstance(ws_sources, torch.Tensor) or not isinstance(ws_sources, Sequence) or len(ws_sources) == 0:
         raise GanevalTypeError(
-            f"Argument `ws_sources` must be a non-empty list of ws tensors [N, L, w_dim], but got {type(ws_sources).__name__}."
+            f"Argument `ws_sources` must be a non-empty list of ws tensors [N, L, w_dim], "
+            f"but got {type(ws_sources).__name__}."
         )
     first = ws_sources[0]
     for s, ws in enumerate(ws_sources):

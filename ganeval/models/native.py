@@ -174,7 +174,7 @@ def _check_value(key: str, kind: str, allows_none: bool, allows_str: bool, v: An
     """Raise a CheckpointError unless ``v`` fits ``kind`` and a sane size (checked before construction)."""
     from .._validate import is_int
 
-    if v is None and allows_none or isinstance(v, str) and allows_str:
+    if (v is None and allows_none) or (isinstance(v, str) and allows_str):
         return
     bad = None
     if kind == "bool":

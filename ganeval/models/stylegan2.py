@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn

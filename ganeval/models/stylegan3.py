@@ -325,11 +325,12 @@ class SynthesisLayer(nn.Module):
         self.is_torgb = spec.is_torgb
         self.conv_kernel = 1 if spec.is_torgb else int(conv_kernel)
         tmp_rate = max(spec.in_sampling_rate, spec.out_sampling_rate) * (1 if spec.is_torgb else lrelu_upsampling)
-        self.up_factor = int(round(tmp_rate / spec.in_sampling_rate))
-        self.down_factor = int(round(tmp_rate / spec.out_sampling_rate))
+        self.up_factor = round(tmp_rate / spec.in_sampling_rate)
+        self.down_factor = round(tmp_rate / spec.out_sampling_rate)
         if spec.in_sampling_rate * self.up_factor != tmp_rate or spec.out_sampling_rate * self.down_factor != tmp_rate:
             raise GanevalValueError(
-                f"Argument `lrelu_upsampling` must make every layer's rate an integer multiple, but got {lrelu_upsampling!r}.")
+                f"Argument `lrelu_upsampling` must make every layer's rate an integer multiple, "
+                f"but got {lrelu_upsampling!r}.")
         self.up_taps = filter_size * self.up_factor if self.up_factor > 1 and not spec.is_torgb else 1
         self.down_taps = filter_size * self.down_factor if self.down_factor > 1 and not spec.is_torgb else 1
         self.down_radial = bool(use_radial_filters) and not spec.is_critically_sampled
@@ -510,7 +511,7 @@ class StyleGAN3(StyleGenerator):
         feature maps are oversampled, so this, not their pixel size, places a layer among the
         coarse / middle / fine groups."""
         specs = self.synthesis.specs
-        return [int(round(2 * specs[0].in_cutoff))] + [int(round(2 * s.out_cutoff)) for s in specs]
+        return [round(2 * specs[0].in_cutoff)] + [round(2 * s.out_cutoff) for s in specs]
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary for ``ganeval info``: config, resolution, and per layer its size,

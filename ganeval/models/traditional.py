@@ -25,6 +25,7 @@ truncation pulls it towards the mean of normalised z, which is 0.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -84,7 +85,7 @@ class TraditionalSynthesis(nn.Module):
         self.dense = EqualLinear(z_dim, c0 * 16, gain=SQRT2 / 4, bias=False)
         self.dense_bias = nn.Parameter(torch.zeros(c0))
         layers = [_Conv(c0, c0, up=False)]
-        for cin, cout in zip(channels[:-1], channels[1:]):
+        for cin, cout in itertools.pairwise(channels):
             layers += [_Conv(cin, cout, up=True), _Conv(cout, cout, up=False)]
         self.layers = nn.ModuleList(layers)
         self.torgb = EqualConv2d(channels[-1], img_channels, 1, gain=1.0, bias=True)

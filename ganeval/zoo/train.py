@@ -375,10 +375,10 @@ def _mixing_grid(G: torch.nn.Module, path: Path, seed: int, num: int = 6) -> Non
     ws_b = G.mapping(torch.randn(num, G.z_dim, generator=gen))
     coarse = sum(1 for r in G.ws_resolutions if r <= 8)
     img_a, img_b = G.synthesis(ws_a), G.synthesis(ws_b)
-    cells = [torch.ones_like(img_a[:1])] + list(img_a.split(1))
+    cells = [torch.ones_like(img_a[:1]), *img_a.split(1)]
     for j in range(num):
         mixed = torch.cat([ws_a[:, :coarse], ws_b[j:j + 1, coarse:].expand(num, -1, -1)], dim=1)
-        cells += [img_b[j:j + 1]] + list(G.synthesis(mixed).split(1))
+        cells += [img_b[j:j + 1], *G.synthesis(mixed).split(1)]
     _save_grid(torch.cat(cells), path, nrow=num + 1)
 
 
@@ -441,7 +441,8 @@ def read_card_quality(root: Path | None) -> float:
 
 
 def write_readme(root: Path) -> Path:
-    """Write ``root/README.md``: the attribute table (definitions, frequencies, classifier accuracy) and model summaries."""
+    """Write ``root/README.md``: the attribute table (definitions, frequencies, classifier accuracy) and
+    model summaries."""
     from ._load import read_card
 
     freq = shapes.attribute_frequencies(100_000, seed=0)
@@ -460,9 +461,11 @@ def write_readme(root: Path) -> Path:
         "",
         "Everything here was trained on CPU by `python -m ganeval.zoo.train` on renders of",
         "`ganeval.zoo.shapes` (32x32 RGB, chosen so the GAN trains in under an hour on 2 CPU cores).",
-        "Load by name: `ganeval.load_generator(\"zoo:shapes-stylegan\")`, `ganeval.load_classifier(\"zoo:shapes-classifier\")`,",
+        "Load by name: `ganeval.load_generator(\"zoo:shapes-stylegan\")`, "
+        "`ganeval.load_classifier(\"zoo:shapes-classifier\")`,",
         "`ganeval.load_distance(\"zoo:shapes-perceptual\")`. Each `<name>.json` card records the architecture,",
-        "the training command, seed, wall time, the sha256 of `<name>.safetensors` (checked on load) and measured quality.",
+        "the training command, seed, wall time, the sha256 of `<name>.safetensors` (checked on load) "
+        "and measured quality.",
         "",
         "**`zoo:shapes-perceptual` is NOT LPIPS-VGG16**: it is an LPIPS-style distance on a small CNN trained on",
         "these shapes, with uniform channel weights. PPL numbers computed with it are comparable only with each other.",
