@@ -94,10 +94,11 @@ class AttributeClassifier(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``[N, F]``, where the wrapped network provides ``features``."""
-        if not hasattr(self.network, "features"):
+        features = getattr(self.network, "features", None)
+        if features is None:
             raise GanevalTypeError(f"Classifier {self.name!r} does not expose features.")
         check_tensor_shape("images", images, [None, 3, self.input_resolution, self.input_resolution])
-        return self.network.features(images)
+        return features(images)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, attributes={self.num_attributes}, input_resolution={self.input_resolution}"

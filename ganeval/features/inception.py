@@ -105,12 +105,14 @@ class ConvBN(nn.Module):
         if self.bn is None:
             return
         bn = self.bn
-        scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
-        fused = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size,
-                          stride=self.conv.stride, padding=self.conv.padding, bias=True)
+        # the ignores: torch types BatchNorm's affine weights and running stats as optional (here they
+        # exist: affine, tracked), and Conv2d's sizes as tuple[int, ...] where its constructor wants pairs
+        scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)  # type: ignore[union-attr]
+        fused = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size,  # type: ignore[arg-type]
+                          stride=self.conv.stride, padding=self.conv.padding, bias=True)  # type: ignore[arg-type]
         fused = fused.to(self.conv.weight.device)
         fused.weight.copy_((self.conv.weight.double() * scale.view(-1, 1, 1, 1)).float())
-        fused.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).float())
+        fused.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).float())  # type: ignore[union-attr]
         self.conv = fused
         self.bn = None
 
@@ -241,6 +243,8 @@ class FIDInceptionV3(nn.Module):
 
     feature_dim = FEATURE_DIM
     input_resolution = INPUT_SIZE
+    weights_file: str  # set by the loader
+    metric_name: str  # set by the loader
 
     def __init__(self, resize: str = "tf") -> None:
         super().__init__()

@@ -318,7 +318,8 @@ class GeneratorSource(ImageSet):
         """
         from .. import _seeding
 
-        G, idx = self.G, [int(i) for i in indices]
+        G: Any = self.G  # a generator module: z_dim, c_dim, mapping, synthesis (duck-typed, not typed by torch)
+        idx = [int(i) for i in indices]
         z = _seeding.normal(self.seed, "z", idx, [G.z_dim]).to(self.device)
         c = None
         if getattr(G, "c_dim", 0):

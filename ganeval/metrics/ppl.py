@@ -342,7 +342,8 @@ class _Monitor:
 
     def __init__(self, plan: _Plan) -> None:
         self.plan = plan
-        self.pending = _checkpoints(plan.min_samples, plan.num_samples) if plan.target_ci is not None else []
+        # min_samples is set exactly when target_ci is
+        self.pending = _checkpoints(plan.min_samples, plan.num_samples) if plan.min_samples is not None else []
         self.stop_at: int | None = None
 
     def __call__(self, gathered: Mapping[str, np.ndarray]) -> bool:

@@ -36,6 +36,7 @@ excluded and which. A solver that stops at its iteration limit is scored and fla
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -231,7 +232,7 @@ def export_boundaries(result: SeparabilityResult, directory: str | Path, space: 
     for attr, normal in result.normals[space].items():
         path = out / f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', attr)}.npy"
         vec = normal.astype(np.float32).reshape(1, -1)
-        atomic_write(path, lambda tmp, vec=vec: np.save(tmp, vec))  # tmp ends in .npy: np.save adds nothing
+        atomic_write(path, functools.partial(np.save, arr=vec))  # tmp ends in .npy: np.save adds nothing
         paths.append(path)
     return paths
 
@@ -338,7 +339,7 @@ def separability(
     G: Any,
     classifier: Any,
     *,
-    spaces: Sequence[Literal["z", "w"]] = ("z", "w"),
+    spaces: Sequence[Literal["z", "w"]] | Literal["z", "w"] = ("z", "w"),
     num_samples: int = 200_000,
     num_keep: int = 100_000,
     seed: int = 0,
@@ -450,7 +451,8 @@ def separability(
     keep = confident_indices(logits, num_keep)
     labels = logits >= 0
     constant = labels.all(0) | (~labels).all(0)
-    rows, normals, extra = [], {}, {"num_nonfinite_skipped": len(bad),
+    normals: dict[str, dict[str, np.ndarray]] = {}
+    rows, extra = [], {"num_nonfinite_skipped": len(bad),
                                     "first_nonfinite_indices": bad[:10].tolist()}
     for space in spaces:
         x = np.ascontiguousarray(latents[space], dtype=np.float32)
@@ -494,7 +496,7 @@ def separability(
               "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if solver == "fast" else
                       f"sklearn LinearSVC(dual={solver == 'liblinear-dual'}, random_state=0)")}
     metric = "ls_stylegan" if (protocol, solver) == ("stylegan", "liblinear-dual") else f"ls_{protocol}_{solver}"
-    weights = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
+    weights: dict[str, Any] = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
     prov = collect_provenance(device=dev, seed=seed, weights=weights, wall_time=time.time() - t0,
                               generator_source=(getattr(G, "provenance", None) or {}).get("source"),
                               classifier=clf.name, sklearn=sklearn_version, cache_dir=str(run_dir) if run_dir else None,

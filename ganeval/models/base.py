@@ -173,6 +173,10 @@ class StyleGenerator(nn.Module):
     img_resolution: int
     img_channels: int
     init_kwargs: dict[str, Any]
+    mapping: nn.Module
+    synthesis: nn.Module
+    #: Where the weights came from (source, format, sha256, ...): set by the loaders, absent on a model built here.
+    provenance: dict[str, Any]
 
     def _set_dims(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, img_resolution: int,
                   img_channels: int, init_kwargs: dict[str, Any]) -> None:

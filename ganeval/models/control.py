@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -115,7 +116,7 @@ def resolve_layers(spec: LayerSpec, resolutions: Sequence[int], name: str = "lay
     elif isinstance(spec, int) and not isinstance(spec, bool):
         indices = [spec]
     elif isinstance(spec, Sequence) and all(isinstance(i, int) and not isinstance(i, bool) for i in spec):
-        indices = list(spec)
+        indices = [int(i) for i in spec]
     else:
         raise GanevalTypeError(
             f"Argument `{name}` must be a group name, a range string or a sequence of ints, but got {spec!r}."
@@ -205,7 +206,7 @@ def _const_maps(G: Any, resolutions: Sequence[int]) -> list[torch.Tensor]:
 
 
 def make_noise(G: Any, batch: int, mode: NoiseKind = "const", seed: int = 0, layers: LayerSpec | None = None,
-               device: torch.device | str | None = None, indices: Sequence[int] | None = None
+               device: torch.device | str | None = None, indices: Sequence[int] | np.ndarray | None = None
                ) -> list[torch.Tensor | None]:
     """Per-layer noise maps for ``G.synthesis(ws, noise_mode=..., noise=maps)``.
 
@@ -242,7 +243,7 @@ def make_noise(G: Any, batch: int, mode: NoiseKind = "const", seed: int = 0, lay
     out: list[torch.Tensor | None] = [None] * len(resolutions)
     for k in chosen:
         r = resolutions[k]
-        if mode == "const":
+        if consts is not None:  # mode "const"
             out[k] = consts[k].to(device, torch.float32).reshape(1, 1, r, r).expand(batch, -1, -1, -1)
         elif mode == "zero":
             out[k] = torch.zeros(1, 1, r, r, device=device).expand(batch, -1, -1, -1)

@@ -46,6 +46,8 @@ class InputLatent(nn.Module):
     ``w_avg`` (zeros ``[z_dim]``) is the exact mean of normalised z, so it is a constant buffer.
     """
 
+    w_avg: torch.Tensor
+
     def __init__(self, z_dim: int) -> None:
         super().__init__()
         self.z_dim = z_dim
@@ -118,6 +120,8 @@ class TraditionalGenerator(StyleGenerator):
     """
 
     arch_name = "traditional"
+    mapping: InputLatent
+    synthesis: TraditionalSynthesis
     #: No mapping network: W-space metrics and style mixing do not apply.
     has_w_space = False
 

@@ -427,7 +427,8 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
         sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "tables": section_tables,
                          "plots": plots})
 
-    figures, kinds = [], {}
+    figures: list[dict[str, Any]] = []
+    kinds: dict[str, dict[str, Any]] = {}
     for g in run["generators"]:
         key = run["figures"].get(g["label"])
         recs = res.latest(key) if key else []

@@ -20,6 +20,7 @@ metric name, its options and the seed) matches, unless ``force`` is set. Failure
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -241,7 +242,7 @@ def _generator_info(G: Any, source: str) -> dict[str, Any]:
     return {"sha256": prov.get("sha256"), "format": prov.get("format"), "provenance": prov, "info": info}
 
 
-def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -> list[dict[str, Any]]:
     from .._io import atomic_write
     from ..viz.analysis import analysis_figures
 
@@ -261,7 +262,7 @@ def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -
 _STRIPS = {"eqt_int": "integer translation", "eqt_frac": "fractional translation", "eqr": "rotation"}
 
 
-def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict[str, Any]]:
     """For generators with an input transform (StyleGAN3): translated and rotated image strips, the
     same draws as samples 0-2 of the equivariance metrics."""
     import matplotlib.pyplot as plt
@@ -278,7 +279,7 @@ def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict
                                        title=f"{kind}: {what}")
         name, dpi = f"equivariance-{kind}", 100
         width, height = (round(v * dpi) for v in fig.get_size_inches())
-        atomic_write(folder / f"{name}.png", lambda tmp, fig=fig, dpi=dpi: fig.savefig(tmp, format="png", dpi=dpi))
+        atomic_write(folder / f"{name}.png", functools.partial(fig.savefig, format="png", dpi=dpi))
         plt.close(fig)
         items.append({"file": f"{rel}/{name}.png", "name": name, "title": f"Equivariance: {what}",
                       "caption": f"Samples 0-2 of {kind} (seed {seed}): the plain image, the generator's output under "
@@ -314,7 +315,7 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
     results_path = out / RESULTS_FILE
     previous = read_records(results_path)
     check_own_folder(out, previous, config.name, force)
-    done = {}
+    done: dict[str, list[dict[str, Any]]] = {}
     for rec in previous:
         if rec.get("record") in ("metric", "figures"):
             done.setdefault(rec["report"]["key"], []).append(rec)

@@ -292,7 +292,7 @@ def _check_file(entry: WeightsEntry, path: Path, *, rehash: bool) -> str:
             f"Weights file {path} of `{entry.name}` has {st.st_size} bytes, but the registry expects "
             f"{entry.size} bytes. {fix}"
         )
-    if not entry.is_zoo and not (unchanged and record["sha256"] == actual):
+    if not entry.is_zoo and not (record is not None and unchanged and record["sha256"] == actual):
         try:
             _write_sidecar(path, actual)  # first use of a file placed by hand: record, enforce from now on
         except OSError as exc:

@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -43,6 +43,10 @@ from ._load import sha256_file, write_card
 from .classifier import ShapesClassifier, evaluate_classifier
 from .networks import Discriminator
 from .perceptual import REGRESSION_TARGETS, ShapesPerceptual, regression_targets
+
+if TYPE_CHECKING:
+    from ..models.stylegan import StyleGAN
+    from ..models.traditional import TraditionalGenerator
 
 __all__ = ["EVAL_SEED", "train_classifier", "train_perceptual", "train_generator", "main"]
 
@@ -171,7 +175,7 @@ def train_perceptual(out: Path, *, seed: int, steps: int, batch: int = 64, lr: f
 # ---------------------------------------------------------------------------------------------- generator
 
 
-def _mixed_ws(G: torch.nn.Module, z: torch.Tensor, z2: torch.Tensor, prob: float,
+def _mixed_ws(G: StyleGAN | TraditionalGenerator, z: torch.Tensor, z2: torch.Tensor, prob: float,
               gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """ws for z, with the layers from a random cutoff on taken from z2 (probability ``prob``); also the unmixed ws."""
     ws = G.mapping(z)
@@ -184,7 +188,7 @@ def _mixed_ws(G: torch.nn.Module, z: torch.Tensor, z2: torch.Tensor, prob: float
 
 
 def _build_generator(arch: str, *, z_dim: int, w_dim: int, mapping_layers: int, fmap_base: int,
-                     fmap_max: int) -> torch.nn.Module:
+                     fmap_max: int) -> StyleGAN | TraditionalGenerator:
     """The zoo generator of ``arch`` ("stylegan" or "traditional") at the shapes resolution."""
     if arch == "traditional":
         from ..models.traditional import TraditionalGenerator
@@ -219,7 +223,10 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
     torch.manual_seed(seed)
     G = _build_generator(arch, z_dim=z_dim, w_dim=w_dim, mapping_layers=mapping_layers, fmap_base=fmap_base,
                          fmap_max=fmap_max)
-    D = Discriminator(widths=tuple(d_widths))
+    if len(d_widths) != 4:
+        raise GanevalValueError(f"Argument `d_widths` must give 4 channel counts (32, 16, 8, 4 px), but got "
+                                f"{list(d_widths)}.")
+    D = Discriminator(widths=(d_widths[0], d_widths[1], d_widths[2], d_widths[3]))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.99), eps=1e-8)
     # Lazy R1: scale the D step's betas/lr as in StyleGAN2 so lazy regularisation matches the eager one.
@@ -325,7 +332,7 @@ def _save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
 
 
 @torch.no_grad()
-def generator_quality(G: torch.nn.Module, classifier: torch.nn.Module, *, num: int = 2048, seed: int = 0,
+def generator_quality(G: StyleGAN | TraditionalGenerator, classifier: ShapesClassifier, *, num: int = 2048, seed: int = 0,
                       batch: int = 256) -> dict[str, Any]:
     """Quality of a 32x32 shapes generator, judged by the zoo classifier.
 
@@ -342,7 +349,11 @@ def generator_quality(G: torch.nn.Module, classifier: torch.nn.Module, *, num: i
         return f.mean(0), np.cov(f, rowvar=False)
 
     gen = torch.Generator().manual_seed(seed)
-    fake_f, real_f, real2_f, fake_conf, real_conf = [], [], [], [], []
+    fake_f: list[torch.Tensor] = []
+    real_f: list[torch.Tensor] = []
+    real2_f: list[torch.Tensor] = []
+    fake_conf: list[torch.Tensor] = []
+    real_conf: list[torch.Tensor] = []
     for start in range(0, num, batch):
         n = min(batch, num - start)
         fake = G(torch.randn(n, G.z_dim, generator=gen), noise_mode="random")
@@ -368,7 +379,7 @@ def generator_quality(G: torch.nn.Module, classifier: torch.nn.Module, *, num: i
 
 
 @torch.no_grad()
-def _mixing_grid(G: torch.nn.Module, path: Path, seed: int, num: int = 6) -> None:
+def _mixing_grid(G: StyleGAN | TraditionalGenerator, path: Path, seed: int, num: int = 6) -> None:
     """Style-mixing figure: row 0 = sources A, column 0 = sources B; cell = B with A's coarse (4-8 px) styles."""
     gen = torch.Generator().manual_seed(seed)
     ws_a = G.mapping(torch.randn(num, G.z_dim, generator=gen))
@@ -525,7 +536,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any] | Path:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.what == "readme":
