@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -105,11 +106,12 @@ class ConvBN(nn.Module):
         if self.bn is None:
             return
         bn = self.bn
-        # the ignores: torch types BatchNorm's affine weights and running stats as optional (here they
-        # exist: affine, tracked), and Conv2d's sizes as tuple[int, ...] where its constructor wants pairs
+        # torch types BatchNorm's affine weights and running stats as optional (here they exist: affine,
+        # tracked: the ignores), and Conv2d's sizes as tuple[int, ...] where its constructor wants pairs
         scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)  # type: ignore[union-attr]
-        fused = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size,  # type: ignore[arg-type]
-                          stride=self.conv.stride, padding=self.conv.padding, bias=True)  # type: ignore[arg-type]
+        kernel, stride, padding = cast(Any, (self.conv.kernel_size, self.conv.stride, self.conv.padding))
+        fused = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, kernel, stride=stride, padding=padding,
+                          bias=True)
         fused = fused.to(self.conv.weight.device)
         fused.weight.copy_((self.conv.weight.double() * scale.view(-1, 1, 1, 1)).float())
         fused.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).float())  # type: ignore[union-attr]
