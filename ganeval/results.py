@@ -22,7 +22,7 @@ __all__ = ["MetricResult", "collect_provenance", "format_time", "to_jsonable"]
 
 def format_time(seconds: float) -> str:
     """Human-readable duration: ``"42s"``, ``"3m 05s"``, ``"1h 02m 03s"``, ``"2d 03h 04m"``."""
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _producer_layout import FIXTURES, ada_snapshot_bytes, records, rosinality_checkpoint
 from safetensors.torch import load_file
 
-from _producer_layout import FIXTURES, ada_snapshot_bytes, records, rosinality_checkpoint
 from ganeval import load_generator
 from ganeval.errors import CheckpointError, UnsafePickleError
 from ganeval.loaders.safe_pickle import safe_load

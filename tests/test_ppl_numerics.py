@@ -153,7 +153,7 @@ def test_huge_images_negative_distances_and_bad_steps_are_refused():
         ppl(LinearGenerator(), num_samples=100, distance=squared_l2, epsilon=1e300, **FAST)
     with pytest.raises(GanevalValueError, match="Argument `seed` must be a non-negative integer, but got -1"):
         ppl(LinearGenerator(), num_samples=100, distance=squared_l2, seed=-1, **FAST)
-    with pytest.raises(GanevalTypeError, match="Argument `seed` must be a non-negative integer, but got 1.5"):
+    with pytest.raises(GanevalTypeError, match=r"Argument `seed` must be a non-negative integer, but got 1\.5"):
         ppl(LinearGenerator(), num_samples=100, distance=squared_l2, seed=1.5, **FAST)
 
 

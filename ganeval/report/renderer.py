@@ -463,7 +463,7 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
             rel = f"plots/{stem}.png"
             try:
                 _save_plot(draw(), out / rel)
-            except Exception as exc:  # noqa: BLE001 - a plot error is reported in the failures section
+            except Exception as exc:  # a plot error is reported in the failures section
                 plot_failures.append({"generator": "", "metric_label": name, "stage": "plot", "key": stem,
                                       "error_type": type(exc).__name__, "message": f"{stem}: {exc}",
                                       "traceback": ""})
@@ -478,7 +478,8 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
         sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "tables": section_tables,
                          "plots": plots})
 
-    figures, kinds = [], {}
+    figures: list[dict[str, Any]] = []
+    kinds: dict[str, dict[str, Any]] = {}
     for g in run["generators"]:
         key = run["figures"].get(g["label"])
         recs = res.latest(key) if key else []
