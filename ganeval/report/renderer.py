@@ -334,7 +334,9 @@ def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]
               ) -> tuple[Table, list[dict[str, Any]], list[dict[str, Any]]]:
     """The failures table, the failures' details and the not-applicable cells' details."""
     table = Table("failures", "Failures", ["generator", "column", "stage", "error_type", "message"])
-    details, not_applicable, seen = [], [], set()
+    details: list[dict[str, Any]] = []
+    not_applicable: list[dict[str, Any]] = []
+    seen: set[str] = set()
     keys = [c["key"] for c in res.run["cells"]] + list(res.run["figures"].values())
     for key in keys:
         recs = res.latest(key)
