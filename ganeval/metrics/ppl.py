@@ -314,15 +314,6 @@ def _plan(preset: str | None, given: dict[str, Any], protocol: str | None, inter
         preset=preset, target_ci=target_ci, min_samples=min_n)
 
 
-def _check_generator(G: Any) -> None:
-    for attr in ("z_dim", "img_resolution"):
-        value = getattr(G, attr, None)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise GanevalTypeError(
-                f"Argument `G` must be a generator with positive integer attributes z_dim and img_resolution "
-                f"(see ganeval.models.base), but {type(G).__name__}.{attr} is {value!r}.")
-
-
 # --------------------------------------------------------------------------- stopping and statistics
 
 
@@ -422,7 +413,8 @@ def ppl(
         G: a style-based generator (``z_dim``, ``c_dim``, ``img_resolution``, ``mapping``,
             ``synthesis``; see :mod:`ganeval.models.base`) returning images in [-1, 1]. A
             generator without a mapping network works for ``space="z"`` through ``G(z, c)``.
-            ``G`` is moved to ``device`` in place (like ``nn.Module.to``).
+            ``G`` is moved to ``device`` in place (like ``nn.Module.to``). A registry name or
+            checkpoint path loads the generator (:func:`ganeval.loaders.resolve_generator`).
         space: ``"z"`` (slerp, then mapping) or ``"w"`` (map, then lerp every layer's w);
             default ``"w"``.
         sampling: ``"full"`` (t ~ U[0, 1)) or ``"end"`` (t = 0, as NVIDIA's code does); default ``"end"``.
@@ -478,11 +470,11 @@ def ppl(
              "method": method}
     plan = _plan(preset, given, protocol, interpolation, chunk_size, batch_size, seed, on_nan, target_ci,
                  min_samples)
-    _check_generator(G)
-
     from ..distances import load_distance
+    from ..loaders import resolve_generator
 
     dev = resolve_device(device)
+    G = resolve_generator(G, dev)
     if isinstance(G, torch.nn.Module):
         G.to(dev)
     dist = load_distance(distance, device=dev)

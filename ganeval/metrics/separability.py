@@ -383,10 +383,44 @@ def separability(
     """
     from ..classifiers import load_classifier
     from ..devices import resolve_device
-    from ..results import collect_provenance
-    from ..runtime import config_hash, map_samples
 
     t0 = time.time()
+    opts = _check_options(spaces=spaces, num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
+                          protocol=protocol, solver=solver, w_layer=w_layer, cache_dir=cache_dir, on_nan=on_nan)
+    dev = resolve_device(device)
+    clf = load_classifier(classifier, device=dev)
+    _check_inputs(G, clf, opts.spaces, opts.num_samples, opts.num_keep, opts.w_layer)
+    G = G.to(dev).eval()
+    samples = _draw_samples(G, clf, opts, dev, progress)
+    keep = confident_indices(samples.logits, opts.num_keep)
+    rows, normals, extra = [], {}, {"num_nonfinite_skipped": len(samples.bad),
+                                    "first_nonfinite_indices": samples.bad[:10].tolist()}
+    for space in opts.spaces:
+        space_rows, normals[space], scores = _score_space(space, samples, keep, clf.attribute_names, opts)
+        rows += space_rows
+        extra.update(scores)
+    return _result(G, clf, opts, samples, rows, normals, extra, dev, time.time() - t0)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The validated arguments of one :func:`separability` call (see there)."""
+
+    spaces: tuple[str, ...]
+    num_samples: int
+    num_keep: int
+    seed: int
+    batch_size: int
+    protocol: str
+    solver: str
+    w_layer: int
+    cache_dir: str | os.PathLike[str] | None | Literal[False]
+    on_nan: str
+
+
+def _check_options(*, spaces: Any, num_samples: Any, num_keep: Any, seed: Any, batch_size: Any, protocol: Any,
+                   solver: Any, w_layer: Any, cache_dir: Any, on_nan: Any) -> _Options:
+    """Validate every argument that does not need the generator or classifier (one error naming the argument)."""
     num_samples = check_positive_int("num_samples", num_samples, maximum=_MAX_SAMPLES)
     num_keep = check_positive_int("num_keep", num_keep)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -395,7 +429,6 @@ def separability(
     check_choice("on_nan", on_nan, ("stop", "skip"))
     if not is_int(w_layer):
         raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
-    w_layer = int(w_layer)
     check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
     if cache_dir is not None and cache_dir is not False and not isinstance(cache_dir, (str, os.PathLike)):
         raise GanevalTypeError(f"Argument `cache_dir` must be a folder path, None or False, but got "
@@ -406,99 +439,145 @@ def separability(
         raise GanevalTypeError(f"Argument `spaces` must be a sequence of 'z', 'w', but got {type(spaces).__name__}.")
     for s in spaces:
         check_choice("spaces", s, SPACES)
-    dev = resolve_device(device)
-    clf = load_classifier(classifier, device=dev)
-    spaces = tuple(spaces)
-    _check_inputs(G, clf, spaces, num_samples, num_keep, w_layer)
-    G = G.to(dev).eval()
-    names = list(clf.attribute_names)
-    group = int(getattr(clf, "group_size", 1))
-    batch = -(-batch_size // group) * group
+    return _Options(spaces=tuple(spaces), num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
+                    protocol=protocol, solver=solver, w_layer=int(w_layer), cache_dir=cache_dir, on_nan=on_nan)
 
-    fn, noise_desc = _sample_fn(G, clf, seed, dev)
+
+@dataclass(frozen=True)
+class _Samples:
+    """The drawn samples of one run, with the non-finite ones already left out (``on_nan="skip"``).
+
+    Attributes:
+        logits: float32 ``[n, A]`` classifier logits of the finite samples.
+        latents: ``{space: float32 [n, dim]}`` (``"z"`` always; ``"w"`` at ``w_layer`` when scored).
+        sample_index: int64 ``[n]``, the original sample index of each row (the held-out split uses it).
+        bad: int64, the indices of the samples left out.
+        config: the sample cache's configuration (generator and classifier hashes, seed, noise, ...).
+        batch: samples per generator call (a multiple of the classifier's group size).
+        run_dir: the cache folder, or None without a cache.
+        resumed: samples read back from the cache.
+    """
+
+    logits: np.ndarray
+    latents: dict[str, np.ndarray]
+    sample_index: np.ndarray
+    bad: np.ndarray
+    config: dict[str, Any]
+    batch: int
+    run_dir: Path | None
+    resumed: int
+
+
+def _draw_samples(G: Any, clf: Any, opts: _Options, dev: torch.device, progress: Any) -> _Samples:
+    """Generate and classify ``num_samples`` samples (through the sample cache), then apply ``on_nan``."""
+    from ..runtime import config_hash, map_samples
+
+    group = int(getattr(clf, "group_size", 1))
+    batch = -(-opts.batch_size // group) * group
+    fn, noise_desc = _sample_fn(G, clf, opts.seed, dev)
     sample_config = {"kind": "separability-samples", "version": _CACHE_VERSION, "generator": _module_hash(G),
-                     "classifier": _classifier_hash(clf), "attributes": names, "seed": int(seed),
-                     "noise": noise_desc, "device_type": dev.type, "classifier_group_size": group}
+                     "classifier": _classifier_hash(clf), "attributes": list(clf.attribute_names),
+                     "seed": int(opts.seed), "noise": noise_desc, "device_type": dev.type,
+                     "classifier_group_size": group}
     run_dir = None
-    if cache_dir is not False:
-        root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    if opts.cache_dir is not False:
+        root = Path(opts.cache_dir) if opts.cache_dir is not None else _default_cache_dir()
         run_dir = root / config_hash(sample_config)[:20]
-    data = map_samples(fn, num_samples, batch_size=batch, desc="separability", progress=progress,
+    data = map_samples(fn, opts.num_samples, batch_size=batch, desc="separability", progress=progress,
                        run_dir=run_dir, config=sample_config, batch_multiple=group,
-                       stop_when=(lambda g: not g["finite"].all()) if on_nan == "stop" else None)
+                       stop_when=(lambda g: not g["finite"].all()) if opts.on_nan == "stop" else None)
     logits = data["logits"]
     latents = {"z": data["z"]}
-    if "w" in spaces:
-        latents["w"] = data["w"] if w_layer in (-1, G.num_ws - 1) else _recompute_w(G, data["z"], w_layer, seed, batch, dev)
+    if "w" in opts.spaces:
+        latents["w"] = data["w"] if opts.w_layer in (-1, G.num_ws - 1) else \
+            _recompute_w(G, data["z"], opts.w_layer, opts.seed, batch, dev)
     finite = data["finite"]
     bad = np.flatnonzero(~finite)
-    sample_index = np.flatnonzero(finite)  # original sample indices of the rows used (the held-out split uses them)
-    if len(bad) and on_nan == "stop":
+    if len(bad) and opts.on_nan == "stop":
         raise NonFiniteOutputError(
             f"The generator produced {len(bad)} non-finite image(s) or classifier outputs in the first "
             f"{len(finite)} samples (first sample indices: {bad[:10].tolist()}); pass on_nan='skip' "
             "(--on-nan skip) to leave them out.")
     if len(bad):
         warnings.warn(f"separability: left out {len(bad)} sample(s) with non-finite images or logits "
-                      f"(first sample indices: {bad[:10].tolist()}).", stacklevel=2)
+                      f"(first sample indices: {bad[:10].tolist()}).", stacklevel=3)
         logits = logits[finite]
         latents = {k: v[finite] for k, v in latents.items()}
-        if num_keep > len(logits):
-            raise GanevalValueError(f"Only {len(logits)} finite samples remain, fewer than `num_keep` ({num_keep}).")
+        if opts.num_keep > len(logits):
+            raise GanevalValueError(f"Only {len(logits)} finite samples remain, fewer than `num_keep` "
+                                    f"({opts.num_keep}).")
+    return _Samples(logits=logits, latents=latents, sample_index=np.flatnonzero(finite), bad=bad,
+                    config=sample_config, batch=batch, run_dir=run_dir,
+                    resumed=int(getattr(data, "resumed", 0)))
 
-    keep = confident_indices(logits, num_keep)
-    labels = logits >= 0
+
+def _score_space(space: str, samples: _Samples, keep: np.ndarray, names: Sequence[str],
+                 opts: _Options) -> tuple[list[dict[str, Any]], dict[str, np.ndarray], dict[str, Any]]:
+    """Fit and score every attribute in one space: (table rows, unit SVM normals, score entries of ``extra``).
+
+    ``keep`` is :func:`confident_indices` of the logits, int64 ``[A, num_keep]``; the score is
+    ``2 ** sum(entropy_bits)`` over the attributes whose fit was scored (NaN when none was).
+    """
+    x = np.ascontiguousarray(samples.latents[space], dtype=np.float32)
+    labels = samples.logits >= 0
     constant = labels.all(0) | (~labels).all(0)
-    rows, normals, extra = [], {}, {"num_nonfinite_skipped": int(len(bad)),
-                                    "first_nonfinite_indices": bad[:10].tolist()}
-    for space in spaces:
-        x = np.ascontiguousarray(latents[space], dtype=np.float32)
-        moment = None
-        if solver == "fast":
-            from ._linear_svm import second_moment
+    moment = None
+    if opts.solver == "fast":
+        from ._linear_svm import second_moment
 
-            moment = second_moment(torch.from_numpy(x))
-        normals[space] = {}
-        for a, attr in enumerate(names):
-            idx = keep[a]
-            row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), sample_index[idx], protocol=protocol,
-                                           solver=solver, moment=moment, constant=bool(constant[a]))
-            rows.append({"attribute": attr, "space": space, **row})
-            if normal is not None:
-                normals[space][attr] = normal
-        scored = [r for r in rows if r["space"] == space and r["status"] in SCORED]
-        excluded = [r["attribute"] for r in rows if r["space"] == space and r["status"] not in SCORED]
-        extra[f"score_{space}"] = float(2.0 ** sum(r["entropy_bits"] for r in scored)) if scored else math.nan
-        extra[f"num_scored_{space}"] = len(scored)
-        extra[f"excluded_{space}"] = excluded
-        if excluded:
-            warnings.warn(f"separability ({space}): {len(excluded)} of {len(names)} attribute(s) excluded from the "
-                          f"score (no usable SVM fit): {excluded}; see the table's status column.", stacklevel=2)
+        moment = second_moment(torch.from_numpy(x))
+    rows, normals = [], {}
+    for a, attr in enumerate(names):
+        idx = keep[a]
+        row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), samples.sample_index[idx],
+                                       protocol=opts.protocol, solver=opts.solver, moment=moment,
+                                       constant=bool(constant[a]))
+        rows.append({"attribute": attr, "space": space, **row})
+        if normal is not None:
+            normals[attr] = normal
+    scored = [r for r in rows if r["status"] in SCORED]
+    excluded = [r["attribute"] for r in rows if r["status"] not in SCORED]
+    if excluded:
+        warnings.warn(f"separability ({space}): {len(excluded)} of {len(names)} attribute(s) excluded from the "
+                      f"score (no usable SVM fit): {excluded}; see the table's status column.", stacklevel=3)
+    scores = {f"score_{space}": float(2.0 ** sum(r["entropy_bits"] for r in scored)) if scored else math.nan,
+              f"num_scored_{space}": len(scored), f"excluded_{space}": excluded}
+    return rows, normals, scores
 
+
+def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict[str, Any]],
+            normals: dict[str, dict[str, np.ndarray]], extra: dict[str, Any], dev: torch.device,
+            wall: float) -> SeparabilityResult:
+    """The result: the table, the configuration that defines the number, and provenance."""
     import pandas as pd
+
+    from ..results import collect_provenance
 
     table = pd.DataFrame(rows, columns=["attribute", "space", "entropy_bits", "svm_train_acc", "heldout_acc",
                                         "heldout_entropy_bits", "class_balance", "kept", "status"])
     extra["attributes"] = table.to_dict(orient="records")
-    value_space = "w" if "w" in spaces else spaces[0]
+    value_space = "w" if "w" in opts.spaces else opts.spaces[0]
     sklearn_version = None
-    if solver != "fast":
+    if opts.solver != "fast":
         import sklearn
 
         sklearn_version = sklearn.__version__
-    config = {"spaces": list(spaces), "num_samples": num_samples, "num_keep": num_keep, "seed": seed, "on_nan": on_nan,
-              "protocol": protocol, "solver": solver, "w_layer": w_layer, "batch_size": batch,
-              "truncation_psi": 1.0, "noise": noise_desc, "classifier_resolution": clf.input_resolution,
-              "attributes": names, "score_space": value_space,
-              "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if solver == "fast" else
-                      f"sklearn LinearSVC(dual={solver == 'liblinear-dual'}, random_state=0)")}
-    metric = "ls_stylegan" if (protocol, solver) == ("stylegan", "liblinear-dual") else f"ls_{protocol}_{solver}"
-    weights = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
-    prov = collect_provenance(device=dev, seed=seed, weights=weights, wall_time=time.time() - t0,
+    config = {"spaces": list(opts.spaces), "num_samples": opts.num_samples, "num_keep": opts.num_keep,
+              "seed": opts.seed, "on_nan": opts.on_nan, "protocol": opts.protocol, "solver": opts.solver,
+              "w_layer": opts.w_layer, "batch_size": samples.batch, "truncation_psi": 1.0,
+              "noise": samples.config["noise"], "classifier_resolution": clf.input_resolution,
+              "attributes": list(clf.attribute_names), "score_space": value_space,
+              "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if opts.solver == "fast" else
+                      f"sklearn LinearSVC(dual={opts.solver == 'liblinear-dual'}, random_state=0)")}
+    metric = "ls_stylegan" if (opts.protocol, opts.solver) == ("stylegan", "liblinear-dual") else \
+        f"ls_{opts.protocol}_{opts.solver}"
+    weights = {"generator": samples.config["generator"], "classifier": samples.config["classifier"]}
+    prov = collect_provenance(device=dev, seed=opts.seed, weights=weights, wall_time=wall,
                               generator_source=(getattr(G, "provenance", None) or {}).get("source"),
-                              classifier=clf.name, sklearn=sklearn_version, cache_dir=str(run_dir) if run_dir else None,
-                              samples_resumed=int(getattr(data, "resumed", 0)))
-    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(sample_index),
+                              classifier=clf.name, sklearn=sklearn_version,
+                              cache_dir=str(samples.run_dir) if samples.run_dir else None,
+                              samples_resumed=samples.resumed)
+    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(samples.sample_index),
                               higher_is_better=False, config=config, provenance=prov, extra=extra, table=table,
                               normals=normals)
 
