@@ -19,8 +19,8 @@ def _samples(x: np.ndarray, logits: np.ndarray) -> _Samples:
 
 
 def _options(**kw: object) -> _Options:
-    base = {"spaces": ("z",), "num_samples": 400, "num_keep": 200, "seed": 0, "batch_size": 64, "protocol": "stylegan",
-                "solver": "fast", "w_layer": -1, "cache_dir": False, "on_nan": "stop"}
+    base = {"spaces": ("z",), "num_samples": 400, "num_keep": 200, "seed": 0, "batch_size": 64, "split": "stylegan",
+            "solver": "fast", "w_layer": -1, "cache_dir": False, "on_nan": "stop"}
     return _Options(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -60,8 +60,8 @@ def test_score_space_with_nothing_scored_is_nan():
     ({"solver": "svm"}, GanevalValueError, "Argument `solver` must be one of"),
 ])
 def test_check_options_one_error_per_argument(kw, error, match):
-    base = {"spaces": ("z", "w"), "num_samples": 400, "num_keep": 200, "seed": 0, "batch_size": 64, "protocol": "stylegan",
-                "solver": "fast", "w_layer": -1, "cache_dir": None, "on_nan": "stop"}
+    base = {"spaces": ("z", "w"), "num_samples": 400, "num_keep": 200, "seed": 0, "batch_size": 64, "split": "stylegan",
+            "solver": "fast", "w_layer": -1, "cache_dir": None, "on_nan": "stop"}
     if error is None:
         assert _check_options(**{**base, **kw}).spaces == ("z",)
     else:

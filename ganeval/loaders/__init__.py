@@ -206,8 +206,11 @@ def _resolve_source(source: str | os.PathLike[str], argument: str) -> tuple[str 
         raise GanevalTypeError(f"Argument `{argument}` must be a path or a registry name, but got "
                                f"{type(source).__name__}.")
     path = Path(source).expanduser()
-    if path.exists() or isinstance(source, os.PathLike):
+    if path.exists():
         return None, path
+    if isinstance(source, os.PathLike):  # a path object is never a registry name
+        raise WeightsNotFoundError(f"Argument `{argument}` must be an existing checkpoint path, but {str(source)!r} "
+                                   "does not exist.")
     from .. import weights
 
     try:

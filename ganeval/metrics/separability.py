@@ -17,14 +17,15 @@ Reference: NVlabs/stylegan ``metrics/linear_separability.py`` (read for meaning;
 4. ``H(Y | X)`` in bits from the 2x2 joint table of SVM prediction X and label Y, clamped at 0;
    score = ``2 ** sum_i H_i`` (equal to the paper's ``exp`` of the sum in nats). Lower is better.
 
-Protocols: ``"stylegan"`` fits and scores on the same kept points (the reference);
-``"heldout"`` fits on kept samples whose index is not a multiple of 5 and scores on the
-others (entropy and accuracy on unseen points; the training accuracy is reported too).
+Splits (``split``, called ``protocol`` up to 0.1.0): ``"stylegan"`` fits and scores on the same
+kept points (the reference); ``"heldout"`` fits on kept samples whose index is not a multiple
+of 5 and scores on the others (entropy and accuracy on unseen points; the training accuracy is
+reported too).
 Solvers: ``"fast"`` (default; :mod:`ganeval.metrics._linear_svm`, LinearSVC's primal problem,
 deterministic), ``"liblinear-dual"`` (``sklearn.svm.LinearSVC(dual=True, random_state=0)``:
 the reference's settings, ``dual=True`` being the default of the scikit-learn versions NVIDIA
-used) and ``"liblinear-primal"`` (``dual=False``). Preset ``ls_stylegan`` = reference protocol
-with ``liblinear-dual``.
+used) and ``"liblinear-primal"`` (``dual=False``). Preset ``ls_stylegan`` = the reference's
+split with ``liblinear-dual``.
 
 Fits that cannot be scored are never counted as perfect predictions (the reference replaced
 them by the labels): an attribute whose kept labels hold a single class (``single_class``;
@@ -64,7 +65,7 @@ __all__ = [
 ]
 
 SPACES = ("z", "w")
-PROTOCOLS = ("stylegan", "heldout")
+SPLITS = ("stylegan", "heldout")
 SOLVERS = ("fast", "liblinear-dual", "liblinear-primal")
 SCORED = ("ok", "not_converged")
 _CACHE_VERSION = 2  # 2: chunks also hold the per-sample `finite` flag
@@ -72,9 +73,9 @@ _MAX_SAMPLES = 100_000_000  # latents and logits of this many samples are kept i
 
 SEPARABILITY_PRESETS: dict[str, dict[str, Any]] = {
     # NVIDIA's protocol exactly: LinearSVC defaults (dual=True then), fit and score on the same points.
-    "ls_stylegan": {"num_samples": 200_000, "num_keep": 100_000, "protocol": "stylegan", "solver": "liblinear-dual"},
+    "ls_stylegan": {"num_samples": 200_000, "num_keep": 100_000, "split": "stylegan", "solver": "liblinear-dual"},
     # Same sampling, fast solver, entropy on held-out points.
-    "ls_heldout": {"num_samples": 200_000, "num_keep": 100_000, "protocol": "heldout", "solver": "fast"},
+    "ls_heldout": {"num_samples": 200_000, "num_keep": 100_000, "split": "heldout", "solver": "fast"},
 }
 
 
@@ -148,11 +149,11 @@ def _coef(model: Any) -> np.ndarray:
     return np.asarray(model.coef_ if hasattr(model, "coef_") else model.coef, dtype=np.float64).reshape(-1)
 
 
-def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, protocol: str, solver: str,
+def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, split: str, solver: str,
                      moment: torch.Tensor | None, constant: bool) -> tuple[dict[str, Any], np.ndarray | None]:
     """One (attribute, space): row of the table and the unit SVM normal (None when not scored)."""
-    test = (idx % 5 == 0) if protocol == "heldout" else np.ones(len(idx), dtype=bool)
-    train = ~test if protocol == "heldout" else test
+    test = (idx % 5 == 0) if split == "heldout" else np.ones(len(idx), dtype=bool)
+    train = ~test if split == "heldout" else test
     row: dict[str, Any] = {"entropy_bits": math.nan, "svm_train_acc": math.nan, "heldout_acc": math.nan,
                            "heldout_entropy_bits": math.nan, "class_balance": float(y.mean()), "kept": len(y)}
     if constant or y[train].min() == y[train].max():
@@ -165,7 +166,7 @@ def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, protocol:
         row["status"] = f"failed: {type(exc).__name__}: {exc}"
         return row, None
     row["svm_train_acc"] = float((pred_train == y[train]).mean())
-    if protocol == "heldout":
+    if split == "heldout":
         pred_test = np.asarray(model.predict(x[test]))
         row["heldout_acc"] = float((pred_test == y[test]).mean())
         row["heldout_entropy_bits"] = conditional_entropy_bits(joint_table(pred_test, y[test]))
@@ -343,17 +344,19 @@ def separability(
     seed: int = 0,
     batch_size: int = 64,
     device: str | torch.device = "auto",
-    protocol: Literal["stylegan", "heldout"] = "stylegan",
+    split: Literal["stylegan", "heldout"] = "stylegan",
     solver: Literal["fast", "liblinear-dual", "liblinear-primal"] = "fast",
     w_layer: int = -1,
     cache_dir: str | Path | None | Literal[False] = None,
     on_nan: Literal["stop", "skip"] = "stop",
     progress: bool | str | None = None,
+    protocol: Literal["stylegan", "heldout"] | None = None,
 ) -> SeparabilityResult:
     """Linear separability of Z and/or W (see the module docstring for the procedure).
 
     Args:
-        G: generator (``mapping``/``synthesis``, see :mod:`ganeval.models.base`).
+        G: generator (``mapping``/``synthesis``, see :mod:`ganeval.models.base`), or its registry
+            name or checkpoint path (:func:`ganeval.loaders.resolve_generator`).
         classifier: an attribute classifier (:func:`ganeval.load_classifier`) or a source for it.
         spaces: latent spaces to score: ``"z"`` and/or ``"w"``.
         num_samples: images generated and classified.
@@ -362,7 +365,7 @@ def separability(
         batch_size: samples per generator call (rounded up to a multiple of the classifier's
             ``group_size``); results do not depend on it.
         device: ``"auto"|"cpu"|"cuda[:N]"``.
-        protocol: ``"stylegan"`` (fit and score on the same points) or ``"heldout"``.
+        split: ``"stylegan"`` (fit and score on the same points) or ``"heldout"``.
         solver: ``"fast"``, ``"liblinear-dual"`` or ``"liblinear-primal"``.
         w_layer: which layer of W+ is the ``"w"`` space (default: the last, as the reference).
         cache_dir: folder of the sample cache (latents + logits, keyed by generator hash,
@@ -372,6 +375,7 @@ def separability(
             :class:`~ganeval.errors.NonFiniteOutputError` at the first such batch (how many, first
             sample indices); ``"skip"`` leaves those samples out and records them in ``extra``.
         progress: see :func:`ganeval.runtime.map_samples`.
+        protocol: the old name of ``split`` (deprecated; removed in the next release).
 
     Returns:
         :class:`SeparabilityResult` (lower is better).
@@ -381,13 +385,17 @@ def separability(
     >>> res = ganeval.separability(G, "zoo:shapes-classifier", num_samples=4000, num_keep=2000)  # doctest: +SKIP
     >>> res.scores(), res.table                                                  # doctest: +SKIP
     """
+    from .._renamed import renamed_argument
     from ..classifiers import load_classifier
     from ..devices import resolve_device
+    from ..loaders import resolve_generator
 
     t0 = time.time()
+    split = renamed_argument("separability", "protocol", "split", protocol, split, "stylegan")
     opts = _check_options(spaces=spaces, num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
-                          protocol=protocol, solver=solver, w_layer=w_layer, cache_dir=cache_dir, on_nan=on_nan)
+                          split=split, solver=solver, w_layer=w_layer, cache_dir=cache_dir, on_nan=on_nan)
     dev = resolve_device(device)
+    G = resolve_generator(G, dev)
     clf = load_classifier(classifier, device=dev)
     _check_inputs(G, clf, opts.spaces, opts.num_samples, opts.num_keep, opts.w_layer)
     G = G.to(dev).eval()
@@ -411,25 +419,25 @@ class _Options:
     num_keep: int
     seed: int
     batch_size: int
-    protocol: str
+    split: str
     solver: str
     w_layer: int
     cache_dir: str | os.PathLike[str] | None | Literal[False]
     on_nan: str
 
 
-def _check_options(*, spaces: Any, num_samples: Any, num_keep: Any, seed: Any, batch_size: Any, protocol: Any,
+def _check_options(*, spaces: Any, num_samples: Any, num_keep: Any, seed: Any, batch_size: Any, split: Any,
                    solver: Any, w_layer: Any, cache_dir: Any, on_nan: Any) -> _Options:
     """Validate every argument that does not need the generator or classifier (one error naming the argument)."""
     num_samples = check_positive_int("num_samples", num_samples, maximum=_MAX_SAMPLES)
     num_keep = check_positive_int("num_keep", num_keep)
     batch_size = check_positive_int("batch_size", batch_size)
-    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("split", split, SPLITS)
     check_choice("solver", solver, SOLVERS)
     check_choice("on_nan", on_nan, ("stop", "skip"))
     if not is_int(w_layer):
         raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
-    check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    seed = check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
     if cache_dir is not None and cache_dir is not False and not isinstance(cache_dir, (str, os.PathLike)):
         raise GanevalTypeError(f"Argument `cache_dir` must be a folder path, None or False, but got "
                                f"{type(cache_dir).__name__}.")
@@ -440,7 +448,7 @@ def _check_options(*, spaces: Any, num_samples: Any, num_keep: Any, seed: Any, b
     for s in spaces:
         check_choice("spaces", s, SPACES)
     return _Options(spaces=tuple(spaces), num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
-                    protocol=protocol, solver=solver, w_layer=int(w_layer), cache_dir=cache_dir, on_nan=on_nan)
+                    split=split, solver=solver, w_layer=int(w_layer), cache_dir=cache_dir, on_nan=on_nan)
 
 
 @dataclass(frozen=True)
@@ -530,7 +538,7 @@ def _score_space(space: str, samples: _Samples, keep: np.ndarray, names: Sequenc
     for a, attr in enumerate(names):
         idx = keep[a]
         row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), samples.sample_index[idx],
-                                       protocol=opts.protocol, solver=opts.solver, moment=moment,
+                                       split=opts.split, solver=opts.solver, moment=moment,
                                        constant=bool(constant[a]))
         rows.append({"attribute": attr, "space": space, **row})
         if normal is not None:
@@ -563,14 +571,14 @@ def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict
 
         sklearn_version = sklearn.__version__
     config = {"spaces": list(opts.spaces), "num_samples": opts.num_samples, "num_keep": opts.num_keep,
-              "seed": opts.seed, "on_nan": opts.on_nan, "protocol": opts.protocol, "solver": opts.solver,
+              "seed": opts.seed, "on_nan": opts.on_nan, "split": opts.split, "solver": opts.solver,
               "w_layer": opts.w_layer, "batch_size": samples.batch, "truncation_psi": 1.0,
               "noise": samples.config["noise"], "classifier_resolution": clf.input_resolution,
               "attributes": list(clf.attribute_names), "score_space": value_space,
               "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if opts.solver == "fast" else
                       f"sklearn LinearSVC(dual={opts.solver == 'liblinear-dual'}, random_state=0)")}
-    metric = "ls_stylegan" if (opts.protocol, opts.solver) == ("stylegan", "liblinear-dual") else \
-        f"ls_{opts.protocol}_{opts.solver}"
+    metric = "ls_stylegan" if (opts.split, opts.solver) == ("stylegan", "liblinear-dual") else \
+        f"ls_{opts.split}_{opts.solver}"
     weights = {"generator": samples.config["generator"], "classifier": samples.config["classifier"]}
     prov = collect_provenance(device=dev, seed=opts.seed, weights=weights, wall_time=wall,
                               generator_source=(getattr(G, "provenance", None) or {}).get("source"),

@@ -104,7 +104,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
     A line that is not JSON, or JSON that is not a record ganeval writes, raises naming the line;
     an unterminated last line (a run killed mid-write by an older version) is skipped with a warning.
+    Metric configurations written by 0.1.0 come back with the renamed keys (:func:`ganeval._renamed.upgrade_config`).
     """
+    from .._renamed import upgrade_config
     from ..errors import GanevalValueError
 
     if not path.exists():
@@ -133,6 +135,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         if problem:
             raise GanevalValueError(f"{path} line {n} is not a ganeval results record ({problem}); fix or remove "
                                     "that line.")
+        if rec["record"] == "metric" and isinstance(rec.get("config"), dict):
+            rec["config"] = upgrade_config(rec["config"])  # key names of this release (e.g. protocol -> resize)
         out.append(rec)
     return out
 
