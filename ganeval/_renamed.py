@@ -10,9 +10,10 @@ called ``protocol`` have their own names after 0.1.0:
 - FID, KID, precision/recall, IS and feature statistics: ``resize`` (``"tf"`` | ``"pytorch-fid"``
   | ``"clean"`` | ``"torchmetrics"``), how images reach the extractor's input size.
 
-The old keyword (``protocol=``), CLI option (``--protocol``) and report-config key still work
-for this release with a :class:`DeprecationWarning`; result configurations written before the
-rename are read back with the new keys by :func:`upgrade_config`.
+The old keyword (``protocol=``) still works for this release with a :class:`DeprecationWarning`
+(for the programmer), the old CLI option (``--protocol``) with a ``Warning:`` line and the old
+report-config key with a :class:`FutureWarning` (both for the user, who sees them); result
+configurations written before the rename are read back with the new keys by :func:`upgrade_config`.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def upgrade_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def upgrade_options(metric: str, options: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Report-config options of ``metric`` with a renamed key replaced by its new name (warns once per key).
+    """Report-config options of ``metric`` with a renamed key replaced by its new name (a :class:`FutureWarning`,
+    which reaches CLI users, unlike a :class:`DeprecationWarning`).
 
     ``where`` names the table in messages (e.g. ``metrics[0]``); both names given raises.
     """
@@ -89,5 +91,5 @@ def upgrade_options(metric: str, options: Mapping[str, Any], where: str) -> dict
         raise GanevalValueError(f"Config table `{where}` gives both `{old}` (the old name of `{new}`) and `{new}`; "
                                 f"keep only `{new}`.")
     warnings.warn(f"Config table `{where}`: key `{old}` is renamed `{new}`; `{old}` will be removed in the next "
-                  "release.", DeprecationWarning, stacklevel=3)
+                  "release.", FutureWarning, stacklevel=3)
     return {(new if k == old else k): v for k, v in options.items()}

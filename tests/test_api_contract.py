@@ -320,7 +320,7 @@ def test_results_and_report_configs_written_with_protocol_read_back_renamed(tmp_
     assert list(upgrade_config({"protocol": "tf", "extractor": "x"})) == ["resize", "extractor"]
     assert upgrade_config({"spaces": ["w"], "protocol": "heldout", "solver": "fast"})["split"] == "heldout"
     assert upgrade_config({"kind": "eqt_int", "seed": 0}) == {"kind": "eqt_int", "seed": 0}
-    with pytest.warns(DeprecationWarning, match=r"metrics\[0\]`: key `protocol` is renamed `downsample`"):
+    with pytest.warns(FutureWarning, match=r"metrics\[0\]`: key `protocol` is renamed `downsample`"):
         cfg = parse_config({"name": "old", "generators": [{"source": "zoo:shapes-stylegan"}],
                             "metrics": [{"name": "ppl", "protocol": "ada-pytorch"}]})
     assert cfg.metrics[0].options == {"downsample": "ada-pytorch"}
