@@ -20,11 +20,12 @@ Z_STREAM = "z"
 
 
 def load(source: str, device: str | torch.device) -> torch.nn.Module:
-    """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``)."""
+    """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``), through the
+    resolver every metric uses (the same error for the same mistake)."""
     from ..devices import resolve_device
-    from ..loaders import load_generator
+    from ..loaders import resolve_generator
 
-    return load_generator(source, device=resolve_device(device))
+    return resolve_generator(source, resolve_device(device), argument="source")
 
 
 def seeds_arg(name: str, spec: str) -> list[int]:
