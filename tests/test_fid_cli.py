@@ -31,7 +31,7 @@ def test_fid_cli_summary_table_json(arrays, capsys):
                 "--device", "cpu", "-q", "--metrics", "fid,kid,pr", "--no-cache", "--out", str(arrays / "res")])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
-    assert out[0].startswith("FD_tiny ") and "protocol tf" in out[0]
+    assert out[0].startswith("FD_tiny ") and "resize tf" in out[0]
     lines = [json.loads(x) for x in out if x.startswith("{")]
     assert [x["metric"] for x in lines] == ["FD_tiny", "KD_tiny", "precision"]
     assert lines[0]["config"]["extractor"] == "tiny" and lines[0]["provenance"]["versions"]["ganeval"]

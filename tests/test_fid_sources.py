@@ -129,11 +129,11 @@ def test_stats_round_trip_and_foreign_formats(tmp_path):
 
 
 def test_cache_key_changes_with_every_input():
-    base = dict(content_hash="a" * 64, extractor="inception-v3-fid", weights_sha256="b" * 64, protocol="tf",
+    base = dict(content_hash="a" * 64, extractor="inception-v3-fid", weights_sha256="b" * 64, resize="tf",
                 num_items=50_000)
     k0 = cache_key(**base)
     for field, other in [("content_hash", "c" * 64), ("extractor", "zoo:shapes-classifier"),
-                         ("weights_sha256", "d" * 64), ("protocol", "clean"), ("num_items", 49_999)]:
+                         ("weights_sha256", "d" * 64), ("resize", "clean"), ("num_items", 49_999)]:
         assert cache_key(**{**base, field: other}) != k0, field
     assert cache_key(**base) == k0
 
@@ -194,4 +194,4 @@ def test_kid_and_pr_from_one_pass(folder, tmp_path, images):
     assert [r.metric for r in res] == ["FD_tiny", "KD_tiny", "precision"]
     assert res[0].value == pytest.approx(0.0, abs=1e-10)  # same images, other order
     assert res[2].precision == 1.0 and res[2].recall == 1.0
-    assert res[0].config["protocol"] == "tf" and res[0].config["extractor"] == "tiny"
+    assert res[0].config["resize"] == "tf" and res[0].config["extractor"] == "tiny"

@@ -527,7 +527,7 @@ def test_fifo_source_is_refused_not_blocking(tmp_path):
 
 
 @pytest.mark.parametrize("kw", [{"metrics": None}, {"metrics": "fid"}, {"metrics": []}, {"cache_dir": 5},
-                                {"seed": -1}, {"protocol": "bogus"}])
+                                {"seed": -1}, {"resize": "bogus"}])
 def test_evaluate_argument_types_refused_up_front(kw):
     from ganeval.metrics.fid import evaluate
 

@@ -101,7 +101,7 @@ def test_full_path_equals_formula_on_direct_logits(setup):
     assert res.metric == "is" and res.higher_is_better and res.num_samples == N_IMAGES
     assert res.value == pytest.approx(ref_mean, rel=1e-5) and res.std == pytest.approx(ref_std, rel=1e-3, abs=1e-5)
     assert res.per_sample.shape == (2,)
-    assert res.config["splits"] == 2 and res.config["protocol"] == "tf" and res.config["extractor"] == model.name
+    assert res.config["splits"] == 2 and res.config["resize"] == "tf" and res.config["extractor"] == model.name
     assert res.config["output_bias"] is False and res.provenance["weights"] == {model.name: "unknown"}
 
 

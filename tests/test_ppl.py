@@ -243,7 +243,7 @@ def test_result_object_fields(tiny):
     assert list(frame.columns) == ["sample", "t", "path_length", "kept"] and len(frame) == 100
     assert r.to_frame().loc[0, "config.distance"] == dist.name
     line = r.to_json_line()
-    assert '"distance": "lpips-alex-random-backbone-seed0"' in line and '"protocol": "tf"' in line
+    assert '"distance": "lpips-alex-random-backbone-seed0"' in line and '"downsample": "tf"' in line
     assert r.provenance["weights"]["distance.lpips_lin"] and not r.higher_is_better
 
 
@@ -252,10 +252,10 @@ def test_presets_fix_parameters_and_name_references():
     assert PPL_PRESETS["ppl_wend"].crop and not PPL_PRESETS["ppl2_wend"].crop
     assert PPL_PRESETS["ppl_wend"].num_samples == 50_000 and PPL_PRESETS["ppl_wend_v1"].num_samples == 100_000
     G = LinearGenerator(resolution=8)
-    r = ppl(G, preset="ppl_zend", num_samples=50_000, distance=squared_l2, protocol="ada-pytorch", batch_size=4096,
+    r = ppl(G, preset="ppl_zend", num_samples=50_000, distance=squared_l2, downsample="ada-pytorch", batch_size=4096,
             **FAST)
     assert (r.metric, r.config["space"], r.config["sampling"], r.config["crop"]) == ("ppl_zend", "z", "end", True)
-    assert r.config["protocol"] == "ada-pytorch" and "stylegan2" in r.extra["reference"]
+    assert r.config["downsample"] == "ada-pytorch" and "stylegan2" in r.extra["reference"]
     assert not r.extra["comparable_with_published"]
 
 
@@ -267,7 +267,7 @@ def test_presets_fix_parameters_and_name_references():
     ({"epsilon": -1e-4}, "Argument `epsilon` must be a positive float, but got -0.0001."),
     ({"num_samples": 99}, "Argument `num_samples` must be an integer >= 100, but got 99."),
     ({"space": "x"}, "Argument `space` must be one of 'z', 'w', but got 'x'."),
-    ({"protocol": "torch"}, "Argument `protocol` must be one of 'tf', 'ada-pytorch', but got 'torch'."),
+    ({"downsample": "torch"}, "Argument `downsample` must be one of 'tf', 'ada-pytorch', but got 'torch'."),
     ({"preset": "ppl_wend", "space": "z"},
      "Argument `space` is 'z', but preset 'ppl_wend' fixes space='w'; drop one of them."),
     # a given value equal to the no-preset default still contradicts the preset

@@ -50,7 +50,7 @@ def test_cli_writes_summary_table_jsonl_csv_and_plots(tmp_path, alexnet_backbone
     text = capsys.readouterr().out
     lines = text.splitlines()
     assert lines[0].startswith("ppl = ") and "n=100" in lines[0] and "distance=lpips-alex" in lines[0]
-    assert "protocol=tf" in lines[0] and str(gen_path.stem) in lines[0]
+    assert "downsample=tf" in lines[0] and str(gen_path.stem) in lines[0]
     assert any(line.strip().startswith("95% CI (bootstrap)") for line in lines)
     records = [json.loads(s) for s in (out / "results.jsonl").read_text().splitlines()]
     assert [r["config"]["space"] for r in records] == ["z", "w"]

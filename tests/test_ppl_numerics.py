@@ -89,7 +89,8 @@ def test_feature_jvp_equals_the_generic_second_derivative(which):
 
 def test_jvp_refuses_what_has_no_limit_or_no_derivative():
     G = LinearGenerator()
-    l1 = lambda a, b: (a - b).abs().flatten(1).mean(dim=1)
+    def l1(a, b):
+        return (a - b).abs().flatten(1).mean(dim=1)
     with pytest.raises(GanevalValueError, match="is not locally quadratic along the paths"):
         ppl(G, num_samples=100, distance=l1, method="jvp", **FAST)
 

@@ -23,7 +23,7 @@ def _tanh_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (torch.tanh(3 * a) - torch.tanh(3 * b)).square().mean(dim=(1, 2, 3))
 
 
-def reference_ppl(G, dist, *, space, sampling, crop, eps, n, seed, protocol):
+def reference_ppl(G, dist, *, space, sampling, crop, eps, n, seed, downsample):
     """NVIDIA's PPL written out pair by pair (docs/protocols.md 1.2-1.6), on ganeval's draws.
 
     Identical samples: z0, z1, t and the pair's noise come from the same (seed, index) streams.
@@ -63,7 +63,7 @@ def reference_ppl(G, dist, *, space, sampling, crop, eps, n, seed, protocol):
         if crop:
             c = img.shape[2] // 8
             img = img[:, :, c * 3:c * 7, c * 2:c * 6]
-        factor = (img.shape[2] if protocol == "tf" else G.img_resolution) // 256
+        factor = (img.shape[2] if downsample == "tf" else G.img_resolution) // 256
         if factor > 1:
             s = img.shape
             img = img.reshape(s[0], s[1], s[2] // factor, factor, s[3] // factor, factor).mean(dim=(3, 5))
@@ -82,24 +82,24 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("gen,space,sampling,crop,protocol,dist", CASES)
-def test_equals_plain_transcription(gen, space, sampling, crop, protocol, dist):
+@pytest.mark.parametrize("gen,space,sampling,crop,downsample,dist", CASES)
+def test_equals_plain_transcription(gen, space, sampling, crop, downsample, dist):
     with torch.no_grad():
         G = small_stylegan(0, resolution=8) if gen == "stylegan8" else LinearGenerator(resolution=512, squash=True)
-        kw = {"space": space, "sampling": sampling, "crop": crop, "protocol": protocol, "num_samples": 100,
+        kw = {"space": space, "sampling": sampling, "crop": crop, "downsample": downsample, "num_samples": 100,
               "epsilon": 1e-4, "distance": dist, "seed": 3, **FAST}
         # chunks of one pair give the networks the same [2, ...] inputs as the pair-by-pair loop, so even
         # the kernels' blocking agrees (d / eps^2 amplifies last-bit differences of the two images)
         r = ppl(G, chunk_size=1, batch_size=50, **kw)
         d, value = reference_ppl(G, dist, space=space, sampling=sampling, crop=crop, eps=1e-4, n=100, seed=3,
-                                 protocol=protocol)
+                                 downsample=downsample)
         chunked = ppl(G, **kw)  # default chunks of 16 pairs: other kernels, the same values to the noise floor
     np.testing.assert_allclose(r.per_sample, d, rtol=1e-6)
     assert r.value == pytest.approx(value, rel=1e-6)
     np.testing.assert_allclose(chunked.per_sample, d, rtol=FD_NOISE_FLOOR)
     assert chunked.value == pytest.approx(value, rel=FD_NOISE_FLOOR / 10)
     if gen == "linear512" and crop:  # cropped 512 px: TF feeds 256 px, ada-pytorch 128 px
-        assert r.config["distance_input_px"] == (256 if protocol == "tf" else 128)
+        assert r.config["distance_input_px"] == (256 if downsample == "tf" else 128)
 
 
 class _ConstNoise(torch.nn.Module):

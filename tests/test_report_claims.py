@@ -8,7 +8,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_report import _config, counted_ppl, generator_file
+from test_report import _config
 
 from ganeval.errors import GanevalTypeError, GanevalValueError
 from ganeval.report import parse_config, render_report, run_report

@@ -95,7 +95,7 @@ def test_independent_labels_give_entropy_of_labels() -> None:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((20000, 4)).astype(np.float32)
     y = (rng.random(20000) < 0.3).astype(np.int64)
-    row, _ = _score_attribute(x, y, np.arange(20000), protocol="stylegan", solver="fast", moment=None, constant=False)
+    row, _ = _score_attribute(x, y, np.arange(20000), split="stylegan", solver="fast", moment=None, constant=False)
     assert row["status"] == "ok"
     assert row["entropy_bits"] == pytest.approx(h2(y.mean()), abs=0.01)
 
@@ -105,7 +105,7 @@ def test_failed_fit_is_reported_not_scored_as_perfect() -> None:
     x[7, 1] = np.nan
     y = np.arange(50) % 2
     for solver in ("fast", "liblinear-primal"):
-        row, normal = _score_attribute(x, y, np.arange(50), protocol="stylegan", solver=solver, moment=None,
+        row, normal = _score_attribute(x, y, np.arange(50), split="stylegan", solver=solver, moment=None,
                                        constant=False)
         assert row["status"].startswith("failed")
         assert math.isnan(row["entropy_bits"]) and normal is None
@@ -166,10 +166,10 @@ def test_pipeline_sign_of_a_dot_w_is_perfectly_separable_in_w(tmp_path) -> None:
         assert float(n[0] @ a[k]) / np.linalg.norm(a[k]) > 0.95
     line = json.loads(res.to_json_line())
     assert line["metric"] == "ls_stylegan_fast" and line["results"]["ls_stylegan_fast"] == pytest.approx(res.value)
-    # second run: other protocol, same cache -> no regeneration, held-out numbers present
+    # second run: other split, same cache -> no regeneration, held-out numbers present
     with pytest.warns(UserWarning):
         res2 = separability(G, clf, spaces=("w",), num_samples=3000, num_keep=1500, batch_size=100, device="cpu",
-                            cache_dir=tmp_path, progress=False, protocol="heldout")
+                            cache_dir=tmp_path, progress=False, split="heldout")
     assert res2.provenance["samples_resumed"] == 3000
     t2 = res2.table.set_index("attribute")
     assert t2.loc["first", "heldout_acc"] > 0.99 and t2.loc["first", "heldout_entropy_bits"] < 0.05

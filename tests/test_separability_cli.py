@@ -59,5 +59,5 @@ def test_cli_bad_keep_is_one_line_error(tmp_path, capsys) -> None:
 def test_cli_preset_refuses_a_contradicting_solver(capsys) -> None:
     code = run(["separability", "--preset", "ls_stylegan", "--solver", "fast", "--device", "cpu"])
     err = capsys.readouterr().err
-    assert code == 2 and ("Error: Option `--preset ls_stylegan` fixes protocol='stylegan' and "
+    assert code == 2 and ("Error: Option `--preset ls_stylegan` fixes split='stylegan' and "
                           "solver='liblinear-dual'; omit --solver fast.") in err

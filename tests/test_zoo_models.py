@@ -20,7 +20,7 @@ from ganeval.zoo.perceptual import ShapesPerceptual, load_zoo_distance
 
 GOLDEN = Path(__file__).parent / "golden"
 sys.path.insert(0, str(GOLDEN))
-from make_zoo_golden import golden_inputs
+from make_zoo_golden import golden_inputs  # noqa: E402 (after the sys.path insert above)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,8 @@ def test_zoo_models_load_from_built_wheel(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     # build from a copy so no build/ or egg-info folders appear in the shared working tree
-    for name in ("setup.py", "pyproject.toml", "README.md"):
-        if (REPO / name).exists():
-            shutil.copy2(REPO / name, src / name)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "ganeval", src / "ganeval", ignore=ignore)
     shutil.copytree(REPO / "pretrained", src / "pretrained", ignore=ignore)
@@ -50,7 +50,16 @@ def test_zoo_models_load_from_built_wheel(tmp_path):
     assert (target / "ganeval" / "_pretrained" / "shapes-stylegan.safetensors").exists()
     env = {**os.environ, "PYTHONPATH": str(target), "GANEVAL_OFFLINE": "1",
            "GANEVAL_HOME": str(tmp_path / "home")}
-    res = subprocess.run([sys.executable, "-c", _CHECK, str(target)], cwd=tmp_path, env=env,
+    res = subprocess.run([sys.executable, "-c", _CHECK, str(target)], check=False, cwd=tmp_path, env=env,
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.startswith("OK (2, 3, 32, 32) (2, 11) (2,)")
+
+
+def test_pyproject_lists_every_package():
+    """pyproject.toml lists the packages by hand (to map `pretrained/`): a new subpackage must be added there,
+    or the wheel silently lacks it."""
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(d.relative_to(REPO).parts) for d in (REPO / "ganeval").rglob("*")
+               if d.is_dir() and d.name != "__pycache__" and any(f.suffix in (".py", ".j2") for f in d.iterdir())}
+    assert listed == on_disk | {"ganeval", "ganeval._pretrained"}

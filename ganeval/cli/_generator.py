@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 import torch
@@ -23,11 +23,13 @@ Z_STREAM = "z"
 
 
 def load(source: str, device: str | torch.device) -> StyleGenerator:
-    """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``)."""
+    """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``), through the
+    resolver every metric uses (the same error for the same mistake)."""
     from ..devices import resolve_device
-    from ..loaders import load_generator
+    from ..loaders import resolve_generator
 
-    return load_generator(source, device=resolve_device(device))
+    # the commands call the generator protocol; StyleGenerator is the type their helpers are annotated with
+    return cast("StyleGenerator", resolve_generator(source, resolve_device(device), argument="source"))
 
 
 def seeds_arg(name: str, spec: str) -> list[int]:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 __all__ = ["device_option", "seed_option", "on_nan_option", "progress_options", "progress_mode", "parse_seeds",
-           "FiniteFloat", "MAX_SEEDS", "IMAGE_SUFFIXES"]
+           "renamed_option", "take_renamed", "note_sample_default", "FiniteFloat", "MAX_SEEDS", "IMAGE_SUFFIXES"]
 
 MAX_SEEDS = 4096  # images in one grid; more is a typo (0-100000000), not a figure
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -85,3 +85,31 @@ def parse_seeds(spec: str) -> list[int]:
     if not out:
         raise click.BadParameter(f"no seeds in {spec!r}; expected e.g. 0-15 or 1,2,3.")
     return out
+
+
+def renamed_option(old: str, choices: tuple[str, ...]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The hidden option ``--<old>`` (parameter ``renamed_<old>``), kept for one release after its rename
+    (see :mod:`ganeval._renamed`); :func:`take_renamed` moves its value to the new option."""
+    return click.option(f"--{old}", f"renamed_{old}", type=click.Choice(choices), default=None, hidden=True)
+
+
+def take_renamed(old: str, new: str, old_value: str | None, new_value: Any, default: Any) -> Any:
+    """The new option's value, taking the old option's with a one-line warning; both given and different raise."""
+    if old_value is None:
+        return new_value
+    if new_value not in (None, default) and new_value != old_value:
+        from ..errors import GanevalValueError
+
+        raise GanevalValueError(f"Options `--{old}` (the old name of `--{new}`) and `--{new}` disagree: {old_value!r} vs "
+                                f"{new_value!r}; pass only --{new} {old_value}.")
+    click.echo(f"Warning: option --{old} is renamed --{new}; --{old} will be removed in the next release.", err=True)
+    return old_value
+
+
+def note_sample_default(option: str, cli_default: int, function: str, library_default: int) -> None:
+    """One ``Note:`` line (rank 0 only) when the CLI's default count differs from the library function's."""
+    from ..distributed import is_main
+
+    if cli_default != library_default and is_main():
+        click.echo(f"Note: {option} defaults to {cli_default:,} here but {function} defaults to {library_default:,}; "
+                   f"pass {option} {library_default} for the library's count.", err=True)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .._io import append_text, atomic_write, check_writable_dir
-from ._options import device_option, progress_mode, progress_options, seed_option
+from ._options import device_option, note_sample_default, progress_mode, progress_options, seed_option
 
 #: default --samples without a preset (the presets keep the paper's 50,000)
 DEFAULT_SAMPLES = 1_000
@@ -57,7 +57,7 @@ def command(generator: str, kind: str | None, preset: str | None, samples: int |
     The generator must have an input transform (StyleGAN3); StyleGAN2 and v1 generators are refused.
     """
     from ..distributed import is_main
-    from ..metrics.equivariance import EQ_PRESETS, equivariance
+    from ..metrics.equivariance import DEFAULT_NUM_SAMPLES, EQ_PRESETS, equivariance
     from ._generator import load
 
     progress = progress_mode(quiet, log_json)
@@ -67,6 +67,8 @@ def command(generator: str, kind: str | None, preset: str | None, samples: int |
     if preset is not None and kind not in (None, EQ_PRESETS[preset].kind):
         raise click.UsageError(f"--kind {kind} contradicts --preset {preset} (it measures {EQ_PRESETS[preset].kind}).")
     kinds = [EQ_PRESETS[preset].kind] if preset else (["eqt_int", "eqt_frac", "eqr"] if kind in (None, "all") else [kind])
+    if samples is None and preset is None:
+        note_sample_default("--samples", DEFAULT_SAMPLES, "ganeval.equivariance()", DEFAULT_NUM_SAMPLES)
     G = load(generator, device)
     kwargs: dict[str, Any] = {"num_samples": samples if samples is not None or preset else DEFAULT_SAMPLES,
                               "translate_max": translate_max, "rotate_max": rotate_max, "seed": seed,

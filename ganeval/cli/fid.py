@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ._options import device_option, on_nan_option, progress_mode, progress_options, seed_option
+from ._options import (
+    device_option,
+    on_nan_option,
+    progress_mode,
+    progress_options,
+    renamed_option,
+    seed_option,
+    take_renamed,
+)
 
 __all__ = ["fid_command", "kid_command", "pr_command", "stats_command"]
 
 _ZOO_DEFAULT_EXTRACTOR = "zoo:shapes-classifier"
 _MAX_SAMPLES = 100_000_000  # as ganeval.metrics.fid.MAX_SAMPLES (not imported: --help stays fast)
+_RESIZES = ("tf", "pytorch-fid", "clean", "torchmetrics")  # as ganeval.features.resize.RESIZES
 
 
 def _default_extractor(real: str, extractor: str | None) -> str:
@@ -24,7 +34,7 @@ def _default_extractor(real: str, extractor: str | None) -> str:
 
 
 def _common(f: Any) -> Any:
-    opts = [
+    opts: list[Callable[[Any], Any]] = [
         click.option("--generator", "-g", default="zoo:shapes-stylegan", show_default=True,
                      help="Generator (registry name or file) or generated images (folder, zip, .npy/.npz)."),
         click.option("--real", "-r", default="zoo:shapes", show_default=True,
@@ -34,8 +44,9 @@ def _common(f: Any) -> Any:
         click.option("--num-real", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=None, help="Real images used (default: all; zoo:shapes: --samples)."),
         click.option("--extractor", "-e", default=None,
                      help="Feature extractor (default: inception-v3-fid; zoo:shapes-classifier for zoo data)."),
-        click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",
-                     show_default=True, help="Resize protocol (recorded with the result)."),
+        click.option("--resize", type=click.Choice(_RESIZES), default="tf", show_default=True,
+                     help="How images reach the extractor's input size (recorded with the result)."),
+        renamed_option("protocol", _RESIZES),
         click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
                      help="Images per forward pass."),
         click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it."),
@@ -50,14 +61,15 @@ def _common(f: Any) -> Any:
 
 
 def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_real: int | None, extractor: str | None,
-         protocol: str, batch_size: int, strict: bool, no_cache: bool, out: Path | None, json_only: bool,
-         device: str, seed: int, quiet: bool, log_json: bool, on_nan: str, bootstrap: int = 0, is_splits: int = 10,
+         resize: str, renamed_protocol: str | None, batch_size: int, strict: bool, no_cache: bool, out: Path | None,
+         json_only: bool, device: str, seed: int, quiet: bool, log_json: bool, on_nan: str, bootstrap: int = 0, is_splits: int = 10,
          **extra: Any) -> None:
     from .. import distributed
     from .._io import append_line, check_writable_dir
     from ..errors import GanevalValueError
     from ..metrics.fid import evaluate, inception_score
 
+    resize = take_renamed("protocol", "resize", renamed_protocol, resize, "tf")
     if out is not None:
         check_writable_dir(out)  # fail before the work, not after
     metrics = [m.strip().lower() for m in metrics]
@@ -72,13 +84,13 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
     by_metric: dict[str, Any] = {}
     if distribution:
         results = evaluate(generator, real, metrics=distribution, num_samples=samples, num_real=num_real,
-                           extractor=_default_extractor(real, extractor), protocol=protocol, seed=seed,
+                           extractor=_default_extractor(real, extractor), resize=resize, seed=seed,
                            batch_size=batch_size, device=device, cache=not no_cache, bootstrap=bootstrap,
                            strict=strict, on_nan=on_nan, progress=progress_mode(quiet, log_json), **extra)
         by_metric.update(zip(distribution, results))
     if "is" in metrics:  # generated images only; always the FID Inception's logits (or the Inception named)
         by_metric["is"] = inception_score(generator, num_samples=samples, splits=is_splits,
-                                          extractor=extractor or "inception-v3-fid", protocol=protocol, seed=seed,
+                                          extractor=extractor or "inception-v3-fid", resize=resize, seed=seed,
                                           batch_size=batch_size, device=device, strict=strict, on_nan=on_nan,
                                           progress=progress_mode(quiet, log_json))
     results = [by_metric[m] for m in metrics]
@@ -94,7 +106,7 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
             parts.append(f"{r.metric} {r.value:.4f}" + (f" (recall {r.extra['recall']:.4f})" if r.metric == "precision" else ""))
         vs_real = f" vs {c['num_real']} real" if "num_real" in c else ""
         click.echo(f"{', '.join(parts)}  [{c['num_generated']} generated{vs_real}, "
-                   f"extractor {c['extractor']}, protocol {c['protocol']}, seed {seed}]")
+                   f"extractor {c['extractor']}, resize {c['resize']}, seed {seed}]")
         rows = [("metric", "value", "std", "ci95")]
         for r in results:
             ci = f"[{r.ci_low:.4f}, {r.ci_high:.4f}]" if r.ci_low is not None else "-"
@@ -146,16 +158,18 @@ def pr_command(k: int, **kw: Any) -> None:
 @click.option("--samples", "-n", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=50_000, show_default=True,
               help="Samples of a generator / zoo:shapes; image sets use all images up to this many.")
 @click.option("--extractor", "-e", default=None, help="Feature extractor (default as `ganeval fid`).")
-@click.option("--protocol", type=click.Choice(["tf", "pytorch-fid", "clean", "torchmetrics"]), default="tf",
-              show_default=True)
+@click.option("--resize", type=click.Choice(_RESIZES), default="tf", show_default=True,
+              help="How images reach the extractor's input size.")
+@renamed_option("protocol", _RESIZES)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 @device_option
 @seed_option
 @progress_options
-def stats_command(source: str, output: Path, samples: int, extractor: str | None, protocol: str, batch_size: int,
-                  strict: bool, force: bool, device: str, seed: int, quiet: bool, log_json: bool) -> None:
+def stats_command(source: str, output: Path, samples: int, extractor: str | None, resize: str,
+                  renamed_protocol: str | None, batch_size: int, strict: bool, force: bool, device: str, seed: int,
+                  quiet: bool, log_json: bool) -> None:
     """Compute the feature statistics (mu, sigma) of SOURCE and save them to an .npz."""
     import json
 
@@ -167,6 +181,7 @@ def stats_command(source: str, output: Path, samples: int, extractor: str | None
     from ..features.sources import open_source
     from ..features.stats import FeatureStatistics
 
+    resize = take_renamed("protocol", "resize", renamed_protocol, resize, "tf")
     check_output_file(output, (".npz",), "--output")  # fail before the work, not after
     if output.exists() and not force:
         raise GanevalValueError(f"Option `--output` names an existing file {str(output)!r}; choose another name or "
@@ -176,13 +191,13 @@ def stats_command(source: str, output: Path, samples: int, extractor: str | None
     src = open_source(source, role="generated", num_samples=samples, seed=seed, device=dev)
     if isinstance(src, FeatureStatistics):
         raise GanevalValueError(f"Argument `source` is already a statistics file: {source!r}.")
-    stats, report = source_statistics(src, ext, protocol=protocol, num_items=samples, batch_size=batch_size,
+    stats, report = source_statistics(src, ext, resize=resize, num_items=samples, batch_size=batch_size,
                                       device=dev, strict=strict, progress=progress_mode(quiet, log_json), cache=False)
     from .. import distributed
 
     if not distributed.is_main():
         return
     stats.save(output)
-    click.echo(f"Wrote {output}: {stats.num_items} images, {stats.dim}-d {ext.name} features, protocol {protocol}, "
+    click.echo(f"Wrote {output}: {stats.num_items} images, {stats.dim}-d {ext.name} features, resize {resize}, "
                f"{report.num_skipped} skipped, converted {report.converted or 'none'}.")
     click.echo(json.dumps({"output": str(output), "num_items": stats.num_items, "meta": stats.meta}, default=str))

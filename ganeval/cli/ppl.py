@@ -10,7 +10,16 @@ from typing import Any
 import click
 
 from .._io import append_text, atomic_write, check_writable_dir
-from ._options import device_option, on_nan_option, progress_mode, progress_options, seed_option
+from ._options import (
+    device_option,
+    note_sample_default,
+    on_nan_option,
+    progress_mode,
+    progress_options,
+    renamed_option,
+    seed_option,
+    take_renamed,
+)
 
 #: the embedded default when no --generator is given
 DEFAULT_GENERATOR = "zoo:shapes-stylegan"
@@ -85,8 +94,10 @@ def _rows(r: Any) -> list[tuple[str, str]]:
 @click.option("--target-ci", type=float, default=None,
               help="Stop once the 95% CI half-width is below this fraction of the value.")
 @click.option("--min-samples", type=int, default=1000, show_default=True, help="Fewest samples --target-ci may stop at.")
-@click.option("--protocol", type=click.Choice(["tf", "ada-pytorch"]), default=None,
-              help="Crop/downsample order [default: tf].")
+@click.option("--downsample", type=click.Choice(["tf", "ada-pytorch"]), default=None,
+              help="Box-downsampling factor from the cropped height (tf, NVIDIA's TF code) or the full resolution "
+              "(ada-pytorch) [default: tf, or the preset's].")
+@renamed_option("protocol", ("tf", "ada-pytorch"))
 @click.option("--method", type=click.Choice(["fd", "jvp"]), default=None,
               help="fd: NVIDIA's finite difference (default, every preset); jvp: its exact eps -> 0 limit by "
               "forward-mode AD, without float32 cancellation.")
@@ -102,8 +113,9 @@ def _rows(r: Any) -> list[tuple[str, str]]:
 def command(space: str | None, sampling: str | None, preset: str | None, samples: int | None, epsilon: float | None,
             crop: bool | None,
             distance: str | None, generator: str | None, seed: int, batch_size: int, device: str,
-            target_ci: float | None, min_samples: int, protocol: str | None, method: str | None, chunk_size: int,
-            on_nan: str, out_dir: str | None, as_json: bool, quiet: bool, log_json: bool) -> None:
+            target_ci: float | None, min_samples: int, downsample: str | None, renamed_protocol: str | None,
+            method: str | None, chunk_size: int, on_nan: str, out_dir: str | None, as_json: bool, quiet: bool,
+            log_json: bool) -> None:
     """Perceptual path length (Karras et al. 2019) in Z or W, with a 95 % bootstrap CI.
 
     With --out, completed samples are saved as they finish (OUT/.run-<space>-<hash>/); after a
@@ -111,10 +123,11 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
     result of an uninterrupted run. Under torchrun only rank 0 prints and writes.
     """
     from ..distributed import is_main
-    from ..metrics.ppl import PPL_PRESETS, ppl
+    from ..metrics.ppl import DEFAULT_NUM_SAMPLES, PPL_PRESETS, ppl
     from ._generator import load
 
     progress = progress_mode(quiet, log_json)
+    downsample = take_renamed("protocol", "downsample", renamed_protocol, downsample, None)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:  # fail before any work, not after hours of it
         check_writable_dir(out)
@@ -126,6 +139,8 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
             _note(f"distance {DEFAULT_ZOO_DISTANCE}: the zoo's shapes-trained perceptual network, NOT LPIPS-VGG16; "
                   "its numbers are not comparable with published PPL.")
     distance = distance or "lpips-vgg16"
+    if samples is None and preset is None:
+        note_sample_default("--samples", DEFAULT_SAMPLES, "ganeval.ppl()", DEFAULT_NUM_SAMPLES)
     G = load(generator, device)
     if space == "both" and preset is not None:
         raise click.UsageError("--space both cannot be combined with --preset (a preset fixes the space).")
@@ -134,7 +149,7 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
     spaces = ["z", "w"] if space == "both" else [space or preset_space or "w"]
     kwargs: dict[str, Any] = {"sampling": sampling, "epsilon": epsilon, "crop": crop, "distance": distance,
                               "seed": seed, "batch_size": batch_size, "device": device, "preset": preset,
-                              "protocol": protocol, "target_ci": target_ci, "min_samples": min_samples,
+                              "downsample": downsample, "target_ci": target_ci, "min_samples": min_samples,
                               "progress": progress, "on_nan": on_nan, "method": method, "chunk_size": chunk_size,
                               "num_samples": samples if samples is not None or preset else DEFAULT_SAMPLES}
     # everything that changes the per-sample values names the run folders and the output files

@@ -2,7 +2,7 @@
 
 An extractor is an ``nn.Module`` mapping images ``[N, 3, H, W]`` float32 in [-1, 1] to features
 ``[N, F]``, with attributes ``name``, ``feature_dim``, ``input_resolution`` (the size the
-resize protocols target), ``weights_sha256`` and ``metric_name`` (how a Fréchet distance on its
+resize modes target), ``weights_sha256`` and ``metric_name`` (how a Fréchet distance on its
 features is called: ``"FID"`` only for the FID Inception, e.g. ``"FD_shapes"`` otherwise).
 
 Names (kind ``"extractor"`` of :mod:`ganeval.registry`; :func:`register_extractor` adds one):

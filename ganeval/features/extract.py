@@ -19,7 +19,7 @@ from torch import nn
 
 from .._validate import check_positive_int
 from ..errors import GanevalError, GanevalValueError, OutputError
-from .protocols import PROTOCOLS, prepare_batch
+from .resize import RESIZES, prepare_batch
 from .sources import FolderSource, GeneratorSource, ImageSet, ZipSource
 from .stats import MAX_FEATURE_DIM, FeatureStatistics, StreamingMoments, cache_key, cache_path
 
@@ -79,7 +79,7 @@ def _features(extractor: nn.Module, x: torch.Tensor, dim: int) -> np.ndarray:
     return out.float().cpu().numpy()
 
 
-def _make_fn(source: ImageSet, extractor: nn.Module, protocol: str, device: torch.device, strict: bool,
+def _make_fn(source: ImageSet, extractor: nn.Module, resize: str, device: torch.device, strict: bool,
              dim: int, offset: int) -> Any:
     size = getattr(extractor, "input_resolution", None)
 
@@ -110,7 +110,7 @@ def _make_fn(source: ImageSet, extractor: nn.Module, protocol: str, device: torc
                     raise GanevalValueError(f"Images must have 3 channels after conversion, but got shape {list(shape)}.")
                 x = torch.stack([cast(torch.Tensor, batch_images[j]) for j in rows])  # rows hold readable images
                 target = int(size) if size else shape[-1]
-                x = prepare_batch(x, protocol, target, device=device)
+                x = prepare_batch(x, resize, target, device=device)
                 feats[rows] = _features(extractor, x, dim)
         return {"features": feats, "mode": modes}
 
@@ -130,12 +130,12 @@ def _report_from(source: ImageSet, modes: np.ndarray, offset: int, report: Extra
         report.converted[k] = report.converted.get(k, 0) + v
 
 
-def _run(source: ImageSet, extractor: nn.Module, *, protocol: str, num_items: int | None, batch_size: int,
+def _run(source: ImageSet, extractor: nn.Module, *, resize: str, num_items: int | None, batch_size: int,
          device: torch.device, strict: bool, progress: Any, keep: bool, desc: str):
     from ..runtime import map_samples
 
-    if protocol not in PROTOCOLS:
-        raise GanevalValueError(f"Argument `protocol` must be one of {', '.join(map(repr, PROTOCOLS))}, but got {protocol!r}.")
+    if resize not in RESIZES:
+        raise GanevalValueError(f"Argument `resize` must be one of {', '.join(map(repr, RESIZES))}, but got {resize!r}.")
     total = len(source) if num_items is None else min(int(num_items), len(source))
     if total < 2:
         raise GanevalValueError(f"At least 2 images are needed, but {source.spec!r} provides {total}.")
@@ -145,7 +145,7 @@ def _run(source: ImageSet, extractor: nn.Module, *, protocol: str, num_items: in
     kept: list[np.ndarray] = []
     for offset in range(0, total, CHUNK):
         n = min(CHUNK, total - offset)
-        fn = _make_fn(source, extractor, protocol, device, strict, dim, offset)
+        fn = _make_fn(source, extractor, resize, device, strict, dim, offset)
         label = desc if total <= CHUNK else f"{desc} {offset // CHUNK + 1}/{-(-total // CHUNK)}"
         out = map_samples(fn, n, batch_size=batch_size, desc=label, progress=progress)
         feats, modes = out["features"], out["mode"]
@@ -162,20 +162,20 @@ def _run(source: ImageSet, extractor: nn.Module, *, protocol: str, num_items: in
     return moments, (np.concatenate(kept) if keep else None), report
 
 
-def extract_features(source: ImageSet, extractor: nn.Module, *, protocol: str = "tf", num_items: int | None = None,
+def extract_features(source: ImageSet, extractor: nn.Module, *, resize: str = "tf", num_items: int | None = None,
                      batch_size: int = 64, device: torch.device | None = None, strict: bool = False,
                      progress: Any = None, desc: str = "features") -> tuple[np.ndarray, FeatureStatistics, ExtractionReport]:
     """All features ``[N, F]`` float32 of a source, their statistics and the report."""
     dev = device or torch.device("cpu")
-    moments, feats, report = _run(source, extractor, protocol=protocol, num_items=num_items, batch_size=batch_size,
+    moments, feats, report = _run(source, extractor, resize=resize, num_items=num_items, batch_size=batch_size,
                                   device=dev, strict=strict, progress=progress, keep=True, desc=desc)
-    stats = moments.finalize(meta=_meta(source, extractor, protocol, report))
+    stats = moments.finalize(meta=_meta(source, extractor, resize, report))
     return feats, stats, report
 
 
-def _meta(source: ImageSet, extractor: nn.Module, protocol: str, report: ExtractionReport) -> dict[str, Any]:
+def _meta(source: ImageSet, extractor: nn.Module, resize: str, report: ExtractionReport) -> dict[str, Any]:
     return {"source": source.describe(), "extractor": extractor.name,
-            "extractor_sha256": getattr(extractor, "weights_sha256", None), "protocol": protocol,
+            "extractor_sha256": getattr(extractor, "weights_sha256", None), "resize": resize,
             "num_skipped": report.num_skipped, "converted": report.converted, "covariance": "unbiased (N-1)"}
 
 
@@ -198,14 +198,14 @@ def _read_cache(path: Path) -> FeatureStatistics | None:
     return stats
 
 
-def source_statistics(source: ImageSet, extractor: nn.Module, *, protocol: str = "tf", num_items: int | None = None,
+def source_statistics(source: ImageSet, extractor: nn.Module, *, resize: str = "tf", num_items: int | None = None,
                       batch_size: int = 64, device: torch.device | None = None, strict: bool = False,
                       progress: Any = None, cache: bool = True, cache_dir: str | Path | None = None,
                       desc: str = "statistics") -> tuple[FeatureStatistics, ExtractionReport]:
     """Streamed statistics of a source, read from / written to the content-keyed cache.
 
     The cache key covers the image set's content hash, the extractor's name and weight hash,
-    the protocol and the number of images (see :func:`~ganeval.features.stats.cache_key`);
+    the resize mode and the number of images (see :func:`~ganeval.features.stats.cache_key`);
     sets without a content identity (generators without a weight hash) are not cached.
     """
     dev = device or torch.device("cpu")
@@ -218,7 +218,7 @@ def source_statistics(source: ImageSet, extractor: nn.Module, *, protocol: str =
             content = None
         if content is not None:
             key = cache_key(content_hash=content, extractor=str(extractor.name),
-                            weights_sha256=getattr(extractor, "weights_sha256", None), protocol=protocol,
+                            weights_sha256=getattr(extractor, "weights_sha256", None), resize=resize,
                             num_items=total)
             path = cache_path(key, cache_dir)
             stats = _read_cache(path)
@@ -227,9 +227,9 @@ def source_statistics(source: ImageSet, extractor: nn.Module, *, protocol: str =
                                        num_skipped=int(stats.meta.get("num_skipped", 0)),
                                        converted=dict(stats.meta.get("converted", {})))
                 return stats, rep
-    moments, _, report = _run(source, extractor, protocol=protocol, num_items=total, batch_size=batch_size,
+    moments, _, report = _run(source, extractor, resize=resize, num_items=total, batch_size=batch_size,
                               device=dev, strict=strict, progress=progress, keep=False, desc=desc)
-    stats = moments.finalize(meta=_meta(source, extractor, protocol, report))
+    stats = moments.finalize(meta=_meta(source, extractor, resize, report))
     if path is not None:
         stats.meta["cache_key"] = path.stem
         try:

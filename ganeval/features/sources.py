@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -385,23 +386,22 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
     """Turn a user spec into an image set or precomputed statistics.
 
     Args:
-        source: a generator module, :class:`FeatureStatistics`, :class:`ImageSet`, or a string /
+        source: a loaded generator, :class:`FeatureStatistics`, :class:`ImageSet`, or a string /
             path: a registered dataset name (e.g. ``zoo:shapes``: ``num_samples`` renders) or ``<name>:N``,
-            another ``zoo:``
-            name (a generator), a folder, ``.zip``, ``.npy``, ``.npz`` (images, or ``mu``/``sigma``
-            statistics), ``.pkl`` (statistics for ``role="real"``, a generator otherwise), or any
-            generator file :func:`ganeval.load_generator` reads.
+            a folder, ``.zip``, ``.npy``, ``.npz`` (images, or ``mu``/``sigma`` statistics), ``.pkl``
+            (statistics for ``role="real"``, a generator otherwise), or any other generator source: a
+            registry name or checkpoint (:func:`ganeval.loaders.resolve_generator`, which raises for a
+            name that is neither an existing path nor a registered name).
         role: ``"generated"`` or ``"real"`` (decides what an ambiguous ``.pkl`` is).
         num_samples: samples drawn from a generator (and images of a dataset named without ``:N``).
         seed: seed of generator samples (real sets ignore it).
     """
+    from ..loaders import resolve_generator
+
     if isinstance(source, (ImageSet, FeatureStatistics)):
         return source
-    if isinstance(source, torch.nn.Module):
-        return GeneratorSource(source, num_samples, seed=seed, device=device)
-    if not isinstance(source, (str, Path)):
-        raise GanevalValueError(
-            f"Argument `{role}` must be a generator, a path or a registry name, but got {type(source).__name__}.")
+    if not isinstance(source, (str, os.PathLike)):  # a loaded generator, or a type error naming the sources
+        return GeneratorSource(resolve_generator(source, argument=role), num_samples, seed=seed, device=device)
     spec = str(source)
     if not spec.strip() or "\0" in spec:
         raise GanevalValueError(f"Argument `{role}` must name a generator, image set or statistics file, but got "
@@ -413,8 +413,11 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
     if not spec.startswith("zoo:"):
         if path.is_dir():
             return FolderSource(path)
-        if not path.exists():
+        if not path.exists() and role == "real":
             raise GanevalValueError(f"Argument `{role}` names {spec!r}, which does not exist.")
+        if not path.exists():  # a registry name, or the resolver's error for a missing generator
+            return GeneratorSource(resolve_generator(spec, device, argument=role), num_samples, seed=seed,
+                                   device=device)
         if not path.is_file():  # a FIFO or device would block or never end
             raise GanevalValueError(f"Argument `{role}` names {spec!r}, which is neither a folder nor a regular file.")
         suffix = path.suffix.lower()
@@ -426,7 +429,4 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
             return FeatureStatistics.load(path) if _npz_is_stats(path) else ArraySource(path)
         if suffix in (".pkl", ".pickle") and role == "real":
             return FeatureStatistics.load(path)
-    from ..loaders import load_generator
-
-    G = load_generator(spec, device=device)
-    return GeneratorSource(G, num_samples, seed=seed, device=device)
+    return GeneratorSource(resolve_generator(spec, device, argument=role), num_samples, seed=seed, device=device)

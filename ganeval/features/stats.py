@@ -38,7 +38,7 @@ class FeatureStatistics:
         num_items: number of feature vectors (0 when the file does not say).
         ddof: 1 for the unbiased covariance (``np.cov``, pytorch-fid, StyleGAN v1), 0 for the
             population covariance (NVIDIA's ``FeatureStats``).
-        meta: provenance (extractor, weight hash, protocol, source hash, ...).
+        meta: provenance (extractor, weight hash, resize mode, source hash, ...).
     """
 
     mu: np.ndarray
@@ -262,11 +262,12 @@ class StreamingMoments:
                                  ddof=ddof, meta=dict(meta or {}))
 
 
-def cache_key(*, content_hash: str, extractor: str, weights_sha256: str | None, protocol: str,
+def cache_key(*, content_hash: str, extractor: str, weights_sha256: str | None, resize: str,
               num_items: int, ddof: int = 1) -> str:
     """sha256 of everything that changes the statistics of an image set."""
+    # the resize mode is hashed under its name up to 0.1.0, "protocol", so existing caches stay valid
     payload = {"content": content_hash, "extractor": extractor, "weights": weights_sha256 or "",
-               "protocol": protocol, "num_items": int(num_items), "ddof": int(ddof), "format": 1}
+               "protocol": resize, "num_items": int(num_items), "ddof": int(ddof), "format": 1}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ..models.base import StyleGenerator
 
-__all__ = ["load_generator", "detect_format", "describe_producer"]
+__all__ = ["load_generator", "resolve_generator", "is_generator", "detect_format", "describe_producer"]
 
 
 def detect_format(source: str | os.PathLike[str]) -> str:
@@ -62,11 +62,54 @@ def load_generator(source: str | os.PathLike[str], device: str | torch.device | 
         UnsafePickleError: a pickle names a global outside the allow-list (nothing was run).
         WeightsNotFoundError: the path does not exist and is not a registry name.
     """
+    return _load_generator(source, device, "source")
+
+
+def resolve_generator(source: Any, device: str | torch.device | None = None, *, argument: str = "G") -> Any:
+    """The generator behind any source a public entry point accepts (every metric, the report and the CLI).
+
+    Args:
+        source: a loaded generator (any object with positive integer ``z_dim`` and
+            ``img_resolution``, see :mod:`ganeval.models.base`), returned as it is (not moved);
+            or a registry name (``"zoo:shapes-stylegan"``, ``"stylegan2-ffhq-config-f"``) or a
+            checkpoint path (``str`` or ``os.PathLike``), loaded by :func:`load_generator` on ``device``.
+        device: where a loaded source goes; ``None`` keeps it on the CPU.
+        argument: the caller's argument name, used in error messages.
+
+    Raises (the same type for the same mistake, whichever entry point was called):
+        GanevalTypeError: neither a generator nor a name or path (a number, a dict, a module
+            without ``z_dim``/``img_resolution``).
+        WeightsNotFoundError: a name or path that is neither an existing path nor a registry name.
+        CheckpointError: a file that is not a readable generator checkpoint.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        return _load_generator(source, device, argument)
+    if not is_generator(source):
+        from ..errors import GanevalTypeError
+
+        raise GanevalTypeError(
+            f"Argument `{argument}` must be a generator (an object with positive integer z_dim and img_resolution, "
+            f"e.g. from ganeval.load_generator), a registry name or a checkpoint path, but got "
+            f"{type(source).__name__}.")
+    return source
+
+
+def is_generator(obj: Any) -> bool:
+    """True for an object with positive integer ``z_dim`` and ``img_resolution`` (NumPy integers count)."""
+    import numpy as np
+
+    return all(not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
+               for v in (getattr(obj, "z_dim", None), getattr(obj, "img_resolution", None)))
+
+
+def _load_generator(source: str | os.PathLike[str], device: str | torch.device | None,
+                    argument: str) -> StyleGenerator:
+    """:func:`load_generator`, naming the caller's ``argument`` in errors about the source."""
     import torch
 
     from ..devices import resolve_device
 
-    registry_name, path = _resolve_source(source)
+    registry_name, path = _resolve_source(source, argument)
     # building modules draws their (overwritten) init from torch's global RNG: keep the caller's stream
     with torch.random.fork_rng(devices=[]):
         G, ckpt, extra = _load(path)
@@ -157,20 +200,24 @@ def _python_for_protocol(protocol: Any) -> str:
             4: "default of Python 3.8-3.13", 5: "default of Python 3.14+ or explicit"}.get(protocol, "unknown")
 
 
-def _resolve_source(source: str | os.PathLike[str]) -> tuple[str | None, Path]:
+def _resolve_source(source: str | os.PathLike[str], argument: str) -> tuple[str | None, Path]:
     """(registry name or None, local path). An existing path wins over a registry name."""
     from ..errors import GanevalTypeError, WeightsNotFoundError
 
     if not isinstance(source, (str, os.PathLike)):
-        raise GanevalTypeError(f"Argument `source` must be a path or a registry name, but got {type(source).__name__}.")
+        raise GanevalTypeError(f"Argument `{argument}` must be a path or a registry name, but got "
+                               f"{type(source).__name__}.")
     path = Path(source).expanduser()
-    if path.exists() or isinstance(source, os.PathLike):
+    if path.exists():
         return None, path
+    if isinstance(source, os.PathLike):  # a path object is never a registry name
+        raise WeightsNotFoundError(f"Argument `{argument}` must be an existing checkpoint path, but {str(source)!r} "
+                                   "does not exist.")
     from .. import registry
 
     if not registry.has("generator", source):
         raise WeightsNotFoundError(
-            f"Argument `source` must be an existing checkpoint path or a registry name "
+            f"Argument `{argument}` must be an existing checkpoint path or a registry name "
             f"(see `ganeval weights list`; generators: {', '.join(registry.names('generator'))}), "
             f"but {source!r} is neither."
         )

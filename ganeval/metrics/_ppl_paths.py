@@ -81,10 +81,10 @@ def box_downsample(images: torch.Tensor, factor: int) -> torch.Tensor:
     return images.reshape(n, c, h // factor, factor, w // factor, factor).mean(dim=(3, 5))
 
 
-def downsample_factor(full_resolution: int, cropped_height: int, protocol: str) -> int:
-    """Integer box factor before the distance: from the cropped height (``"tf"``) or the full
-    resolution (``"ada-pytorch"``), ``// 256``; 1 means no downsampling."""
-    base = cropped_height if protocol == "tf" else full_resolution
+def downsample_factor(full_resolution: int, cropped_height: int, downsample: str) -> int:
+    """Integer box factor before the distance: from the cropped height (``downsample="tf"``) or the
+    full resolution (``"ada-pytorch"``), ``// 256``; 1 means no downsampling."""
+    base = cropped_height if downsample == "tf" else full_resolution
     return max(1, base // 256)
 
 

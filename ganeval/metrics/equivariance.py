@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import _seeding
-from .._validate import check_choice, check_positive_int
+from .._validate import check_choice, check_positive_int, is_int
 from ..devices import resolve_device
 from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError, UnsupportedGeneratorError
 from ..results import MetricResult, collect_provenance
@@ -76,6 +76,7 @@ ROT_SUPPORT = 2 * LANCZOS_A  # filter radius in pixels (amax)
 ROT_GRID = 64  # half-extent in pixels of the grid the two sinc / window convolutions are computed on
 _BOOTSTRAP = 1000
 MIN_SAMPLES = 2
+DEFAULT_NUM_SAMPLES = 50_000  # the paper's count (every preset)
 
 
 @dataclass(frozen=True)
@@ -467,7 +468,8 @@ def equivariance(
 
     Args:
         G: a generator with ``mapping``, ``synthesis`` and ``synthesis.input.transform`` (``[3, 3]``,
-            the inverse of the image transform), e.g. :class:`ganeval.models.stylegan3.StyleGAN3`.
+            the inverse of the image transform), e.g. :class:`ganeval.models.stylegan3.StyleGAN3`, or a
+            registry name or checkpoint path of one (:func:`ganeval.loaders.resolve_generator`).
             Generators without one (StyleGAN2, v1) are refused. ``G`` is moved to ``device``.
         kind: ``"eqt_int"``, ``"eqt_frac"`` or ``"eqr"`` (fixed by ``preset``).
         num_samples: samples (>= 2; default 50,000).
@@ -484,8 +486,10 @@ def equivariance(
         :class:`EquivarianceResult`: the pooled PSNR, std of per-sample PSNRs, 95 % bootstrap CI
         (1000 resamples of samples), per-sample PSNR / sse / count / transform, config, provenance.
     """
+    from ..loaders import resolve_generator
+
     t_start = time.perf_counter()
-    defaults = {"kind": None, "num_samples": 50_000, "translate_max": 0.125, "rotate_max": 1.0}
+    defaults = {"kind": None, "num_samples": DEFAULT_NUM_SAMPLES, "translate_max": 0.125, "rotate_max": 1.0}
     given = {"kind": kind, "num_samples": num_samples, "translate_max": translate_max, "rotate_max": rotate_max}
     args = _resolve_preset(preset, given, defaults)
     kind = check_choice("kind", args["kind"], KINDS)
@@ -496,15 +500,16 @@ def equivariance(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise GanevalTypeError(f"Argument `seed` must be an integer >= 0, but got {seed!r}.")
     seed = int(seed)
+    dev = resolve_device(device)
+    G = resolve_generator(G, dev)
     if not has_input_transform(G):
         raise UnsupportedGeneratorError(
             f"Argument `G` must have an input transform (G.synthesis.input.transform, 3x3) for equivariance "
             f"metrics, but {type(G).__name__} has none; EQ-T / EQ-R apply to StyleGAN3 (alias-free) generators only.")
     for attr in ("z_dim", "c_dim", "img_resolution"):
-        if not isinstance(getattr(G, attr, None), int):
+        if not is_int(getattr(G, attr, None)):  # NumPy integers are integers too
             raise GanevalTypeError(f"Argument `G` must have an integer attribute `{attr}`, but {type(G).__name__} has none.")
 
-    dev = resolve_device(device)
     if isinstance(G, torch.nn.Module):
         G.to(dev)
     draws = _Draws(G, kind, seed, translate_max, rotate_max, dev)

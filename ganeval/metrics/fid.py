@@ -6,7 +6,8 @@ truncation, all real images; KID with the cubic polynomial kernel ``(x.y / d + 1
 random subsets of 1000; precision/recall with k-NN manifolds (k = 3). Differences, all recorded
 in each result's ``config``: every random draw is seeded (generator samples, per-sample noise,
 KID subsets); the covariance is the unbiased one (``N - 1``, as pytorch-fid and StyleGAN v1;
-NVIDIA's torch code divides by N, negligible at 50k); the resize is a named protocol; the
+NVIDIA's torch code divides by N, negligible at 50k); the resize filter is a named setting
+(``resize``, called ``protocol`` up to 0.1.0); the
 Fréchet step is the eigenvalue form of :mod:`.frechet`; precision/recall use float32 distances
 (NVIDIA casts features to float16) on the chosen extractor's features (NVIDIA uses VGG16).
 The Inception score (NVIDIA's ``is50k``) uses the FID Inception's logits without the output
@@ -32,7 +33,7 @@ import torch
 
 from .._validate import check_choice, check_positive_int
 from ..errors import GanevalTypeError, GanevalValueError
-from ..features.protocols import PROTOCOLS
+from ..features.resize import RESIZES
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
 
@@ -197,10 +198,10 @@ _DISTRIBUTION_METRICS = ("fid", "kid", "pr")
 
 def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | list[str] = ("fid",),
              num_samples: int = 50_000, num_real: int | None = None, extractor: Any = "inception-v3-fid",
-             protocol: str = "tf", seed: int = 0, batch_size: int = 64, device: Any = "auto",
+             resize: str = "tf", seed: int = 0, batch_size: int = 64, device: Any = "auto",
              cache: bool = True, cache_dir: str | Path | None = None, bootstrap: int = 0,
              kid_subsets: int = 100, kid_subset_size: int = 1000, pr_k: int = 3, strict: bool = False,
-             on_nan: str = "stop", progress: Any = None) -> list[MetricResult]:
+             on_nan: str = "stop", progress: Any = None, protocol: str | None = None) -> list[MetricResult]:
     """Several distribution metrics from one feature pass; see :func:`fid` for the arguments.
 
     Args:
@@ -208,7 +209,9 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
         on_nan: generator output holding NaN/Inf: ``"stop"`` raises at the first such batch
             (count and first sample indices); ``"skip"`` leaves those samples out and counts them
             in the input report (``skipped``).
+        protocol: the old name of ``resize`` (deprecated; removed in the next release).
     """
+    from .._renamed import renamed_argument
     from ..devices import resolve_device
     from ..features import load_extractor
     from ..features.extract import extract_features, source_statistics
@@ -216,6 +219,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
     from ..features.stats import FeatureStatistics
 
     t0 = time.time()
+    resize = renamed_argument("evaluate", "protocol", "resize", protocol, resize, "tf")
     if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)) or not metrics or \
             not all(isinstance(m, str) for m in metrics):
         raise GanevalValueError(f"Argument `metrics` must be a non-empty list of 'fid', 'kid', 'pr', but got "
@@ -229,7 +233,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
     num_samples = check_positive_int("num_samples", num_samples, minimum=2, maximum=MAX_SAMPLES)
     batch_size = check_positive_int("batch_size", batch_size)
     seed = check_positive_int("seed", seed, minimum=0)
-    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("resize", resize, RESIZES)
     bootstrap = check_positive_int("bootstrap", bootstrap, minimum=0, maximum=100_000)
     if num_real is not None:
         num_real = check_positive_int("num_real", num_real, minimum=2, maximum=MAX_SAMPLES)
@@ -239,19 +243,20 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
         kid_subsets = check_positive_int("kid_subsets", kid_subsets)
         kid_subset_size = check_positive_int("kid_subset_size", kid_subset_size, minimum=2)
     dev = resolve_device(device)
-    ext: Any = load_extractor(extractor, device=dev)  # a module with the extractor attributes (name, ...)
     check_choice("on_nan", on_nan, ("stop", "skip"))
+    # the sources before the extractor: a wrong generator source fails the same way in every metric
     gen_src = open_source(generator_or_source, role="generated", num_samples=num_samples, seed=seed, device=dev)
     if isinstance(gen_src, GeneratorSource):
         gen_src.on_nan = on_nan
     real_src = open_source(real, role="real", num_samples=num_samples if num_real is None else num_real, device=dev)
+    ext = load_extractor(extractor, device=dev)
     if isinstance(gen_src, FeatureStatistics):
         raise GanevalValueError("Argument `generator_or_source` must be images or a generator, not a statistics file.")
     needs_real_features = any(m in ("kid", "pr") for m in metrics)
     if needs_real_features and isinstance(real_src, FeatureStatistics):
         raise GanevalValueError("KID and precision/recall need real images, but `real` is a statistics file.")
     keep_gen = needs_real_features or bootstrap > 0
-    common = dict(protocol=protocol, batch_size=batch_size, device=dev, strict=strict, progress=progress)
+    common = dict(resize=resize, batch_size=batch_size, device=dev, strict=strict, progress=progress)
     gen_feats = None
     if keep_gen:
         gen_feats, gen_stats, gen_rep = extract_features(gen_src, ext, num_items=num_samples, desc="generated", **common)
@@ -270,7 +275,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
         raise GanevalValueError(
             f"The real statistics are {real_stats.dim}-d but extractor {ext.name!r} gives {gen_stats.dim}-d features; "
             "they were computed with another extractor.")
-    config = {"protocol": protocol, "extractor": ext.name, "extractor_sha256": getattr(ext, "weights_sha256", None),
+    config = {"resize": resize, "extractor": ext.name, "extractor_sha256": getattr(ext, "weights_sha256", None),
               "feature_dim": gen_stats.dim, "num_generated": gen_stats.num_items, "num_real": real_stats.num_items,
               "seed": seed, "on_nan": on_nan, "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)",
               "generated": gen_src.describe() if isinstance(gen_src, ImageSet) else str(generator_or_source),
@@ -341,20 +346,22 @@ def _fid_result(gen_stats: Any, real_stats: Any, gen_feats: np.ndarray | None, m
 
 
 def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
-        extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
+        extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
         device: Any = "auto", cache: bool = True, cache_dir: str | Path | None = None, bootstrap: int = 0,
-        strict: bool = False, on_nan: str = "stop", progress: Any = None) -> FIDResult:
+        strict: bool = False, on_nan: str = "stop", progress: Any = None, protocol: str | None = None) -> FIDResult:
     """Fréchet distance between generated and real image features (FID with the FID Inception).
 
     Args:
-        generator_or_source: a generator module, registry name (``zoo:shapes-stylegan``), generator
-            file, folder, zip or ``.npy``/``.npz`` of uint8 images.
+        generator_or_source: a loaded generator, a registry name (``zoo:shapes-stylegan``) or
+            generator checkpoint (:func:`ganeval.loaders.resolve_generator`), or generated images:
+            a folder, zip or ``.npy``/``.npz`` of uint8 images.
         real: folder, zip, ``.npy``/``.npz`` images, ``zoo:shapes[:N]``, or statistics (``.npz``
             with ``mu``/``sigma``, NVIDIA ``.pkl``).
         num_samples: generator samples (finite sets: at most this many, in order).
         num_real: real images used (default all; ``zoo:shapes``: ``num_samples`` renders).
         extractor: extractor name or module (see :func:`ganeval.load_extractor`).
-        protocol: resize protocol ``"tf"`` | ``"pytorch-fid"`` | ``"clean"`` | ``"torchmetrics"``.
+        resize: how images reach the extractor's input size: ``"tf"`` | ``"pytorch-fid"`` |
+            ``"clean"`` | ``"torchmetrics"`` (see :mod:`ganeval.features.resize`).
         seed: seed of every generator draw (z, labels, noise) and of the bootstrap.
         batch_size: images per forward pass (does not change the result).
         device: ``"auto"`` | ``"cpu"`` | ``"cuda[:N]"``.
@@ -364,35 +371,45 @@ def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_r
         strict: raise on an unreadable image instead of skipping it.
         on_nan: non-finite generator output: ``"stop"`` (raise) or ``"skip"`` (leave out, counted).
         progress: progress display mode (see :func:`ganeval.runtime.map_samples`).
+        protocol: the old name of ``resize`` (deprecated; removed in the next release).
 
     Returns:
         :class:`FIDResult` (lower is better).
     """
+    from .._renamed import renamed_argument
+
+    resize = renamed_argument("fid", "protocol", "resize", protocol, resize, "tf")
     return cast(FIDResult, evaluate(generator_or_source, real, metrics=("fid",), num_samples=num_samples, num_real=num_real,
-                    extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
+                    extractor=extractor, resize=resize, seed=seed, batch_size=batch_size, device=device,
                     cache=cache, cache_dir=cache_dir, bootstrap=bootstrap, strict=strict, on_nan=on_nan, progress=progress)[0])
 
 
 def kid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
-        extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
+        extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
         device: Any = "auto", num_subsets: int = 100, subset_size: int = 1000, strict: bool = False,
-        on_nan: str = "stop", progress: Any = None) -> KIDResult:
+        on_nan: str = "stop", progress: Any = None, protocol: str | None = None) -> KIDResult:
     """Kernel Inception distance (unbiased MMD^2, cubic polynomial kernel, seeded subsets).
 
     Arguments as :func:`fid`, plus ``num_subsets`` (100) and ``subset_size`` (1000) as the reference.
     """
+    from .._renamed import renamed_argument
+
+    resize = renamed_argument("kid", "protocol", "resize", protocol, resize, "tf")
     return cast(KIDResult, evaluate(generator_or_source, real, metrics=("kid",), num_samples=num_samples, num_real=num_real,
-                    extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
+                    extractor=extractor, resize=resize, seed=seed, batch_size=batch_size, device=device,
                     kid_subsets=num_subsets, kid_subset_size=subset_size, strict=strict, on_nan=on_nan, progress=progress)[0])
 
 
 def precision_recall(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
-                     extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
+                     extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
                      device: Any = "auto", k: int = 3, strict: bool = False, on_nan: str = "stop",
-                     progress: Any = None) -> PRResult:
+                     progress: Any = None, protocol: str | None = None) -> PRResult:
     """Precision and recall of k-NN manifolds (k = 3) in feature space. Arguments as :func:`fid`."""
+    from .._renamed import renamed_argument
+
+    resize = renamed_argument("precision_recall", "protocol", "resize", protocol, resize, "tf")
     return cast(PRResult, evaluate(generator_or_source, real, metrics=("pr",), num_samples=num_samples, num_real=num_real,
-                    extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
+                    extractor=extractor, resize=resize, seed=seed, batch_size=batch_size, device=device,
                     pr_k=k, strict=strict, on_nan=on_nan, progress=progress)[0])
 
 
@@ -400,7 +417,7 @@ class _InceptionLogits(torch.nn.Module):
     """The FID Inception's class logits without the output bias ``[N, 1008]``, as an extractor.
 
     Lets :func:`~ganeval.features.extract.extract_features` (the shared sample loop, resize
-    protocols and input checks) produce logits instead of pool features.
+    modes and input checks) produce logits instead of pool features.
     """
 
     def __init__(self, inception: Any) -> None:  # the FID Inception: `logits`, `fc` (checked by the caller)
@@ -416,9 +433,9 @@ class _InceptionLogits(torch.nn.Module):
 
 
 def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, splits: int = 10,
-                    extractor: Any = "inception-v3-fid", protocol: str = "tf", seed: int = 0, batch_size: int = 64,
+                    extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
                     device: Any = "auto", strict: bool = False, on_nan: str = "stop",
-                    progress: Any = None) -> ISResult:
+                    progress: Any = None, protocol: str | None = None) -> ISResult:
     """Inception score of generated images (NVIDIA's ``is50k``: 50k samples, 10 splits).
 
     Logits of the FID Inception without the output bias, softmax, and per split
@@ -431,7 +448,7 @@ def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, spli
         splits: consecutive splits of the samples (at most the number of samples).
         extractor: the FID Inception: ``"inception-v3-fid"`` (``:pytorch-fid`` / ``:nvidia``) or a
             :class:`~ganeval.features.inception.FIDInceptionV3` module; only it has the 1008 class logits.
-        protocol, seed, batch_size, device, strict, on_nan, progress: as :func:`fid`.
+        resize, seed, batch_size, device, strict, on_nan, progress, protocol: as :func:`fid`.
 
     Returns:
         :class:`ISResult` (higher is better, in [1, 1008]).
@@ -439,6 +456,7 @@ def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, spli
     Raises:
         WeightsNotFoundError: the Inception weights are missing (the message names the file and folder).
     """
+    from .._renamed import renamed_argument
     from ..devices import resolve_device
     from ..features import load_extractor
     from ..features.extract import extract_features
@@ -446,26 +464,28 @@ def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, spli
     from ..features.stats import FeatureStatistics
 
     t0 = time.time()
-    check_positive_int("num_samples", num_samples, minimum=2, maximum=MAX_SAMPLES)
-    check_positive_int("splits", splits)
-    check_positive_int("batch_size", batch_size)
+    resize = renamed_argument("inception_score", "protocol", "resize", protocol, resize, "tf")
+    num_samples = check_positive_int("num_samples", num_samples, minimum=2, maximum=MAX_SAMPLES)
+    splits = check_positive_int("splits", splits)
+    batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_positive_int("seed", seed, minimum=0)
     check_choice("on_nan", on_nan, ("stop", "skip"))
     dev = resolve_device(device)
+    src = open_source(generator_or_source, role="generated", num_samples=num_samples, seed=seed, device=dev)
     inception = load_extractor(extractor, device=dev)
     if not callable(getattr(inception, "logits", None)) or not hasattr(inception, "fc"):
         raise GanevalValueError(f"Argument `extractor` must be the FID Inception (class logits are needed), "
                                 f"but got {getattr(inception, 'name', extractor)!r}.")
-    src = open_source(generator_or_source, role="generated", num_samples=num_samples, seed=seed, device=dev)
     if isinstance(src, FeatureStatistics):
         raise GanevalValueError("Argument `generator_or_source` must be images or a generator, not a statistics file.")
     if isinstance(src, GeneratorSource):
         src.on_nan = on_nan
     ext = _InceptionLogits(inception)
-    logits, _, report = extract_features(src, ext, protocol=protocol, num_items=num_samples, batch_size=batch_size,
+    logits, _, report = extract_features(src, ext, resize=resize, num_items=num_samples, batch_size=batch_size,
                                          device=dev, strict=strict, progress=progress, desc="generated")
     scores = inception_score_splits(logits, splits=splits)
     generated = src.describe() if isinstance(src, ImageSet) else str(generator_or_source)
-    config = {"splits": splits, "protocol": protocol, "extractor": ext.name, "extractor_sha256": ext.weights_sha256,
+    config = {"splits": splits, "resize": resize, "extractor": ext.name, "extractor_sha256": ext.weights_sha256,
               "output_bias": False, "num_generated": len(logits), "seed": seed, "on_nan": on_nan,
               "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)", "generated": generated,
               "batch_size": batch_size}

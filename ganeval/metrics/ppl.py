@@ -22,11 +22,11 @@ agrees within the measured float32 noise floor across hardware (``docs/numerics.
 expectation is the same; only which noise meets which pair differs. ``method="jvp"`` computes
 the eps -> 0 limit of the finite difference exactly (forward-mode AD).
 
-The two crop/downsample orders (``protocol``): ``"tf"`` (NVlabs/stylegan, stylegan2,
+The two downsampling rules (``downsample``): ``"tf"`` (NVlabs/stylegan, stylegan2,
 stylegan2-ada TF) takes the factor from the cropped height, so a cropped 1024 px image reaches
 the distance at 256 px; ``"ada-pytorch"`` (stylegan2-ada-pytorch, stylegan3) takes it from the
 full resolution (128 px for cropped 1024 and 512 px generators). They agree without crop and
-at 256 px and below.
+at 256 px and below. (Called ``protocol`` up to 0.1.0; see :mod:`ganeval._renamed`.)
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ __all__ = [
     "PPLResult",
     "PPLPreset",
     "PPL_PRESETS",
-    "PROTOCOLS",
+    "DOWNSAMPLES",
     "slerp",
     "crop_face",
     "box_downsample",
@@ -75,7 +75,8 @@ __all__ = [
 
 log = logging.getLogger("ganeval")
 
-PROTOCOLS: tuple[str, ...] = ("tf", "ada-pytorch")
+DOWNSAMPLES: tuple[str, ...] = ("tf", "ada-pytorch")
+DEFAULT_NUM_SAMPLES = 50_000  # the published count (every StyleGAN2 row)
 SPACES: tuple[str, ...] = ("z", "w")
 SAMPLINGS: tuple[str, ...] = ("full", "end")
 INTERPOLATIONS: tuple[str, ...] = ("slerp", "lerp")
@@ -92,8 +93,8 @@ _BOOTSTRAP = 1000  # bootstrap resamples of the confidence interval
 class PPLPreset:
     """One named PPL protocol: the parameters that define the number, and its reference.
 
-    ``protocol`` is the default crop/downsample order; ``ppl(..., protocol="ada-pytorch")``
-    switches a preset to stylegan2-ada-pytorch's order.
+    ``downsample`` is the default downsampling rule; ``ppl(..., downsample="ada-pytorch")``
+    switches a preset to stylegan2-ada-pytorch's rule.
     """
 
     name: str
@@ -102,14 +103,14 @@ class PPLPreset:
     crop: bool
     num_samples: int
     epsilon: float
-    protocol: str
+    downsample: str
     reference: str
     method: str = "fd"  # every published number is a finite difference
 
 
 _SG2 = ("NVlabs/stylegan2 metrics/metric_defaults.py `{name}` (50,000 samples, eps 1e-4, {crop}); "
-        "the same row as stylegan2-ada TF and stylegan2-ada-pytorch metric_main (use protocol='ada-pytorch' "
-        "for that code's crop/downsample order). Published: {published}.")
+        "the same row as stylegan2-ada TF and stylegan2-ada-pytorch metric_main (use downsample='ada-pytorch' "
+        "for that code's downsampling rule). Published: {published}.")
 _V1 = ("NVlabs/stylegan (v1) metrics/metric_base.py `{short}` (100,000 samples, eps 1e-4, face crop, TF order). "
        "Published: {published}.")
 
@@ -160,11 +161,11 @@ class PPLResult(MetricResult):
                              "kept": self.kept_mask})
 
     def summary(self) -> str:
-        """One line: value, 95 % CI, n, generator, distance, protocol."""
+        """One line: value, 95 % CI, n, generator, distance, downsampling rule."""
         c, p = self.config, self.provenance
         return (f"{self.metric} = {self.value:.4g}  (95% CI {self.ci_low:.4g} .. {self.ci_high:.4g}, n={self.num_samples}, "
                 f"space={c.get('space')}, sampling={c.get('sampling')}, crop={c.get('crop')}; "
-                f"generator={p.get('generator_source')}, distance={c.get('distance')}, protocol={c.get('protocol')})")
+                f"generator={p.get('generator_source')}, distance={c.get('distance')}, downsample={c.get('downsample')})")
 
 
 # --------------------------------------------------------------------------- statistics
@@ -228,7 +229,7 @@ class _Plan:
     num_samples: int
     eps: float
     crop: bool
-    protocol: str
+    downsample: str
     interpolation: str
     method: str
     chunk_size: int
@@ -280,11 +281,11 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def _plan(preset: str | None, given: dict[str, Any], protocol: str | None, interpolation: str | None,
+def _plan(preset: str | None, given: dict[str, Any], downsample: str | None, interpolation: str | None,
           chunk_size: Any, batch_size: Any, seed: Any, on_nan: str, target_ci: float | None,
           min_samples: Any) -> _Plan:
     """Resolve the preset and validate every argument (one error naming the argument)."""
-    defaults = {"space": "w", "sampling": "end", "num_samples": 50_000, "epsilon": 1e-4, "crop": False,
+    defaults = {"space": "w", "sampling": "end", "num_samples": DEFAULT_NUM_SAMPLES, "epsilon": 1e-4, "crop": False,
                 "method": "fd"}
     args = _resolve_preset(preset, given, defaults)
     space = check_choice("space", args["space"], SPACES)
@@ -306,21 +307,12 @@ def _plan(preset: str | None, given: dict[str, Any], protocol: str | None, inter
     return _Plan(
         space=space, sampling=check_choice("sampling", args["sampling"], SAMPLINGS), num_samples=num_samples,
         eps=_check_epsilon(args["epsilon"]), crop=bool(args["crop"]),
-        protocol=check_choice("protocol", protocol if protocol is not None else
-                              (PPL_PRESETS[preset].protocol if preset else "tf"), PROTOCOLS),
+        downsample=check_choice("downsample", downsample if downsample is not None else
+                                (PPL_PRESETS[preset].downsample if preset else "tf"), DOWNSAMPLES),
         interpolation=interpolation, method=check_choice("method", args["method"], METHODS), chunk_size=chunk,
         # the batch only groups chunks: a multiple of the chunk size
         batch_size=-(-batch // chunk) * chunk, seed=_check_seed(seed), on_nan=check_choice("on_nan", on_nan, ON_NAN),
         preset=preset, target_ci=target_ci, min_samples=min_n)
-
-
-def _check_generator(G: Any) -> None:
-    for attr in ("z_dim", "img_resolution"):
-        value = getattr(G, attr, None)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise GanevalTypeError(
-                f"Argument `G` must be a generator with positive integer attributes z_dim and img_resolution "
-                f"(see ganeval.models.base), but {type(G).__name__}.{attr} is {value!r}.")
 
 
 # --------------------------------------------------------------------------- stopping and statistics
@@ -406,7 +398,7 @@ def ppl(
     seed: int = 0,
     batch_size: int = 32,
     device: str | torch.device = "auto",
-    protocol: str | None = None,
+    downsample: str | None = None,
     preset: str | None = None,
     interpolation: str | None = None,
     method: str | None = None,
@@ -416,6 +408,7 @@ def ppl(
     progress: bool | str | None = None,
     run_dir: Any = None,
     on_nan: str = "stop",
+    protocol: str | None = None,
 ) -> PPLResult:
     """Perceptual path length of generator ``G`` in Z or W (lower is better).
 
@@ -423,7 +416,8 @@ def ppl(
         G: a style-based generator (``z_dim``, ``c_dim``, ``img_resolution``, ``mapping``,
             ``synthesis``; see :mod:`ganeval.models.base`) returning images in [-1, 1]. A
             generator without a mapping network works for ``space="z"`` through ``G(z, c)``.
-            ``G`` is moved to ``device`` in place (like ``nn.Module.to``).
+            ``G`` is moved to ``device`` in place (like ``nn.Module.to``). A registry name or
+            checkpoint path loads the generator (:func:`ganeval.loaders.resolve_generator`).
         space: ``"z"`` (slerp, then mapping) or ``"w"`` (map, then lerp every layer's w);
             default ``"w"``.
         sampling: ``"full"`` (t ~ U[0, 1)) or ``"end"`` (t = 0, as NVIDIA's code does); default ``"end"``.
@@ -435,7 +429,9 @@ def ppl(
         batch_size: pairs per call of the sample loop, rounded up to a multiple of ``chunk_size``;
             does not change the result.
         device: ``"auto"`` | ``"cpu"`` | ``"cuda[:N]"``.
-        protocol: crop/downsample order, ``"tf"`` (default) or ``"ada-pytorch"``.
+        downsample: which resolution the box-downsampling factor is taken from: ``"tf"``
+            (default; the cropped height, as NVIDIA's TF code) or ``"ada-pytorch"`` (the full
+            resolution, as stylegan2-ada-pytorch); they differ only for crops above 256 px.
         preset: a name in :data:`PPL_PRESETS`; it fixes space, sampling, crop, num_samples,
             epsilon and method (arguments not given take the preset's value; a given value that
             differs from the preset's raises).
@@ -460,6 +456,7 @@ def ppl(
             statistics, logs a warning and records ``num_nonfinite_skipped`` and
             ``first_nonfinite_indices`` in ``extra`` (their ``per_sample`` entries are NaN).
             Non-finite or negative distances of finite images always raise.
+        protocol: the old name of ``downsample`` (deprecated; removed in the next release).
 
     Returns:
         :class:`PPLResult` with the filtered mean, the std (ddof 1) of the kept values, a 95 %
@@ -477,13 +474,16 @@ def ppl(
     t_start = time.perf_counter()
     given = {"space": space, "sampling": sampling, "num_samples": num_samples, "epsilon": epsilon, "crop": crop,
              "method": method}
-    plan = _plan(preset, given, protocol, interpolation, chunk_size, batch_size, seed, on_nan, target_ci,
-                 min_samples)
-    _check_generator(G)
+    from .._renamed import renamed_argument
 
+    downsample = renamed_argument("ppl", "protocol", "downsample", protocol, downsample, None)
+    plan = _plan(preset, given, downsample, interpolation, chunk_size, batch_size, seed, on_nan, target_ci,
+                 min_samples)
     from ..distances import load_distance
+    from ..loaders import resolve_generator
 
     dev = resolve_device(device)
+    G = resolve_generator(G, dev)
     if isinstance(G, torch.nn.Module):
         G.to(dev)
     dist = load_distance(distance, device=dev)
@@ -510,13 +510,13 @@ def _sampler(G: Any, dist: Any, plan: _Plan, dev: torch.device) -> tuple[PathSam
     render = Renderer(G, plan.space, dev, plan.seed)
     res = int(G.img_resolution)
     cropped = res // 2 if plan.crop else res
-    factor = downsample_factor(res, cropped, plan.protocol)
+    factor = downsample_factor(res, cropped, plan.downsample)
     sampler = PathSampler(G, render, dist, space=plan.space, sampling=plan.sampling,
                           interpolation=plan.interpolation, eps=plan.eps, crop=plan.crop, factor=factor,
                           method=plan.method, chunk_size=plan.chunk_size, seed=plan.seed)
     config: dict[str, Any] = {
         "space": plan.space, "sampling": plan.sampling, "num_samples": plan.num_samples,
-        "epsilon": plan.eps if plan.method == "fd" else None, "crop": plan.crop, "protocol": plan.protocol,
+        "epsilon": plan.eps if plan.method == "fd" else None, "crop": plan.crop, "downsample": plan.downsample,
         "interpolation": plan.interpolation, "method": plan.method, "chunk_size": plan.chunk_size,
         "distance": dist.name, "seed": plan.seed, "noise": render.mode, "distance_input_px": cropped // factor,
         "downsample_factor": factor, "truncation_psi": 1.0, "preset": plan.preset, "target_ci": plan.target_ci,

@@ -17,14 +17,15 @@ Reference: NVlabs/stylegan ``metrics/linear_separability.py`` (read for meaning;
 4. ``H(Y | X)`` in bits from the 2x2 joint table of SVM prediction X and label Y, clamped at 0;
    score = ``2 ** sum_i H_i`` (equal to the paper's ``exp`` of the sum in nats). Lower is better.
 
-Protocols: ``"stylegan"`` fits and scores on the same kept points (the reference);
-``"heldout"`` fits on kept samples whose index is not a multiple of 5 and scores on the
-others (entropy and accuracy on unseen points; the training accuracy is reported too).
+Splits (``split``, called ``protocol`` up to 0.1.0): ``"stylegan"`` fits and scores on the same
+kept points (the reference); ``"heldout"`` fits on kept samples whose index is not a multiple
+of 5 and scores on the others (entropy and accuracy on unseen points; the training accuracy is
+reported too).
 Solvers: ``"fast"`` (default; :mod:`ganeval.metrics._linear_svm`, LinearSVC's primal problem,
 deterministic), ``"liblinear-dual"`` (``sklearn.svm.LinearSVC(dual=True, random_state=0)``:
 the reference's settings, ``dual=True`` being the default of the scikit-learn versions NVIDIA
-used) and ``"liblinear-primal"`` (``dual=False``). Preset ``ls_stylegan`` = reference protocol
-with ``liblinear-dual``.
+used) and ``"liblinear-primal"`` (``dual=False``). Preset ``ls_stylegan`` = the reference's
+split with ``liblinear-dual``.
 
 Fits that cannot be scored are never counted as perfect predictions (the reference replaced
 them by the labels): an attribute whose kept labels hold a single class (``single_class``;
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 SPACES = ("z", "w")
-PROTOCOLS = ("stylegan", "heldout")
+SPLITS = ("stylegan", "heldout")
 SOLVERS = ("fast", "liblinear-dual", "liblinear-primal")
 SCORED = ("ok", "not_converged")
 _CACHE_VERSION = 2  # 2: chunks also hold the per-sample `finite` flag
@@ -73,9 +74,9 @@ _MAX_SAMPLES = 100_000_000  # latents and logits of this many samples are kept i
 
 SEPARABILITY_PRESETS: dict[str, dict[str, Any]] = {
     # NVIDIA's protocol exactly: LinearSVC defaults (dual=True then), fit and score on the same points.
-    "ls_stylegan": {"num_samples": 200_000, "num_keep": 100_000, "protocol": "stylegan", "solver": "liblinear-dual"},
+    "ls_stylegan": {"num_samples": 200_000, "num_keep": 100_000, "split": "stylegan", "solver": "liblinear-dual"},
     # Same sampling, fast solver, entropy on held-out points.
-    "ls_heldout": {"num_samples": 200_000, "num_keep": 100_000, "protocol": "heldout", "solver": "fast"},
+    "ls_heldout": {"num_samples": 200_000, "num_keep": 100_000, "split": "heldout", "solver": "fast"},
 }
 
 
@@ -149,11 +150,11 @@ def _coef(model: Any) -> np.ndarray:
     return np.asarray(model.coef_ if hasattr(model, "coef_") else model.coef, dtype=np.float64).reshape(-1)
 
 
-def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, protocol: str, solver: str,
+def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, split: str, solver: str,
                      moment: torch.Tensor | None, constant: bool) -> tuple[dict[str, Any], np.ndarray | None]:
     """One (attribute, space): row of the table and the unit SVM normal (None when not scored)."""
-    test = (idx % 5 == 0) if protocol == "heldout" else np.ones(len(idx), dtype=bool)
-    train = ~test if protocol == "heldout" else test
+    test = (idx % 5 == 0) if split == "heldout" else np.ones(len(idx), dtype=bool)
+    train = ~test if split == "heldout" else test
     row: dict[str, Any] = {"entropy_bits": math.nan, "svm_train_acc": math.nan, "heldout_acc": math.nan,
                            "heldout_entropy_bits": math.nan, "class_balance": float(y.mean()), "kept": len(y)}
     if constant or y[train].min() == y[train].max():
@@ -166,7 +167,7 @@ def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, protocol:
         row["status"] = f"failed: {type(exc).__name__}: {exc}"
         return row, None
     row["svm_train_acc"] = float((pred_train == y[train]).mean())
-    if protocol == "heldout":
+    if split == "heldout":
         pred_test = np.asarray(model.predict(x[test]))
         row["heldout_acc"] = float((pred_test == y[test]).mean())
         row["heldout_entropy_bits"] = conditional_entropy_bits(joint_table(pred_test, y[test]))
@@ -348,17 +349,19 @@ def separability(
     seed: int = 0,
     batch_size: int = 64,
     device: str | torch.device = "auto",
-    protocol: Literal["stylegan", "heldout"] = "stylegan",
+    split: Literal["stylegan", "heldout"] = "stylegan",
     solver: Literal["fast", "liblinear-dual", "liblinear-primal"] = "fast",
     w_layer: int = -1,
     cache_dir: str | Path | Literal[False] | None = None,
     on_nan: Literal["stop", "skip"] = "stop",
     progress: bool | str | None = None,
+    protocol: Literal["stylegan", "heldout"] | None = None,
 ) -> SeparabilityResult:
     """Linear separability of Z and/or W (see the module docstring for the procedure).
 
     Args:
-        G: generator (``mapping``/``synthesis``, see :mod:`ganeval.models.base`).
+        G: generator (``mapping``/``synthesis``, see :mod:`ganeval.models.base`), or its registry
+            name or checkpoint path (:func:`ganeval.loaders.resolve_generator`).
         classifier: an attribute classifier (:func:`ganeval.load_classifier`) or a source for it.
         spaces: latent spaces to score: ``"z"`` and/or ``"w"``.
         num_samples: images generated and classified.
@@ -367,7 +370,7 @@ def separability(
         batch_size: samples per generator call (rounded up to a multiple of the classifier's
             ``group_size``); results do not depend on it.
         device: ``"auto"|"cpu"|"cuda[:N]"``.
-        protocol: ``"stylegan"`` (fit and score on the same points) or ``"heldout"``.
+        split: ``"stylegan"`` (fit and score on the same points) or ``"heldout"``.
         solver: ``"fast"``, ``"liblinear-dual"`` or ``"liblinear-primal"``.
         w_layer: which layer of W+ is the ``"w"`` space (default: the last, as the reference).
         cache_dir: folder of the sample cache (latents + logits, keyed by generator hash,
@@ -377,6 +380,7 @@ def separability(
             :class:`~ganeval.errors.NonFiniteOutputError` at the first such batch (how many, first
             sample indices); ``"skip"`` leaves those samples out and records them in ``extra``.
         progress: see :func:`ganeval.runtime.map_samples`.
+        protocol: the old name of ``split`` (deprecated; removed in the next release).
 
     Returns:
         :class:`SeparabilityResult` (lower is better).
@@ -386,22 +390,59 @@ def separability(
     >>> res = ganeval.separability(G, "zoo:shapes-classifier", num_samples=4000, num_keep=2000)  # doctest: +SKIP
     >>> res.scores(), res.table                                                  # doctest: +SKIP
     """
+    from .._renamed import renamed_argument
     from ..classifiers import load_classifier
     from ..devices import resolve_device
-    from ..results import collect_provenance
-    from ..runtime import config_hash, map_samples
+    from ..loaders import resolve_generator
 
     t0 = time.time()
+    split = renamed_argument("separability", "protocol", "split", protocol, split, "stylegan")
+    opts = _check_options(spaces=spaces, num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
+                          split=split, solver=solver, w_layer=w_layer, cache_dir=cache_dir, on_nan=on_nan)
+    dev = resolve_device(device)
+    G = resolve_generator(G, dev)
+    clf = load_classifier(classifier, device=dev)
+    _check_inputs(G, clf, opts.spaces, opts.num_samples, opts.num_keep, opts.w_layer)
+    G = G.to(dev).eval()
+    samples = _draw_samples(G, clf, opts, dev, progress)
+    keep = confident_indices(samples.logits, opts.num_keep)
+    rows, normals, extra = [], {}, {"num_nonfinite_skipped": len(samples.bad),
+                                    "first_nonfinite_indices": samples.bad[:10].tolist()}
+    for space in opts.spaces:
+        space_rows, normals[space], scores = _score_space(space, samples, keep, clf.attribute_names, opts)
+        rows += space_rows
+        extra.update(scores)
+    return _result(G, clf, opts, samples, rows, normals, extra, dev, time.time() - t0)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The validated arguments of one :func:`separability` call (see there)."""
+
+    spaces: tuple[str, ...]
+    num_samples: int
+    num_keep: int
+    seed: int
+    batch_size: int
+    split: str
+    solver: str
+    w_layer: int
+    cache_dir: str | os.PathLike[str] | Literal[False] | None
+    on_nan: str
+
+
+def _check_options(*, spaces: Any, num_samples: Any, num_keep: Any, seed: Any, batch_size: Any, split: Any,
+                   solver: Any, w_layer: Any, cache_dir: Any, on_nan: Any) -> _Options:
+    """Validate every argument that does not need the generator or classifier (one error naming the argument)."""
     num_samples = check_positive_int("num_samples", num_samples, maximum=_MAX_SAMPLES)
     num_keep = check_positive_int("num_keep", num_keep)
     batch_size = check_positive_int("batch_size", batch_size)
-    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("split", split, SPLITS)
     check_choice("solver", solver, SOLVERS)
     check_choice("on_nan", on_nan, ("stop", "skip"))
     if not is_int(w_layer):
         raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
-    w_layer = int(w_layer)
-    check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    seed = check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
     if cache_dir is not None and cache_dir is not False and not isinstance(cache_dir, (str, os.PathLike)):
         raise GanevalTypeError(f"Argument `cache_dir` must be a folder path, None or False, but got "
                                f"{type(cache_dir).__name__}.")
@@ -411,100 +452,145 @@ def separability(
         raise GanevalTypeError(f"Argument `spaces` must be a sequence of 'z', 'w', but got {type(spaces).__name__}.")
     for s in spaces:
         check_choice("spaces", s, SPACES)
-    dev = resolve_device(device)
-    clf = load_classifier(classifier, device=dev)
-    spaces = tuple(spaces)
-    _check_inputs(G, clf, spaces, num_samples, num_keep, w_layer)
-    G = G.to(dev).eval()
-    names = list(clf.attribute_names)
-    group = int(getattr(clf, "group_size", 1))
-    batch = -(-batch_size // group) * group
+    return _Options(spaces=tuple(spaces), num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
+                    split=split, solver=solver, w_layer=int(w_layer), cache_dir=cache_dir, on_nan=on_nan)
 
-    fn, noise_desc = _sample_fn(G, clf, seed, dev)
+
+@dataclass(frozen=True)
+class _Samples:
+    """The drawn samples of one run, with the non-finite ones already left out (``on_nan="skip"``).
+
+    Attributes:
+        logits: float32 ``[n, A]`` classifier logits of the finite samples.
+        latents: ``{space: float32 [n, dim]}`` (``"z"`` always; ``"w"`` at ``w_layer`` when scored).
+        sample_index: int64 ``[n]``, the original sample index of each row (the held-out split uses it).
+        bad: int64, the indices of the samples left out.
+        config: the sample cache's configuration (generator and classifier hashes, seed, noise, ...).
+        batch: samples per generator call (a multiple of the classifier's group size).
+        run_dir: the cache folder, or None without a cache.
+        resumed: samples read back from the cache.
+    """
+
+    logits: np.ndarray
+    latents: dict[str, np.ndarray]
+    sample_index: np.ndarray
+    bad: np.ndarray
+    config: dict[str, Any]
+    batch: int
+    run_dir: Path | None
+    resumed: int
+
+
+def _draw_samples(G: Any, clf: Any, opts: _Options, dev: torch.device, progress: Any) -> _Samples:
+    """Generate and classify ``num_samples`` samples (through the sample cache), then apply ``on_nan``."""
+    from ..runtime import config_hash, map_samples
+
+    group = int(getattr(clf, "group_size", 1))
+    batch = -(-opts.batch_size // group) * group
+    fn, noise_desc = _sample_fn(G, clf, opts.seed, dev)
     sample_config = {"kind": "separability-samples", "version": _CACHE_VERSION, "generator": _module_hash(G),
-                     "classifier": _classifier_hash(clf), "attributes": names, "seed": int(seed),
-                     "noise": noise_desc, "device_type": dev.type, "classifier_group_size": group}
+                     "classifier": _classifier_hash(clf), "attributes": list(clf.attribute_names),
+                     "seed": int(opts.seed), "noise": noise_desc, "device_type": dev.type,
+                     "classifier_group_size": group}
     run_dir = None
-    if cache_dir is not False:
-        root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    if opts.cache_dir is not False:
+        root = Path(opts.cache_dir) if opts.cache_dir is not None else _default_cache_dir()
         run_dir = root / config_hash(sample_config)[:20]
-    data = map_samples(fn, num_samples, batch_size=batch, desc="separability", progress=progress,
+    data = map_samples(fn, opts.num_samples, batch_size=batch, desc="separability", progress=progress,
                        run_dir=run_dir, config=sample_config, batch_multiple=group,
-                       stop_when=(lambda g: not g["finite"].all()) if on_nan == "stop" else None)
+                       stop_when=(lambda g: not g["finite"].all()) if opts.on_nan == "stop" else None)
     logits = data["logits"]
     latents = {"z": data["z"]}
-    if "w" in spaces:
-        latents["w"] = data["w"] if w_layer in (-1, G.num_ws - 1) else _recompute_w(G, data["z"], w_layer, seed, batch, dev)
+    if "w" in opts.spaces:
+        latents["w"] = data["w"] if opts.w_layer in (-1, G.num_ws - 1) else \
+            _recompute_w(G, data["z"], opts.w_layer, opts.seed, batch, dev)
     finite = data["finite"]
     bad = np.flatnonzero(~finite)
-    sample_index = np.flatnonzero(finite)  # original sample indices of the rows used (the held-out split uses them)
-    if len(bad) and on_nan == "stop":
+    if len(bad) and opts.on_nan == "stop":
         raise NonFiniteOutputError(
             f"The generator produced {len(bad)} non-finite image(s) or classifier outputs in the first "
             f"{len(finite)} samples (first sample indices: {bad[:10].tolist()}); pass on_nan='skip' "
             "(--on-nan skip) to leave them out.")
     if len(bad):
         warnings.warn(f"separability: left out {len(bad)} sample(s) with non-finite images or logits "
-                      f"(first sample indices: {bad[:10].tolist()}).", stacklevel=2)
+                      f"(first sample indices: {bad[:10].tolist()}).", stacklevel=3)
         logits = logits[finite]
         latents = {k: v[finite] for k, v in latents.items()}
-        if num_keep > len(logits):
-            raise GanevalValueError(f"Only {len(logits)} finite samples remain, fewer than `num_keep` ({num_keep}).")
+        if opts.num_keep > len(logits):
+            raise GanevalValueError(f"Only {len(logits)} finite samples remain, fewer than `num_keep` "
+                                    f"({opts.num_keep}).")
+    return _Samples(logits=logits, latents=latents, sample_index=np.flatnonzero(finite), bad=bad,
+                    config=sample_config, batch=batch, run_dir=run_dir,
+                    resumed=int(getattr(data, "resumed", 0)))
 
-    keep = confident_indices(logits, num_keep)
-    labels = logits >= 0
-    constant = labels.all(0) | (~labels).all(0)
-    normals: dict[str, dict[str, np.ndarray]] = {}
-    rows, extra = [], {"num_nonfinite_skipped": len(bad),
-                                    "first_nonfinite_indices": bad[:10].tolist()}
-    for space in spaces:
-        x = np.ascontiguousarray(latents[space], dtype=np.float32)
-        moment = None
-        if solver == "fast":
-            from ._linear_svm import second_moment
 
-            moment = second_moment(torch.from_numpy(x))
-        normals[space] = {}
-        for a, attr in enumerate(names):
-            idx = keep[a]
-            row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), sample_index[idx], protocol=protocol,
-                                           solver=solver, moment=moment, constant=bool(constant[a]))
-            rows.append({"attribute": attr, "space": space, **row})
-            if normal is not None:
-                normals[space][attr] = normal
-        scored = [r for r in rows if r["space"] == space and r["status"] in SCORED]
-        excluded = [r["attribute"] for r in rows if r["space"] == space and r["status"] not in SCORED]
-        extra[f"score_{space}"] = float(2.0 ** sum(r["entropy_bits"] for r in scored)) if scored else math.nan
-        extra[f"num_scored_{space}"] = len(scored)
-        extra[f"excluded_{space}"] = excluded
-        if excluded:
-            warnings.warn(f"separability ({space}): {len(excluded)} of {len(names)} attribute(s) excluded from the "
-                          f"score (no usable SVM fit): {excluded}; see the table's status column.", stacklevel=2)
+def _score_space(space: str, samples: _Samples, keep: np.ndarray, names: Sequence[str],
+                 opts: _Options) -> tuple[list[dict[str, Any]], dict[str, np.ndarray], dict[str, Any]]:
+    """Fit and score every attribute in one space: (table rows, unit SVM normals, score entries of ``extra``).
 
+    ``keep`` is :func:`confident_indices` of the logits, int64 ``[A, num_keep]``; the score is
+    ``2 ** sum(entropy_bits)`` over the attributes whose fit was scored (NaN when none was).
+    """
+    x = np.ascontiguousarray(samples.latents[space], dtype=np.float32)
+    labels = samples.logits >= 0
+    constant = np.asarray(labels.all(0) | (~labels).all(0), dtype=bool)
+    moment = None
+    if opts.solver == "fast":
+        from ._linear_svm import second_moment
+
+        moment = second_moment(torch.from_numpy(x))
+    rows, normals = [], {}
+    for a, attr in enumerate(names):
+        idx = keep[a]
+        row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), samples.sample_index[idx],
+                                       split=opts.split, solver=opts.solver, moment=moment,
+                                       constant=bool(constant[a]))
+        rows.append({"attribute": attr, "space": space, **row})
+        if normal is not None:
+            normals[attr] = normal
+    scored = [r for r in rows if r["status"] in SCORED]
+    excluded = [r["attribute"] for r in rows if r["status"] not in SCORED]
+    if excluded:
+        warnings.warn(f"separability ({space}): {len(excluded)} of {len(names)} attribute(s) excluded from the "
+                      f"score (no usable SVM fit): {excluded}; see the table's status column.", stacklevel=3)
+    scores = {f"score_{space}": float(2.0 ** sum(r["entropy_bits"] for r in scored)) if scored else math.nan,
+              f"num_scored_{space}": len(scored), f"excluded_{space}": excluded}
+    return rows, normals, scores
+
+
+def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict[str, Any]],
+            normals: dict[str, dict[str, np.ndarray]], extra: dict[str, Any], dev: torch.device,
+            wall: float) -> SeparabilityResult:
+    """The result: the table, the configuration that defines the number, and provenance."""
     import pandas as pd
+
+    from ..results import collect_provenance
 
     table = pd.DataFrame(rows, columns=["attribute", "space", "entropy_bits", "svm_train_acc", "heldout_acc",
                                         "heldout_entropy_bits", "class_balance", "kept", "status"])
     extra["attributes"] = table.to_dict(orient="records")
-    value_space = "w" if "w" in spaces else spaces[0]
+    value_space = "w" if "w" in opts.spaces else opts.spaces[0]
     sklearn_version = None
-    if solver != "fast":
+    if opts.solver != "fast":
         import sklearn
 
         sklearn_version = sklearn.__version__
-    config = {"spaces": list(spaces), "num_samples": num_samples, "num_keep": num_keep, "seed": seed, "on_nan": on_nan,
-              "protocol": protocol, "solver": solver, "w_layer": w_layer, "batch_size": batch,
-              "truncation_psi": 1.0, "noise": noise_desc, "classifier_resolution": clf.input_resolution,
-              "attributes": names, "score_space": value_space,
-              "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if solver == "fast" else
-                      f"sklearn LinearSVC(dual={solver == 'liblinear-dual'}, random_state=0)")}
-    metric = "ls_stylegan" if (protocol, solver) == ("stylegan", "liblinear-dual") else f"ls_{protocol}_{solver}"
-    weights: dict[str, Any] = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
-    prov = collect_provenance(device=dev, seed=seed, weights=weights, wall_time=time.time() - t0,
+    config = {"spaces": list(opts.spaces), "num_samples": opts.num_samples, "num_keep": opts.num_keep,
+              "seed": opts.seed, "on_nan": opts.on_nan, "split": opts.split, "solver": opts.solver,
+              "w_layer": opts.w_layer, "batch_size": samples.batch, "truncation_psi": 1.0,
+              "noise": samples.config["noise"], "classifier_resolution": clf.input_resolution,
+              "attributes": list(clf.attribute_names), "score_space": value_space,
+              "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if opts.solver == "fast" else
+                      f"sklearn LinearSVC(dual={opts.solver == 'liblinear-dual'}, random_state=0)")}
+    metric = "ls_stylegan" if (opts.split, opts.solver) == ("stylegan", "liblinear-dual") else \
+        f"ls_{opts.split}_{opts.solver}"
+    weights: dict[str, Any] = {"generator": samples.config["generator"], "classifier": samples.config["classifier"]}
+    prov = collect_provenance(device=dev, seed=opts.seed, weights=weights, wall_time=wall,
                               generator_source=(getattr(G, "provenance", None) or {}).get("source"),
-                              classifier=clf.name, sklearn=sklearn_version, cache_dir=str(run_dir) if run_dir else None,
-                              samples_resumed=int(getattr(data, "resumed", 0)))
-    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(sample_index),
+                              classifier=clf.name, sklearn=sklearn_version,
+                              cache_dir=str(samples.run_dir) if samples.run_dir else None,
+                              samples_resumed=samples.resumed)
+    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(samples.sample_index),
                               higher_is_better=False, config=config, provenance=prov, extra=extra, table=table,
                               normals=normals)
 

@@ -52,6 +52,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._renamed import upgrade_options
 from ..errors import GanevalTypeError, GanevalValueError
 from .claims import ClaimSpec, parse_claims
 
@@ -264,7 +265,8 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
     for i, m in enumerate(data.get("metrics", [])):
         m = _table(f"metrics[{i}]", m)
         mname = _str(f"metrics[{i}].name", m.get("name"))
-        options = {OPTION_ALIASES.get(k, k): v for k, v in m.items() if k not in ("name", "label")}
+        given = {OPTION_ALIASES.get(k, k): v for k, v in m.items() if k not in ("name", "label")}
+        options = upgrade_options(mname, given, f"metrics[{i}]")
         defaults = dict(METRIC_DEFAULTS.get(mname, {}))
         if mname == "fid" and not str(options.get("real", "zoo:")).startswith("zoo:"):
             # the zoo classifier's features only suit the zoo data; any other real set gets the FID Inception

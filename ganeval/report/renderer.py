@@ -30,9 +30,9 @@ __all__ = ["render_report", "RenderOutcome", "Cell", "Table"]
 
 # config keys worth a column in the per-metric tables, in display order
 _METRIC_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
-    "ppl": ("space", "sampling", "epsilon", "crop", "distance", "protocol"),
-    "separability": ("spaces", "num_keep", "classifier", "protocol"),
-    "fid": ("extractor", "real", "num_generated", "num_real", "protocol"),
+    "ppl": ("space", "sampling", "epsilon", "crop", "distance", "downsample"),
+    "separability": ("spaces", "num_keep", "classifier", "split"),
+    "fid": ("extractor", "real", "num_generated", "num_real", "resize"),
     "equivariance": ("kind", "num_samples", "translate_max", "rotate_max"),
 }
 _SECTION_TITLES = {"ppl": "Perceptual path length", "separability": "Linear separability",

@@ -30,14 +30,14 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..results import MetricResult, to_jsonable
 from .config import KNOWN_METRICS, FigureSpec, MetricSpec, ReportConfig
 
-__all__ = ["run_report", "RunOutcome", "METRICS", "cell_key", "read_records", "RESULTS_FILE"]
+__all__ = ["run_report", "RunOutcome", "METRICS", "cell_key", "metric_line", "read_records", "RESULTS_FILE"]
 
 RESULTS_FILE = "results.jsonl"
 
@@ -105,7 +105,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
     A line that is not JSON, or JSON that is not a record ganeval writes, raises naming the line;
     an unterminated last line (a run killed mid-write by an older version) is skipped with a warning.
+    Metric configurations written by 0.1.0 come back with the renamed keys (:func:`ganeval._renamed.upgrade_config`).
     """
+    from .._renamed import upgrade_config
     from ..errors import GanevalValueError
 
     if not path.exists():
@@ -134,6 +136,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         if problem:
             raise GanevalValueError(f"{path} line {n} is not a ganeval results record ({problem}); fix or remove "
                                     "that line.")
+        if rec["record"] == "metric" and isinstance(rec.get("config"), dict):
+            rec["config"] = upgrade_config(rec["config"])  # key names of this release (e.g. protocol -> resize)
         out.append(rec)
     return out
 
@@ -303,112 +307,168 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
     A generator that fails to load, an unknown metric and a metric that raises are recorded
     as failures; the run carries on with the other cells.
     """
-    import torch
-
-    import ganeval
-
-    from .._io import check_writable_dir
     from ..devices import resolve_device
 
-    say = log or (lambda msg: None)
+    t_run = time.perf_counter()
+    out, done = _open_folder(config, out_dir, force)
+    ctx = _Context(config=config, out=out, dev=resolve_device(device or config.device), done=done, force=force,
+                   sink=_Log(out / RESULTS_FILE), say=log or (lambda msg: None))
+    tally = _Tally()
+    for gspec in config.generators:
+        _evaluate_generator(ctx, gspec, tally)
+    ctx.sink.append(_run_record(ctx, device, tally, time.perf_counter() - t_run))
+    return RunOutcome(out_dir=out, results_path=out / RESULTS_FILE, num_failures=tally.failures,
+                      num_computed=tally.computed, num_reused=tally.reused)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every step of one run reads: the configuration, the output folder, the device, the records
+    of earlier runs that may be reused (by key), ``force``, the results sink and the progress log."""
+
+    config: ReportConfig
+    out: Path
+    dev: Any
+    done: dict[str, list[dict[str, Any]]]
+    force: bool
+    sink: _Log
+    say: Callable[[str], None]
+
+
+@dataclass
+class _Tally:
+    """What one run has written so far: the run record's generator entries, cells and figure keys, and counts."""
+
+    generators: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)
+    failures: int = 0
+    computed: int = 0
+    reused: int = 0
+
+
+def _open_folder(config: ReportConfig, out_dir: str | Path | None,
+                 force: bool) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
+    """The checked output folder and its reusable records (metric and figure lines by key)."""
+    from .._io import check_writable_dir
+
     out = check_writable_dir(Path(out_dir) if out_dir is not None else config.out)
-    results_path = out / RESULTS_FILE
-    previous = read_records(results_path)
+    previous = read_records(out / RESULTS_FILE)
     check_own_folder(out, previous, config.name, force)
     done: dict[str, list[dict[str, Any]]] = {}
     for rec in previous:
         if rec.get("record") in ("metric", "figures"):
             done.setdefault(rec["report"]["key"], []).append(rec)
-    sink = _Log(results_path)
-    dev = resolve_device(device or config.device)
-    t_run = time.perf_counter()
+    return out, done
 
-    generators, cells, figures = [], [], {}
-    failures = computed = reused = 0
-    for gspec in config.generators:
-        gentry: dict[str, Any] = {"label": gspec.label, "source": gspec.source}
-        generators.append(gentry)
-        say(f"[{gspec.label}] loading {gspec.source}")
-        try:
-            G = ganeval.load_generator(gspec.source, device=dev)
-        except Exception as exc:  # any load error becomes this generator's failure row
-            key = f"load-{uuid.uuid4().hex[:16]}"  # an id, not a cache key: load failures are retried
-            sink.append(_failure("load", gspec.label, None, key, exc))
-            failures += 1
-            gentry.update(status="failed", key=key)
-            cells += [{"generator": gspec.label, "metric_label": m.label, "key": key} for m in config.metrics]
-            if config.figures.enabled:
-                figures[gspec.label] = key
-            continue
-        gentry.update(status="ok", **_generator_info(G, gspec.source))
-        gid = gentry["sha256"] or f"source:{gspec.source}"
 
-        for mspec in config.metrics:
-            key = cell_key(gid, mspec, config.seed)
-            cells.append({"generator": gspec.label, "metric_label": mspec.label, "key": key})
-            if key in done and not force and all(r["record"] == "metric" for r in done[key]):
-                say(f"[{gspec.label}] {mspec.label}: reusing result {key[:12]}")
-                reused += 1
-                continue
-            runner = METRICS.get(mspec.name)
-            say(f"[{gspec.label}] {mspec.label}: computing")
-            t0 = time.perf_counter()
-            try:
-                if runner is None:
-                    from ..errors import GanevalValueError
+def _evaluate_generator(ctx: _Context, gspec: Any, tally: _Tally) -> None:
+    """Load one generator, then evaluate its metric cells and draw its figures (a load failure fails them all)."""
+    from ..loaders import resolve_generator
 
-                    raise GanevalValueError(f"Config metric `name` must be one of {', '.join(KNOWN_METRICS)}, "
-                                            f"but got {mspec.name!r}.")
-                results = _results_of(runner(G, dict(mspec.options), seed=config.seed, device=dev), mspec.name)
-            except Exception as exc:  # recorded as this cell's failure, shown in the report
-                sink.append(_failure("metric", gspec.label, mspec.label, key, exc))
-                failures += 1
-                continue
-            wall = time.perf_counter() - t0
-            for part, res in enumerate(results):
-                line = json.loads(res.to_json_line())
-                line["record"] = "metric"
-                line["report"] = {"generator": gspec.label, "metric_name": mspec.name, "metric_label": mspec.label,
-                                  "key": key, "part": part, "wall_time": wall, "generator_sha256": gentry["sha256"]}
-                line["per_sample"] = None if res.per_sample is None else _compact(res.per_sample)
-                kept = getattr(res, "kept_mask", None)
-                if kept is not None:
-                    line["kept_mask"] = [bool(k) for k in kept]
-                sink.append(line)
-            computed += 1
+    gentry: dict[str, Any] = {"label": gspec.label, "source": gspec.source}
+    tally.generators.append(gentry)
+    ctx.say(f"[{gspec.label}] loading {gspec.source}")
+    try:
+        G = resolve_generator(gspec.source, ctx.dev, argument="source")
+    except Exception as exc:
+        key = f"load-{uuid.uuid4().hex[:16]}"  # an id, not a cache key: load failures are retried
+        ctx.sink.append(_failure("load", gspec.label, None, key, exc))
+        tally.failures += 1
+        gentry.update(status="failed", key=key)
+        tally.cells += [{"generator": gspec.label, "metric_label": m.label, "key": key} for m in ctx.config.metrics]
+        if ctx.config.figures.enabled:
+            tally.figures[gspec.label] = key
+        return
+    gentry.update(status="ok", **_generator_info(G, gspec.source))
+    gid = gentry["sha256"] or f"source:{gspec.source}"
+    for mspec in ctx.config.metrics:
+        _evaluate_cell(ctx, G, gspec.label, gid, gentry["sha256"], mspec, tally)
+    if ctx.config.figures.enabled:
+        _draw_figures(ctx, G, gspec.label, gid, tally)
 
-        if config.figures.enabled:
-            fkey = _hash({"generator": gid, "figures": config.figures, "seed": config.seed})
-            figures[gspec.label] = fkey
-            prev = done.get(fkey, [])
-            if prev and not force and all((out / it["file"]).is_file() for it in prev[-1]["report"]["items"]):
-                say(f"[{gspec.label}] figures: reusing {fkey[:12]}")
-                continue
-            say(f"[{gspec.label}] figures: drawing")
-            rel = f"figures/{_slug(gspec.label)}-{fkey[:8]}"
-            t0 = time.perf_counter()
-            try:
-                items = _make_figures(G, config.figures, config.seed, out / rel, rel)
-            except Exception as exc:  # a figure error must not lose the metric results
-                sink.append(_failure("figures", gspec.label, None, fkey, exc))
-                failures += 1
-                continue
-            sink.append({"record": "figures", "report": {"generator": gspec.label, "key": fkey, "items": items,
-                                                         "wall_time": time.perf_counter() - t0}})
 
+def _evaluate_cell(ctx: _Context, G: Any, label: str, gid: str, sha256: str | None, mspec: MetricSpec,
+                   tally: _Tally) -> None:
+    """One (generator, metric) cell: reused from an earlier run when its key matches, else computed
+    and appended (one line per result), or recorded as a failure."""
+    key = cell_key(gid, mspec, ctx.config.seed)
+    tally.cells.append({"generator": label, "metric_label": mspec.label, "key": key})
+    if key in ctx.done and not ctx.force and all(r["record"] == "metric" for r in ctx.done[key]):
+        ctx.say(f"[{label}] {mspec.label}: reusing result {key[:12]}")
+        tally.reused += 1
+        return
+    runner = METRICS.get(mspec.name)
+    ctx.say(f"[{label}] {mspec.label}: computing")
+    t0 = time.perf_counter()
+    try:
+        if runner is None:
+            from ..errors import GanevalValueError
+
+            raise GanevalValueError(f"Config metric `name` must be one of {', '.join(KNOWN_METRICS)}, "
+                                    f"but got {mspec.name!r}.")
+        results = _results_of(runner(G, dict(mspec.options), seed=ctx.config.seed, device=ctx.dev), mspec.name)
+    except Exception as exc:
+        ctx.sink.append(_failure("metric", label, mspec.label, key, exc))
+        tally.failures += 1
+        return
+    report = {"generator": label, "metric_name": mspec.name, "metric_label": mspec.label, "key": key,
+              "wall_time": time.perf_counter() - t0, "generator_sha256": sha256}
+    for part, res in enumerate(results):
+        ctx.sink.append(metric_line(res, {**report, "part": part}))
+    tally.computed += 1
+
+
+def metric_line(res: MetricResult, report: dict[str, Any]) -> dict[str, Any]:
+    """The ``"metric"`` record of one result: its JSON line plus ``record``, ``report`` (generator label,
+    metric name and label, key, part, wall time, generator hash), the compacted ``per_sample`` values
+    and, for PPL, ``kept_mask``."""
+    line = json.loads(res.to_json_line())
+    line["record"] = "metric"
+    line["report"] = {k: report[k] for k in ("generator", "metric_name", "metric_label", "key", "part", "wall_time",
+                                             "generator_sha256")}
+    line["per_sample"] = None if res.per_sample is None else _compact(res.per_sample)
+    kept = getattr(res, "kept_mask", None)
+    if kept is not None:
+        line["kept_mask"] = [bool(k) for k in kept]
+    return line
+
+
+def _draw_figures(ctx: _Context, G: Any, label: str, gid: str, tally: _Tally) -> None:
+    """The generator's analysis figures: reused while the earlier run's files are all there, else drawn."""
+    fkey = _hash({"generator": gid, "figures": ctx.config.figures, "seed": ctx.config.seed})
+    tally.figures[label] = fkey
+    prev = ctx.done.get(fkey, [])
+    if prev and not ctx.force and all((ctx.out / it["file"]).is_file() for it in prev[-1]["report"]["items"]):
+        ctx.say(f"[{label}] figures: reusing {fkey[:12]}")
+        return
+    ctx.say(f"[{label}] figures: drawing")
+    rel = f"figures/{_slug(label)}-{fkey[:8]}"
+    t0 = time.perf_counter()
+    try:
+        items = _make_figures(G, ctx.config.figures, ctx.config.seed, ctx.out / rel, rel)
+    except Exception as exc:
+        ctx.sink.append(_failure("figures", label, None, fkey, exc))
+        tally.failures += 1
+        return
+    ctx.sink.append({"record": "figures", "report": {"generator": label, "key": fkey, "items": items,
+                                                     "wall_time": time.perf_counter() - t0}})
+
+
+def _run_record(ctx: _Context, device: str | None, tally: _Tally, wall: float) -> dict[str, Any]:
+    """The ``"run"`` record written last: the resolved configuration, provenance, generators, cells, figures."""
     import numpy as np
+    import torch
 
     from .. import __version__
 
-    run = {"record": "run",
-           "config": config.to_dict() | {"out": str(out), "device": device or config.device},
-           "provenance": {"versions": {"ganeval": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                                       "python": platform.python_version()},
-                          "platform": platform.platform(), "device": str(dev),
-                          "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor(),
-                          "argv": sys.argv[1:], "timestamp": time.time(), "wall_time": time.perf_counter() - t_run},
-           "generators": generators, "cells": cells, "figures": figures,
-           "summary": {"failures": failures, "computed": computed, "reused": reused}}
-    sink.append(run)
-    return RunOutcome(out_dir=out, results_path=results_path, num_failures=failures, num_computed=computed,
-                      num_reused=reused)
+    dev = ctx.dev
+    return {"record": "run",
+            "config": ctx.config.to_dict() | {"out": str(ctx.out), "device": device or ctx.config.device},
+            "provenance": {"versions": {"ganeval": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                                        "python": platform.python_version()},
+                           "platform": platform.platform(), "device": str(dev),
+                           "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor(),
+                           "argv": sys.argv[1:], "timestamp": time.time(), "wall_time": wall},
+            "generators": tally.generators, "cells": tally.cells, "figures": tally.figures,
+            "summary": {"failures": tally.failures, "computed": tally.computed, "reused": tally.reused}}

@@ -1,7 +1,7 @@
-"""Resize protocols: how uint8 images reach the extractor's input size.
+"""Resize modes: how uint8 images reach the extractor's input size.
 
 The resize filter alone moves FID by several points between libraries, so ganeval makes it a
-named protocol recorded with every result:
+named setting, ``resize`` (called ``protocol`` up to 0.1.0), recorded with every result:
 
 - ``tf`` (default): TensorFlow 1.x bilinear, no half-pixel offset, no antialiasing — what the
   2015-12-05 Inception graph does inside itself and NVIDIA's TorchScript reproduces;
@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from .._validate import check_choice
 from .inception import tf_bilinear_resize
 
-__all__ = ["PROTOCOLS", "prepare_batch"]
+__all__ = ["RESIZES", "prepare_batch"]
 
-PROTOCOLS: tuple[str, ...] = ("tf", "pytorch-fid", "clean", "torchmetrics")
+RESIZES: tuple[str, ...] = ("tf", "pytorch-fid", "clean", "torchmetrics")
 
 
 def _pil_bicubic(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -39,21 +39,21 @@ def _pil_bicubic(images: torch.Tensor, size: int) -> torch.Tensor:
     return torch.from_numpy(out.clip(0, 255)).permute(0, 3, 1, 2)
 
 
-def prepare_batch(images: torch.Tensor, protocol: str, size: int, device: torch.device | None = None) -> torch.Tensor:
+def prepare_batch(images: torch.Tensor, resize: str, size: int, device: torch.device | None = None) -> torch.Tensor:
     """uint8 ``[N, 3, H, W]`` -> float32 ``[N, 3, size, size]`` in [-1, 1] on ``device``.
 
-    Images already at ``size`` pass through unchanged under every protocol.
+    Images already at ``size`` pass through unchanged under every resize mode.
     """
-    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("resize", resize, RESIZES)
     device = device if device is not None else images.device
-    if protocol == "clean" and images.shape[-2:] != (size, size):
+    if resize == "clean" and images.shape[-2:] != (size, size):
         x = _pil_bicubic(images, size).to(device)
     else:
         x = images.to(device).float()
         if x.shape[-2:] != (size, size):
-            if protocol == "tf":
+            if resize == "tf":
                 x = tf_bilinear_resize(x, size)
-            elif protocol == "pytorch-fid":
+            elif resize == "pytorch-fid":
                 x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
             else:
                 x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
