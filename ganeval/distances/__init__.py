@@ -1,7 +1,8 @@
 """Perceptual distances for PPL: ``load_distance(name_or_callable, device=None)``.
 
 Every distance is an ``nn.Module`` with ``forward(img_a, img_b) -> [N]`` on float32 images
-``[N, C, H, W]`` in [-1, 1], a ``name`` (written into every result) and ``weights_sha256``.
+``[N, C, H, W]`` in [-1, 1], a ``name`` (the name that loads it, written into every result), a
+``description`` (what a reader must know beyond the name, or ``None``) and ``weights_sha256``.
 
 Names:
 
@@ -44,8 +45,9 @@ def _load_zoo(name: str) -> Distance:
     from ..zoo.perceptual import load_zoo_distance
 
     net = load_zoo_distance(name, device="cpu")
-    # keep the network's own honest name ("... NOT LPIPS-VGG16") in every result
-    dist = CallableDistance(net, name=f"zoo:{net.name}")
+    # the name loads it again; the description ("... NOT LPIPS-VGG16") goes beside it into every result
+    dist = CallableDistance(net, name=name)
+    dist.description = getattr(net, "description", None)
     dist.weights_sha256 = dict(getattr(net, "weights_sha256", {}) or {})
     return dist
 

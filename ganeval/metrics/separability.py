@@ -491,7 +491,8 @@ def separability(
               "truncation_psi": 1.0, "noise": noise_desc, "classifier_resolution": clf.input_resolution,
               "attributes": names, "score_space": value_space,
               "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if solver == "fast" else
-                      f"sklearn LinearSVC(dual={solver == 'liblinear-dual'}, random_state=0)")}
+                      f"sklearn LinearSVC(dual={solver == 'liblinear-dual'}, random_state=0)"),
+              **_input_names(G, classifier, clf)}
     metric = "ls_stylegan" if (protocol, solver) == ("stylegan", "liblinear-dual") else f"ls_{protocol}_{solver}"
     weights = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
     prov = collect_provenance(device=dev, seed=seed, weights=weights, wall_time=time.time() - t0,
@@ -501,6 +502,14 @@ def separability(
     return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(sample_index),
                               higher_is_better=False, config=config, provenance=prov, extra=extra, table=table,
                               normals=normals)
+
+
+def _input_names(G: Any, classifier: Any, clf: Any) -> dict[str, Any]:
+    """The names that load the generator and the classifier again, and the classifier's description."""
+    from .._names import description_of, generator_name, loadable_name
+
+    name = loadable_name(classifier, clf)
+    return {"generator": generator_name(G), "classifier": name, "classifier_description": description_of(clf, name)}
 
 
 @torch.no_grad()

@@ -54,8 +54,9 @@ def _run_separability(G: Any, options: dict[str, Any], *, seed: int, device: Any
     import ganeval
 
     opts = dict(options)
-    classifier = ganeval.load_classifier(opts.pop("classifier", "zoo:shapes-classifier"), device=device)
-    return ganeval.separability(G, classifier, **{"seed": seed, "device": device, **opts})
+    # by name, so the result records the name that loads the classifier again
+    return ganeval.separability(G, opts.pop("classifier", "zoo:shapes-classifier"),
+                                **{"seed": seed, "device": device, **opts})
 
 
 def _run_fid(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
@@ -366,7 +367,7 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
                 continue
             wall = time.perf_counter() - t0
             for part, res in enumerate(results):
-                line = json.loads(res.to_json_line())
+                line = json.loads(res.to_json_line(include_per_sample=True))
                 line["record"] = "metric"
                 line["report"] = {"generator": gspec.label, "metric_name": mspec.name, "metric_label": mspec.label,
                                   "key": key, "part": part, "wall_time": wall, "generator_sha256": gentry["sha256"]}
