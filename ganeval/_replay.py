@@ -180,7 +180,8 @@ def _ppl(result: MetricResult, inputs: _Inputs, progress: Any) -> Callable[[], M
 
     c = result.config
     G = inputs.generator()
-    dist = inputs.load("distance", lambda name: ganeval.load_distance(name, device=inputs.device))
+    # lines written before names and descriptions were split hold "zoo:shapes-perceptual (ganeval zoo CNN; ...)"
+    dist = inputs.load("distance", lambda name: ganeval.load_distance(name.split(" (", 1)[0], device=inputs.device))
     kw = _kwargs(c, ("space", "sampling", "num_samples", "epsilon", "crop", "protocol", "interpolation", "method",
                      "chunk_size", "seed", "preset", "target_ci", "on_nan"))
     if c.get("target_ci") is not None:

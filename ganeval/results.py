@@ -206,7 +206,9 @@ def _encode_data(value: Any) -> Any:
         return None
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
-            raise TypeError(f"cannot store an object array ({value.dtype}) exactly")
+            from .errors import GanevalTypeError
+
+            raise GanevalTypeError(f"A result's per-sample arrays must hold numbers, but one has dtype {value.dtype}.")
         arr = np.ascontiguousarray(value)
         return {"__ndarray__": {"dtype": arr.dtype.newbyteorder("<").str, "shape": list(arr.shape),
                                 "base64": base64.b64encode(arr.astype(arr.dtype.newbyteorder("<")).tobytes())

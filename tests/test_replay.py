@@ -232,3 +232,20 @@ def test_cli_bad_input_exits_2_with_one_line(computed, tmp_path, capsys):
     _write(path, computed["ppl"])
     assert run(["replay", str(path), "--index", "3"]) == 2
     assert "holds 1 results" in capsys.readouterr().err
+
+
+def test_a_report_results_file_loads_its_metric_records():
+    """The shipped example report (its failure/figure/run records skipped; older lines: the 7-digit per-sample copy)."""
+    path = Path(__file__).resolve().parents[1] / "reports" / "example" / "results.jsonl"
+    if not path.is_file():
+        pytest.skip("reports/example/results.jsonl is not generated")
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    metric_records = [r for r in records if r.get("record") == "metric"]
+    results = ganeval.load_results(path)
+    assert len(results) == len(metric_records) > 0
+    for rec, r in zip(metric_records, results):
+        assert r.metric == rec["metric"] and r.value == rec["results"][rec["metric"]]
+        if rec.get("per_sample") and r.per_sample is not None:
+            assert np.allclose(r.per_sample, [math.nan if v is None else v for v in rec["per_sample"]], rtol=1e-6,
+                               equal_nan=True)
+    assert {type(r).__name__ for r in results} >= {"PPLResult", "SeparabilityResult", "FIDResult"}

@@ -302,7 +302,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
             p, r = precision_recall_from_features(gen_feats, real_feats, k=pr_k)
             results.append(PRResult(
                 metric="precision", value=p, num_samples=len(gen_feats), higher_is_better=True,
-                config={**config, "k": pr_k, "distance": "L2, float32"},
+                config={**config, "k": pr_k, "feature_distance": "L2, float32"},  # not a `distance` name: none loads it
                 provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
                 extra={"recall": r, **reports}))
     return results
