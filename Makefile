@@ -16,9 +16,15 @@ $(STAMP): pyproject.toml setup.py | $(BIN)/python
 
 install: $(STAMP)
 
-# The main job on the embedded default: PPL in Z and W of the zoo generator, with plots and JSONL.
+# The main job on the embedded default: PPL in Z and W of the zoo generator, with plots and JSONL;
+# then the shipped paper report (style-based vs traditional) re-rendered from its results, no compute.
 demo: $(STAMP)
 	$(BIN)/ganeval ppl --space both --out out/demo
+	$(BIN)/ganeval report --from reports/paper/results.jsonl --out out/demo/paper-report >/dev/null
+	@echo ""
+	@echo "PPL plots, per-sample CSVs and results.jsonl: out/demo/"
+	@echo "The StyleGAN paper's Z-vs-W comparison on the embedded data: out/demo/paper-report/index.html"
+	@echo "(shipped in reports/paper/; regenerate with: $(BIN)/ganeval report reports/paper/report.toml)"
 
 # Headless Chromium for the report's browser test (Debian package; needs root, as in CI).
 browser:

@@ -177,7 +177,7 @@ def test_edited_statistics_fail_their_checksum(tmp_path):
 def test_corrupt_statistics_cache_is_recomputed(tmp_path):
     from ganeval.features import load_extractor
     from ganeval.features.extract import source_statistics
-    from ganeval.features.sources import ShapesSource
+    from ganeval.zoo.datasets import ShapesSource
 
     ext = load_extractor("zoo:shapes-classifier", device=torch.device("cpu"))
     src = ShapesSource(24)
@@ -487,7 +487,7 @@ class _Wobbly(torch.nn.Module):
 
 def test_extractor_changing_feature_width_is_refused():
     from ganeval.features.extract import extract_features
-    from ganeval.features.sources import ShapesSource
+    from ganeval.zoo.datasets import ShapesSource
 
     with pytest.raises(GanevalValueError, match=r"must return features \[4, 4\] .* returned \[4, 5\]"):
         extract_features(ShapesSource(12), _Wobbly(), batch_size=4, progress="quiet")

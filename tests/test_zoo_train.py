@@ -58,3 +58,29 @@ def test_generator_entry_point_checkpoint_resume_and_export(tmp_path):
 def test_training_refuses_the_evaluation_seed(tmp_path):
     with pytest.raises(GanevalValueError, match="evaluation seed"):
         main(["classifier", "--out", str(tmp_path), "--seed", str(EVAL_SEED), "--steps", "1"])
+
+
+def test_traditional_generator_trains_and_exports_with_its_history(tmp_path):
+    from ganeval.models.native import load_native
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    main(["generator", "--arch", "traditional", "--mixing-prob", "0", "--out", str(run), "--seed", "14",
+          "--batch", "4", "--steps", "4", "--ckpt-every", "2", "--snapshot-every", "2", "--eval-every", "2",
+          "--eval-num", "8", "--fmap-base", "64"])
+    rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4] and (run / "checkpoint-2.pt").exists()
+    main(["classifier", "--out", str(out), "--seed", "11", "--steps", "2", "--batch", "8", "--eval-num", "16"])
+    card = export_generator(run, out, classifier_root=out, quality_num=16, checkpoint=run / "checkpoint-2.pt")
+    assert card["name"] == "shapes-traditional" and card["training"]["steps_done"] == 2
+    assert [r["step"] for r in card["training"]["quality_history"]] == [2]
+    G = load_native(out / "shapes-traditional.json")
+    assert not G.has_w_space and G.num_ws == 1
+    assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 32, 32)
+    assert (out / "shapes-traditional-samples.png").exists() and not (out / "shapes-traditional-mixing.png").exists()
+    assert main(["curves", "--out", str(out)])["curves"] == str(out / "shapes-training-curves.png")
+    assert (out / "shapes-training-curves.png").stat().st_size > 1000
+
+
+def test_traditional_generator_refuses_style_mixing(tmp_path):
+    with pytest.raises(GanevalValueError, match="mixing-prob 0"):
+        main(["generator", "--arch", "traditional", "--out", str(tmp_path), "--seed", "14", "--steps", "1"])

@@ -6,9 +6,9 @@
 
 Sources accepted by :func:`load_classifier`:
 
-- ``"zoo:shapes-classifier"``: the embedded classifier of the shapes zoo;
-- ``"celebahq"``: NVIDIA's 40 CelebA-HQ classifiers stacked into one module (40 outputs);
-  ``"celebahq-classifier-NN-<attr>"``: one of them (registry names);
+- a name registered in :mod:`ganeval.registry` (kind ``"classifier"``): ``"celebahq"`` (NVIDIA's 40
+  CelebA-HQ classifiers stacked into one module, 40 outputs), ``"celebahq-classifier-NN-<attr>"``
+  (one of them), the zoo's ``"zoo:shapes-classifier"``, or a third-party package's;
 - a path to a TF classifier pickle (``D_basic`` layout, read without TensorFlow or code execution);
 - an :class:`AttributeClassifier`, or any torch module with ``attribute_names`` and
   ``input_resolution`` attributes (else use :func:`wrap_classifier`).
@@ -21,7 +21,8 @@ from typing import Any
 
 from torch import nn
 
-from ..errors import GanevalTypeError, GanevalValueError
+from .. import registry
+from ..errors import GanevalTypeError
 from .base import AttributeClassifier, module_sha256, wrap_classifier
 
 __all__ = ["AttributeClassifier", "load_classifier", "wrap_classifier", "module_sha256"]
@@ -51,40 +52,37 @@ def load_classifier(source: str | Path | nn.Module, device: Any = None) -> Attri
 
 
 def _load(source: str | Path | nn.Module) -> AttributeClassifier:
-    if isinstance(source, AttributeClassifier):
-        return source
     if isinstance(source, nn.Module):
-        names = getattr(source, "attribute_names", None)
-        res = getattr(source, "input_resolution", None)
-        if names is None or res is None:
-            raise GanevalTypeError(
-                "Argument `source` is a torch module without `attribute_names` and `input_resolution`; "
-                "wrap it with ganeval.classifiers.wrap_classifier(module, attribute_names, input_resolution).")
-        return AttributeClassifier(source, names, int(res), name=getattr(source, "name", None),
-                                   weights_sha256=getattr(source, "weights_sha256", None) or None,
-                                   group_size=int(getattr(source, "group_size", 1)))
+        return _from_module(source)
     if not isinstance(source, (str, Path)):
         raise GanevalTypeError(f"Argument `source` must be a name, a path or a torch module, "
                                f"but got {type(source).__name__}.")
     text = str(source)
-    if text.startswith("zoo:"):
-        from ..zoo.classifier import load_zoo_classifier
-
-        net = load_zoo_classifier(text)
-        return AttributeClassifier(net, net.attribute_names, net.input_resolution, name=text,
-                                   weights_sha256=net.weights_sha256 or None)
-    from .celebahq import load_celebahq, load_tf_classifier
-
-    if text == "celebahq":
-        return load_celebahq()
-    if text.startswith("celebahq-classifier-") and not Path(text).suffix:
-        from ..weights import resolve
-
-        return load_tf_classifier(resolve(text))
+    if registry.has("classifier", text):
+        made = registry.create("classifier", text)
+        if not isinstance(made, nn.Module):
+            raise GanevalTypeError(f"The factory registered for classifier {text!r} must return a torch module, "
+                                   f"but returned {type(made).__name__}.")
+        # a bare module is recorded under its registry name, so results name what loads again
+        return _from_module(made, name=text)
     path = Path(text).expanduser()
     if path.is_file():
+        from .celebahq import load_tf_classifier
+
         return load_tf_classifier(path)
-    raise GanevalValueError(
-        f"Argument `source` must be 'zoo:shapes-classifier', 'celebahq', a registry name "
-        f"'celebahq-classifier-NN-<attr>', or an existing TF classifier pickle, but got {text!r} "
-        f"(no such file).")
+    raise registry.unknown("classifier", text, alternatives="an existing TF classifier pickle (no such file)")
+
+
+def _from_module(source: nn.Module, name: str | None = None) -> AttributeClassifier:
+    """``source`` as is if it is an :class:`AttributeClassifier`, else wrapped (its own ``name`` wins over ``name``)."""
+    if isinstance(source, AttributeClassifier):
+        return source
+    names = getattr(source, "attribute_names", None)
+    res = getattr(source, "input_resolution", None)
+    if names is None or res is None:
+        raise GanevalTypeError(
+            "Argument `source` is a torch module without `attribute_names` and `input_resolution`; "
+            "wrap it with ganeval.classifiers.wrap_classifier(module, attribute_names, input_resolution).")
+    return AttributeClassifier(source, names, int(res), name=getattr(source, "name", None) or name,
+                               weights_sha256=getattr(source, "weights_sha256", None) or None,
+                               group_size=int(getattr(source, "group_size", 1)))

@@ -11,8 +11,9 @@ Names:
 - ``lpips-alex``, ``lpips-squeeze``: the same on AlexNet / SqueezeNet 1.1.
 - ``nvidia-vgg16``: NVIDIA's ``vgg16.pt`` TorchScript (weights entry ``nvidia-vgg16-lpips``), fed
   [0, 255] images with ``resize_images=False, return_lpips=True`` as stylegan2-ada-pytorch does.
-- ``zoo:shapes-perceptual``: the zoo's LPIPS-style distance trained on the shapes data (32 px;
-  not LPIPS-VGG16, so its numbers are not comparable with published PPL).
+- any name registered in :mod:`ganeval.registry` (kind ``"distance"``), e.g. the zoo's
+  ``zoo:shapes-perceptual`` (LPIPS-style, trained on the shapes data, 32 px; not LPIPS-VGG16, so
+  its numbers are not comparable with published PPL) or a third-party package's;
 - any callable ``fn(img_a, img_b) -> [N]``: wrapped under ``callable:<qualname>`` (or the
   callable's own ``name`` attribute).
 
@@ -27,29 +28,21 @@ from typing import Any
 
 import torch
 
-from .._validate import check_choice
+from .. import registry
 from ..devices import resolve_device
 from ..errors import GanevalTypeError
 from ._base import CallableDistance, Distance
-from ._lpips import LPIPS_NETS, LPIPSDistance, lpips_with_random_backbone
+from ._lpips import LPIPSDistance, lpips_with_random_backbone
 from ._nvidia import NvidiaVGG16Distance
 
-__all__ = ["load_distance", "DISTANCE_NAMES", "Distance", "CallableDistance", "LPIPSDistance",
-           "NvidiaVGG16Distance", "lpips_with_random_backbone"]
-
-DISTANCE_NAMES: tuple[str, ...] = (*LPIPS_NETS, "nvidia-vgg16", "zoo:shapes-perceptual")
-
-
-def _load_zoo(name: str) -> Distance:
-    """A zoo distance through the zoo loader, adapted to the :class:`Distance` interface."""
-    from ..zoo.perceptual import load_zoo_distance
-
-    net = load_zoo_distance(name, device="cpu")
-    # the name loads it again; the description ("... NOT LPIPS-VGG16") goes beside it into every result
-    dist = CallableDistance(net, name=name)
-    dist.description = getattr(net, "description", None)
-    dist.weights_sha256 = dict(getattr(net, "weights_sha256", {}) or {})
-    return dist
+__all__ = [
+    "CallableDistance",
+    "Distance",
+    "LPIPSDistance",
+    "NvidiaVGG16Distance",
+    "load_distance",
+    "lpips_with_random_backbone",
+]
 
 
 def load_distance(name_or_callable: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | Distance,
@@ -57,12 +50,13 @@ def load_distance(name_or_callable: str | Callable[[torch.Tensor, torch.Tensor],
     """Return a ready (eval mode, no grad) distance on ``device`` (``None``: ``"auto"``).
 
     Args:
-        name_or_callable: one of :data:`DISTANCE_NAMES`, a :class:`Distance` (returned as is,
-            moved to ``device``), or a callable ``(img_a, img_b) -> [N]`` on images in [-1, 1].
+        name_or_callable: a registered distance name (``ganeval.registry.names("distance")``), a
+            :class:`Distance` (returned as is, moved to ``device``), or a callable ``(img_a, img_b) -> [N]``
+            on images in [-1, 1].
         device: ``"auto"`` | ``"cpu"`` | ``"cuda[:N]"``.
 
     Raises:
-        GanevalValueError: unknown name.
+        UnknownNameError: unknown name (a GanevalValueError listing the registered names).
         WeightsNotFoundError: weights missing and not downloadable (offline), naming the file.
     """
     dev = resolve_device(device)
@@ -70,24 +64,14 @@ def load_distance(name_or_callable: str | Callable[[torch.Tensor, torch.Tensor],
     if isinstance(obj, Distance):
         dist = obj
     elif isinstance(obj, str):
-        check_choice("distance", obj, DISTANCE_NAMES)
-        if obj in LPIPS_NETS:
-            from ..weights import resolve
-
-            net, entry = LPIPS_NETS[obj]
-            dist = LPIPSDistance(net, name=obj)
-            dist.load_backbone(resolve(entry))
-        elif obj == "nvidia-vgg16":
-            from ..weights import resolve
-
-            dist = NvidiaVGG16Distance(resolve("nvidia-vgg16-lpips"))
-        else:
-            dist = _load_zoo(obj)
+        made = registry.create("distance", obj)
+        # a registered plain callable is recorded under its registry name, so results name what loads again
+        dist = made if isinstance(made, Distance) else CallableDistance(made, name=obj)
     elif callable(obj):
         dist = CallableDistance(obj, name=getattr(obj, "name", None))
     else:
         raise GanevalTypeError(
-            f"Argument `distance` must be a distance name ({', '.join(DISTANCE_NAMES)}) or a callable "
+            f"Argument `distance` must be a distance name ({', '.join(registry.names('distance'))}) or a callable "
             f"(img_a, img_b) -> [N], but got {type(obj).__name__}."
         )
     dist.requires_grad_(False)

@@ -5,13 +5,13 @@ An extractor is an ``nn.Module`` mapping images ``[N, 3, H, W]`` float32 in [-1,
 resize protocols target), ``weights_sha256`` and ``metric_name`` (how a Fréchet distance on its
 features is called: ``"FID"`` only for the FID Inception, e.g. ``"FD_shapes"`` otherwise).
 
-Built in:
+Names (kind ``"extractor"`` of :mod:`ganeval.registry`; :func:`register_extractor` adds one):
 
 - ``inception-v3-fid``: the 2015-12-05 FID Inception (:mod:`.inception`), weights from the
   registry entry ``pytorch-fid-inception`` or else ``nvidia-inception-2015-12-05`` (same graph);
   ``inception-v3-fid:pytorch-fid`` and ``inception-v3-fid:nvidia`` pick one file;
-- ``zoo:shapes-classifier``: the zoo attribute classifier's penultimate features (offline, tiny;
-  its Fréchet distance is ``FD_shapes``, never FID).
+- ``zoo:shapes-classifier`` (registered by the zoo): the zoo attribute classifier's penultimate
+  features (offline, tiny; its Fréchet distance is ``FD_shapes``, never FID).
 
 >>> import ganeval
 >>> ext = ganeval.load_extractor("zoo:shapes-classifier")     # doctest: +SKIP
@@ -27,12 +27,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import registry
 from ..errors import GanevalValueError, WeightsNotFoundError
 
 __all__ = ["load_extractor", "register_extractor", "list_extractors", "MethodExtractor"]
 
 _Factory = Callable[[torch.device], nn.Module]
-_REGISTRY: dict[str, _Factory] = {}
 
 INCEPTION_WEIGHTS = {
     "pytorch-fid": ("pytorch-fid-inception", "pt_inception-2015-12-05-6726825d.pth"),
@@ -61,28 +61,25 @@ class MethodExtractor(nn.Module):
 
 
 def register_extractor(name: str, factory: _Factory | nn.Module, *, overwrite: bool = False) -> None:
-    """Register an extractor under ``name``.
+    """Register an extractor under ``name`` (kind ``"extractor"`` of :mod:`ganeval.registry`).
 
     ``factory`` is a module (used as is) or a callable ``device -> module``. Modules without a
     ``metric_name`` are reported as ``FD_<name>``: only the FID Inception yields "FID".
     """
-    if not isinstance(name, str) or not name:
-        raise GanevalValueError(f"Argument `name` must be a non-empty string, but got {name!r}.")
-    if name in _REGISTRY and not overwrite:
+    if not overwrite and registry.has("extractor", name):
         raise GanevalValueError(f"Argument `name` is {name!r}, which is already registered; pass overwrite=True.")
     if isinstance(factory, nn.Module):
         module = factory
-        _REGISTRY[name] = lambda device: module.to(device)
+        registry.register("extractor", name, lambda device: module.to(device), replace=overwrite)
     elif callable(factory):
-        _REGISTRY[name] = factory
+        registry.register("extractor", name, factory, replace=overwrite)
     else:
         raise GanevalValueError(f"Argument `factory` must be an nn.Module or a callable, but got {type(factory).__name__}.")
 
 
 def list_extractors() -> list[str]:
     """Names :func:`load_extractor` accepts (besides modules)."""
-    return sorted(set(_REGISTRY) | {"inception-v3-fid", "inception-v3-fid:pytorch-fid", "inception-v3-fid:nvidia",
-                                    "zoo:shapes-classifier"})
+    return sorted(registry.names("extractor"))
 
 
 def _weights_dir_hint() -> str:
@@ -120,31 +117,17 @@ def _load_inception(variant: str | None, device: torch.device) -> nn.Module:
         "or use `--extractor zoo:shapes-classifier` offline. Details: " + "; ".join(errors))
 
 
-def _load_zoo_classifier(device: torch.device) -> nn.Module:
-    from ..classifiers import load_classifier
-
-    clf = load_classifier("zoo:shapes-classifier", device=device)
-    if not hasattr(clf, "features"):
-        raise GanevalValueError("The zoo classifier exposes no `features()`; it cannot serve as a feature extractor.")
-    sha = getattr(clf, "weights_sha256", None)
-    if isinstance(sha, dict):
-        sha = next(iter(sha.values()), None)
-    sha = sha or (getattr(clf, "provenance", None) or {}).get("sha256")
-    return MethodExtractor(clf, name="zoo:shapes-classifier", method="features",
-                           feature_dim=getattr(clf, "feature_dim", None),
-                           input_resolution=getattr(clf, "input_resolution", 32), weights_sha256=sha,
-                           metric_name="FD_shapes")
-
-
 def load_extractor(name: str | nn.Module, device: Any = None) -> nn.Module:
     """An extractor module (eval mode, no gradients) by registry name, or a module wrapped as one.
 
     Args:
-        name: ``"inception-v3-fid"`` (and ``:pytorch-fid`` / ``:nvidia``), ``"zoo:shapes-classifier"``,
-            a name given to :func:`register_extractor`, or an ``nn.Module`` images -> features.
+        name: a registered extractor name (:func:`list_extractors`: ``"inception-v3-fid"`` and its
+            ``:pytorch-fid`` / ``:nvidia`` variants, ``"zoo:shapes-classifier"``, names given to
+            :func:`register_extractor`), or an ``nn.Module`` images -> features.
         device: ``"auto" | "cpu" | "cuda[:N]"`` or a :class:`torch.device` (default: CPU).
 
     Raises:
+        UnknownNameError: unknown name (a GanevalValueError listing the registered names).
         WeightsNotFoundError: the weights are not in the cache (the message says which file to put where).
     """
     from ..devices import resolve_device
@@ -155,21 +138,10 @@ def load_extractor(name: str | nn.Module, device: Any = None) -> nn.Module:
         module = module.to(dev)
     elif not isinstance(name, str):
         raise GanevalValueError(f"Argument `extractor` must be a name or an nn.Module, but got {type(name).__name__}.")
-    elif name in _REGISTRY:
-        module = _REGISTRY[name](dev)
+    else:
+        module = registry.create("extractor", name, dev)
         if not hasattr(module, "name"):
             module = MethodExtractor(module, name=name)
-    elif name == "inception-v3-fid" or name.startswith("inception-v3-fid:"):
-        variant = name.split(":", 1)[1] if ":" in name else None
-        if variant is not None and variant not in INCEPTION_WEIGHTS:
-            raise GanevalValueError(
-                f"Argument `extractor` must be inception-v3-fid[:pytorch-fid|:nvidia], but got {name!r}.")
-        module = _load_inception(variant, dev)
-    elif name == "zoo:shapes-classifier":
-        module = _load_zoo_classifier(dev)
-    else:
-        raise GanevalValueError(
-            f"Argument `extractor` must be one of {', '.join(list_extractors())} or a module, but got {name!r}.")
     for attr, default in (("feature_dim", None), ("input_resolution", None), ("weights_sha256", None)):
         if not hasattr(module, attr):
             setattr(module, attr, default)

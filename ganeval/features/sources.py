@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import registry
 from .._validate import check_float_images, fmt_shape
 from ..errors import GanevalValueError, NonFiniteOutputError
 from .stats import FeatureStatistics
 
-__all__ = ["ImageSet", "FolderSource", "ZipSource", "ArraySource", "ShapesSource", "GeneratorSource",
-           "LoadedBatch", "open_source", "quantize", "IMAGE_EXTENSIONS"]
+__all__ = ["IMAGE_EXTENSIONS", "ArraySource", "FolderSource", "GeneratorSource", "ImageSet", "LoadedBatch",
+           "RenderedSource", "ZipSource", "open_source", "quantize"]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
 MAX_IMAGE_BYTES = 256 << 20  # one encoded image; a 4096x4096 16-bit RGBA PNG is 128 MiB uncompressed
@@ -239,16 +241,16 @@ class ArraySource(ImageSet):
         return LoadedBatch(list(t), [self.mode] * len(t))
 
 
-class ShapesSource(ImageSet):
-    """``num`` renders of the zoo shapes dataset (:mod:`ganeval.zoo.shapes`), uint8-quantised."""
+class RenderedSource(ImageSet):
+    """``num`` images of a procedural dataset ``render(indices, seed) -> (images [N, 3, H, W] in [-1, 1], ...)``,
+    uint8-quantised; ``name`` is its registry name (e.g. the zoo's ``zoo:shapes``)."""
 
-    kind = "zoo:shapes"
-
-    def __init__(self, num: int, seed: int = 0) -> None:
+    def __init__(self, name: str, render: Callable[..., tuple[torch.Tensor, Any]], num: int, seed: int = 0) -> None:
         if num < 2:
-            raise GanevalValueError(f"At least 2 images are needed, but `zoo:shapes` was asked for {num}.")
+            raise GanevalValueError(f"At least 2 images are needed, but `{name}` was asked for {num}.")
+        self.kind, self.render = name, render
         self.num, self.seed = int(num), int(seed)
-        self.spec = f"zoo:shapes:{self.num}"
+        self.spec = f"{name}:{self.num}"
 
     def __len__(self) -> int:
         return self.num
@@ -257,16 +259,14 @@ class ShapesSource(ImageSet):
         # Renders are a pure function of (seed, index) and the renderer; hashing a probe of
         # renders detects a renderer change without rendering the whole set.
         probe = self.load(np.arange(16))
-        h = hashlib.sha256(f"zoo:shapes|{self.seed}|{self.num}".encode())
+        h = hashlib.sha256(f"{self.kind}|{self.seed}|{self.num}".encode())
         for img in probe.images:
             if img is not None:
                 h.update(img.numpy().tobytes())
         return h.hexdigest()
 
     def load(self, indices: np.ndarray) -> LoadedBatch:
-        from ..zoo.shapes import render
-
-        images, _ = render(np.asarray(indices, dtype=np.int64), seed=self.seed)
+        images, _ = self.render(np.asarray(indices, dtype=np.int64), seed=self.seed)
         q = quantize(images)
         return LoadedBatch(list(q), [""] * len(q))
 
@@ -367,18 +367,31 @@ def _npz_is_stats(path: Path) -> bool:
     return "mu" in names and "sigma" in names
 
 
+def _dataset(spec: str, role: str, num_samples: int) -> ImageSet | None:
+    """The registered dataset ``spec`` names (``<name>`` or ``<name>:N``), else ``None``."""
+    if registry.has("dataset", spec):
+        return registry.create("dataset", spec, num_samples, 0)
+    name, _, tail = spec.rpartition(":")
+    if not registry.has("dataset", name):
+        return None
+    if not tail.isdigit():
+        raise GanevalValueError(f"Argument `{role}` {spec!r} must be {name} or {name}:N with an integer N.")
+    return registry.create("dataset", name, int(tail), 0)
+
+
 def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
                 device: torch.device | None = None) -> ImageSet | FeatureStatistics:
     """Turn a user spec into an image set or precomputed statistics.
 
     Args:
         source: a generator module, :class:`FeatureStatistics`, :class:`ImageSet`, or a string /
-            path: ``zoo:shapes`` (``num_samples`` renders) or ``zoo:shapes:N``, another ``zoo:``
+            path: a registered dataset name (e.g. ``zoo:shapes``: ``num_samples`` renders) or ``<name>:N``,
+            another ``zoo:``
             name (a generator), a folder, ``.zip``, ``.npy``, ``.npz`` (images, or ``mu``/``sigma``
             statistics), ``.pkl`` (statistics for ``role="real"``, a generator otherwise), or any
             generator file :func:`ganeval.load_generator` reads.
         role: ``"generated"`` or ``"real"`` (decides what an ambiguous ``.pkl`` is).
-        num_samples: samples drawn from a generator (and renders of ``zoo:shapes``).
+        num_samples: samples drawn from a generator (and images of a dataset named without ``:N``).
         seed: seed of generator samples (real sets ignore it).
     """
     if isinstance(source, (ImageSet, FeatureStatistics)):
@@ -392,12 +405,9 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
     if not spec.strip() or "\0" in spec:
         raise GanevalValueError(f"Argument `{role}` must name a generator, image set or statistics file, but got "
                                 f"{spec!r}.")
-    if spec == "zoo:shapes" or spec.startswith("zoo:shapes:"):
-        tail = spec.split(":")[2] if spec.count(":") == 2 else None
-        if tail is not None and not tail.isdigit():
-            raise GanevalValueError(f"Argument `{role}` {spec!r} must be zoo:shapes or zoo:shapes:N with an integer N.")
-        n = int(tail) if tail is not None else num_samples
-        return ShapesSource(n)
+    dataset = _dataset(spec, role, num_samples)
+    if dataset is not None:
+        return dataset
     path = Path(spec).expanduser()
     if not spec.startswith("zoo:"):
         if path.is_dir():

@@ -13,7 +13,8 @@
   (:mod:`.rosinality`);
 - bare stylegan2-ada state dicts (``.safetensors`` or ``torch.save``), config inferred from shapes;
 - ganeval's native safetensors + JSON pairs (files or a directory, :mod:`ganeval.models.native`);
-- registry names such as ``zoo:shapes-stylegan`` (:func:`ganeval.weights.resolve`).
+- generator names of :mod:`ganeval.registry`, such as ``zoo:shapes-stylegan`` or the NVIDIA
+  weights entries (``stylegan2-ffhq-config-f``; files through :func:`ganeval.weights.resolve`).
 
 Nothing from a file is ever executed: pickles go through :mod:`.safe_pickle`, ``torch.load`` runs
 with ``weights_only=True`` (plus ``argparse.Namespace`` only). Sizes a file claims are checked
@@ -157,23 +158,22 @@ def _python_for_protocol(protocol: Any) -> str:
 
 def _resolve_source(source: str | os.PathLike[str]) -> tuple[str | None, Path]:
     """(registry name or None, local path). An existing path wins over a registry name."""
-    from ..errors import GanevalTypeError, GanevalValueError, WeightsNotFoundError
+    from ..errors import GanevalTypeError, WeightsNotFoundError
 
     if not isinstance(source, (str, os.PathLike)):
         raise GanevalTypeError(f"Argument `source` must be a path or a registry name, but got {type(source).__name__}.")
     path = Path(source).expanduser()
     if path.exists() or isinstance(source, os.PathLike):
         return None, path
-    from .. import weights
+    from .. import registry
 
-    try:
-        weights.get_entry(source)
-    except (WeightsNotFoundError, GanevalValueError):
+    if not registry.has("generator", source):
         raise WeightsNotFoundError(
             f"Argument `source` must be an existing checkpoint path or a registry name "
-            f"(see `ganeval weights list`), but {source!r} is neither."
-        ) from None
-    return source, weights.resolve(source)
+            f"(see `ganeval weights list`; generators: {', '.join(registry.names('generator'))}), "
+            f"but {source!r} is neither."
+        )
+    return source, registry.create("generator", source)
 
 
 def _sha256(path: Path) -> str | None:

@@ -111,6 +111,11 @@ class Renderer:
                 f"Argument `space` is 'w', but the generator {type(G).__name__} has no mapping network "
                 "(it only maps z to images); use space='z'."
             )
+        if space == "w" and not getattr(G, "has_w_space", True):
+            raise UnsupportedGeneratorError(
+                f"Argument `space` is 'w', but the generator {type(G).__name__} has no intermediate latent space "
+                "(z feeds its synthesis input directly); use space='z'."
+            )
         res = getattr(getattr(G, "synthesis", None), "noise_resolutions", None)
         if not self.has_mapping:
             self.mode, self.noise_res = "forward", []

@@ -323,6 +323,9 @@ def _check_inputs(G: Any, clf: Any, spaces: Sequence[str], num_samples: int, num
         check_choice("spaces", s, SPACES)
     if len(set(spaces)) != len(spaces):
         raise GanevalValueError(f"Argument `spaces` must not repeat a space, but got {list(spaces)}.")
+    if "w" in spaces and not getattr(G, "has_w_space", True):
+        raise UnsupportedGeneratorError(f"Argument `spaces` includes 'w', but the generator {type(G).__name__} has no "
+                                        "intermediate latent space (z feeds its synthesis input); use spaces=('z',).")
     if not -G.num_ws <= w_layer < G.num_ws:
         raise GanevalValueError(f"Argument `w_layer` must be in [{-G.num_ws}, {G.num_ws - 1}], but got {w_layer}.")
     res, r = int(G.img_resolution), int(clf.input_resolution)

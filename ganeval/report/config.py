@@ -6,6 +6,8 @@ Schema (every key except ``name``, ``generators`` is optional)::
     out = "."                        # output folder (relative to this file's folder)
     seed = 0                         # base seed of every metric and figure
     device = "auto"                  # auto | cpu | cuda[:N]
+    intro = "..."                    # optional narrative shown at the top (plain text; a blank line
+                                     # starts a paragraph)
 
     [[generators]]
     label = "shapes-stylegan"        # shown in tables; any text (it is escaped)
@@ -29,6 +31,12 @@ Schema (every key except ``name``, ``generators`` is optional)::
     truncation = 0.7                 # psi of the analysis figures
     grid = 16                        # images in the uncurated grid
 
+    [[claims]]                       # optional findings checked against the results: see
+    text = "..."                     # ganeval.report.claims
+    left = { generator = "a", metric = "PPL W end" }
+    op = "<"
+    right = { generator = "a", metric = "PPL Z end" }
+
 Relative paths (``out``, generator sources, and the ``real``, ``classifier``, ``extractor`` and
 ``distance`` options) resolve against the configuration file's folder when that file exists
 there. Omitted options take the offline defaults of :data:`METRIC_DEFAULTS` (recorded in the
@@ -45,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GanevalTypeError, GanevalValueError
+from .claims import ClaimSpec, parse_claims
 
 __all__ = ["ReportConfig", "GeneratorSpec", "MetricSpec", "FigureSpec", "load_config", "parse_config",
            "KNOWN_METRICS", "OPTION_ALIASES", "METRIC_DEFAULTS"]
@@ -64,7 +73,7 @@ METRIC_DEFAULTS: dict[str, dict[str, Any]] = {
 _PATH_OPTIONS = ("real", "classifier", "extractor", "distance")
 
 _MAX_CONFIG_BYTES = 16 << 20
-_TOP_KEYS = {"name", "out", "seed", "device", "generators", "metrics", "figures"}
+_TOP_KEYS = {"name", "out", "seed", "device", "generators", "metrics", "figures", "intro", "claims"}
 _FIGURE_KEYS = {"enabled", "truncation", "grid", "mixing_rows", "mixing_cols", "noise_realisations",
                 "std_realisations", "interpolation_steps", "interpolation_pairs"}
 
@@ -112,6 +121,8 @@ class ReportConfig:
     generators: tuple[GeneratorSpec, ...] = ()
     metrics: tuple[MetricSpec, ...] = ()
     figures: FigureSpec = field(default_factory=FigureSpec)
+    intro: str = ""
+    claims: tuple[ClaimSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form, as recorded in ``results.jsonl`` and shown in the provenance section."""
@@ -119,6 +130,7 @@ class ReportConfig:
         d["out"] = str(self.out)
         d["generators"] = [asdict(g) for g in self.generators]
         d["metrics"] = [asdict(m) for m in self.metrics]
+        d["claims"] = [asdict(c) for c in self.claims]
         return d
 
 
@@ -271,5 +283,9 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
         raise GanevalValueError(f"Config metric labels must be unique (add `label = ...`), but got {mlabels}.")
 
     figures = _figures(data.get("figures", {}))
+    intro = data.get("intro", "")
+    if not isinstance(intro, str):
+        raise GanevalTypeError(f"Config key `intro` must be a string, but got {intro!r}.")
+    claims = parse_claims(data.get("claims", []), set(labels), set(mlabels))
     return ReportConfig(name=name, out=out, seed=seed, device=device, generators=tuple(generators),
-                        metrics=tuple(metrics), figures=figures)
+                        metrics=tuple(metrics), figures=figures, intro=intro, claims=claims)

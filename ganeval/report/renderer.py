@@ -23,6 +23,7 @@ from typing import Any
 from .._io import atomic_write, check_writable_dir
 from ..errors import GanevalValueError
 from ..results import format_time
+from .claims import ClaimRef, ClaimSpec, evaluate_claim
 from .runner import RESULTS_FILE, check_own_folder, read_records
 
 __all__ = ["render_report", "RenderOutcome", "Cell", "Table"]
@@ -200,6 +201,9 @@ def _summary(res: _Results) -> Table:
                     ci = r.get("ci95") or [None, None]
                     row += [Cell(r["results"][r["metric"]], _part_text(r), cls="num"), Cell(ci[0], ""),
                             Cell(ci[1], "")]
+                elif recs and _not_applicable(recs[0]):
+                    row += [Cell("n/a", "n/a", link=_anchor(recs[0]["report"]["key"]), cls="na"), Cell(None, ""),
+                            Cell(None, "")]
                 elif recs and recs[0]["record"] == "failure":
                     key = recs[0]["report"]["key"]
                     what = "generator failed to load" if recs[0]["report"]["stage"] == "load" else "failed"
@@ -319,21 +323,68 @@ def _wall_table(res: _Results) -> Table:
     return table
 
 
-def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]) -> tuple[Table, list[dict[str, Any]]]:
+def _not_applicable(rec: dict[str, Any]) -> bool:
+    """A metric cell refused because the generator lacks what the metric measures (e.g. W of a
+    traditional generator): shown as n/a, not counted as a failure."""
+    return rec["record"] == "failure" and rec["report"].get("error_type") == "UnsupportedGeneratorError" \
+        and rec["report"].get("stage") == "metric"
+
+
+def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]
+              ) -> tuple[Table, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The failures table, the failures' details and the not-applicable cells' details."""
     table = Table("failures", "Failures", ["generator", "column", "stage", "error_type", "message"])
-    details, seen = [], set()
+    details, not_applicable, seen = [], [], set()
     keys = [c["key"] for c in res.run["cells"]] + list(res.run["figures"].values())
     for key in keys:
         recs = res.latest(key)
         if recs and recs[0]["record"] == "failure" and key not in seen:
             seen.add(key)
-            details.append(recs[0]["report"])
+            (not_applicable if _not_applicable(recs[0]) else details).append(recs[0]["report"])
     details += list(plot_failures)
     for d in details:
         table.rows.append([Cell(d["generator"], d["generator"]), Cell(d.get("metric_label"), _fmt(d.get("metric_label"))),
                            Cell(d["stage"], d["stage"]), Cell(d["error_type"], d["error_type"]),
                            Cell(d["message"], d["message"], cls="msg")])
-    return table, details
+    return table, details, not_applicable
+
+
+def _claim_value(res: _Results, ref: ClaimRef) -> tuple[float, float | None, float | None] | None:
+    """The (value, ci_low, ci_high) a claim side names, or None when that cell has no such result."""
+    key = next((c["key"] for c in res.run["cells"]
+                if c["generator"] == ref.generator and c["metric_label"] == ref.metric), None)
+    recs = [r for r in res.latest(key) if r["record"] == "metric"] if key else []
+    if ref.part is not None:
+        recs = [r for r in recs if r["metric"] == ref.part]
+    if not recs:
+        return None
+    rec = recs[0]
+    if ref.field is not None:
+        value = (rec.get("extra") or {}).get(ref.field)
+        return (float(value), None, None) if isinstance(value, (int, float)) else None
+    ci = rec.get("ci95") or [None, None]
+    return float(rec["results"][rec["metric"]]), ci[0], ci[1]
+
+
+def _side_text(value: tuple[float, float | None, float | None] | None) -> str:
+    if value is None:
+        return "not computed"
+    text = _fmt(value[0])
+    return text + (f" [{_fmt(value[1])}, {_fmt(value[2])}]" if value[1] is not None and value[2] is not None else "")
+
+
+def _findings(res: _Results) -> list[dict[str, str]]:
+    """The config's claims, each with both sides' values and the verdict (see :mod:`ganeval.report.claims`)."""
+    out = []
+    for c in res.run["config"].get("claims", []):
+        claim = ClaimSpec(text=c["text"], paper=c.get("paper", ""), op=c["op"], left=ClaimRef(**c["left"]),
+                          right=ClaimRef(**c["right"]))
+        outcome = evaluate_claim(claim, lambda ref: _claim_value(res, ref))
+        out.append({"text": claim.text, "paper": claim.paper, "verdict": outcome.verdict,
+                    "comparison": f"{claim.left.describe()} = {_side_text(outcome.left)} {claim.op} "
+                                  f"{claim.right.describe()} = {_side_text(outcome.right)}",
+                    "cls": "ok" if outcome.verdict.startswith("holds") else "fail"})
+    return out
 
 
 def _env() -> Any:
@@ -441,7 +492,7 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
 
     weights = _weights_table(res, all_metric_recs)
     walls = _wall_table(res)
-    failures, failure_details = _failures(res, plot_failures)
+    failures, failure_details, not_applicable = _failures(res, plot_failures)
     tables += [weights, walls, failures]
     for t in tables:
         t.write_csv(out)
@@ -451,7 +502,8 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
         name=run["config"]["name"], run=run, prov=prov, summary=tables[0], sections=sections, figures=figures,
         figure_kinds=list(kinds.values()),
         generators=run["generators"], weights=weights, walls=walls, failures=failures,
-        failure_details=failure_details, config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
+        failure_details=failure_details, not_applicable=not_applicable, findings=_findings(res),
+        intro=[p.strip() for p in run["config"].get("intro", "").split("\n\n") if p.strip()], config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
         total_time=format_time(prov.get("wall_time") or 0.0))
     index = out / "index.html"
     data = html.encode("utf-8")

@@ -67,8 +67,14 @@ def _device(G: Any) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+def _has_w(G: Any) -> bool:
+    """Whether G has per-layer styles from a mapping network (not Z-only, not the traditional generator)."""
+    return (hasattr(G, "mapping") and hasattr(G, "synthesis") and getattr(G, "num_ws", 0) > 0
+            and getattr(G, "has_w_space", True))
+
+
 def _require_w(G: Any, what: str) -> None:
-    if not (hasattr(G, "mapping") and hasattr(G, "synthesis") and getattr(G, "num_ws", 0) > 0):
+    if not _has_w(G):
         raise UnsupportedGeneratorError(
             f"Argument `G` must have a mapping and a synthesis network for the {what}, but "
             f"{type(G).__name__} has only a Z space."
@@ -338,13 +344,14 @@ def analysis_figures(G: Any, *, seed: int = 0, truncation_psi: float = 0.7, grid
                      mixing_cols: int = 4, noise_realisations: int = 4, std_realisations: int = 32,
                      interpolation_steps: int = 8, interpolation_pairs: int = 2,
                      max_tile: int = 128) -> list[AnalysisFigure]:
-    """All five figures with disjoint sample indices (a Z-only generator gets the sample grid only).
+    """All five figures with disjoint sample indices (a generator without W, such as a Z-only or the
+    traditional one, gets the sample grid only: it has no styles to mix and no noise inputs).
 
     Indices: grid ``0..grid-1``, mixing rows from 1000, columns from 2000, stochastic variation
     from 3000, noise scope from 4000, interpolation pairs from 5000.
     """
     figs = [sample_grid(G, seed=seed, indices=range(grid), truncation_psi=truncation_psi, max_tile=max_tile)]
-    if not (hasattr(G, "mapping") and getattr(G, "num_ws", 0) > 0):
+    if not _has_w(G):
         return figs
     figs.append(style_mixing_grid(G, seed=seed, row_indices=range(1000, 1000 + mixing_rows),
                                   col_indices=range(2000, 2000 + mixing_cols), truncation_psi=truncation_psi,

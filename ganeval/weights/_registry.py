@@ -16,8 +16,10 @@ import json
 import os
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from .. import registry
 from ..errors import ChecksumError, GanevalValueError, OfflineError, WeightsNotFoundError
 from ._entry import FORMATS, KINDS, WeightsEntry, check_name
 
@@ -73,11 +75,21 @@ def _add(entry: WeightsEntry) -> None:
 
 
 def register(entry: WeightsEntry) -> WeightsEntry:
-    """Add ``entry`` to the registry; its name and cache file name must both be new."""
+    """Add ``entry`` to the registry; its name and cache file name must both be new.
+
+    A ``generator`` entry also becomes a generator name of :mod:`ganeval.registry` (loadable by
+    :func:`ganeval.load_generator`); :func:`unregister` removes it there too.
+    """
     if not isinstance(entry, WeightsEntry):
         raise GanevalValueError(f"Argument `entry` must be a WeightsEntry, but got {type(entry).__name__}.")
     _ensure_loaded()
     _add(entry)
+    if entry.kind == "generator":  # loadable by name: ganeval.load_generator looks names up in ganeval.registry
+        try:
+            registry.register("generator", entry.name, partial(resolve, entry.name), description=entry.description)
+        except GanevalValueError:
+            del _ENTRIES[entry.name]
+            raise
     return entry
 
 
@@ -85,6 +97,8 @@ def unregister(name: str) -> WeightsEntry:
     """Remove the entry called ``name`` and return it (for tests and plugins)."""
     entry = get_entry(name)
     del _ENTRIES[entry.name]
+    if entry.kind == "generator" and registry.has("generator", entry.name):
+        registry.unregister("generator", entry.name)
     return entry
 
 

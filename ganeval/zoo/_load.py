@@ -14,14 +14,7 @@ from typing import Any
 from ..errors import ChecksumError, GanevalValueError, WeightsNotFoundError
 from ..weights import sha256_file
 
-__all__ = ["ZOO_NAMES", "pretrained_dir", "read_card", "write_card", "sha256_file", "verified_state_dict"]
-
-#: Zoo model name -> kind.
-ZOO_NAMES: dict[str, str] = {
-    "shapes-stylegan": "generator",
-    "shapes-classifier": "classifier",
-    "shapes-perceptual": "distance",
-}
+__all__ = ["pretrained_dir", "read_card", "sha256_file", "verified_state_dict", "write_card", "zoo_cards"]
 
 
 def pretrained_dir() -> Path:
@@ -40,22 +33,34 @@ def pretrained_dir() -> Path:
     )
 
 
-def _strip(name: str) -> str:
-    base = name[4:] if name.startswith("zoo:") else name
-    if base not in ZOO_NAMES:
-        opts = ", ".join(repr("zoo:" + n) for n in ZOO_NAMES)
-        raise GanevalValueError(f"Argument `name` must be one of {opts}, but got {name!r}.")
-    return base
+def zoo_cards(root: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every card in ``root`` (default :func:`pretrained_dir`; none if that is missing): name -> card.
+
+    A card is a ``<name>.json`` file holding a JSON object with ``name`` and ``kind`` (``"generator"``,
+    ``"classifier"``, ``"distance"``); other JSON files (e.g. a generator's bare native config) are skipped.
+    Names are as on the card, without the ``zoo:`` prefix; sorted by file name.
+    """
+    if root is None:
+        try:
+            root = pretrained_dir()
+        except WeightsNotFoundError:
+            return {}
+    cards = {}
+    for path in sorted(Path(root).glob("*.json")):
+        card = json.loads(path.read_text())
+        if isinstance(card, dict) and "name" in card and "kind" in card and path.stem == card["name"]:
+            cards[str(card["name"])] = card
+    return cards
 
 
 def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
     """The JSON card of zoo model ``name`` (with or without the ``zoo:`` prefix)."""
-    base = _strip(name)
-    path = Path(root) if root is not None else pretrained_dir()
-    card_path = path / f"{base}.json"
-    if not card_path.exists():
-        raise WeightsNotFoundError(f"The card of zoo model {name!r} is missing: expected {card_path}.")
-    return json.loads(card_path.read_text())
+    base = name.removeprefix("zoo:")
+    cards = zoo_cards(root)
+    if base not in cards:
+        opts = ", ".join(repr("zoo:" + n) for n in cards) or "none: the zoo folder holds no cards"
+        raise GanevalValueError(f"Argument `name` must be one of {opts}, but got {name!r}.")
+    return cards[base]
 
 
 def write_card(path: Path, card: dict[str, Any]) -> None:

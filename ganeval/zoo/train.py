@@ -7,6 +7,7 @@ Usage (the shipped models; commands and wall times are also in each card)::
     python -m ganeval.zoo.train generator  --out RUN --seed 3 --steps 6000 --threads 1 --r1-gamma 1.0 --max-minutes 37
     python -m ganeval.zoo.train export-generator --run RUN --out pretrained
     python -m ganeval.zoo.train readme --out pretrained
+    python -m ganeval.zoo.train curves --out pretrained      # quality history of the generator cards
 
 One torch thread: on a shared 2-core machine two threads were several times slower (they
 spin waiting for each other while other processes hold a core).
@@ -382,55 +383,123 @@ def _mixing_grid(G: torch.nn.Module, path: Path, seed: int, num: int = 6) -> Non
     _save_grid(torch.cat(cells), path, nrow=num + 1)
 
 
-def export_generator(run: Path, out: Path, *, classifier_root: Path | None = None, quality_num: int = 2048
-                     ) -> dict[str, Any]:
-    """Turn ``run/checkpoint.pt`` into the shipped ``out/shapes-stylegan.{safetensors,json}`` (EMA weights).
+#: arch -> (zoo name, card description, architecture class)
+_GENERATOR_CARDS: dict[str, tuple[str, str, str]] = {
+    "stylegan": ("shapes-stylegan", "StyleGAN (v1) trained by ganeval on the procedural 32x32 shapes dataset "
+                 "(ganeval.zoo.shapes); EMA weights.", "ganeval.models.stylegan.StyleGAN"),
+    "traditional": ("shapes-traditional", "The StyleGAN paper's traditional generator (z at the input layer, no "
+                    "mapping network, styles or noise; Table 4's 'traditional, 0 mapping layers') trained by ganeval "
+                    "exactly like zoo:shapes-stylegan except for style mixing, which it cannot do; EMA weights.",
+                    "ganeval.models.traditional.TraditionalGenerator"),
+}
 
-    The JSON is the native-format config (readable by :func:`ganeval.models.native.load_native`)
-    extended with the zoo card keys (name, kind, file, training, quality). Also writes
-    ``shapes-stylegan-samples.png`` (8x8, noise const) and ``shapes-stylegan-mixing.png``.
+
+def _training_record(state: dict[str, Any], history: Path) -> dict[str, Any]:
+    """The card's ``training`` field from a checkpoint (and its quality history, when recorded)."""
+    cfg = state["config"]
+    record: dict[str, Any] = {
+        "command": state["command"], "seed": cfg["seed"], "steps_done": state["step"], "steps_planned": cfg["steps"],
+        "batch": cfg["batch"], "images_seen": state["step"] * cfg["batch"],
+        "loss": "non-saturating logistic, lazy R1 on reals", "r1_gamma": cfg["r1_gamma"],
+        "r1_every": cfg["r1_every"], "optimizer": f"Adam lr {cfg['lr']} betas (0, 0.99)",
+        "style_mixing_prob": cfg["mixing_prob"], "w_avg_beta": 0.995, "ema_kimg": cfg["ema_kimg"],
+        "wall_time_s": round(state["wall_time_s"], 1), "threads": cfg.get("threads"),
+    }
+    if history.exists():
+        rows = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+        record["quality_history"] = [{k: row[k] for k in ("step", "images_seen", "frechet_classifier_features",
+                                                            "confident_fraction_generated")}
+                                     for row in rows if row["step"] <= state["step"]]
+    return record
+
+
+def export_generator(run: Path, out: Path, *, classifier_root: Path | None = None, quality_num: int = 2048,
+                     checkpoint: Path | None = None) -> dict[str, Any]:
+    """Turn a training run's checkpoint into the shipped ``out/<name>.{safetensors,json}`` (EMA weights).
+
+    ``checkpoint`` defaults to ``run/checkpoint.pt`` (a snapshot ``run/checkpoint-<step>.pt``
+    exports the run at an earlier, equal budget). ``<name>`` is ``shapes-stylegan`` or
+    ``shapes-traditional`` by the run's architecture. The JSON is the native-format config
+    (readable by :func:`ganeval.models.native.load_native`) extended with the zoo card keys
+    (name, kind, file, training, quality). Also writes ``<name>-samples.png`` (8x8, noise
+    const) and, for the style-based generator, ``<name>-mixing.png``.
     """
-    from ..models.native import native_paths, save_generator
-    from ..models.stylegan import StyleGAN
+    from ..models.native import architecture_class, native_paths, save_generator
     from .classifier import load_zoo_classifier
 
-    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
-    G = StyleGAN(**state["G_init_kwargs"])
+    state = torch.load(checkpoint or run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    cfg = state["config"]
+    arch = cfg.get("arch", "stylegan")
+    name, description, architecture = _GENERATOR_CARDS[arch]
+    G = architecture_class(arch)(**state["G_init_kwargs"])
     G.load_state_dict(state["G_ema"])
     G.eval().requires_grad_(False)
     classifier = load_zoo_classifier("shapes-classifier", root=classifier_root)
-    cfg = state["config"]
     quality = generator_quality(G, classifier, num=quality_num, seed=cfg["seed"] + 7)
     quality["classifier_min_accuracy"] = read_card_quality(classifier_root)
-    weights = save_generator(G, out / "shapes-stylegan", provenance={"source": "zoo:shapes-stylegan",
-                                                                     "trained_by": "ganeval.zoo.train"})
+    weights = save_generator(G, out / name, provenance={"source": f"zoo:{name}", "trained_by": "ganeval.zoo.train"})
     _, config_path = native_paths(weights)
     config = json.loads(config_path.read_text())
     card = {
-        "name": "shapes-stylegan",
-        "kind": "generator",
-        "file": weights.name,
-        "sha256": config["sha256"],
-        "description": "StyleGAN (v1) trained by ganeval on the procedural 32x32 shapes dataset "
-                       "(ganeval.zoo.shapes); EMA weights.",
-        "architecture": "ganeval.models.stylegan.StyleGAN",
+        "name": name, "kind": "generator", "file": weights.name, "sha256": config["sha256"],
+        "description": description, "architecture": architecture,
         "discriminator": {"class": "ganeval.zoo.networks.Discriminator", "widths": cfg["d_widths"]},
-        "training": {"command": state["command"], "seed": cfg["seed"], "steps_done": state["step"],
-                     "steps_planned": cfg["steps"], "batch": cfg["batch"], "images_seen": state["step"] * cfg["batch"],
-                     "loss": "non-saturating logistic, lazy R1 on reals", "r1_gamma": cfg["r1_gamma"],
-                     "r1_every": cfg["r1_every"], "optimizer": f"Adam lr {cfg['lr']} betas (0, 0.99)",
-                     "style_mixing_prob": cfg["mixing_prob"], "w_avg_beta": 0.995, "ema_kimg": cfg["ema_kimg"],
-                     "wall_time_s": round(state["wall_time_s"], 1), "threads": cfg.get("threads")},
+        "training": _training_record(state, run / "history.jsonl"),
         "quality": quality,
         **config,
     }
     write_card(config_path, card)
     with torch.no_grad():
         z = torch.randn(64, G.z_dim, generator=torch.Generator().manual_seed(cfg["seed"] + 1))
-        _save_grid(G(z, noise_mode="const"), out / "shapes-stylegan-samples.png")
-    _mixing_grid(G, out / "shapes-stylegan-mixing.png", seed=cfg["seed"] + 2)
+        _save_grid(G(z, noise_mode="const"), out / f"{name}-samples.png")
+    if G.has_w_space:
+        _mixing_grid(G, out / f"{name}-mixing.png", seed=cfg["seed"] + 2)
     print(json.dumps(quality, indent=1), flush=True)
     return card
+
+
+def plot_training_curves(root: Path) -> Path:
+    """Write ``root/shapes-training-curves.png``: each zoo generator's recorded quality history.
+
+    Two panels against images seen: the Fréchet distance in classifier features (log scale,
+    with the card's real-versus-real floor) and the confidently classified fraction (with the
+    real renders' fraction). Reads only the cards, so it can be redrawn from a clone.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ._load import read_card
+
+    fig, (ax_fd, ax_conf) = plt.subplots(1, 2, figsize=(10, 3.6))
+    floor = None
+    for name, _, _ in _GENERATOR_CARDS.values():
+        if not (root / f"{name}.json").exists():
+            continue
+        card = read_card(name, root)
+        rows = card["training"].get("quality_history", [])
+        if not rows:
+            continue
+        kimg = [r["images_seen"] / 1000 for r in rows]
+        ax_fd.plot(kimg, [r["frechet_classifier_features"] for r in rows], marker=".", label=f"zoo:{name}")
+        ax_conf.plot(kimg, [r["confident_fraction_generated"] for r in rows], marker=".", label=f"zoo:{name}")
+        floor = card["quality"]
+    if floor is not None:
+        ax_fd.axhline(floor["frechet_real_vs_real"], color="gray", ls="--", lw=1, label="real vs real")
+        ax_conf.axhline(floor["confident_fraction_real"], color="gray", ls="--", lw=1, label="real renders")
+    ax_fd.set(xlabel="training images (thousands)", ylabel="FD in classifier features", yscale="log",
+              title="Fréchet distance (lower is better)")
+    ax_conf.set(xlabel="training images (thousands)", ylabel="fraction", ylim=(0, 1),
+                title="confidently classified (higher is better)")
+    for ax in (ax_fd, ax_conf):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = root / "shapes-training-curves.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def read_card_quality(root: Path | None) -> float:
@@ -445,9 +514,8 @@ def write_readme(root: Path) -> Path:
     from ._load import read_card
 
     freq = shapes.attribute_frequencies(100_000, seed=0)
-    clf, per, gen = read_card("shapes-classifier", root), read_card("shapes-perceptual", root), None
-    if (root / "shapes-stylegan.json").exists():
-        gen = read_card("shapes-stylegan", root)
+    clf, per = read_card("shapes-classifier", root), read_card("shapes-perceptual", root)
+    gens = [read_card(name, root) for name, _, _ in _GENERATOR_CARDS.values() if (root / f"{name}.json").exists()]
     acc = clf["quality"]["per_attribute_accuracy"]
     doc = shapes.__doc__ or ""
     defs = {}
@@ -477,9 +545,7 @@ def write_readme(root: Path) -> Path:
         lines.append(f"| {k} | `{a}` | {defs.get(a, '')} | {freq[a]:.3f} | {acc[a]:.4f} |")
     lines += ["", "Correlations: see the `ganeval.zoo.shapes` docstring (outline|square, upper|large, dark|warm, dot|small).",
               "", "## Models", ""]
-    for card in (gen, clf, per):
-        if card is None:
-            continue
+    for card in (*gens, clf, per):
         t = card["training"]
         lines.append(f"- `zoo:{card['name']}` ({card['kind']}): {card['description']}  ")
         lines.append(f"  trained with `{t['command']}` in {t['wall_time_s'] / 60:.1f} min; sha256 `{card['sha256'][:16]}...`")
@@ -489,8 +555,11 @@ def write_readme(root: Path) -> Path:
                          f"{q['frechet_classifier_features']} (real vs real: {q['frechet_real_vs_real']}); "
                          f"confidently classified: {q['confident_fraction_generated']:.3f} generated vs "
                          f"{q['confident_fraction_real']:.3f} real ({q['confidence_rule']}).")
-            lines.append("  Samples: `shapes-stylegan-samples.png`; style mixing (top row A, left column B, "
-                         "cells: B with A's 4-8 px styles): `shapes-stylegan-mixing.png`.")
+            figures = f"  Samples: `{card['name']}-samples.png`"
+            if (root / f"{card['name']}-mixing.png").exists():
+                figures += (f"; style mixing (top row A, left column B, cells: B with A's 4-8 px styles): "
+                            f"`{card['name']}-mixing.png`")
+            lines.append(figures + ".")
     path = root / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -498,8 +567,10 @@ def write_readme(root: Path) -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ganeval.zoo.train", description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=["generator", "classifier", "perceptual", "export-generator", "readme"])
+    p.add_argument("what", choices=["generator", "classifier", "perceptual", "export-generator", "readme", "curves"])
     p.add_argument("--run", type=Path, default=None, help="export-generator: the training run folder")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="export-generator: a snapshot of the run to export (default RUN/checkpoint.pt)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--steps", type=int, default=None)
@@ -527,10 +598,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.what == "readme":
         return {"readme": str(write_readme(args.out))}
+    if args.what == "curves":
+        return {"curves": str(plot_training_curves(args.out))}
     if args.what == "export-generator":
         if args.run is None:
             parser.error("export-generator needs --run")
-        return export_generator(args.run, args.out)
+        return export_generator(args.run, args.out, checkpoint=args.checkpoint)
     if args.seed is None or args.steps is None:
         parser.error(f"{args.what} needs --seed and --steps")
     if args.threads:
