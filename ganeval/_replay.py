@@ -56,8 +56,9 @@ class ReplayOutcome:
         """One line: ``"ppl: reproduces (value 74.23, exact)"`` or what differs."""
         how = "exact" if self.rtol == 0 else f"relative tolerance {self.rtol:g}"
         if self.reproduced:
-            return f"{self.recorded.metric}: reproduces (value {self.replayed.value:.6g}, {how})"
-        text = f"{self.recorded.metric}: does NOT reproduce ({how}): " + "; ".join(self.mismatches)
+            text = f"{self.recorded.metric}: reproduces (value {self.replayed.value:.6g}, {how})"
+        else:
+            text = f"{self.recorded.metric}: does NOT reproduce ({how}): " + "; ".join(self.mismatches)
         return text + "".join(f"; note: {n}" for n in self.notes)
 
 
@@ -162,12 +163,15 @@ class _Inputs:
         prov = self.result.provenance
         legacy = (prov.get("generator") or {}).get("registry") or prov.get("generator_source")
         G = self.load("generator", lambda name: ganeval.load_generator(name, device=self.device), legacy)
-        want = (prov.get("weights") or {}).get("generator")
-        got = (getattr(G, "provenance", None) or {}).get("sha256")
-        if want and got and want != got:
-            self.notes.append(f"the generator's weights differ from the recorded ones (sha256 {got[:12]} vs "
-                              f"{want[:12]})")
+        self.check_weights("generator", (getattr(G, "provenance", None) or {}).get("sha256"))
         return G
+
+    def check_weights(self, key: str, got: Any) -> None:
+        """Note weights whose hash differs from ``provenance["weights"][key]`` (the likely cause of a difference)."""
+        want = (self.result.provenance.get("weights") or {}).get(key)
+        if want and got and str(want) != str(got):
+            self.notes.append(f"the {key} weights differ from the recorded ones (sha256 {str(got)[:12]} vs "
+                              f"{str(want)[:12]})")
 
 
 def _kwargs(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -182,6 +186,8 @@ def _ppl(result: MetricResult, inputs: _Inputs, progress: Any) -> Callable[[], M
     G = inputs.generator()
     # lines written before names and descriptions were split hold "zoo:shapes-perceptual (ganeval zoo CNN; ...)"
     dist = inputs.load("distance", lambda name: ganeval.load_distance(name.split(" (", 1)[0], device=inputs.device))
+    for role, sha in (getattr(dist, "weights_sha256", None) or {}).items():
+        inputs.check_weights(f"distance.{role}", sha)
     kw = _kwargs(c, ("space", "sampling", "num_samples", "epsilon", "crop", "protocol", "interpolation", "method",
                      "chunk_size", "seed", "preset", "target_ci", "on_nan"))
     if c.get("target_ci") is not None:
@@ -194,9 +200,12 @@ def _ppl(result: MetricResult, inputs: _Inputs, progress: Any) -> Callable[[], M
 def _separability(result: MetricResult, inputs: _Inputs, progress: Any) -> Callable[[], MetricResult]:
     import ganeval
 
+    from .metrics.separability import _classifier_hash  # the form separability records
+
     G = inputs.generator()
     clf = inputs.load("classifier", lambda name: ganeval.load_classifier(name, device=inputs.device),
                       result.provenance.get("classifier"))
+    inputs.check_weights("classifier", _classifier_hash(clf))
     kw = _kwargs(result.config, ("spaces", "num_samples", "num_keep", "seed", "protocol", "solver", "w_layer", "on_nan",
                                  "batch_size"))
     return lambda: ganeval.separability(G, clf, device=inputs.device, cache_dir=False, progress=progress, **kw)

@@ -209,10 +209,16 @@ def test_cli_replay_reproduces_and_writes_the_rerun(computed, tmp_path, capsys):
 def test_cli_tampered_value_does_not_reproduce(computed, tmp_path, capsys):
     path = tmp_path / "results.jsonl"
     r = computed["ppl"]
-    _write(path, r, edit=lambda rec: rec["results"].update(ppl=rec["results"]["ppl"] * 1.001))
+
+    def tamper(rec):
+        rec["results"]["ppl"] *= 1.001
+        rec["provenance"]["weights"]["generator"] = "0" * 64
+
+    _write(path, r, edit=tamper)
     assert run(["replay", str(path), "--device", "cpu", "-q"]) == 1
     out = capsys.readouterr().out
     assert "[0] ppl: does NOT reproduce (exact): value:" in out and "relative 1.0e-03" in out
+    assert "note: the generator weights differ from the recorded ones" in out
 
 
 def test_cli_bad_input_exits_2_with_one_line(computed, tmp_path, capsys):
