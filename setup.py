@@ -7,6 +7,6 @@ install as the package `ganeval._pretrained`, so they load the same way from a w
 from setuptools import find_namespace_packages, setup
 
 setup(
-    packages=find_namespace_packages(include=["ganeval", "ganeval.*"]) + ["ganeval._pretrained"],
+    packages=[*find_namespace_packages(include=["ganeval", "ganeval.*"]), "ganeval._pretrained"],
     package_dir={"ganeval._pretrained": "pretrained"},
 )

@@ -57,7 +57,7 @@ def _models(device: str) -> tuple[torch.nn.Module, torch.nn.Module, str]:
         G = load_generator("zoo:shapes-stylegan", device=device)
         dist = load_distance("zoo:shapes-perceptual", device=device)
         return G, dist, "zoo:shapes-stylegan + zoo:shapes-perceptual"
-    except Exception as exc:  # noqa: BLE001 - the benchmark falls back to a stand-in, and says why
+    except Exception as exc:  # the benchmark falls back to a stand-in, and says why
         print(f"(zoo models unavailable: {type(exc).__name__}; using a stand-in)", file=sys.stderr)
     from ganeval.models.stylegan import StyleGAN
 
@@ -205,8 +205,10 @@ def main() -> None:
         f"- process CPU time (median; insensitive to other processes' load, one thread): torchmetrics "
         f"{cmed['peer']:.2f} s, ganeval same work {cmed['ours_const']:.2f} s "
         f"(ratio {cmed['peer'] / cmed['ours_const']:.2f}x), ganeval per-pair noise {cmed['ours']:.2f} s "
-        f"(ratio {cmed['peer'] / cmed['ours']:.2f}x), bare {cmed['bare']:.2f} s (ganeval overhead {100 * (cmed['ours'] / cmed['bare'] - 1):+.1f} %)",
-        *(f"- memory at {k // 1000}k samples (linear G, squared L2): tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MiB, "
+        f"(ratio {cmed['peer'] / cmed['ours']:.2f}x), bare {cmed['bare']:.2f} s "
+        f"(ganeval overhead {100 * (cmed['ours'] / cmed['bare'] - 1):+.1f} %)",
+        *(f"- memory at {k // 1000}k samples (linear G, squared L2): "
+          f"tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MiB, "
           f"peak RSS growth {m['rss_growth_mb']:.1f} MiB, {k / m['wall_s']:.0f} samples/s" for k, m in mem.items()),
     ]
     print("\n".join(lines))

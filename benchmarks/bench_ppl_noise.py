@@ -32,8 +32,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # the parent process only launches workers; torch loads in each worker
+    import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDITIONS = {  # name: (chunk_size, threads, extra environment, tf32)
@@ -49,7 +53,7 @@ CONDITIONS = {  # name: (chunk_size, threads, extra environment, tf32)
 # --------------------------------------------------------------------------- worker side
 
 
-def _round_tf32(x):  # noqa: ANN001, ANN202 - torch tensor in, tensor out
+def _round_tf32(x: torch.Tensor) -> torch.Tensor:
     """Round float32 ``x`` to TF32 (10 explicit mantissa bits), to nearest even."""
     import torch
 
@@ -66,10 +70,10 @@ def _tf32_convolutions() -> Iterator[None]:
 
     saved = F.conv2d, F.conv_transpose2d
 
-    def conv(x, w, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def conv(x: torch.Tensor, w: torch.Tensor, *a: Any, **k: Any) -> torch.Tensor:
         return saved[0](_round_tf32(x), _round_tf32(w), *a, **k)
 
-    def tconv(x, w, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def tconv(x: torch.Tensor, w: torch.Tensor, *a: Any, **k: Any) -> torch.Tensor:
         return saved[1](_round_tf32(x), _round_tf32(w), *a, **k)
 
     F.conv2d, F.conv_transpose2d = conv, tconv
@@ -79,7 +83,7 @@ def _tf32_convolutions() -> Iterator[None]:
         F.conv2d, F.conv_transpose2d = saved
 
 
-def _models(which: str):  # noqa: ANN202
+def _models(which: str) -> tuple[Any, Any]:
     import torch
 
     import ganeval
@@ -112,7 +116,7 @@ def worker(spec: dict, out: str) -> None:
     np.savez(out, cpu_s=time.process_time() - t0, **found)
 
 
-def _path_lengths(G, n: int, kw: dict) -> np.ndarray:  # noqa: ANN001
+def _path_lengths(G: Any, n: int, kw: dict) -> np.ndarray:
     """Per-sample path lengths of samples 0..n-1 through ppl's own sampler (no statistics)."""
     import torch
 

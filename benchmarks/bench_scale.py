@@ -53,8 +53,9 @@ def main() -> None:
     n = counts[-1]
     one = rows[-1]
     two = _run(n, args.batch, args.zoo, nproc=2, threads=1)
+    same = abs(one["value"] - two["value"]) <= 1e-6 * abs(one["value"])
     print(f"processes: 1 process x 2 threads {one['wall_s']:.2f} s, 2 processes x 1 thread {two['wall_s']:.2f} s, "
-          f"speed-up {one['wall_s'] / two['wall_s']:.2f}x; same result: {abs(one['value'] - two['value']) <= 1e-6 * abs(one['value'])}")
+          f"speed-up {one['wall_s'] / two['wall_s']:.2f}x; same result: {same}")
 
 
 if __name__ == "__main__":

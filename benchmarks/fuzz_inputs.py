@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from fuzz import targets  # noqa: E402
-from fuzz.engine import BAD, format_table, run_target  # noqa: E402
+from fuzz import targets
+from fuzz.engine import BAD, format_table, run_target
 
 
 def main() -> int:

@@ -260,8 +260,7 @@ def main() -> int:
     skip = set(filter(None, args.skip.split(",")))
     parts: dict[str, Callable[[], list[Row]]] = {
         "parity": lambda: [f(dev, args.quick) for f in (parity_ppl, parity_sg2, parity_inception, parity_logits)],
-        "throughput": lambda: throughput_ppl(dev, args.quick) + [throughput_inception(dev, args.quick),
-                                                                  throughput_svm(args.quick)],
+        "throughput": lambda: [*throughput_ppl(dev, args.quick), throughput_inception(dev, args.quick), throughput_svm(args.quick)],
         "oom": lambda: [oom_recovery(dev, args.quick)],
         "torchrun": lambda: [torchrun_check(dev)],
     }

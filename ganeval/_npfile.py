@@ -98,7 +98,8 @@ def read_npz(path: str | Path, *, keys: tuple[str, ...] | None = None,
                     h = _header(f, where)
                     _check_size(h, info.file_size - h.offset, where, max_bytes)
                 with zf.open(info) as f:
-                    out[k] = np.lib.format.read_array(io.BufferedReader(f), allow_pickle=False)
+                    # typeshed wants a raw stream for BufferedReader; a ZipExtFile reads the same way
+                    out[k] = np.lib.format.read_array(io.BufferedReader(f), allow_pickle=False)  # type: ignore[type-var]
     except CheckpointError:
         raise
     except _READ_ERRORS as exc:

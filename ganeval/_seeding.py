@@ -17,6 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+#: Sample indices: a list, range or 1-D integer array.
+Indices = Sequence[int] | np.ndarray
+
 __all__ = ["stream_id", "derived_seed", "normal", "uniform", "randint", "torch_generator"]
 
 
@@ -43,7 +46,7 @@ def _rng(seed: int, stream: str, index: int) -> np.random.Generator:
     return np.random.default_rng(_entropy(seed, stream, index))
 
 
-def normal(seed: int, stream: str, indices: Sequence[int], shape: Sequence[int] = ()) -> torch.Tensor:
+def normal(seed: int, stream: str, indices: Indices, shape: Sequence[int] = ()) -> torch.Tensor:
     """Standard normal draws, one block of ``shape`` per sample index.
 
     Returns a float32 CPU tensor of shape ``[len(indices), *shape]``.
@@ -55,7 +58,7 @@ def normal(seed: int, stream: str, indices: Sequence[int], shape: Sequence[int] 
     return torch.from_numpy(out.astype(np.float32))
 
 
-def uniform(seed: int, stream: str, indices: Sequence[int], shape: Sequence[int] = ()) -> torch.Tensor:
+def uniform(seed: int, stream: str, indices: Indices, shape: Sequence[int] = ()) -> torch.Tensor:
     """Uniform draws in [0, 1), float64, shape ``[len(indices), *shape]`` (keep float64: a cast to
     float32 can round values just below 1 up to 1.0)."""
     shape = tuple(int(s) for s in shape)
@@ -65,7 +68,7 @@ def uniform(seed: int, stream: str, indices: Sequence[int], shape: Sequence[int]
     return torch.from_numpy(out)
 
 
-def randint(seed: int, stream: str, indices: Sequence[int], high: int) -> torch.Tensor:
+def randint(seed: int, stream: str, indices: Indices, high: int) -> torch.Tensor:
     """One integer in [0, high) per sample index; int64 tensor of shape ``[len(indices)]``."""
     out = np.array([_rng(seed, stream, i).integers(0, high) for i in indices], dtype=np.int64)
     return torch.from_numpy(out)

@@ -43,7 +43,7 @@ _MAX_RESULTS_BYTES = 1 << 30
 
 def format_time(seconds: float) -> str:
     """Human-readable duration: ``"42s"``, ``"3m 05s"``, ``"1h 02m 03s"``, ``"2d 03h 04m"``."""
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:

@@ -242,7 +242,8 @@ class _RunFolder:
         try:
             fd, tmp = tempfile.mkstemp(dir=self.chunks, prefix=".tmp-", suffix=".npz")
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays, **{_CHUNK_META: np.array(json.dumps(record))})
+                # numpy's stub lets ** fill savez's allow_pickle; these keys are array names
+                np.savez(f, **arrays, **{_CHUNK_META: np.array(json.dumps(record))})  # type: ignore[arg-type]
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, file_mode())  # the umask's mode, as every other file ganeval writes
@@ -380,8 +381,8 @@ def _fmt_layout(layout: Mapping[str, tuple[str, tuple[int, ...]]]) -> str:
 
 
 def _progress_mode(progress: Any) -> str:
-    mode = {None: "auto", True: "auto", False: "quiet"}.get(progress, progress) if isinstance(
-        progress, (str, bool, type(None))) else progress
+    aliases: dict[object, Any] = {None: "auto", True: "auto", False: "quiet"}
+    mode = aliases.get(progress, progress) if isinstance(progress, (str, bool, type(None))) else progress
     if not isinstance(mode, str) or mode not in PROGRESS_MODES:
         from .errors import GanevalValueError
 
@@ -476,10 +477,9 @@ def map_samples(
                                        or time.monotonic() - last_flush > _CHUNK_SECONDS):
                 flush()
             bar.update(done)
-            if stop_when is not None and done >= min_samples and done < num_samples:
-                if stop_when(_ConcatView(parts)):
-                    out.stopped_early = True
-                    break
+            if stop_when is not None and min_samples <= done < num_samples and stop_when(_ConcatView(parts)):
+                out.stopped_early = True
+                break
         flush()
     except KeyboardInterrupt as exc:
         bar.close()

@@ -29,9 +29,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
-
 from _loaders_util import nvidia_modules
+from safetensors.torch import load_file
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NUMPY_PATHS = ("numpy.core.multiarray", "numpy._core.multiarray")

@@ -24,12 +24,11 @@ import pickle
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from safetensors.numpy import load_file
-
 from _loaders_util import nvidia_modules
+from safetensors.numpy import load_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STATE_KEYS = ("version", "name", "static_kwargs", "components", "build_module_src", "build_func_name", "variables")
@@ -64,7 +63,7 @@ class _Pickler(pickle._Pickler):  # the pure-Python pickler, so NumPy's global p
 
     # the base class dispatches Python functions (NumPy 2's `_frombuffer`) straight to its own
     # save_global; route them through the override above
-    dispatch = {**pickle._Pickler.dispatch, types.FunctionType: save_global}
+    dispatch: ClassVar[dict[type, Any]] = {**pickle._Pickler.dispatch, types.FunctionType: save_global}
 
 
 def _value(arr: np.ndarray) -> Any:

@@ -77,7 +77,7 @@ def test_mix_grid_cells_are_crossovers(gen_path, tmp_path, capsys):
                 "--device", "cpu"]) == 0
     assert Image.open(out).size[1] > 3 * 16
     G = load_native(gen_path)
-    rows, cols, cells = render_mix(G, [1, 2], [3, 4, 5], "middle", seed=0, truncation=1.0, class_index=None,
+    rows, _cols, cells = render_mix(G, [1, 2], [3, 4, 5], "middle", seed=0, truncation=1.0, class_index=None,
                                    device=torch.device("cpu"))
     ws = G.mapping(_seeding.normal(0, "z", [1, 2, 3, 4, 5], [16]))
     expected = G.synthesis(crossover(ws[1:2], ws[4:5], "middle", G=G))     # row 2, column 5

@@ -144,7 +144,7 @@ def test_z_only_adapter_has_no_w_space():
     assert torch.equal(G(z), net(z))
     for call in (lambda: G.mapping(z), lambda: G.synthesis(torch.zeros(5, 1, 8)), lambda: layer_groups(G),
                  lambda: make_noise(G, 1, "random"), lambda: G(z, truncation_psi=0.7)):
-        with pytest.raises(UnsupportedGeneratorError, match="W space|noise"):
+        with pytest.raises(UnsupportedGeneratorError, match=r"W space|noise"):
             call()
     with pytest.raises(GanevalValueError, match=r"Argument `z` must have shape \[\*, 8\], but got \[5, 7\]"):
         G(torch.randn(5, 7))

@@ -17,6 +17,7 @@ from ganeval.errors import GanevalValueError, UnsupportedGeneratorError
 from ganeval.loaders.stylegan3_torch import build_stylegan3
 from ganeval.metrics import equivariance as E
 from ganeval.models.stylegan2 import StyleGAN2
+from ganeval.models.stylegan3 import StyleGAN3
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -119,6 +120,15 @@ def test_argument_checks():
         E.equivariance(G, preset="eqr50k", kind="eqt_int", device="cpu")
 
 
+def test_too_small_for_the_valid_region():
+    """At 8 px the rotation reference's 6 px filter border leaves no valid pixel: a clear error, not a NaN."""
+    torch.manual_seed(0)
+    G = StyleGAN3(z_dim=8, w_dim=8, img_resolution=8, channel_base=64, channel_max=8, num_layers=2, num_critical=1,
+                  mapping_layers=1)
+    with pytest.raises(GanevalValueError, match=r"8 px images, too small for eqr: .* for 2 of 2 samples"):
+        E.eqr(G, num_samples=2, device="cpu", progress=False)
+
+
 @pytest.fixture(scope="module")
 def t_config():
     return _official("stylegan3-t")
@@ -168,7 +178,7 @@ def _paper_eqt(G, n: int, frac: bool, seed: int) -> float:
             for u in range(res):
                 px, py = u - sx, v - sy
                 if not frac:
-                    j, i = int(round(px)), int(round(py))
+                    j, i = round(px), round(py)
                     if 0 <= j < res and 0 <= i < res:
                         err += float(((b[:, v, u] - a[:, i, j]) ** 2).sum())
                         cnt += a.shape[0]

@@ -6,12 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from test_fid_sources import TinyExtractor
 
 from ganeval.cli import run
 from ganeval.features import register_extractor
 from ganeval.features.stats import FeatureStatistics
-
-from test_fid_sources import TinyExtractor
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -7,8 +7,12 @@ import torch
 import torch.nn.functional as F
 
 from ganeval.errors import CheckpointError
-from ganeval.features.inception import (FIDInceptionV3, convert_nvidia_state_dict, load_pytorch_fid_state_dict,
-                                        tf_bilinear_resize)
+from ganeval.features.inception import (
+    FIDInceptionV3,
+    convert_nvidia_state_dict,
+    load_pytorch_fid_state_dict,
+    tf_bilinear_resize,
+)
 
 
 def _random_weights(seed: int = 0) -> dict[str, torch.Tensor]:

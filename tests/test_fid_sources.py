@@ -82,7 +82,7 @@ def test_truncated_grayscale_rgba_are_counted(folder, images):
     Image.fromarray(np.dstack([images[1], np.full((16, 16), 255, np.uint8)])).save(folder / "rgba.png")
     data = (folder / "000.png").read_bytes()
     (folder / "zz_truncated.png").write_bytes(data[: len(data) // 2])
-    feats, stats, rep = extract_features(FolderSource(folder), TinyExtractor(), progress=False)
+    feats, _stats, rep = extract_features(FolderSource(folder), TinyExtractor(), progress=False)
     assert rep.num_requested == 27 and rep.num_used == 26 and rep.num_skipped == 1
     assert rep.skipped[0].endswith("zz_truncated.png")
     assert rep.converted == {"L": 1, "RGBA": 1}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from fuzz import targets
 from fuzz.engine import BAD, run_target
 

@@ -13,6 +13,8 @@ import os
 import pickle
 import stat
 import warnings
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -218,7 +220,7 @@ def test_16bit_png_is_scaled_not_clipped(tmp_path):
 
 class _Gen(torch.nn.Module):
     z_dim, c_dim, img_resolution = 4, 0, 8
-    provenance = {"source": "test", "sha256": None}
+    provenance: ClassVar[dict[str, Any]] = {"source": "test", "sha256": None}
 
     def __init__(self, mode: str) -> None:
         super().__init__()
@@ -250,7 +252,7 @@ def test_atomic_write_honours_the_umask(tmp_path, mask):
 
     old = os.umask(mask)
     try:
-        atomic_write(tmp_path / "f.txt", lambda tmp: open(tmp, "w").write("x"))
+        atomic_write(tmp_path / "f.txt", lambda tmp: Path(tmp).write_text("x"))
         FeatureStatistics(mu=np.zeros(2), sigma=np.eye(2)).save(tmp_path / "s.npz")
     finally:
         os.umask(old)
@@ -439,7 +441,7 @@ def test_image_array_lying_header_refused_before_allocation(tmp_path):
     (tmp_path / "a.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + bytes(96))
     from ganeval.features.sources import ArraySource
 
-    with pytest.raises(CheckpointError, match="header declares uint8 .4000000000"):
+    with pytest.raises(CheckpointError, match=r"header declares uint8 \[4000000000"):
         ArraySource(tmp_path / "a.npy")
     head = head.replace(b"4000000000", b"         3")
     (tmp_path / "b.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + bytes(96))
@@ -495,21 +497,20 @@ def test_extractor_changing_feature_width_is_refused():
 
 def test_zip_bomb_npz_is_refused_before_inflating(tmp_path):
     import resource
+    import zipfile
 
     from ganeval.features.sources import ArraySource
-
-    import zipfile
 
     shape = (400, 512, 512, 3)  # 315 MB of zeros, streamed into the archive (never held in memory here)
     head = np.lib.format.header_data_from_array_1_0(np.zeros((0, 512, 512, 3), np.uint8))
     head["shape"] = shape
-    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("images.npy", "w", force_zip64=True) as f:
-            np.lib.format.write_array_header_1_0(f, head)
-            block = bytes(1 << 24)
-            for _ in range(int(np.prod(shape)) // len(block)):
-                f.write(block)
-            f.write(bytes(int(np.prod(shape)) % len(block)))
+    with (zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf,
+          zf.open("images.npy", "w", force_zip64=True) as f):
+        np.lib.format.write_array_header_1_0(f, head)
+        block = bytes(1 << 24)
+        for _ in range(int(np.prod(shape)) // len(block)):
+            f.write(block)
+        f.write(bytes(int(np.prod(shape)) % len(block)))
     assert (tmp_path / "bomb.npz").stat().st_size < 2 << 20
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(CheckpointError, match="zip bomb"):

@@ -8,14 +8,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from test_fid_inception import _random_weights
 
 from ganeval.cli import run
 from ganeval.errors import GanevalValueError, WeightsNotFoundError
 from ganeval.features import register_extractor
 from ganeval.features.inception import FIDInceptionV3
 from ganeval.metrics.fid import inception_score, inception_score_from_logits
-
-from test_fid_inception import _random_weights
 
 
 def _reference_is(logits: np.ndarray, splits: int) -> tuple[float, float]:
@@ -134,7 +133,7 @@ def test_cli_metrics_is_needs_no_real_set(setup, tmp_path, capsys):
 
 def test_missing_weights_say_which_file(setup, tmp_home):
     _, path, _ = setup
-    with pytest.raises(WeightsNotFoundError, match="pt_inception-2015-12-05-6726825d.pth"):
+    with pytest.raises(WeightsNotFoundError, match=r"pt_inception-2015-12-05-6726825d\.pth"):
         inception_score(str(path), num_samples=N_IMAGES, splits=2, device="cpu")
 
 

@@ -10,10 +10,10 @@ import re
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
-
 from _loaders_util import nvidia_modules, persistent_records, write_tf_pickle
 from conftest import fixture_path
+from safetensors.torch import load_file, save_file
+
 from ganeval.errors import CheckpointError, UnsafePickleError, WeightsNotFoundError
 from ganeval.loaders import load_generator
 from ganeval.loaders.safe_pickle import safe_load
@@ -39,7 +39,7 @@ def test_truncated_file(tmp_path, folder, name):
     data = fixture_path(folder, name).read_bytes()
     path = tmp_path / name
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="expected a (complete|valid)") as info:
+    with pytest.raises(CheckpointError, match=r"expected a (complete|valid)") as info:
         load_generator(path)
     _one_line(info.value, path)
 
@@ -73,7 +73,7 @@ def test_missing_path_and_unknown_name(tmp_path):
 def test_discriminator_only_pickles(tmp_path):
     tf = write_tf_pickle(tmp_path / "d.pkl", [], [], [], {"resolution": 32}, version=4,
                          synth_func="G_synthesis_stylegan2", only_d=True)
-    with pytest.raises(CheckpointError, match="expected a generator network .* discriminator-only pickle") as info:
+    with pytest.raises(CheckpointError, match=r"expected a generator network .* discriminator-only pickle") as info:
         load_generator(tf)
     _one_line(info.value, tf)
     with nvidia_modules() as (_, EasyDict, reconstruct):
@@ -91,13 +91,13 @@ def test_stylegan3_with_missing_kwargs_is_refused(tmp_path):
                                EasyDict(z_dim=2))
         path = tmp_path / "stylegan3-t.pkl"
         path.write_bytes(pickle.dumps({"G_ema": G}, protocol=4))
-    with pytest.raises(CheckpointError, match="stylegan3-t.pkl: generator init kwargs must include `c_dim`"):
+    with pytest.raises(CheckpointError, match=r"stylegan3-t\.pkl: generator init kwargs must include `c_dim`"):
         load_generator(path)
 
 
 def _tf_fixture_with(tmp_path, **changes):
     """The StyleGAN2 TF fixture re-written with changed static kwargs."""
-    G, D, Gs = safe_load(fixture_path("stylegan2-tf", "network-snapshot.pkl"))
+    _G, _D, Gs = safe_load(fixture_path("stylegan2-tf", "network-snapshot.pkl"))
     kwargs = dict(Gs.static_kwargs, **changes)
     return write_tf_pickle(tmp_path / "sg2.pkl", Gs.variables, Gs.components["mapping"].variables,
                            Gs.components["synthesis"].variables, kwargs, version=4, synth_func="G_synthesis_stylegan2")

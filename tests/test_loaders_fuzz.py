@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _producer_layout import FIXTURES, ada_snapshot_bytes, records, rosinality_checkpoint
 from safetensors.torch import load_file
 
-from _producer_layout import FIXTURES, ada_snapshot_bytes, records, rosinality_checkpoint
 from ganeval import load_generator
 from ganeval.errors import CheckpointError, UnsafePickleError
 from ganeval.loaders.safe_pickle import safe_load
@@ -127,7 +127,7 @@ def _fuzz(tmp_path: Path, suffix: str, data: bytes, check: Callable, *, n_trunc:
                      {rng.randrange(len(data)) for _ in range(n_trunc)})
     for i, off in enumerate(offsets):
         counts["truncated/" + _run_case(tmp_path / f"t{i}{suffix}", data[:off], check, may_differ=False)] += 1
-    in_payload = lambda o: any(a <= o < b for a, b in payload_spans)  # noqa: E731
+    in_payload = lambda o: any(a <= o < b for a, b in payload_spans)
     structural = [o for o in range(len(data)) if not in_payload(o)]
     for i in range(n_mut):
         # half the mutations hit the structure (opcodes, headers, names), half anywhere

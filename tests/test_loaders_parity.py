@@ -12,10 +12,10 @@ import pickle
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from _loaders_util import nvidia_modules, persistent_records
 from conftest import fixture_path
+from safetensors.torch import load_file
+
 from ganeval.loaders import detect_format, load_generator
 
 ATOL_IMG = 1e-4

@@ -18,12 +18,11 @@ import pathlib
 
 import pytest
 import torch
+from _producer_layout import FIXTURES, NUMPY_PATHS, ada_snapshot_bytes, config, records, rosinality_checkpoint
 from click.testing import CliRunner
+from conftest import fixture_path
 from safetensors.torch import load_file
 
-from _producer_layout import (FIXTURES, NUMPY_PATHS, ada_snapshot_bytes, config, records,
-                              rosinality_checkpoint)
-from conftest import fixture_path
 from ganeval import load_generator
 from ganeval.errors import CheckpointError
 

@@ -33,10 +33,7 @@ class _Evil:
 ])
 def test_code_executing_reduce_is_refused_and_nothing_runs(tmp_path, func, global_name):
     marker = tmp_path / "pwned"
-    if func is os.system:
-        arg = f"touch {marker}"
-    else:
-        arg = f"open({str(marker)!r}, 'w').write('x')"
+    arg = f"touch {marker}" if func is os.system else f"open({str(marker)!r}, 'w').write('x')"
     payload = pickle.dumps({"G_ema": _Evil(func, arg)}, protocol=2)
     path = tmp_path / "evil.pkl"
     path.write_bytes(payload)
@@ -130,7 +127,7 @@ def test_nvidia_stubs(monkeypatch, tmp_path):
 
 def test_truncated_and_garbage():
     data = pickle.dumps({"a": np.zeros(100, np.float32)}, protocol=4)
-    with pytest.raises(CheckpointError, match="ends early|expected a valid pickle"):
+    with pytest.raises(CheckpointError, match=r"ends early|expected a valid pickle"):
         safe_load(data[: len(data) // 2])
     with pytest.raises(CheckpointError):
         safe_load(io.BytesIO(b"\x80\x04garbage-not-a-pickle"))

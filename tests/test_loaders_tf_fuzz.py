@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from _tf_producer import FIXTURES, build_pickle, load_fixture
+
 from ganeval.errors import CheckpointError
 from ganeval.loaders import load_generator
 

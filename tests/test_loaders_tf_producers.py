@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from _tf_producer import build_pickle, load_fixture, tf_fixture_dirs
+
 from ganeval.classifiers.celebahq import load_tf_classifier
 from ganeval.errors import CheckpointError
 from ganeval.loaders import load_generator
@@ -58,7 +58,7 @@ def test_fixtures_present():
 @pytest.mark.parametrize("protocol", [4, 5])
 @pytest.mark.parametrize("folder", GEN_DIRS, ids=lambda p: p.name)
 def test_producer_pickle_reproduces_producer_outputs(tmp_path, folder, protocol):
-    layout, weights, io = load_fixture(folder)
+    layout, _weights, io = load_fixture(folder)
     v1 = layout["Gs"]["version"] == 3
     G = load_generator(_write(tmp_path, folder, protocol))
     prov = G.provenance
@@ -164,7 +164,7 @@ def test_conditional_stylegan2_is_refused_with_reason(tmp_path):
         if prefix == "Gs/mapping":
             state["variables"].append(("LabelConcat/weight", np.ones((4, 32), np.float32)))
 
-    with pytest.raises(CheckpointError, match="conditional StyleGAN2 TF networks .* not supported"):
+    with pytest.raises(CheckpointError, match=r"conditional StyleGAN2 TF networks .* not supported"):
         load_generator(_write(tmp_path, folder, 4, edit=edit))
 
 

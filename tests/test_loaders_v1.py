@@ -8,8 +8,8 @@ import re
 
 import pytest
 import torch
-
 from _loaders_util import v1_tf_variables, write_tf_pickle
+
 from ganeval.errors import CheckpointError
 from ganeval.loaders import load_generator
 from ganeval.models.stylegan import StyleGAN

@@ -104,7 +104,7 @@ def test_bad_configs(tmp_path):
     save_generator(v1(), tmp_path / "g")
     config = json.loads((tmp_path / "g.json").read_text())
     (tmp_path / "g.json").write_text(json.dumps(dict(config, arch_name="biggan")))
-    with pytest.raises(CheckpointError, match=r"`arch_name` must be one of \['stylegan', 'stylegan2', 'stylegan3'\].*'biggan'"):
+    with pytest.raises(CheckpointError, match=r"`arch_name` must be one of \['stylegan', 'stylegan2', 'stylegan3', 'traditional'\].*'biggan'"):
         load_native(tmp_path / "g")
     (tmp_path / "g.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not readable JSON"):

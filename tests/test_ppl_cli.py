@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -61,7 +62,7 @@ def test_cli_writes_summary_table_jsonl_csv_and_plots(tmp_path, alexnet_backbone
     (interp_png,) = out.glob("ppl-*-interpolation.png")
     assert dist_png.stat().st_size > 1000 and interp_png.stat().st_size > 1000
     # appended, and --json prints exactly the JSON line
-    assert run(args[:-1] + ["--space", "w", "--json", "--quiet"]) == 0
+    assert run([*args[:-1], "--space", "w", "--json", "--quiet"]) == 0
     printed = json.loads(capsys.readouterr().out.strip())
     assert printed["results"]["ppl"] == records[1]["results"]["ppl"]
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
@@ -110,14 +111,14 @@ def test_cli_rerun_resumes_from_the_run_folder(tmp_path, alexnet_backbone, capsy
     (run_dir,) = out.glob(".run-w-*")
     spans = sorted(tuple(int(x) for x in p.stem.split("-")) for p in (run_dir / "chunks").glob("[0-9]*.npz"))
     assert spans[0][0] == 0 and spans[-1][1] == 100  # every sample is on disk, in contiguous chunks
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     # the same command finds every sample done: nothing is recomputed, the result is identical
     assert run(args) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["provenance"]["resumed"] == 100 and first["provenance"]["resumed"] == 0
     assert again["results"] == first["results"] and again["ci95"] == first["ci95"]
     # another seed is another run: a new folder, never mixed into the first
-    assert run(args + ["--seed", "1"]) == 0
+    assert run([*args, "--seed", "1"]) == 0
     assert len(list(out.glob(".run-w-*"))) == 2
     assert json.loads(capsys.readouterr().out)["provenance"]["resumed"] == 0
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
@@ -140,7 +141,7 @@ def test_cli_on_nan_stop_and_skip(tmp_path, alexnet_backbone, monkeypatch, capsy
     err = capsys.readouterr().err
     assert f"Error: The generator returned NaN or Inf for {len(bad)} of the 200 pairs" in err
     assert str(bad[:5].tolist()) in err
-    assert run(args + ["--on-nan", "skip", "--json"]) == 0
+    assert run([*args, "--on-nan", "skip", "--json"]) == 0
     captured = capsys.readouterr()
     assert f"Note: skipped {len(bad)} of 200 pairs with NaN/Inf images (first sample indices: {bad[:5].tolist()})" \
         in captured.err
@@ -172,10 +173,10 @@ def test_cli_another_configuration_never_overwrites_a_runs_outputs(tmp_path, ale
     out = tmp_path / "out"
     base = ["ppl", "--generator", str(gen_path), "--distance", "lpips-alex", "--samples", "100", "--device", "cpu",
             "--out", str(out), "--quiet"]
-    assert run(base + ["--seed", "1", "--method", "jvp", "--chunk-size", "8"]) == 0
+    assert run([*base, "--seed", "1", "--method", "jvp", "--chunk-size", "8"]) == 0
     first = {p: p.read_bytes() for p in out.glob("ppl-*")}
     assert len(first) == 3
-    assert run(base + ["--seed", "2"]) == 0
+    assert run([*base, "--seed", "2"]) == 0
     files = sorted(out.glob("ppl-*"))
     assert len(files) == 6 and all(p.read_bytes() == data for p, data in first.items())
     records = [json.loads(s) for s in (out / "results.jsonl").read_text().splitlines()]

@@ -172,7 +172,7 @@ def test_results_lines_are_metric_json_lines(tmp_path, generator_file, counted_p
     cfg = parse_config(_config(tmp_path, generator_file, metrics=[{"name": "ppl", "space": "w", "samples": 100}]))
     out = run_report(cfg)
     lines = [json.loads(x) for x in out.results_path.read_text().splitlines()]
-    metric = [x for x in lines if x["record"] == "metric"][0]
+    metric = next(x for x in lines if x["record"] == "metric")
     # stylegan2-ada's keys first, then the report's
     assert list(metric)[:3] == ["results", "metric", "total_time"]
     assert len(metric["per_sample"]) == 100 and np.isfinite(metric["results"][metric["metric"]])

@@ -33,14 +33,20 @@ PROBE = """<script>
 window.__probe = {errors: []};
 window.addEventListener("error", function (e) {
   var t = e.target;
-  window.__probe.errors.push(t && t.tagName ? "failed to load " + t.tagName + " " + (t.src || t.href) : String(e.message));
+  window.__probe.errors.push(t && t.tagName ? "failed to load " + t.tagName + " " + (t.src || t.href)
+                                            : String(e.message));
 }, true);
 var origError = console.error;
-console.error = function () { window.__probe.errors.push(Array.prototype.join.call(arguments, " ")); origError.apply(console, arguments); };
+console.error = function () {
+  window.__probe.errors.push(Array.prototype.join.call(arguments, " "));
+  origError.apply(console, arguments);
+};
 window.addEventListener("load", function () {
   var imgs = Array.prototype.slice.call(document.images);
   var out = {
-    images: imgs.map(function (i) { return {src: i.getAttribute("src"), width: i.naturalWidth, complete: i.complete}; }),
+    images: imgs.map(function (i) {
+      return {src: i.getAttribute("src"), width: i.naturalWidth, complete: i.complete};
+    }),
     summary_rows: document.querySelectorAll("#summary-table tbody tr").length,
     resources: performance.getEntriesByType("resource").map(function (r) { return r.name; }),
     errors: window.__probe.errors

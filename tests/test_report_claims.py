@@ -8,12 +8,11 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_report import _config, counted_ppl, generator_file
 
 from ganeval.errors import GanevalTypeError, GanevalValueError
 from ganeval.report import parse_config, render_report, run_report
 from ganeval.report.claims import ClaimRef, ClaimSpec, evaluate_claim
-
-from test_report import _config, counted_ppl, generator_file  # noqa: F401  (fixtures)
 
 A, B = ClaimRef("g", "a"), ClaimRef("g", "b")
 
@@ -41,7 +40,7 @@ def test_swapping_sides_and_operator_gives_the_same_verdict(lv, lw, rv, rw):
     assert not (_verdict("<", left, right) == "holds" and _verdict(">", left, right) == "holds")
 
 
-def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):  # noqa: F811
+def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):
     claim = {"text": "W shorter", "op": "<", "left": {"generator": "tiny", "metric": "PPL W"},
              "right": {"generator": "tiny", "metric": "PPL Z"}}
     base = _config(tmp_path, generator_file, generators=[{"label": "tiny", "source": str(generator_file)}])
@@ -54,7 +53,7 @@ def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):  # n
         parse_config({**base, "intro": 3})
 
 
-def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator_file, counted_ppl):  # noqa: F811
+def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator_file, counted_ppl):
     claims = [{"text": "W is smoother than Z", "paper": "Table 4", "op": "<",
                "left": {"generator": "tiny", "metric": "PPL W"}, "right": {"generator": "tiny", "metric": "PPL Z"}},
               {"text": "the opposite", "op": ">",
@@ -78,13 +77,12 @@ def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator
     assert f"{w:.4g}" in cells[0][2] and f"{z:.4g}" in cells[0][2]
 
 
-def test_w_cells_of_a_generator_without_w_are_not_applicable(tmp_path, generator_file, counted_ppl):  # noqa: F811
+def test_w_cells_of_a_generator_without_w_are_not_applicable(tmp_path, generator_file, counted_ppl):
     import torch
+    from test_report import _summary_cells
 
     from ganeval.models.native import save_generator
     from ganeval.models.traditional import TraditionalGenerator
-
-    from test_report import _summary_cells
 
     torch.manual_seed(1)
     trad = save_generator(TraditionalGenerator(z_dim=16, img_resolution=16, fmap_base=64, fmap_max=16),

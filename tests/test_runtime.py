@@ -71,7 +71,7 @@ def test_kill_9_then_resume_gives_uninterrupted_result(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     kept = list((run_dir / "chunks").glob("[0-9]*.npz"))
-    assert 3 <= len(kept) and not out.exists()
+    assert len(kept) >= 3 and not out.exists()
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     resumed = int(res.stdout.split("resumed")[1])

@@ -204,7 +204,7 @@ def test_liblinear_solver_path_and_metric_name() -> None:
 def test_bad_input_messages() -> None:
     clf, _ = _linear_classifier()
     G = ImageIsW()
-    with pytest.raises(GanevalValueError, match="num_keep.*at most.*100.*200"):
+    with pytest.raises(GanevalValueError, match=r"num_keep.*at most.*100.*200"):
         separability(G, clf, num_samples=100, num_keep=200, device="cpu", cache_dir=False)
     wrong = wrap_classifier(nn.Sequential(nn.Flatten(), nn.Linear(48, 3)), ["only", "two"], 4)
     with pytest.raises(GanevalValueError, match="one per attribute name"):
@@ -230,4 +230,14 @@ def test_zoo_generator_w_score_with_table(tmp_path) -> None:
     print(res.table.to_string())
     print("zoo scores", res.scores())
     assert set(res.table["attribute"]) == set(clf.attribute_names)
-    assert math.isfinite(res.value) and res.value >= 1.0
+    scored = res.table[(res.table["space"] == "w") & res.table["status"].isin(["ok", "not_converged"])]
+    assert len(scored) == res.extra["num_scored_w"] > 0
+    assert res.value == pytest.approx(2.0 ** scored["entropy_bits"].sum(), rel=1e-12)
+    # conditioning cannot raise entropy, and Fano for two classes: H(Y | X) <= H_b(training error)
+    for row in scored.itertuples():
+        assert row.entropy_bits <= _binary_entropy(row.class_balance) + 1e-9, row.attribute
+        assert row.entropy_bits <= _binary_entropy(1 - row.svm_train_acc) + 1e-9, row.attribute
+
+
+def _binary_entropy(p: float) -> float:
+    return 0.0 if p in (0.0, 1.0) else -(p * math.log2(p) + (1 - p) * math.log2(1 - p))

@@ -27,7 +27,7 @@ KW = {"num_channels": 3, "resolution": 16, "label_size": 0, "fmap_base": 64, "fm
 
 def tf_conv2d(x: np.ndarray, w: np.ndarray, stride: int = 1) -> np.ndarray:
     """tf.nn.conv2d NCHW, HWIO kernel, padding 'SAME' (cross-correlation)."""
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     kh, kw, _, o = w.shape
     oh, ow = math.ceil(h / stride), math.ceil(wd / stride)
     ph, pw = max((oh - 1) * stride + kh - h, 0), max((ow - 1) * stride + kw - wd, 0)
@@ -204,5 +204,5 @@ def test_wrap_classifier_checks_output_width() -> None:
 
 
 def test_load_classifier_rejects_unknown_source() -> None:
-    with pytest.raises(GanevalValueError, match="no-such-file.pkl"):
+    with pytest.raises(GanevalValueError, match=r"no-such-file\.pkl"):
         load_classifier("no-such-file.pkl")

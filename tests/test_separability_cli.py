@@ -14,9 +14,10 @@ pytest.importorskip("ganeval.loaders.safe_pickle")
 
 
 def test_cli_json_out_and_boundaries(tmp_path, capsys) -> None:
+    from test_separability_classifiers import KW, _tf_pickle, random_variables
+
     from ganeval.models.native import save_generator
     from ganeval.models.stylegan import StyleGAN
-    from test_separability_classifiers import KW, _tf_pickle, random_variables
 
     torch.manual_seed(0)
     G = StyleGAN(z_dim=16, w_dim=16, img_resolution=32, fmap_base=64, fmap_max=16, mapping_layers=2)
@@ -41,9 +42,10 @@ def test_cli_json_out_and_boundaries(tmp_path, capsys) -> None:
 
 
 def test_cli_bad_keep_is_one_line_error(tmp_path, capsys) -> None:
+    from test_separability_classifiers import KW, _tf_pickle, random_variables
+
     from ganeval.models.native import save_generator
     from ganeval.models.stylegan import StyleGAN
-    from test_separability_classifiers import KW, _tf_pickle, random_variables
 
     G = StyleGAN(z_dim=16, w_dim=16, img_resolution=16, fmap_base=64, fmap_max=16, mapping_layers=2)
     save_generator(G, tmp_path / "g.safetensors")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import fixture_path
 from safetensors.torch import load_file
 
-from conftest import fixture_path
 from ganeval.errors import GanevalValueError
 from ganeval.models.stylegan2 import StyleGAN2
 

@@ -78,7 +78,7 @@ def test_fresh_filters_match_official_design():
         designed = {k[len("designed."):]: v for k, v in io.items() if k.startswith("designed.")}
         assert designed and set(designed) == {k for k in fresh if k.endswith("_filter")}
         for key, ref in designed.items():
-            torch.testing.assert_close(fresh[key], ref, rtol=0, atol=1e-7, msg=lambda m, k=key: f"{name} {k}: {m}")
+            torch.testing.assert_close(fresh[key], ref, rtol=0, atol=1e-7, msg=lambda m, k=key, n=name: f"{n} {k}: {m}")
 
 
 def test_vendored_filters_are_read_not_recomputed(official):
@@ -163,6 +163,7 @@ def test_persistence_pickle_layout(tmp_path, capsys):
     from collections import OrderedDict
 
     from _loaders_util import nvidia_modules
+
     from ganeval.loaders.safe_pickle import safe_load
 
     cfg, state, io = _load("stylegan3-r")

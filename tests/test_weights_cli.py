@@ -55,7 +55,7 @@ def test_fetch_offline_exits_2_with_one_line_naming_url_and_path(served, capsys)
 
 
 def test_verify_reports_ok_then_fails_on_a_corrupted_file(served, capsys):
-    srv, cache = served
+    _srv, cache = served
     assert run(["weights", "fetch", "test-cli", "--cache-dir", str(cache)]) == 0
     assert run(["weights", "verify", "test-cli", "--cache-dir", str(cache)]) == 0
     assert PAYLOAD_SHA in capsys.readouterr().out

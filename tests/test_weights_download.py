@@ -40,7 +40,7 @@ class LocalServer:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:  # the name http.server calls
                 n = server.hits[self.path]
                 server.hits[self.path] += 1
                 script = server.routes.get(self.path, [404])
@@ -148,7 +148,7 @@ def test_sha256_prefix_is_enforced(server, cache, entry_factory):
     assert weights.resolve("test-prefix-ok", progress=False).read_bytes() == PAYLOAD
     bad_prefix = "00000000" if not PAYLOAD_SHA.startswith("00000000") else "11111111"
     entry_factory("test-prefix-bad", [server.url("/w.bin")], sha256=bad_prefix)
-    with pytest.raises(ChecksumError, match="sha256 prefix 0|sha256 prefix 1"):
+    with pytest.raises(ChecksumError, match=r"sha256 prefix 0|sha256 prefix 1"):
         weights.resolve("test-prefix-bad", progress=False)
     assert not (cache / "weights" / "test-prefix-bad.bin").exists()
 

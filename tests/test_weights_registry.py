@@ -13,7 +13,6 @@ import pytest
 from ganeval import weights
 from ganeval.errors import ChecksumError, GanevalValueError, WeightsNotFoundError
 
-
 # ----------------------------------------------------------------------------- cache root
 
 

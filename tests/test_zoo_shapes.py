@@ -50,7 +50,7 @@ def test_labels_match_scene_geometry():
     assert np.all(np.abs(p["cx"] - 16) >= 2.5) and np.all(np.abs(p["cy"] - 16) >= 2.5)
     np.testing.assert_allclose(np.where(p["wide"], p["rx"] / p["ry"], 1.0), np.where(p["wide"], 1.5, 1.0))
     # the pixel at the object's centre shows the fill (outline and dot never reach it); background pixels do not
-    images, labels = shapes.render(idx[:200], seed=1)
+    images, _labels = shapes.render(idx[:200], seed=1)
     cx, cy = p["cx"][:200].astype(int), p["cy"][:200].astype(int)
     centre = images[np.arange(200), :, cy, cx]
     corner_far = images[np.arange(200), :, np.where(p["upper"][:200], 31, 0), np.where(p["left"][:200], 31, 0)]

@@ -27,8 +27,9 @@ def test_classifier_and_perceptual_entry_points(tmp_path):
 
     main(["perceptual", "--out", str(tmp_path), "--seed", "12", "--steps", "3", "--batch", "8"])
     dist = load_zoo_distance("shapes-perceptual", root=tmp_path)
-    d = dist(images, images.flip(0))
-    assert d.shape == (4,) and torch.all(d >= 0)
+    d = dist(images, images.flip(0))  # pairs (0, 3), (1, 2), (2, 1), (3, 0)
+    assert d.shape == (4,) and torch.equal(d, d.flip(0)) and torch.all(d > 0)
+    assert torch.equal(dist(images, images), torch.zeros(4))
     on_disk = json.loads((tmp_path / "shapes-perceptual.json").read_text())
     assert "NOT LPIPS" in on_disk["display_name"]
 

@@ -62,7 +62,8 @@ class AttributeClassifier(nn.Module):
         names = list(attribute_names) if not isinstance(attribute_names, str) else None
         if not names or not all(isinstance(a, str) and a for a in names):
             raise GanevalValueError(
-                f"Argument `attribute_names` must be a non-empty list of non-empty strings, but got {attribute_names!r}.")
+                f"Argument `attribute_names` must be a non-empty list of non-empty strings, "
+                f"but got {attribute_names!r}.")
         if len(set(names)) != len(names):
             dup = sorted({a for a in names if names.count(a) > 1})
             raise GanevalValueError(f"Argument `attribute_names` must be unique, but {dup} appear more than once.")
@@ -93,10 +94,11 @@ class AttributeClassifier(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``[N, F]``, where the wrapped network provides ``features``."""
-        if not hasattr(self.network, "features"):
+        features = getattr(self.network, "features", None)
+        if features is None:
             raise GanevalTypeError(f"Classifier {self.name!r} does not expose features.")
         check_tensor_shape("images", images, [None, 3, self.input_resolution, self.input_resolution])
-        return self.network.features(images)
+        return features(images)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, attributes={self.num_attributes}, input_resolution={self.input_resolution}"

@@ -40,7 +40,7 @@ a TF call on a larger minibatch, reorder its images into strided groups first
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -108,7 +108,7 @@ def tf_variable_shapes(static_kwargs: Mapping[str, Any]) -> dict[str, tuple[int,
     return shapes
 
 
-def _nf(cfg: Mapping[str, Any]):  # noqa: ANN202 - small closure factory
+def _nf(cfg: Mapping[str, Any]) -> Callable[[int], int]:
     base, decay, fmax = float(cfg["fmap_base"]), float(cfg["fmap_decay"]), int(cfg["fmap_max"])
     return lambda stage: min(int(base / (2.0 ** (stage * decay))), fmax)
 

@@ -42,7 +42,7 @@ class _LazyGroup(click.Group):
         if name not in _COMMANDS:
             return None
         module = importlib.import_module(_COMMANDS[name][0])
-        cmd = getattr(module, f"{name}_command", None) or getattr(module, "command")
+        cmd = getattr(module, f"{name}_command", None) or module.command
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

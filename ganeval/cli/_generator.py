@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import torch
@@ -13,13 +13,16 @@ from .. import _seeding
 from ..errors import GanevalValueError
 from ._options import MAX_SEEDS, parse_seeds
 
+if TYPE_CHECKING:
+    from ..models.base import StyleGenerator
+
 __all__ = ["Z_STREAM", "load", "seeds_arg", "latents", "labels", "parameter_count", "save_image_atomic"]
 
 #: the stream of ``ganeval._seeding`` that the image of seed s is drawn from (sample index s)
 Z_STREAM = "z"
 
 
-def load(source: str, device: str | torch.device) -> torch.nn.Module:
+def load(source: str, device: str | torch.device) -> StyleGenerator:
     """Load a generator by path or registry name on ``device`` (``auto`` | ``cpu`` | ``cuda[:N]``)."""
     from ..devices import resolve_device
     from ..loaders import load_generator

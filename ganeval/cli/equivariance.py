@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -106,14 +107,14 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
     figures = [("eq-psnr.png", plot_psnr(results))]
     for r in results:
         csv = out / f"{r.metric}-samples.csv"
-        atomic_write(csv, lambda tmp, r=r: r.per_sample_frame().to_csv(tmp, index=False))
+        atomic_write(csv, functools.partial(r.per_sample_frame().to_csv, index=False))
         written.append(csv)
         c = r.config
         ex = example_images(G, kind=c["kind"], indices=[0, 1, 2, 3], seed=seed, translate_max=c["translate_max"],
                             rotate_max=c["rotate_max"], device=device)
         figures.append((f"{r.metric}-strips.png", plot_equivariance_strips(ex, title=r.metric)))
     for name, fig in figures:
-        atomic_write(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
+        atomic_write(out / name, functools.partial(fig.savefig, dpi=110, format="png"))
         plt.close(fig)
         written.append(out / name)
     msg = "Wrote " + ", ".join(str(p) for p in written)

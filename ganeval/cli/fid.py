@@ -159,14 +159,13 @@ def stats_command(source: str, output: Path, samples: int, extractor: str | None
     """Compute the feature statistics (mu, sigma) of SOURCE and save them to an .npz."""
     import json
 
+    from .._io import check_output_file
     from ..devices import resolve_device
     from ..errors import GanevalValueError
     from ..features import load_extractor
     from ..features.extract import source_statistics
     from ..features.sources import open_source
     from ..features.stats import FeatureStatistics
-
-    from .._io import check_output_file
 
     check_output_file(output, (".npz",), "--output")  # fail before the work, not after
     if output.exists() and not force:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import torch
@@ -10,10 +11,13 @@ import torch
 from ._generator import labels, latents, load, save_image_atomic, seeds_arg
 from ._options import IMAGE_SUFFIXES, FiniteFloat, device_option, seed_option
 
+if TYPE_CHECKING:
+    from ..models.base import StyleGenerator
+
 __all__ = ["command", "render_mix"]
 
 
-def render_mix(G: torch.nn.Module, rows: list[int], cols: list[int], layers: str, *, seed: int, truncation: float,
+def render_mix(G: StyleGenerator, rows: list[int], cols: list[int], layers: str, *, seed: int, truncation: float,
                class_index: int | None, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Style mixing as in the StyleGAN paper's figure 3.
 
@@ -54,9 +58,9 @@ def command(generator: str, rows: str, cols: str, layers: str, truncation: float
     The top row shows the column sources, the left column the row sources; each cell copies the
     column source's styles at --layers into the row source.
     """
-    from ..models.control import resolve_layers, ws_resolutions
     from .._io import check_output_file
     from ..devices import resolve_device
+    from ..models.control import resolve_layers, ws_resolutions
     from ..viz.grid import labelled_grid, mixing_grid
 
     row_seeds, col_seeds = seeds_arg("--rows", rows), seeds_arg("--cols", cols)

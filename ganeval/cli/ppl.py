@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -179,11 +180,11 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
     for r in results:
         c = r.config
         csv = out / f"{r.metric}-{c['space']}{c['sampling']}-{tag}-distances.csv"
-        atomic_write(csv, lambda tmp, r=r: r.per_sample_frame().to_csv(tmp, index=False))
+        atomic_write(csv, functools.partial(r.per_sample_frame().to_csv, index=False))
         written.append(csv)
     for name, fig in ((f"ppl-{tag}-distribution.png", plot_path_lengths(results)),
                       (f"ppl-{tag}-interpolation.png", plot_interpolation_strips(G, seed=seed, device=device))):
-        atomic_write(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=120, format="png"))
+        atomic_write(out / name, functools.partial(fig.savefig, dpi=120, format="png"))
         plt.close(fig)
         written.append(out / name)
     if not quiet:

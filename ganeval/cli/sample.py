@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import torch
 
 from ._generator import labels, latents, load, save_image_atomic, seeds_arg
-from ._options import MAX_SEEDS, IMAGE_SUFFIXES, FiniteFloat, device_option, seed_option
+from ._options import IMAGE_SUFFIXES, MAX_SEEDS, FiniteFloat, device_option, seed_option
+
+if TYPE_CHECKING:
+    from ..models.base import StyleGenerator
 
 __all__ = ["command", "render"]
 
 
-def render(G: torch.nn.Module, seeds: list[int], *, seed: int, truncation: float, noise_mode: str,
+def render(G: StyleGenerator, seeds: list[int], *, seed: int, truncation: float, noise_mode: str,
            class_index: int | None, batch_size: int, device: torch.device) -> torch.Tensor:
     """Images ``[len(seeds), C, H, W]`` in [-1, 1] on the CPU; image n is sample ``seeds[n]``.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Literal
 
 import click
 
@@ -57,16 +58,15 @@ _PER_RUN_FILES = ("attributes.csv", "entropy.png")  # overwritten by a rerun; re
 @progress_options
 def command(generator: str | None, classifier: str | None, spaces: str, samples: int | None, keep: int | None,
             protocol: str, solver: str, preset: str | None, w_layer: int, batch_size: int, cache_dir: str | None,
-            no_cache: bool, out_dir: str | None, force: bool, as_json: bool, boundaries_dir: str | None, on_nan: str, device: str,
+            no_cache: bool, out_dir: str | None, force: bool, as_json: bool, boundaries_dir: str | None, on_nan: Literal["stop", "skip"], device: str,
             seed: int, quiet: bool, log_json: bool) -> None:
     """Linear separability of Z and W (StyleGAN paper, section 4.2); lower is better."""
-    from ..classifiers import load_classifier
-    from ..metrics.separability import SEPARABILITY_PRESETS, export_boundaries, separability
-    from ._generator import load
-
     from .. import distributed
     from .._io import OutputClaim, append_line, atomic_write, check_writable_dir
+    from ..classifiers import load_classifier
+    from ..metrics.separability import SEPARABILITY_PRESETS, export_boundaries, separability
     from ..runtime import config_hash
+    from ._generator import load
 
     claim = None
     if out_dir is not None:
@@ -80,8 +80,8 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
     if zoo:
         click.echo(f"No generator or classifier named: using the embedded default {DEFAULT_GENERATOR} with "
                    f"{DEFAULT_CLASSIFIER} ({samples or ZOO_SAMPLES} samples, keeping {keep or ZOO_KEEP}).", err=True)
-    space_list = tuple(s.strip() for s in spaces.split(",") if s.strip())
-    params = {"num_samples": samples or (ZOO_SAMPLES if zoo else 200_000),
+    space_list: tuple[Any, ...] = tuple(s.strip() for s in spaces.split(",") if s.strip())  # separability checks them
+    params: dict[str, Any] = {"num_samples": samples or (ZOO_SAMPLES if zoo else 200_000),
               "num_keep": keep or (ZOO_KEEP if zoo else 100_000), "protocol": protocol, "solver": solver}
     if preset is not None:
         if samples is not None or keep is not None:
@@ -119,6 +119,7 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
         atomic_write(out / "attributes.csv", lambda tmp: Path(tmp).write_bytes(csv))
         fig = plot_separability(result)
         atomic_write(out / "entropy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+        assert claim is not None  # made above when out_dir is given
         claim.record()
         click.echo(f"Wrote {out / 'result.jsonl'}, {out / 'attributes.csv'}, {out / 'entropy.png'}", err=True)
     if boundaries_dir is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -27,8 +28,9 @@ LPIPS_NETS: dict[str, tuple[str, str]] = {
 }
 
 
-def _build(net: str) -> torch.nn.Module:
-    """lpips.LPIPS with the package's v0.1 linear weights and an untrained backbone (no download)."""
+def _build(net: str) -> Any:
+    """lpips.LPIPS with the package's v0.1 linear weights and an untrained backbone (no download);
+    typed Any because the lpips package has no type information."""
     import lpips
 
     with warnings.catch_warnings():  # torchvision's deprecated `pretrained=` inside the lpips package
@@ -104,6 +106,7 @@ class LPIPSDistance(Distance):
             f = lpips.normalize_tensor(feats[k])
             diff = (f[:n] - f[n:]) ** 2
             total = total + model.lins[k](diff).mean([2, 3], keepdim=True)
+        assert isinstance(total, torch.Tensor)
         return total.reshape(-1)
 
 
@@ -124,7 +127,8 @@ class LPIPSDistance(Distance):
             feats = model.net.forward(model.scaling_layer(as_rgb(x.to(torch.float32))))
             return tuple(lpips.normalize_tensor(feats[k]) for k in range(model.L))
 
-        _, dfeats = jvp(features, (images,), (tangents.to(torch.float32),))
+        # torch annotates jvp's result as the 2- or (has_aux) 3-tuple
+        _, dfeats = jvp(features, (images,), (tangents.to(torch.float32),))  # type: ignore[misc]
         total: torch.Tensor | int = 0
         for k, df in enumerate(dfeats):
             total = total + model.lins[k](df.square()).mean([2, 3], keepdim=True)

@@ -132,6 +132,7 @@ def load_extractor(name: str | nn.Module, device: Any = None) -> nn.Module:
     """
     from ..devices import resolve_device
 
+    module: Any  # an nn.Module with the extractor attributes (name, feature_dim, ...), which torch does not type
     dev = resolve_device(device) if device is not None else torch.device("cpu")
     if isinstance(name, nn.Module):
         module = name if hasattr(name, "name") else MethodExtractor(name, name=type(name).__name__.lower())

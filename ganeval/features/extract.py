@@ -11,7 +11,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -108,7 +108,7 @@ def _make_fn(source: ImageSet, extractor: nn.Module, protocol: str, device: torc
             for shape, rows in groups.items():  # images of one size are batched together
                 if shape[0] != 3:
                     raise GanevalValueError(f"Images must have 3 channels after conversion, but got shape {list(shape)}.")
-                x = torch.stack([batch_images[j] for j in rows])
+                x = torch.stack([cast(torch.Tensor, batch_images[j]) for j in rows])  # rows hold readable images
                 target = int(size) if size else shape[-1]
                 x = prepare_batch(x, protocol, target, device=device)
                 feats[rows] = _features(extractor, x, dim)
@@ -217,7 +217,7 @@ def source_statistics(source: ImageSet, extractor: nn.Module, *, protocol: str =
         except GanevalValueError:
             content = None
         if content is not None:
-            key = cache_key(content_hash=content, extractor=extractor.name,
+            key = cache_key(content_hash=content, extractor=str(extractor.name),
                             weights_sha256=getattr(extractor, "weights_sha256", None), protocol=protocol,
                             num_items=total)
             path = cache_path(key, cache_dir)

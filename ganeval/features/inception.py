@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -105,12 +106,15 @@ class ConvBN(nn.Module):
         if self.bn is None:
             return
         bn = self.bn
-        scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
-        fused = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size,
-                          stride=self.conv.stride, padding=self.conv.padding, bias=True)
+        # torch types BatchNorm's affine weights and running stats as optional (here they exist: affine,
+        # tracked: the ignores), and Conv2d's sizes as tuple[int, ...] where its constructor wants pairs
+        scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)  # type: ignore[union-attr]
+        kernel, stride, padding = cast(Any, (self.conv.kernel_size, self.conv.stride, self.conv.padding))
+        fused = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, kernel, stride=stride, padding=padding,
+                          bias=True)
         fused = fused.to(self.conv.weight.device)
         fused.weight.copy_((self.conv.weight.double() * scale.view(-1, 1, 1, 1)).float())
-        fused.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).float())
+        fused.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).float())  # type: ignore[union-attr]
         self.conv = fused
         self.bn = None
 
@@ -241,6 +245,8 @@ class FIDInceptionV3(nn.Module):
 
     feature_dim = FEATURE_DIM
     input_resolution = INPUT_SIZE
+    weights_file: str  # set by the loader
+    metric_name: str  # set by the loader
 
     def __init__(self, resize: str = "tf") -> None:
         super().__init__()
@@ -420,7 +426,8 @@ def _strict_load(model: FIDInceptionV3, sd: Mapping[str, torch.Tensor], source: 
     if missing or unexpected or wrong:
         raise CheckpointError(
             f"{source} is not the 2015-12-05 FID Inception: {len(missing)} missing (first {missing[:3]}), "
-            f"{len(unexpected)} unexpected (first {unexpected[:3]}), {len(wrong)} with other shapes (first {wrong[:3]}).")
+            f"{len(unexpected)} unexpected (first {unexpected[:3]}), "
+            f"{len(wrong)} with other shapes (first {wrong[:3]}).")
     full = dict(given)
     for k, v in model.state_dict().items():
         if k.endswith("num_batches_tracked"):

@@ -204,7 +204,7 @@ class ArraySource(ImageSet):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.spec = str(self.path)
-        from .._npfile import open_npy, read_npz, npz_names
+        from .._npfile import npz_names, open_npy, read_npz
 
         if self.path.suffix.lower() == ".npy":
             arr = open_npy(self.path)
@@ -318,7 +318,8 @@ class GeneratorSource(ImageSet):
         """
         from .. import _seeding
 
-        G, idx = self.G, [int(i) for i in indices]
+        G: Any = self.G  # a generator module: z_dim, c_dim, mapping, synthesis (duck-typed, not typed by torch)
+        idx = [int(i) for i in indices]
         z = _seeding.normal(self.seed, "z", idx, [G.z_dim]).to(self.device)
         c = None
         if getattr(G, "c_dim", 0):

@@ -90,6 +90,7 @@ def _load(path: Path) -> tuple[StyleGenerator, Any, dict[str, Any]]:
 
     ckpt = read_checkpoint(path)
     src = str(ckpt.path)
+    G: StyleGenerator
     extra: dict[str, Any]
     if ckpt.format == "native":
         from ..models.native import load_native

@@ -30,7 +30,7 @@ import math
 import numbers
 import string
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -38,6 +38,9 @@ from torch import nn
 from ..errors import CheckpointError, GanevalError
 from ._common import as_tensor, check_kwargs, load_state_exact, plain
 from .safe_pickle import TFNetworkStub
+
+if TYPE_CHECKING:
+    from ..models.base import StyleGenerator
 
 __all__ = ["TF_TABLE", "PRODUCER_DEFAULT_TRUNCATION", "describe", "load_nvidia_tf_pickle", "pick_generator"]
 
@@ -163,7 +166,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
 _FLOAT_BOUNDS: dict[str, tuple[float, float]] = {"fmap_decay": (0.0, 16.0), "mapping_lrmul": (1e-8, 1e4)}
 
 
-def load_nvidia_tf_pickle(obj: Any, source: str) -> tuple[nn.Module, dict[str, Any]]:
+def load_nvidia_tf_pickle(obj: Any, source: str) -> tuple[StyleGenerator, dict[str, Any]]:
     """Build the ganeval generator for an unpickled TF network pickle; returns it and provenance.
 
     Provenance: ``tf_version`` (3 or 4), ``network`` (``"Gs"``), ``architecture``,
@@ -190,7 +193,8 @@ def load_nvidia_tf_pickle(obj: Any, source: str) -> tuple[nn.Module, dict[str, A
     _check_size(build, kwargs, tf_vars, source)
     G = build(kwargs, source)
     state = _convert(tf_vars, G, arch, source)
-    rebuilt = G.rebuilt_buffer_names() if hasattr(G, "rebuilt_buffer_names") else []
+    rebuilt_names = getattr(G, "rebuilt_buffer_names", None)
+    rebuilt = rebuilt_names() if rebuilt_names is not None else []
     load_state_exact(G, state, source=source, rebuilt=rebuilt)
     protocol = _pickle_protocol(source)
     name = str(getattr(gs, "name", "Gs"))
@@ -256,7 +260,7 @@ def _check_numbers(kw: Mapping[str, Any], source: str) -> None:
                                   f"but the pickle has {value!r:.60}.")
 
 
-def _check_size(build: Callable[[Mapping[str, Any], str], nn.Module], kwargs: Mapping[str, Any],
+def _check_size(build: Callable[[Mapping[str, Any], str], StyleGenerator], kwargs: Mapping[str, Any],
                 tf_vars: Mapping[str, Any], source: str) -> None:
     """Refuse static kwargs that describe more values than the file holds, without allocating.
 
@@ -266,7 +270,8 @@ def _check_size(build: Callable[[Mapping[str, Any], str], nn.Module], kwargs: Ma
     held = sum(int(getattr(v, "size", 1)) for v in tf_vars.values())
     with torch.device("meta"):
         G = build(kwargs, source)
-    rebuilt = set(G.rebuilt_buffer_names()) if hasattr(G, "rebuilt_buffer_names") else set()
+    rebuilt_names = getattr(G, "rebuilt_buffer_names", None)
+    rebuilt = set(rebuilt_names()) if rebuilt_names is not None else set()
     needed = sum(t.numel() for k, t in G.state_dict().items() if k not in rebuilt)
     if needed > held:
         raise CheckpointError(f"{source}: the static kwargs describe a generator of {needed:,} values, but the "
@@ -303,7 +308,7 @@ def _tf_channels(resolution: int, fmap_base: float, fmap_decay: float, fmap_min:
             for r in range(2, int(math.log2(resolution)) + 1)]
 
 
-def _built(factory: Callable[[], nn.Module], source: str) -> nn.Module:
+def _built(factory: Callable[[], StyleGenerator], source: str) -> StyleGenerator:
     """Run a model constructor on static kwargs from a file: argument errors become CheckpointErrors."""
     try:
         return factory()
@@ -312,7 +317,7 @@ def _built(factory: Callable[[], nn.Module], source: str) -> nn.Module:
                               f"{exc}") from None
 
 
-def _build_stylegan2(kw: Mapping[str, Any], source: str) -> nn.Module:
+def _build_stylegan2(kw: Mapping[str, Any], source: str) -> StyleGenerator:
     from ..models.stylegan2 import StyleGAN2
 
     if kw.get("label_size", 0):
@@ -337,7 +342,7 @@ def _build_stylegan2(kw: Mapping[str, Any], source: str) -> nn.Module:
     ), source)
 
 
-def _build_stylegan(kw: Mapping[str, Any], source: str) -> nn.Module:
+def _build_stylegan(kw: Mapping[str, Any], source: str) -> StyleGenerator:
     from ..models.stylegan import StyleGAN
 
     check_kwargs(kw, source=source, what="StyleGAN TF static", supported=_V1_SUPPORTED, fixed=_V1_FIXED,
@@ -363,8 +368,9 @@ def _collect_variables(gs: TFNetworkStub, source: str) -> dict[str, Any]:
     return out
 
 
-def _substitutions(G: nn.Module, arch: str) -> dict[str, list[dict[str, str]]]:
-    """Values of every placeholder group of :data:`TF_TABLE` for this generator."""
+def _substitutions(G: Any, arch: str) -> dict[str, list[dict[str, str]]]:
+    """Values of every placeholder group of :data:`TF_TABLE` for this generator (a StyleGAN2 or, for
+    any other ``arch``, a StyleGAN)."""
     n_map = G.mapping.num_layers
     groups: dict[str, list[dict[str, str]]] = {"i": [{"i": str(i)} for i in range(n_map)]}
     if arch == "stylegan2":

@@ -103,8 +103,9 @@ def identify_generator(rec: PersistentRecord, source: str, key: str = "G_ema") -
     if rec.class_name == "training.networks_stylegan3.Generator":
         return "stylegan3", _SG3_REPO  # a dotted name (written by converters) states the family itself
     modules = rec.state.get("_modules")
-    synthesis = modules.get("synthesis") if isinstance(modules, Mapping) else None
-    if not isinstance(synthesis, PersistentRecord) or not isinstance(modules.get("mapping"), PersistentRecord):
+    named = modules if isinstance(modules, Mapping) else {}
+    synthesis = named.get("synthesis")
+    if not isinstance(synthesis, PersistentRecord) or not isinstance(named.get("mapping"), PersistentRecord):
         raise CheckpointError(f"{source}: expected '{key}' to hold `mapping` and `synthesis` networks, but found "
                               f"{sorted(modules) if isinstance(modules, Mapping) else type(modules).__name__}.")
     blocks = synthesis.state.get("_modules")
@@ -185,10 +186,10 @@ def _tensors(rec: PersistentRecord, source: str) -> dict[str, Any]:
 
 
 def _int_kwarg(kwargs: Mapping[str, Any], name: str, source: str, lo: int, hi: int) -> int:
-    value = kwargs.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) and not (hasattr(value, "dtype") and
+    value: Any = kwargs.get(name)
+    if isinstance(value, bool) or (not isinstance(value, int) and not (hasattr(value, "dtype") and
                                                                       getattr(value, "ndim", 1) == 0 and
-                                                                      value.dtype.kind in "iu"):
+                                                                      value.dtype.kind in "iu")):
         raise CheckpointError(f"{source}: generator kwarg `{name}` must be an integer, but the file has {value!r:.60}.")
     if not lo <= int(value) <= hi:
         raise CheckpointError(f"{source}: generator kwarg `{name}` must be in [{lo}, {hi}], but the file has {value!r:.60}.")

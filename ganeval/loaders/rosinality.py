@@ -81,7 +81,7 @@ def load_rosinality(obj: Any, source: str) -> tuple[StyleGAN2, dict[str, Any]]:
         return stylegan2_from_state_dict(obj, source), {"layout": "stylegan2-ada state dict"}
     else:
         keys = sorted(str(k) for k in obj)[:6]
-        hint = " (a discriminator-only checkpoint)" if keys == ["d"] or "d" in obj and "g" not in obj else ""
+        hint = " (a discriminator-only checkpoint)" if keys == ["d"] or ("d" in obj and "g" not in obj) else ""
         raise CheckpointError(f"{source}: expected a rosinality checkpoint with 'g_ema' (or a generator state dict), "
                               f"but found keys {keys}{hint}.")
     train_args = _train_args(obj.get("args"), source) if which != "state_dict" else {}
@@ -109,7 +109,7 @@ def load_rosinality(obj: Any, source: str) -> tuple[StyleGAN2, dict[str, Any]]:
             raise CheckpointError(f"{source}: `latent_avg` must be a tensor of {G.w_dim} numbers, but it is "
                                   f"{getattr(latent_avg, 'shape', type(latent_avg).__name__)}.")
         converted["mapping.w_avg"] = latent_avg.detach().to(torch.float32).reshape(-1)
-    load_state_exact(G, converted, source=source, rebuilt=G.rebuilt_buffer_names() + ["mapping.w_avg"])
+    load_state_exact(G, converted, source=source, rebuilt=[*G.rebuilt_buffer_names(), "mapping.w_avg"])
     if latent_avg is None:
         mean_latent(G)
         extra["w_avg"] = (f"computed: mean_latent({MEAN_LATENT_SAMPLES}), seed {MEAN_LATENT_SEED} (as rosinality's "

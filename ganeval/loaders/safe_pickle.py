@@ -384,10 +384,13 @@ def _guarded_reconstruct(reconstruct: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _numpy_names() -> dict[tuple[str, str], Any]:
+    import importlib
+
     import numpy as np
 
-    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
-    numeric = np._core.numeric if hasattr(np, "_core") else np.core.numeric
+    core = "numpy._core" if hasattr(np, "_core") else "numpy.core"  # renamed in NumPy 2
+    multiarray = importlib.import_module(f"{core}.multiarray")
+    numeric = importlib.import_module(f"{core}.numeric")
     out: dict[tuple[str, str], Any] = {
         ("numpy", "ndarray"): _NDARRAY,
         ("numpy", "dtype"): np.dtype,
@@ -438,7 +441,7 @@ def allowed_globals() -> dict[tuple[str, str], Any]:
         # protocols < 3 write bytes as _codecs.encode(text, 'latin1')
         ("_codecs", "encode"): codecs.encode,
         # protocols < 2 rebuild objects through this; its class arguments are checked globals too
-        ("copyreg", "_reconstructor"): copyreg._reconstructor,
+        ("copyreg", "_reconstructor"): copyreg._reconstructor,  # type: ignore[attr-defined]  # private: not in typeshed
         ("dnnlib.tflib.network", "Network"): TFNetworkStub,
         ("dnnlib.util", "EasyDict"): EasyDict,
         ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,

@@ -93,10 +93,10 @@ def stylegan3_kwargs(init_kwargs: Mapping[str, Any], source: str) -> dict[str, A
                                     lo=1, hi=64)
     out["mapping_lr_multiplier"] = _number(mapping.get("lr_multiplier", 0.01), float, source=source,
                                            name="mapping_kwargs.lr_multiplier", lo=1e-9, hi=1e3)
-    for name, (kind, default, lo, hi) in _SYNTHESIS.items():
+    for name, (kind, default, low, high) in _SYNTHESIS.items():
         value = kwargs.get(name, default)
         out[name] = None if (name == "conv_clamp" and value is None) else _number(
-            value, kind, source=source, name=name, lo=lo, hi=hi)
+            value, kind, source=source, name=name, lo=low, hi=high)
     if out["num_critical"] >= out["num_layers"]:
         raise CheckpointError(f"{source}: init kwarg `num_critical` must be smaller than num_layers="
                               f"{out['num_layers']}, but got {out['num_critical']}.")

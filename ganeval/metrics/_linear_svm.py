@@ -131,7 +131,7 @@ def fit_linear_svm(x: np.ndarray | torch.Tensor, y: np.ndarray, *, C: float = 1.
         m_active = int(active.sum())
         precond = torch.linalg.cholesky(torch.eye(d + 1, dtype=torch.float64) + c2 * m_active * moment)
 
-        def hess_vec(s: torch.Tensor) -> torch.Tensor:
+        def hess_vec(s: torch.Tensor, xa: torch.Tensor = xa) -> torch.Tensor:  # binds this iteration's active set
             s32 = s[:d].float()
             u = xa @ s32 + float(s[d])
             return s + c2 * torch.cat([(xa.T @ u).double(), u.double().sum().reshape(1)])

@@ -324,7 +324,8 @@ class PathSampler:
             def image_at(tt: torch.Tensor) -> torch.Tensor:
                 return self._to_distance_input(self._render(a, b, tt, c, noise))
 
-            x, v = torch.func.jvp(image_at, (t,), (torch.ones_like(t),))
+            # torch annotates jvp's result as the 2- or (has_aux) 3-tuple
+            x, v = torch.func.jvp(image_at, (t,), (torch.ones_like(t),))  # type: ignore[misc]
             self._checked(x, len(idx))
             finite = finite_rows(torch.stack([x, v]), 2, len(idx))
             q = self.dist.path_quadratic(x, v).to(torch.float32)

@@ -306,7 +306,7 @@ def pseudo_rotate(x: torch.Tensor, angle: float, *, a: int = LANCZOS_A,
                   support: int = ROT_SUPPORT) -> tuple[torch.Tensor, torch.Tensor]:
     """Filter ``x`` ``[C, H, W]`` (already rotated by ``angle``) with the band-limit of the rotation,
     as seen from its own grid (``mat^-1``), without moving it; valid ``support - 1`` px from the border."""
-    c, h, w = x.shape
+    _, h, w = x.shape
     f = rotation_bandlimit_filter(np.linalg.inv(_rotation(angle)), up=1, a=a, support=support, device=x.device)
     r = f.shape[0] // 2
     y = _depthwise(x, f, pad=r)
@@ -372,7 +372,7 @@ def _reference(kind: str, orig: torch.Tensor, moved: torch.Tensor, t: np.ndarray
     generator's transformed image (pseudo-rotated for EQ-R) and the valid-pixel mask ``[H, W]``.
     ``t``: the translation in pixels or the angle."""
     if kind == "eqt_int":
-        ref, mask = integer_translation(orig, int(round(t[0])), int(round(t[1])))
+        ref, mask = integer_translation(orig, round(t[0]), round(t[1]))
         return ref, moved, mask
     if kind == "eqt_frac":
         ref, mask = fractional_translation(orig, float(t[0]), float(t[1]))
@@ -535,8 +535,12 @@ def equivariance(
         raise NonFiniteOutputError(f"The generator produced NaN or Inf images for {len(bad)} of {len(sse)} samples "
                                    f"(seed {seed}; first sample indices: {bad[:5].tolist()}).")
     if (count <= 0).any():
-        raise GanevalValueError(f"Argument `translate_max` leaves no valid pixels for some samples at "
-                                f"{res} px, but got {translate_max}; use a smaller value.")
+        bad = np.flatnonzero(count <= 0)
+        hint = "a larger generator" if kind == "eqr" else "a larger generator or a smaller `translate_max`"
+        raise GanevalValueError(
+            f"Argument `G` makes {G.img_resolution} px images, too small for {kind}: no pixel is inside the "
+            f"reference's valid region for {len(bad)} of {len(sse)} samples (first sample indices: "
+            f"{bad[:5].tolist()}); use {hint}.")
     per = np.asarray(psnr(sse, count), dtype=np.float64)
     value = float(psnr(sse.sum(), count.sum()))
     ci_low, ci_high = ratio_bootstrap_ci(sse, count, seed=seed)

@@ -25,14 +25,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from .._validate import check_choice, check_positive_int
-from ..features.protocols import PROTOCOLS
 from ..errors import GanevalTypeError, GanevalValueError
+from ..features.protocols import PROTOCOLS
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
 
@@ -239,7 +239,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
         kid_subsets = check_positive_int("kid_subsets", kid_subsets)
         kid_subset_size = check_positive_int("kid_subset_size", kid_subset_size, minimum=2)
     dev = resolve_device(device)
-    ext = load_extractor(extractor, device=dev)
+    ext: Any = load_extractor(extractor, device=dev)  # a module with the extractor attributes (name, ...)
     check_choice("on_nan", on_nan, ("stop", "skip"))
     gen_src = open_source(generator_or_source, role="generated", num_samples=num_samples, seed=seed, device=dev)
     if isinstance(gen_src, GeneratorSource):
@@ -279,7 +279,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
               "num_samples": num_samples, "num_real_requested": num_real, "strict": strict,
               **_extractor_names(extractor, ext)}
     reports = {"generated_input": gen_rep.to_dict(), "real_input": real_rep.to_dict() if real_rep else None}
-    prov_common = {"weights": {ext.name: getattr(ext, "weights_sha256", None) or "unknown"},
+    prov_common: dict[str, Any] = {"weights": {ext.name: getattr(ext, "weights_sha256", None) or "unknown"},
                    "generator_source": config["generated"].get("spec") if isinstance(config["generated"], dict) else None}
     results: list[MetricResult] = []
     metric_name = getattr(ext, "metric_name", "FID")
@@ -288,6 +288,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
             results.append(_fid_result(gen_stats, real_stats, gen_feats, metric_name, bootstrap, seed, config,
                                        reports, dev, t0, prov_common))
         elif m == "kid":
+            assert gen_feats is not None and real_feats is not None  # kept when KID or PR is asked for
             vals = kid_from_features(gen_feats, real_feats, num_subsets=kid_subsets, subset_size=kid_subset_size,
                                      seed=seed)
             kname = "KID" if metric_name == "FID" else "KD" + metric_name[2:]
@@ -299,6 +300,7 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
                 provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
                 extra=dict(reports)))
         else:
+            assert gen_feats is not None and real_feats is not None  # kept when KID or PR is asked for
             p, r = precision_recall_from_features(gen_feats, real_feats, k=pr_k)
             results.append(PRResult(
                 metric="precision", value=p, num_samples=len(gen_feats), higher_is_better=True,
@@ -388,9 +390,9 @@ def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_r
     Returns:
         :class:`FIDResult` (lower is better).
     """
-    return evaluate(generator_or_source, real, metrics=("fid",), num_samples=num_samples, num_real=num_real,
+    return cast(FIDResult, evaluate(generator_or_source, real, metrics=("fid",), num_samples=num_samples, num_real=num_real,
                     extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
-                    cache=cache, cache_dir=cache_dir, bootstrap=bootstrap, strict=strict, on_nan=on_nan, progress=progress)[0]
+                    cache=cache, cache_dir=cache_dir, bootstrap=bootstrap, strict=strict, on_nan=on_nan, progress=progress)[0])
 
 
 def kid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
@@ -401,9 +403,9 @@ def kid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_r
 
     Arguments as :func:`fid`, plus ``num_subsets`` (100) and ``subset_size`` (1000) as the reference.
     """
-    return evaluate(generator_or_source, real, metrics=("kid",), num_samples=num_samples, num_real=num_real,
+    return cast(KIDResult, evaluate(generator_or_source, real, metrics=("kid",), num_samples=num_samples, num_real=num_real,
                     extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
-                    kid_subsets=num_subsets, kid_subset_size=subset_size, strict=strict, on_nan=on_nan, progress=progress)[0]
+                    kid_subsets=num_subsets, kid_subset_size=subset_size, strict=strict, on_nan=on_nan, progress=progress)[0])
 
 
 def precision_recall(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
@@ -411,9 +413,9 @@ def precision_recall(generator_or_source: Any, real: Any, *, num_samples: int = 
                      device: Any = "auto", k: int = 3, strict: bool = False, on_nan: str = "stop",
                      progress: Any = None) -> PRResult:
     """Precision and recall of k-NN manifolds (k = 3) in feature space. Arguments as :func:`fid`."""
-    return evaluate(generator_or_source, real, metrics=("pr",), num_samples=num_samples, num_real=num_real,
+    return cast(PRResult, evaluate(generator_or_source, real, metrics=("pr",), num_samples=num_samples, num_real=num_real,
                     extractor=extractor, protocol=protocol, seed=seed, batch_size=batch_size, device=device,
-                    pr_k=k, strict=strict, on_nan=on_nan, progress=progress)[0]
+                    pr_k=k, strict=strict, on_nan=on_nan, progress=progress)[0])
 
 
 class _InceptionLogits(torch.nn.Module):
@@ -423,7 +425,7 @@ class _InceptionLogits(torch.nn.Module):
     protocols and input checks) produce logits instead of pool features.
     """
 
-    def __init__(self, inception: torch.nn.Module) -> None:
+    def __init__(self, inception: Any) -> None:  # the FID Inception: `logits`, `fc` (checked by the caller)
         super().__init__()
         self.inception = inception
         self.name = inception.name

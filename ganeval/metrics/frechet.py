@@ -85,7 +85,7 @@ def _check_symmetric(name: str, m: np.ndarray) -> None:
                                 f"(largest asymmetry {float(np.abs(m - m.T).max()):.3g} of entries up to {scale:.3g}).")
 
 
-def _check_psd(name: str, eigvals: "torch.Tensor") -> None:
+def _check_psd(name: str, eigvals: torch.Tensor) -> None:
     """Refuse a matrix whose eigenvalues (or those of a congruent one) are clearly negative."""
     if not eigvals.numel():
         return
@@ -96,7 +96,7 @@ def _check_psd(name: str, eigvals: "torch.Tensor") -> None:
             f"{low:.4g} (largest magnitude {top:.4g}); the statistics are corrupt or were not computed as a covariance.")
 
 
-def _rank(eigvals: "torch.Tensor") -> int:
+def _rank(eigvals: torch.Tensor) -> int:
     """Numerical rank: eigenvalues above ``max |eig| * 1e-10`` (round-off of float64 eigh on
     covariances sits near ``1e-13`` relative; genuine directions of features lie far above)."""
     top = float(eigvals.abs().max()) if eigvals.numel() else 0.0

@@ -345,7 +345,8 @@ class _Monitor:
 
     def __init__(self, plan: _Plan) -> None:
         self.plan = plan
-        self.pending = _checkpoints(plan.min_samples, plan.num_samples) if plan.target_ci is not None else []
+        # min_samples is set exactly when target_ci is
+        self.pending = _checkpoints(plan.min_samples, plan.num_samples) if plan.min_samples is not None else []
         self.stop_at: int | None = None
 
     def __call__(self, gathered: Mapping[str, np.ndarray]) -> bool:
@@ -596,13 +597,13 @@ def _result(G: Any, dist: Any, plan: _Plan, config: dict[str, Any], d_all: np.nd
     met = monitor.stop_at is not None or (plan.target_ci is not None and
                                           (ci_high - ci_low) / 2 < plan.target_ci * value)
     extra = {"num_kept": int(kept.sum()), "lo": float(d_all[kept].min()), "hi": float(d_all[kept].max()),
-             "num_evaluated": int(n), "num_nonfinite_skipped": int(len(bad)),
+             "num_evaluated": int(n), "num_nonfinite_skipped": len(bad),
              "first_nonfinite_indices": bad[:5].tolist(),
              "target_ci_met": met if plan.target_ci is not None else None,
              "reference": PPL_PRESETS[plan.preset].reference if plan.preset else None,
              "comparable_with_published": bool(plan.preset) and dist.name in ("lpips-vgg16", "nvidia-vgg16")}
     return PPLResult(metric=plan.preset or "ppl", value=value, std=float(d_all[kept].std(ddof=1)), ci_low=ci_low,
-                     ci_high=ci_high, num_samples=int(len(d)), higher_is_better=False,
+                     ci_high=ci_high, num_samples=len(d), higher_is_better=False,
                      per_sample=np.where(ok, d_all, np.nan), config={**config, "on_nan": plan.on_nan},
                      provenance=provenance, extra=extra, kept_mask=kept, t=t)
 

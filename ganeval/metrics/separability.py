@@ -36,11 +36,12 @@ excluded and which. A solver that stops at its iteration limit is scored and fla
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -231,7 +232,7 @@ def export_boundaries(result: SeparabilityResult, directory: str | Path, space: 
     for attr, normal in result.normals[space].items():
         path = out / f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', attr)}.npy"
         vec = normal.astype(np.float32).reshape(1, -1)
-        atomic_write(path, lambda tmp, vec=vec: np.save(tmp, vec))  # tmp ends in .npy: np.save adds nothing
+        atomic_write(path, functools.partial(np.save, arr=vec))  # tmp ends in .npy: np.save adds nothing
         paths.append(path)
     return paths
 
@@ -262,7 +263,8 @@ def _default_cache_dir() -> Path:
     return cache_root() / "separability"
 
 
-def _sample_fn(G: Any, clf: Any, seed: int, device: torch.device):  # noqa: ANN202 - returns a closure
+def _sample_fn(G: Any, clf: Any, seed: int,
+               device: torch.device) -> tuple[Callable[[np.ndarray], dict[str, np.ndarray]], str]:
     from .. import _seeding
 
     explicit_noise = hasattr(getattr(G, "synthesis", None), "noise_resolutions")
@@ -340,7 +342,7 @@ def separability(
     G: Any,
     classifier: Any,
     *,
-    spaces: Sequence[Literal["z", "w"]] = ("z", "w"),
+    spaces: Sequence[Literal["z", "w"]] | Literal["z", "w"] = ("z", "w"),
     num_samples: int = 200_000,
     num_keep: int = 100_000,
     seed: int = 0,
@@ -349,7 +351,7 @@ def separability(
     protocol: Literal["stylegan", "heldout"] = "stylegan",
     solver: Literal["fast", "liblinear-dual", "liblinear-primal"] = "fast",
     w_layer: int = -1,
-    cache_dir: str | Path | None | Literal[False] = None,
+    cache_dir: str | Path | Literal[False] | None = None,
     on_nan: Literal["stop", "skip"] = "stop",
     progress: bool | str | None = None,
 ) -> SeparabilityResult:
@@ -452,7 +454,8 @@ def separability(
     keep = confident_indices(logits, num_keep)
     labels = logits >= 0
     constant = labels.all(0) | (~labels).all(0)
-    rows, normals, extra = [], {}, {"num_nonfinite_skipped": int(len(bad)),
+    normals: dict[str, dict[str, np.ndarray]] = {}
+    rows, extra = [], {"num_nonfinite_skipped": len(bad),
                                     "first_nonfinite_indices": bad[:10].tolist()}
     for space in spaces:
         x = np.ascontiguousarray(latents[space], dtype=np.float32)
@@ -497,7 +500,7 @@ def separability(
                       f"sklearn LinearSVC(dual={solver == 'liblinear-dual'}, random_state=0)"),
               **_input_names(G, classifier, clf)}
     metric = "ls_stylegan" if (protocol, solver) == ("stylegan", "liblinear-dual") else f"ls_{protocol}_{solver}"
-    weights = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
+    weights: dict[str, Any] = {"generator": sample_config["generator"], "classifier": sample_config["classifier"]}
     prov = collect_provenance(device=dev, seed=seed, weights=weights, wall_time=time.time() - t0,
                               generator_source=(getattr(G, "provenance", None) or {}).get("source"),
                               classifier=clf.name, sklearn=sklearn_version, cache_dir=str(run_dir) if run_dir else None,

@@ -84,7 +84,8 @@ def check_truncation(truncation_psi: Any, truncation_cutoff: Any, num_ws: int) -
             isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, int)
             or not 0 <= truncation_cutoff <= num_ws):
         raise GanevalValueError(
-            f"Argument `truncation_cutoff` must be None or an integer from 0 to {num_ws}, but got {truncation_cutoff!r}."
+            f"Argument `truncation_cutoff` must be None or an integer from 0 to {num_ws}, "
+            f"but got {truncation_cutoff!r}."
         )
 
 
@@ -96,7 +97,8 @@ def check_noise(noise: Any, resolutions: Sequence[int], batch: int) -> list[torc
     if not isinstance(noise, (list, tuple)) or len(noise) != len(resolutions):
         given = f"a sequence of length {len(noise)}" if isinstance(noise, (list, tuple)) else type(noise).__name__
         raise GanevalValueError(
-            f"Argument `noise` must be a list of {len(resolutions)} tensors or None (one per noise layer), but got {given}."
+            f"Argument `noise` must be a list of {len(resolutions)} tensors or None (one per noise layer), "
+            f"but got {given}."
         )
     for k, (n, r) in enumerate(zip(noise, resolutions)):
         if n is None:
@@ -171,6 +173,10 @@ class StyleGenerator(nn.Module):
     img_resolution: int
     img_channels: int
     init_kwargs: dict[str, Any]
+    mapping: nn.Module
+    synthesis: nn.Module
+    #: Where the weights came from (source, format, sha256, ...): set by the loaders, absent on a model built here.
+    provenance: dict[str, Any]
 
     def _set_dims(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, img_resolution: int,
                   img_channels: int, init_kwargs: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -59,7 +60,8 @@ def ws_resolutions(G: Any) -> list[int]:
     """
     if int(getattr(G, "num_ws", 0) or 0) <= 0:
         raise UnsupportedGeneratorError(
-            f"Argument `G` must be a style-based generator with a W space (num_ws > 0), but {type(G).__name__} has none."
+            f"Argument `G` must be a style-based generator with a W space (num_ws > 0), "
+            f"but {type(G).__name__} has none."
         )
     res = getattr(G, "ws_resolutions", None)
     if res is not None:
@@ -72,7 +74,8 @@ def _noise_resolutions(G: Any) -> list[int]:
     res = getattr(getattr(G, "synthesis", None), "noise_resolutions", None)
     if res is None:
         raise UnsupportedGeneratorError(
-            f"Argument `G` must expose `synthesis.noise_resolutions` for noise control, but {type(G).__name__} does not."
+            f"Argument `G` must expose `synthesis.noise_resolutions` for noise control, "
+            f"but {type(G).__name__} does not."
         )
     return [int(r) for r in res]
 
@@ -113,7 +116,7 @@ def resolve_layers(spec: LayerSpec, resolutions: Sequence[int], name: str = "lay
     elif isinstance(spec, int) and not isinstance(spec, bool):
         indices = [spec]
     elif isinstance(spec, Sequence) and all(isinstance(i, int) and not isinstance(i, bool) for i in spec):
-        indices = list(spec)
+        indices = [int(i) for i in spec]
     else:
         raise GanevalTypeError(
             f"Argument `{name}` must be a group name, a range string or a sequence of ints, but got {spec!r}."
@@ -136,7 +139,8 @@ def mix_styles(ws_sources: Sequence[torch.Tensor], layer_source: Sequence[int]) 
     """
     if isinstance(ws_sources, torch.Tensor) or not isinstance(ws_sources, Sequence) or len(ws_sources) == 0:
         raise GanevalTypeError(
-            f"Argument `ws_sources` must be a non-empty list of ws tensors [N, L, w_dim], but got {type(ws_sources).__name__}."
+            f"Argument `ws_sources` must be a non-empty list of ws tensors [N, L, w_dim], "
+            f"but got {type(ws_sources).__name__}."
         )
     first = ws_sources[0]
     for s, ws in enumerate(ws_sources):
@@ -202,7 +206,7 @@ def _const_maps(G: Any, resolutions: Sequence[int]) -> list[torch.Tensor]:
 
 
 def make_noise(G: Any, batch: int, mode: NoiseKind = "const", seed: int = 0, layers: LayerSpec | None = None,
-               device: torch.device | str | None = None, indices: Sequence[int] | None = None
+               device: torch.device | str | None = None, indices: Sequence[int] | np.ndarray | None = None
                ) -> list[torch.Tensor | None]:
     """Per-layer noise maps for ``G.synthesis(ws, noise_mode=..., noise=maps)``.
 
@@ -239,7 +243,7 @@ def make_noise(G: Any, batch: int, mode: NoiseKind = "const", seed: int = 0, lay
     out: list[torch.Tensor | None] = [None] * len(resolutions)
     for k in chosen:
         r = resolutions[k]
-        if mode == "const":
+        if consts is not None:  # mode "const"
             out[k] = consts[k].to(device, torch.float32).reshape(1, 1, r, r).expand(batch, -1, -1, -1)
         elif mode == "zero":
             out[k] = torch.zeros(1, 1, r, r, device=device).expand(batch, -1, -1, -1)

@@ -114,6 +114,8 @@ class Blur(nn.Module):
     The filter is a non-persistent buffer: it follows ``.to(device)`` but is not saved.
     """
 
+    kernel: torch.Tensor
+
     def __init__(self, channels: int) -> None:
         super().__init__()
         k = torch.tensor([1.0, 2.0, 1.0])

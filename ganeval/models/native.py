@@ -35,6 +35,7 @@ from ..devices import resolve_device
 from ..errors import CheckpointError, ChecksumError, GanevalError, GanevalTypeError, UnsupportedGeneratorError
 from ..weights import sha256_file
 from ._state import load_state_exact
+from .base import StyleGenerator
 
 __all__ = ["ARCHITECTURES", "FORMAT", "FORMAT_VERSION", "architecture_class", "save_generator", "load_native", "read_config",
            "native_paths"]
@@ -99,7 +100,8 @@ def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
     from safetensors.torch import save_file
 
     arch = getattr(G, "arch_name", None)
-    if arch not in ARCHITECTURES or not isinstance(getattr(G, "init_kwargs", None), dict):
+    init_kwargs = getattr(G, "init_kwargs", None)
+    if arch not in ARCHITECTURES or not isinstance(init_kwargs, dict):
         raise UnsupportedGeneratorError(
             f"Argument `G` must be a ganeval generator ({', '.join(sorted(ARCHITECTURES))}) with `init_kwargs`, "
             f"but got {type(G).__name__} (arch_name={arch!r})."
@@ -113,7 +115,7 @@ def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "arch_name": arch,
-        "init_kwargs": dict(G.init_kwargs),
+        "init_kwargs": dict(init_kwargs),
         "weights": weights_path.name,
         "sha256": sha256_file(weights_path),
         "num_params": int(sum(p.numel() for p in G.parameters())),
@@ -174,7 +176,7 @@ def _check_value(key: str, kind: str, allows_none: bool, allows_str: bool, v: An
     """Raise a CheckpointError unless ``v`` fits ``kind`` and a sane size (checked before construction)."""
     from .._validate import is_int
 
-    if v is None and allows_none or isinstance(v, str) and allows_str:
+    if (v is None and allows_none) or (isinstance(v, str) and allows_str):
         return
     bad = None
     if kind == "bool":
@@ -199,7 +201,7 @@ def _check_value(key: str, kind: str, allows_none: bool, allows_str: bool, v: An
 
 def _check_init_kwargs(cls: type, kwargs: dict[str, Any], where: Path) -> None:
     """Check every constructor argument's type and size against the class signature."""
-    params = inspect.signature(cls.__init__).parameters
+    params = inspect.signature(cls).parameters
     for key, v in kwargs.items():
         p = params.get(key)
         if p is None or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or key == "self":
@@ -209,7 +211,7 @@ def _check_init_kwargs(cls: type, kwargs: dict[str, Any], where: Path) -> None:
         _check_value(key, _kind(p.annotation, p.default), "None" in text, "str" in text.split(" | ")[1:], v, where)
 
 
-def _construct(cls: type, kwargs: dict[str, Any], where: Path, *, meta: bool) -> torch.nn.Module:
+def _construct(cls: type, kwargs: dict[str, Any], where: Path, *, meta: bool) -> StyleGenerator:
     try:
         if meta:
             with torch.device("meta"):
@@ -240,7 +242,7 @@ def _w_avg_field(value: Any, ref: torch.Tensor, where: Path) -> torch.Tensor:
     return torch.tensor(value, dtype=ref.dtype).reshape(ref.shape)
 
 
-def load_native(path: str | os.PathLike[str], device: str | torch.device | None = None) -> torch.nn.Module:
+def load_native(path: str | os.PathLike[str], device: str | torch.device | None = None) -> StyleGenerator:
     """Load a native generator (eval mode, ``requires_grad`` off).
 
     Args:

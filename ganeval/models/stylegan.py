@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +59,8 @@ class MappingNetwork(nn.Module):
 
     Holds the buffer ``w_avg`` ``[w_dim]``, the running mean of w that truncation pulls toward.
     """
+
+    w_avg: torch.Tensor
 
     def __init__(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int = 8,
                  hidden: int | None = None, lr_mul: float = 0.01) -> None:
@@ -98,6 +101,8 @@ class SynthesisLayer(nn.Module):
 
     Input ``[N, in_channels, H_in, W_in]`` (layer 0: the constant), output ``[N, channels, R, R]``.
     """
+
+    noise_const: torch.Tensor
 
     def __init__(self, *, in_channels: int, channels: int, w_dim: int, resolution: int, conv: bool,
                  up: bool, fused: bool) -> None:
@@ -152,7 +157,11 @@ class SynthesisNetwork(nn.Module):
     @property
     def noise_resolutions(self) -> list[int]:
         """Spatial size (px) of each layer's noise map, in layer order (one per ws index)."""
-        return [layer.resolution for layer in self.layers]
+        return [layer.resolution for layer in self._layers]
+
+    @property
+    def _layers(self) -> list[SynthesisLayer]:
+        return cast("list[SynthesisLayer]", list(self.layers))  # nn.ModuleList is not generic
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const",
                 noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
@@ -160,7 +169,7 @@ class SynthesisNetwork(nn.Module):
         n = ws.shape[0]
         ws = ws.to(torch.float32)
         x = self.const.unsqueeze(0).expand(n, -1, -1, -1)
-        for k, layer in enumerate(self.layers):
+        for k, layer in enumerate(self._layers):
             nz = noise[k]
             if nz is None and noise_mode == "const":
                 nz = layer.noise_const.view(1, 1, layer.resolution, layer.resolution)
@@ -198,6 +207,9 @@ class StyleGAN(StyleGenerator):
     >>> G.num_ws, G(torch.randn(2, 64)).shape
     (6, torch.Size([2, 3, 16, 16]))
     """
+
+    mapping: MappingNetwork
+    synthesis: SynthesisNetwork
 
     arch_name = "stylegan"
 

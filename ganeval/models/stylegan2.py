@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -106,6 +107,7 @@ def _modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tenso
         # conv_transpose2d wants [groups * in, out, k, k]; the kernel is used unflipped
         wt = w.transpose(1, 2).reshape(n * i, o, kh, kw)
         x = F.conv_transpose2d(x, wt, stride=2, groups=n)
+        assert resample_filter is not None, "up=True needs the resample filter"
         x = _upfirdn2d(x, resample_filter, pad=(1, 1, 1, 1), gain=4.0)
     else:
         x = F.conv2d(x, w.reshape(n * o, i, kh, kw), padding=kh // 2, groups=n)
@@ -150,6 +152,8 @@ class MappingNetwork(nn.Module):
     Keys: ``fc{i}.weight|bias``, ``embed.weight|bias`` (c_dim > 0), buffer ``w_avg`` ``[w_dim]``.
     """
 
+    w_avg: torch.Tensor
+
     def __init__(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int = 8,
                  embed_features: int | None = None, layer_features: int | None = None,
                  lr_multiplier: float = 0.01) -> None:
@@ -189,6 +193,9 @@ class SynthesisLayer(nn.Module):
     ``affine.*`` (w -> style, bias init 1), ``noise_strength`` (scalar), buffers ``noise_const``
     ``[R, R]`` and ``resample_filter`` ``[4, 4]``.
     """
+
+    noise_const: torch.Tensor
+    resample_filter: torch.Tensor
 
     def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, up: bool,
                  resample_filter: torch.Tensor, conv_clamp: float | None) -> None:
@@ -230,6 +237,8 @@ class ToRGBLayer(nn.Module):
 class SynthesisBlock(nn.Module):
     """One resolution R: [const | conv0 (up)] -> conv1 -> torgb, plus the upsampled image skip."""
 
+    resample_filter: torch.Tensor
+
     def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, img_channels: int,
                  resample_filter: torch.Tensor, conv_clamp: float | None) -> None:
         super().__init__()
@@ -256,6 +265,7 @@ class SynthesisBlock(nn.Module):
             x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
         for k, layer in enumerate(self.layers):
             x = layer(x, ws[:, k], noise[k])
+        assert x is not None  # the const or the input, then at least one conv
         if img is not None:
             img = _upfirdn2d(img, self.resample_filter, up=2, pad=(2, 1, 2, 1), gain=4.0)
         y = self.torgb(x, ws[:, self.num_conv])
@@ -314,8 +324,8 @@ class SynthesisNetwork(nn.Module):
                 maps[k] = layer.noise_const
             elif maps[k] is None and noise_mode == "random":
                 maps[k] = torch.randn(n, 1, layer.resolution, layer.resolution, device=ws.device)
-            elif maps[k] is not None:
-                maps[k] = maps[k].to(device=ws.device, dtype=torch.float32)
+            elif (given := maps[k]) is not None:
+                maps[k] = given.to(device=ws.device, dtype=torch.float32)
         ws = ws.to(torch.float32)
         x = img = None
         w_idx = k = 0
@@ -323,6 +333,7 @@ class SynthesisNetwork(nn.Module):
             x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], maps[k:k + block.num_conv])
             w_idx += block.num_conv
             k += block.num_conv
+        assert img is not None  # there is at least the 4 px block
         return img
 
 
@@ -352,6 +363,8 @@ class StyleGAN2(StyleGenerator):
     """
 
     arch_name = "stylegan2"
+    mapping: MappingNetwork
+    synthesis: SynthesisNetwork
 
     def __init__(self, z_dim: int = 512, c_dim: int = 0, w_dim: int = 512, img_resolution: int = 1024,
                  img_channels: int = 3, mapping_layers: int = 8, mapping_lr_multiplier: float = 0.01,
@@ -364,9 +377,9 @@ class StyleGAN2(StyleGenerator):
                                      ("img_channels", img_channels, 1), ("mapping_layers", mapping_layers, 1),
                                      ("channel_base", channel_base, 1), ("channel_max", channel_max, 1)):
             check_positive_int(name, value, minimum=minimum)
-        for name, value in (("embed_features", embed_features), ("layer_features", layer_features)):
-            if value is not None:
-                check_positive_int(name, value)
+        for name, width in (("embed_features", embed_features), ("layer_features", layer_features)):
+            if width is not None:
+                check_positive_int(name, width)
         num_blocks = int(math.log2(img_resolution)) - 1
         if channels is None:
             channels = stylegan2_channels(img_resolution, channel_base, channel_max)

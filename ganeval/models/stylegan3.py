@@ -258,6 +258,10 @@ class SynthesisInput(nn.Module):
     identity by default), ``freqs`` ``[C, 2]`` (cycles per unit), ``phases`` ``[C]`` (cycles).
     """
 
+    transform: torch.Tensor
+    freqs: torch.Tensor
+    phases: torch.Tensor
+
     def __init__(self, *, w_dim: int, channels: int, size: int, sampling_rate: float, bandwidth: float) -> None:
         super().__init__()
         self.w_dim, self.channels, self.size = int(w_dim), int(channels), int(size)
@@ -318,6 +322,10 @@ class SynthesisLayer(nn.Module):
     ``[taps, taps]`` radial for the R config's non-critical downsampling).
     """
 
+    magnitude_ema: torch.Tensor
+    up_filter: torch.Tensor | None
+    down_filter: torch.Tensor | None
+
     def __init__(self, spec: LayerSpec, *, w_dim: int, conv_kernel: int, filter_size: int, lrelu_upsampling: int,
                  use_radial_filters: bool, conv_clamp: float | None) -> None:
         super().__init__()
@@ -325,11 +333,12 @@ class SynthesisLayer(nn.Module):
         self.is_torgb = spec.is_torgb
         self.conv_kernel = 1 if spec.is_torgb else int(conv_kernel)
         tmp_rate = max(spec.in_sampling_rate, spec.out_sampling_rate) * (1 if spec.is_torgb else lrelu_upsampling)
-        self.up_factor = int(round(tmp_rate / spec.in_sampling_rate))
-        self.down_factor = int(round(tmp_rate / spec.out_sampling_rate))
+        self.up_factor = round(tmp_rate / spec.in_sampling_rate)
+        self.down_factor = round(tmp_rate / spec.out_sampling_rate)
         if spec.in_sampling_rate * self.up_factor != tmp_rate or spec.out_sampling_rate * self.down_factor != tmp_rate:
             raise GanevalValueError(
-                f"Argument `lrelu_upsampling` must make every layer's rate an integer multiple, but got {lrelu_upsampling!r}.")
+                f"Argument `lrelu_upsampling` must make every layer's rate an integer multiple, "
+                f"but got {lrelu_upsampling!r}.")
         self.up_taps = filter_size * self.up_factor if self.up_factor > 1 and not spec.is_torgb else 1
         self.down_taps = filter_size * self.down_factor if self.down_factor > 1 and not spec.is_torgb else 1
         self.down_radial = bool(use_radial_filters) and not spec.is_critically_sampled
@@ -410,9 +419,9 @@ class SynthesisNetwork(nn.Module):
         if input_transform is not None:
             check_tensor_shape("input_transform", input_transform, [ws.shape[0], 3, 3])
             check_finite("input_transform", input_transform)
-        ws = ws.to(torch.float32).unbind(dim=1)
-        x = self.input(ws[0], input_transform)
-        for layer, w in zip(self.layers, ws[1:]):
+        per_layer = ws.to(torch.float32).unbind(dim=1)
+        x = self.input(per_layer[0], input_transform)
+        for layer, w in zip(self.layers, per_layer[1:]):
             x = layer(x, w)
         if self.output_scale != 1:
             x = x * self.output_scale
@@ -444,6 +453,8 @@ class StyleGAN3(StyleGenerator):
     """
 
     arch_name = "stylegan3"
+    mapping: MappingNetwork
+    synthesis: SynthesisNetwork
 
     def __init__(self, z_dim: int = 512, c_dim: int = 0, w_dim: int = 512, img_resolution: int = 1024,
                  img_channels: int = 3, mapping_layers: int = 2, mapping_lr_multiplier: float = 0.01,
@@ -464,10 +475,10 @@ class StyleGAN3(StyleGenerator):
         if num_critical >= num_layers:
             raise GanevalValueError(
                 f"Argument `num_critical` must be smaller than num_layers={num_layers}, but got {num_critical!r}.")
-        for name, value in (("first_cutoff", first_cutoff), ("first_stopband", first_stopband),
-                            ("last_stopband_rel", last_stopband_rel), ("output_scale", output_scale)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise GanevalValueError(f"Argument `{name}` must be a positive finite number, but got {value!r}.")
+        for name, number in (("first_cutoff", first_cutoff), ("first_stopband", first_stopband),
+                             ("last_stopband_rel", last_stopband_rel), ("output_scale", output_scale)):
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 < number < math.inf:
+                raise GanevalValueError(f"Argument `{name}` must be a positive finite number, but got {number!r}.")
         if conv_clamp is not None and not (isinstance(conv_clamp, (int, float)) and conv_clamp > 0):
             raise GanevalValueError(f"Argument `conv_clamp` must be None or a positive number, but got {conv_clamp!r}.")
         conv_clamp = None if conv_clamp is None else float(conv_clamp)
@@ -510,7 +521,7 @@ class StyleGAN3(StyleGenerator):
         feature maps are oversampled, so this, not their pixel size, places a layer among the
         coarse / middle / fine groups."""
         specs = self.synthesis.specs
-        return [int(round(2 * specs[0].in_cutoff))] + [int(round(2 * s.out_cutoff)) for s in specs]
+        return [round(2 * specs[0].in_cutoff)] + [round(2 * s.out_cutoff) for s in specs]
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary for ``ganeval info``: config, resolution, and per layer its size,

@@ -25,6 +25,7 @@ truncation pulls it towards the mean of normalised z, which is 0.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -44,6 +45,8 @@ class InputLatent(nn.Module):
 
     ``w_avg`` (zeros ``[z_dim]``) is the exact mean of normalised z, so it is a constant buffer.
     """
+
+    w_avg: torch.Tensor
 
     def __init__(self, z_dim: int) -> None:
         super().__init__()
@@ -84,7 +87,7 @@ class TraditionalSynthesis(nn.Module):
         self.dense = EqualLinear(z_dim, c0 * 16, gain=SQRT2 / 4, bias=False)
         self.dense_bias = nn.Parameter(torch.zeros(c0))
         layers = [_Conv(c0, c0, up=False)]
-        for cin, cout in zip(channels[:-1], channels[1:]):
+        for cin, cout in itertools.pairwise(channels):
             layers += [_Conv(cin, cout, up=True), _Conv(cout, cout, up=False)]
         self.layers = nn.ModuleList(layers)
         self.torgb = EqualConv2d(channels[-1], img_channels, 1, gain=1.0, bias=True)
@@ -117,6 +120,8 @@ class TraditionalGenerator(StyleGenerator):
     """
 
     arch_name = "traditional"
+    mapping: InputLatent
+    synthesis: TraditionalSynthesis
     #: No mapping network: W-space metrics and style mixing do not apply.
     has_w_space = False
 

@@ -43,7 +43,7 @@ def plot_equivariance_strips(examples: dict[str, Any], *, title: str = "", error
 
     n = len(examples["plain"])
     fig, axes = plt.subplots(n, 4, figsize=(8, 2 * n + 0.4), squeeze=False)
-    to_img = lambda x: ((x.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy().squeeze()  # noqa: E731
+    to_img = lambda x: ((x.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy().squeeze()
     for i in range(n):
         err = (examples["reference"][i] - examples["compared"][i]).abs() * examples["mask"][i] * error_gain
         cells = [("plain", to_img(examples["plain"][i])), ("transformed", to_img(examples["transformed"][i])),

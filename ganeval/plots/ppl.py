@@ -6,7 +6,6 @@ matplotlib is imported inside the functions; each returns the Figure and accepts
 from __future__ import annotations
 
 import textwrap
-
 from collections.abc import Mapping, Sequence
 from typing import Any
 

@@ -238,10 +238,7 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
     if unknown:
         raise GanevalValueError(f"Config has unknown top-level key(s) {unknown}; expected some of {sorted(_TOP_KEYS)}.")
     name = _str("name", data.get("name"))
-    if "out" in data:
-        out = _confined_out(_str("out", data["out"]), base_dir)
-    else:
-        out = Path("reports") / _folder_name(name)
+    out = _confined_out(_str("out", data["out"]), base_dir) if "out" in data else Path("reports") / _folder_name(name)
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise GanevalValueError(f"Config key `seed` must be a non-negative integer, but got {seed!r}.")

@@ -94,7 +94,7 @@ def separability_result(rec: dict[str, Any]) -> Any:
 
 def _ppl_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
     """One histogram per generator: every PPL column of it (e.g. Z and W) on one log axis."""
-    specs = []
+    specs: list[PlotSpec] = []
     for i, gen, rs in _with_per_sample(recs):
 
         def draw(rs: list[dict[str, Any]] = rs, gen: str = gen) -> Any:
@@ -120,7 +120,7 @@ def _ppl_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
 
 def _separability_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
     """One bar chart per (generator, column): per-attribute entropy in Z and W."""
-    specs = []
+    specs: list[PlotSpec] = []
     for i, r in enumerate(recs):
         if not (r.get("extra") or {}).get("attributes"):
             continue
@@ -142,7 +142,7 @@ def _separability_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
 
 def _equivariance_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
     """One histogram per generator: per-sample PSNR of each of its equivariance columns."""
-    specs = []
+    specs: list[PlotSpec] = []
     for i, gen, rs in _with_per_sample(recs):
 
         def draw(rs: list[dict[str, Any]] = rs, gen: str = gen) -> Any:

@@ -334,7 +334,9 @@ def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]
               ) -> tuple[Table, list[dict[str, Any]], list[dict[str, Any]]]:
     """The failures table, the failures' details and the not-applicable cells' details."""
     table = Table("failures", "Failures", ["generator", "column", "stage", "error_type", "message"])
-    details, not_applicable, seen = [], [], set()
+    details: list[dict[str, Any]] = []
+    not_applicable: list[dict[str, Any]] = []
+    seen: set[str] = set()
     keys = [c["key"] for c in res.run["cells"]] + list(res.run["figures"].values())
     for key in keys:
         recs = res.latest(key)
@@ -463,7 +465,7 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
             rel = f"plots/{stem}.png"
             try:
                 _save_plot(draw(), out / rel)
-            except Exception as exc:  # noqa: BLE001 - a plot error is reported in the failures section
+            except Exception as exc:  # a plot error is reported in the failures section
                 plot_failures.append({"generator": "", "metric_label": name, "stage": "plot", "key": stem,
                                       "error_type": type(exc).__name__, "message": f"{stem}: {exc}",
                                       "traceback": ""})
@@ -478,7 +480,8 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
         sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "tables": section_tables,
                          "plots": plots})
 
-    figures, kinds = [], {}
+    figures: list[dict[str, Any]] = []
+    kinds: dict[str, dict[str, Any]] = {}
     for g in run["generators"]:
         key = run["figures"].get(g["label"])
         recs = res.latest(key) if key else []

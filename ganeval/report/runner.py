@@ -20,6 +20,7 @@ metric name, its options and the seed) matches, unless ``force`` is set. Failure
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -242,7 +243,7 @@ def _generator_info(G: Any, source: str) -> dict[str, Any]:
     return {"sha256": prov.get("sha256"), "format": prov.get("format"), "provenance": prov, "info": info}
 
 
-def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -> list[dict[str, Any]]:
     from .._io import atomic_write
     from ..viz.analysis import analysis_figures
 
@@ -262,7 +263,7 @@ def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -
 _STRIPS = {"eqt_int": "integer translation", "eqt_frac": "fractional translation", "eqr": "rotation"}
 
 
-def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict[str, str]]:
+def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict[str, Any]]:
     """For generators with an input transform (StyleGAN3): translated and rotated image strips, the
     same draws as samples 0-2 of the equivariance metrics."""
     import matplotlib.pyplot as plt
@@ -278,8 +279,8 @@ def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict
         fig = plot_equivariance_strips(example_images(G, kind=kind, indices=[0, 1, 2], seed=seed, device="cpu"),
                                        title=f"{kind}: {what}")
         name, dpi = f"equivariance-{kind}", 100
-        width, height = (int(round(v * dpi)) for v in fig.get_size_inches())
-        atomic_write(folder / f"{name}.png", lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=dpi))
+        width, height = (round(v * dpi) for v in fig.get_size_inches())
+        atomic_write(folder / f"{name}.png", functools.partial(fig.savefig, format="png", dpi=dpi))
         plt.close(fig)
         items.append({"file": f"{rel}/{name}.png", "name": name, "title": f"Equivariance: {what}",
                       "caption": f"Samples 0-2 of {kind} (seed {seed}): the plain image, the generator's output under "
@@ -307,16 +308,15 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
 
     import ganeval
 
-    from ..devices import resolve_device
-
     from .._io import check_writable_dir
+    from ..devices import resolve_device
 
     say = log or (lambda msg: None)
     out = check_writable_dir(Path(out_dir) if out_dir is not None else config.out)
     results_path = out / RESULTS_FILE
     previous = read_records(results_path)
     check_own_folder(out, previous, config.name, force)
-    done = {}
+    done: dict[str, list[dict[str, Any]]] = {}
     for rec in previous:
         if rec.get("record") in ("metric", "figures"):
             done.setdefault(rec["report"]["key"], []).append(rec)
@@ -332,7 +332,7 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
         say(f"[{gspec.label}] loading {gspec.source}")
         try:
             G = ganeval.load_generator(gspec.source, device=dev)
-        except Exception as exc:  # noqa: BLE001 - any load error becomes this generator's failure row
+        except Exception as exc:  # any load error becomes this generator's failure row
             key = f"load-{uuid.uuid4().hex[:16]}"  # an id, not a cache key: load failures are retried
             sink.append(_failure("load", gspec.label, None, key, exc))
             failures += 1
@@ -361,7 +361,7 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
                     raise GanevalValueError(f"Config metric `name` must be one of {', '.join(KNOWN_METRICS)}, "
                                             f"but got {mspec.name!r}.")
                 results = _results_of(runner(G, dict(mspec.options), seed=config.seed, device=dev), mspec.name)
-            except Exception as exc:  # noqa: BLE001 - recorded as this cell's failure, shown in the report
+            except Exception as exc:  # recorded as this cell's failure, shown in the report
                 sink.append(_failure("metric", gspec.label, mspec.label, key, exc))
                 failures += 1
                 continue
@@ -390,16 +390,16 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
             t0 = time.perf_counter()
             try:
                 items = _make_figures(G, config.figures, config.seed, out / rel, rel)
-            except Exception as exc:  # noqa: BLE001 - a figure error must not lose the metric results
+            except Exception as exc:  # a figure error must not lose the metric results
                 sink.append(_failure("figures", gspec.label, None, fkey, exc))
                 failures += 1
                 continue
             sink.append({"record": "figures", "report": {"generator": gspec.label, "key": fkey, "items": items,
                                                          "wall_time": time.perf_counter() - t0}})
 
-    from .. import __version__
-
     import numpy as np
+
+    from .. import __version__
 
     run = {"record": "run",
            "config": config.to_dict() | {"out": str(out), "device": device or config.device},

@@ -188,10 +188,7 @@ def sample_grid(G: Any, *, seed: int = 0, indices: Sequence[int] = range(16), tr
     if not indices:
         raise GanevalValueError("Argument `indices` must hold at least one sample index, but got [].")
     z = _z(G, seed, indices)
-    if hasattr(G, "mapping"):
-        imgs = G.synthesis(_ws(G, z, truncation_psi), noise_mode="const")
-    else:
-        imgs = G(z)
+    imgs = G.synthesis(_ws(G, z, truncation_psi), noise_mode="const") if hasattr(G, "mapping") else G(z)
     tiles = _to_tiles(imgs, max_tile)
     cols = columns or int(np.ceil(np.sqrt(len(tiles))))
     rows = [tiles[i:i + cols] for i in range(0, len(tiles), cols)]
@@ -221,7 +218,7 @@ def style_mixing_grid(G: Any, *, seed: int = 0, row_indices: Sequence[int] = ran
     rows: list[list[np.ndarray | None]] = [[None, *tiles_b]]
     gaps = [0]
     nb = len(cols_i)
-    for name, idx in used:
+    for _, idx in used:
         # every (A, B) pair of this group in one batch: A repeated over columns, B tiled over rows
         a = ws_a.repeat_interleave(nb, dim=0)
         b = ws_b.repeat(len(rows_i), 1, 1)

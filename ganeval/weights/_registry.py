@@ -283,10 +283,8 @@ def _check_file(entry: WeightsEntry, path: Path, *, rehash: bool) -> str:
     st = path.stat()
     record = None if entry.is_zoo else _read_sidecar(path)
     unchanged = record is not None and record.get("size") == st.st_size and record.get("mtime_ns") == st.st_mtime_ns
-    if unchanged and not rehash:
-        actual = record["sha256"]  # the file has not changed since ganeval hashed it
-    else:
-        actual = sha256_file(path)
+    # an unchanged file (size and mtime as when ganeval hashed it) keeps its recorded hash
+    actual = record["sha256"] if record is not None and unchanged and not rehash else sha256_file(path)
     expected, origin = _expected(entry, path) if not entry.is_zoo else (entry.sha256, "zoo card")
     if entry.is_zoo:
         fix = "The installation is damaged: reinstall ganeval."
@@ -308,7 +306,7 @@ def _check_file(entry: WeightsEntry, path: Path, *, rehash: bool) -> str:
             f"Weights file {path} of `{entry.name}` has {st.st_size} bytes, but the registry expects "
             f"{entry.size} bytes. {fix}"
         )
-    if not entry.is_zoo and not (unchanged and record["sha256"] == actual):
+    if not entry.is_zoo and not (record is not None and unchanged and record["sha256"] == actual):
         try:
             _write_sidecar(path, actual)  # first use of a file placed by hand: record, enforce from now on
         except OSError as exc:
@@ -340,13 +338,10 @@ def _package_copy(entry: WeightsEntry) -> Path | None:
 
 def _resolve_path(name: str | os.PathLike[str]) -> Path | None:
     """A local file named directly (not a registry name); None if ``name`` is not path-like."""
-    if isinstance(name, os.PathLike):
-        path = Path(name)
-    elif isinstance(name, str) and (os.sep in name or "/" in name or name.startswith(".") or Path(name).exists()):
-        path = Path(name)
-    else:
+    named_path = isinstance(name, str) and (os.sep in name or "/" in name or name.startswith(".") or Path(name).exists())
+    if not (isinstance(name, os.PathLike) or named_path):
         return None
-    path = path.expanduser()
+    path = Path(name).expanduser()
     if not path.is_file():
         raise WeightsNotFoundError(
             f"Argument `name` must be a registered weights name or an existing file, but {str(path)!r} does not exist."

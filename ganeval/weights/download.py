@@ -45,7 +45,7 @@ def _fetch_once(
     """Stream ``url`` into a temp file next to ``dest``; return (temp path, sha256, size)."""
     request = urllib.request.Request(url, headers={"User-Agent": f"ganeval/{__version__}"})
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http(s) checked by the entry)
+        response = urllib.request.urlopen(request, timeout=timeout)  # http(s) only: checked by the entry
     except urllib.error.HTTPError as exc:
         if exc.code == 429 or exc.code >= 500:
             raise _Retryable(f"HTTP {exc.code} {exc.reason}") from exc

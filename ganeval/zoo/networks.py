@@ -6,7 +6,7 @@ All take images float32 ``[N, 3, 32, 32]`` in [-1, 1].
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -116,7 +116,7 @@ class Discriminator(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``[N, 3, 32, 32]`` in [-1, 1] -> logits ``[N]`` (real > 0)."""
         x = F.leaky_relu(self.from_rgb(images), 0.2)
-        for conv0, conv1 in self.blocks:
+        for conv0, conv1 in cast("list[nn.ModuleList]", self.blocks):  # pairs of convs; ModuleList is not generic
             x = F.avg_pool2d(F.leaky_relu(conv0(x), 0.2), 2)
             x = F.leaky_relu(conv1(x), 0.2)
         x = F.leaky_relu(self.conv4(self._mbstd(x)), 0.2)

@@ -80,7 +80,8 @@ class ShapesPerceptual(nn.Module):
 
         r = self.input_resolution
         check_tensor_shape("images", images, [None, 3, r, r])
-        _, dfeats = jvp(lambda x: tuple(self._unit_features(x)), (images,), (tangents,))
+        # torch annotates jvp's result as the 2- or (has_aux) 3-tuple
+        _, dfeats = jvp(lambda x: tuple(self._unit_features(x)), (images,), (tangents,))  # type: ignore[misc]
         total = torch.zeros(images.shape[0], dtype=images.dtype, device=images.device)
         for k, df in enumerate(dfeats):
             total = total + (df.square() * getattr(self, f"lin{k}").view(1, -1, 1, 1)).sum(dim=1).mean(dim=(1, 2))

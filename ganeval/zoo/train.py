@@ -32,7 +32,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +44,10 @@ from ._load import sha256_file, write_card
 from .classifier import ShapesClassifier, evaluate_classifier
 from .networks import Discriminator
 from .perceptual import REGRESSION_TARGETS, ShapesPerceptual, regression_targets
+
+if TYPE_CHECKING:
+    from ..models.stylegan import StyleGAN
+    from ..models.traditional import TraditionalGenerator
 
 __all__ = ["EVAL_SEED", "train_classifier", "train_perceptual", "train_generator", "main"]
 
@@ -172,7 +176,7 @@ def train_perceptual(out: Path, *, seed: int, steps: int, batch: int = 64, lr: f
 # ---------------------------------------------------------------------------------------------- generator
 
 
-def _mixed_ws(G: torch.nn.Module, z: torch.Tensor, z2: torch.Tensor, prob: float,
+def _mixed_ws(G: StyleGAN | TraditionalGenerator, z: torch.Tensor, z2: torch.Tensor, prob: float,
               gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """ws for z, with the layers from a random cutoff on taken from z2 (probability ``prob``); also the unmixed ws."""
     ws = G.mapping(z)
@@ -185,7 +189,7 @@ def _mixed_ws(G: torch.nn.Module, z: torch.Tensor, z2: torch.Tensor, prob: float
 
 
 def _build_generator(arch: str, *, z_dim: int, w_dim: int, mapping_layers: int, fmap_base: int,
-                     fmap_max: int) -> torch.nn.Module:
+                     fmap_max: int) -> StyleGAN | TraditionalGenerator:
     """The zoo generator of ``arch`` ("stylegan" or "traditional") at the shapes resolution."""
     if arch == "traditional":
         from ..models.traditional import TraditionalGenerator
@@ -220,7 +224,10 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
     torch.manual_seed(seed)
     G = _build_generator(arch, z_dim=z_dim, w_dim=w_dim, mapping_layers=mapping_layers, fmap_base=fmap_base,
                          fmap_max=fmap_max)
-    D = Discriminator(widths=tuple(d_widths))
+    if len(d_widths) != 4:
+        raise GanevalValueError(f"Argument `d_widths` must give 4 channel counts (32, 16, 8, 4 px), but got "
+                                f"{list(d_widths)}.")
+    D = Discriminator(widths=(d_widths[0], d_widths[1], d_widths[2], d_widths[3]))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.99), eps=1e-8)
     # Lazy R1: scale the D step's betas/lr as in StyleGAN2 so lazy regularisation matches the eager one.
@@ -326,7 +333,7 @@ def _save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
 
 
 @torch.no_grad()
-def generator_quality(G: torch.nn.Module, classifier: torch.nn.Module, *, num: int = 2048, seed: int = 0,
+def generator_quality(G: StyleGAN | TraditionalGenerator, classifier: ShapesClassifier, *, num: int = 2048, seed: int = 0,
                       batch: int = 256) -> dict[str, Any]:
     """Quality of a 32x32 shapes generator, judged by the zoo classifier.
 
@@ -343,7 +350,11 @@ def generator_quality(G: torch.nn.Module, classifier: torch.nn.Module, *, num: i
         return f.mean(0), np.cov(f, rowvar=False)
 
     gen = torch.Generator().manual_seed(seed)
-    fake_f, real_f, real2_f, fake_conf, real_conf = [], [], [], [], []
+    fake_f: list[torch.Tensor] = []
+    real_f: list[torch.Tensor] = []
+    real2_f: list[torch.Tensor] = []
+    fake_conf: list[torch.Tensor] = []
+    real_conf: list[torch.Tensor] = []
     for start in range(0, num, batch):
         n = min(batch, num - start)
         fake = G(torch.randn(n, G.z_dim, generator=gen), noise_mode="random")
@@ -369,17 +380,17 @@ def generator_quality(G: torch.nn.Module, classifier: torch.nn.Module, *, num: i
 
 
 @torch.no_grad()
-def _mixing_grid(G: torch.nn.Module, path: Path, seed: int, num: int = 6) -> None:
+def _mixing_grid(G: StyleGAN | TraditionalGenerator, path: Path, seed: int, num: int = 6) -> None:
     """Style-mixing figure: row 0 = sources A, column 0 = sources B; cell = B with A's coarse (4-8 px) styles."""
     gen = torch.Generator().manual_seed(seed)
     ws_a = G.mapping(torch.randn(num, G.z_dim, generator=gen))
     ws_b = G.mapping(torch.randn(num, G.z_dim, generator=gen))
     coarse = sum(1 for r in G.ws_resolutions if r <= 8)
     img_a, img_b = G.synthesis(ws_a), G.synthesis(ws_b)
-    cells = [torch.ones_like(img_a[:1])] + list(img_a.split(1))
+    cells = [torch.ones_like(img_a[:1]), *img_a.split(1)]
     for j in range(num):
         mixed = torch.cat([ws_a[:, :coarse], ws_b[j:j + 1, coarse:].expand(num, -1, -1)], dim=1)
-        cells += [img_b[j:j + 1]] + list(G.synthesis(mixed).split(1))
+        cells += [img_b[j:j + 1], *G.synthesis(mixed).split(1)]
     _save_grid(torch.cat(cells), path, nrow=num + 1)
 
 
@@ -510,7 +521,8 @@ def read_card_quality(root: Path | None) -> float:
 
 
 def write_readme(root: Path) -> Path:
-    """Write ``root/README.md``: the attribute table (definitions, frequencies, classifier accuracy) and model summaries."""
+    """Write ``root/README.md``: the attribute table (definitions, frequencies, classifier accuracy) and
+    model summaries."""
     from ._load import read_card
 
     freq = shapes.attribute_frequencies(100_000, seed=0)
@@ -528,9 +540,11 @@ def write_readme(root: Path) -> Path:
         "",
         "Everything here was trained on CPU by `python -m ganeval.zoo.train` on renders of",
         "`ganeval.zoo.shapes` (32x32 RGB, chosen so the GAN trains in under an hour on 2 CPU cores).",
-        "Load by name: `ganeval.load_generator(\"zoo:shapes-stylegan\")`, `ganeval.load_classifier(\"zoo:shapes-classifier\")`,",
+        "Load by name: `ganeval.load_generator(\"zoo:shapes-stylegan\")`, "
+        "`ganeval.load_classifier(\"zoo:shapes-classifier\")`,",
         "`ganeval.load_distance(\"zoo:shapes-perceptual\")`. Each `<name>.json` card records the architecture,",
-        "the training command, seed, wall time, the sha256 of `<name>.safetensors` (checked on load) and measured quality.",
+        "the training command, seed, wall time, the sha256 of `<name>.safetensors` (checked on load) "
+        "and measured quality.",
         "",
         "**`zoo:shapes-perceptual` is NOT LPIPS-VGG16**: it is an LPIPS-style distance on a small CNN trained on",
         "these shapes, with uniform channel weights. PPL numbers computed with it are comparable only with each other.",
@@ -593,7 +607,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any] | Path:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.what == "readme":

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 OUTCOMES = ("refused", "recovered", "accepted", "traceback", "multiline", "hang", "memory", "wrong", "lost")
 BAD = ("traceback", "multiline", "hang", "memory", "wrong", "lost")
 MEMORY_LIMIT = 1 << 30  # bytes of peak-RSS growth one case may cause
@@ -126,10 +125,10 @@ def npy_header_lies(npy: bytes) -> Iterator[tuple[str, bytes]]:
     d = ast.literal_eval(header)
     shape = d["shape"]
     lies = {
-        "huge-shape": {**d, "shape": (2**40,) + tuple(shape[1:])},
-        "huge-dim": {**d, "shape": tuple(shape[:-1]) + (2**31,)} if shape else {**d, "shape": (2**31,)},
-        "neg-shape": {**d, "shape": (-1,) + tuple(shape[1:])},
-        "extra-row": {**d, "shape": (shape[0] + 1,) + tuple(shape[1:])} if shape else {**d, "shape": (2,)},
+        "huge-shape": {**d, "shape": (2**40, *shape[1:])},
+        "huge-dim": {**d, "shape": (*shape[:-1], 2**31)} if shape else {**d, "shape": (2**31,)},
+        "neg-shape": {**d, "shape": (-1, *shape[1:])},
+        "extra-row": {**d, "shape": (shape[0] + 1, *shape[1:])} if shape else {**d, "shape": (2,)},
         "object-dtype": {**d, "descr": "|O"},
         "f8-dtype": {**d, "descr": "<f8"},
         "string-dtype": {**d, "descr": "<U7"},
@@ -177,9 +176,9 @@ def json_field_cases(doc: Any, path: tuple[str, ...] = ()) -> Iterator[Case]:
         for bad in bad_values:
             if bad == v and type(bad) is type(v):
                 continue
-            yield Case(f"{'.'.join(map(str, path + (str(k),)))}={json.dumps(bad)[:20]}",
+            yield Case(f"{'.'.join(map(str, (*path, str(k))))}={json.dumps(bad)[:20]}",
                        json.dumps(_replace(doc, k, bad)).encode())
-        for sub in json_field_cases(v, path + (str(k),)):
+        for sub in json_field_cases(v, (*path, str(k))):
             yield Case(sub.label, json.dumps(_replace(doc, k, json.loads(sub.data))).encode())
 
 
@@ -207,7 +206,7 @@ def _classify(target: Target, path: Path, protected: dict[Path, str]) -> tuple[s
     except GanevalError as exc:
         msg = str(exc)
         outcome, detail = ("multiline", msg) if "\n" in msg.strip() else ("refused", msg)
-    except Exception as exc:  # noqa: BLE001 - the point: anything else is a bug to report
+    except Exception as exc:  # the point: anything else is a bug to report
         outcome, detail = "traceback", f"{type(exc).__name__}: {exc}"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -375,7 +375,7 @@ def _toml_mutations(data: bytes, rng: random.Random) -> Iterator[Case]:
             continue
         key = line.split("=")[0].strip()
         for value in bad:
-            body = lines[:i] + [f"{key} = {value}"] + lines[i + 1:]
+            body = [*lines[:i], f"{key} = {value}", *lines[i + 1:]]
             yield Case(f"{key}={value[:16]}", ("\n".join(body) + "\n").encode())
         yield Case(f"drop {key}", ("\n".join(lines[:i] + lines[i + 1:]) + "\n").encode())
     yield Case("deep", b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n")
