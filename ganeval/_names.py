@@ -61,6 +61,9 @@ def description_of(obj: Any, name: str | None) -> str | None:
 
 
 def display_name(config: dict[str, Any], key: str) -> str:
-    """``config[key]`` with its description, for people: ``"zoo:shapes-perceptual (ganeval zoo CNN; NOT LPIPS-VGG16)"``."""
+    """``config[key]`` with its description, for people.
+
+    E.g. ``"zoo:shapes-perceptual (ganeval zoo CNN; NOT LPIPS-VGG16)"``.
+    """
     name, text = config.get(key), config.get(f"{key}_description")
     return f"{name} ({text})" if text else str(name)

@@ -62,9 +62,18 @@ class ReplayOutcome:
         return text + "".join(f"; note: {n}" for n in self.notes)
 
 
-def replay(result: MetricResult, *, device: Any = "auto", rtol: float = 0.0, progress: Any = None,
-           generator: Any = None, distance: Any = None, classifier: Any = None, extractor: Any = None,
-           real: Any = None) -> ReplayOutcome:
+def replay(
+    result: MetricResult,
+    *,
+    device: Any = "auto",
+    rtol: float = 0.0,
+    progress: Any = None,
+    generator: Any = None,
+    distance: Any = None,
+    classifier: Any = None,
+    extractor: Any = None,
+    real: Any = None,
+) -> ReplayOutcome:
     """Re-run ``result`` from its recorded config and compare (see the module docstring).
 
     Args:
@@ -82,15 +91,25 @@ def replay(result: MetricResult, *, device: Any = "auto", rtol: float = 0.0, pro
         GanevalValueError: a recorded name does not load (the message names it and the fix), or
             the result's type cannot be replayed.
     """
-    overrides = {"generator": generator, "distance": distance, "classifier": classifier, "extractor": extractor,
-                 "real_source": real}
+    overrides = {
+        "generator": generator,
+        "distance": distance,
+        "classifier": classifier,
+        "extractor": extractor,
+        "real_source": real,
+    }
     run, notes = prepare(result, device=device, progress=progress, overrides=overrides)
     return compare(result, run(), rtol=rtol, notes=tuple(notes))
 
 
-def prepare(result: MetricResult, *, device: Any = "auto", progress: Any = None,
-            overrides: dict[str, Any] | None = None,
-            loaded: Loaded | None = None) -> tuple[Callable[[], MetricResult], list[str]]:
+def prepare(
+    result: MetricResult,
+    *,
+    device: Any = "auto",
+    progress: Any = None,
+    overrides: dict[str, Any] | None = None,
+    loaded: Loaded | None = None,
+) -> tuple[Callable[[], MetricResult], list[str]]:
     """Load every input ``result`` names (raising at once if one does not load).
 
     Returns:
@@ -103,8 +122,10 @@ def prepare(result: MetricResult, *, device: Any = "auto", progress: Any = None,
         raise GanevalTypeError(f"Argument `result` must be a MetricResult, but got {type(result).__name__}.")
     kind = type(result).__name__
     if kind not in _REPLAYERS:
-        raise GanevalValueError(f"Result {result.metric!r} is a {kind}, which replay does not know; it replays "
-                                f"{', '.join(sorted(_REPLAYERS))}.")
+        raise GanevalValueError(
+            f"Result {result.metric!r} is a {kind}, which replay does not know; it replays "
+            f"{', '.join(sorted(_REPLAYERS))}."
+        )
     inputs = _Inputs(result, resolve_device(device), overrides or {}, {} if loaded is None else loaded)
     call = _REPLAYERS[kind](result, inputs, progress)
     threads = result.provenance.get("num_threads")
@@ -139,7 +160,8 @@ class _Inputs:
         if not isinstance(value, str) or not value:
             raise GanevalValueError(
                 f"Result {self.result.metric!r} records no loadable `{key}` (it was computed with an object built in "
-                f"memory); pass {key}=... to ganeval.replay.")
+                f"memory); pass {key}=... to ganeval.replay."
+            )
         return value
 
     def load(self, key: str, loader: Callable[[str], Any], legacy: Any = None) -> Any:
@@ -153,7 +175,8 @@ class _Inputs:
             except GanevalError as exc:
                 raise GanevalValueError(
                     f"Result {self.result.metric!r}: config `{key}` is {name!r}, which does not load "
-                    f"({str(exc).rstrip('.')}); restore it or pass {key}=... to ganeval.replay.") from None
+                    f"({str(exc).rstrip('.')}); restore it or pass {key}=... to ganeval.replay."
+                ) from None
         return self.loaded[(key, name)]
 
     def generator(self) -> Any:
@@ -170,8 +193,9 @@ class _Inputs:
         """Note weights whose hash differs from ``provenance["weights"][key]`` (the likely cause of a difference)."""
         want = (self.result.provenance.get("weights") or {}).get(key)
         if want and got and str(want) != str(got):
-            self.notes.append(f"the {key} weights differ from the recorded ones (sha256 {str(got)[:12]} vs "
-                              f"{str(want)[:12]})")
+            self.notes.append(
+                f"the {key} weights differ from the recorded ones (sha256 {str(got)[:12]} vs {str(want)[:12]})"
+            )
 
 
 def _kwargs(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -188,8 +212,24 @@ def _ppl(result: MetricResult, inputs: _Inputs, progress: Any) -> Callable[[], M
     dist = inputs.load("distance", lambda name: ganeval.load_distance(name.split(" (", 1)[0], device=inputs.device))
     for role, sha in (getattr(dist, "weights_sha256", None) or {}).items():
         inputs.check_weights(f"distance.{role}", sha)
-    kw = _kwargs(c, ("space", "sampling", "num_samples", "epsilon", "crop", "protocol", "interpolation", "method",
-                     "chunk_size", "seed", "preset", "target_ci", "on_nan"))
+    kw = _kwargs(
+        c,
+        (
+            "space",
+            "sampling",
+            "num_samples",
+            "epsilon",
+            "crop",
+            "protocol",
+            "interpolation",
+            "method",
+            "chunk_size",
+            "seed",
+            "preset",
+            "target_ci",
+            "on_nan",
+        ),
+    )
     if c.get("target_ci") is not None:
         kw["min_samples"] = c["min_samples"]
     if isinstance(result.provenance.get("batch_size"), int):
@@ -203,11 +243,16 @@ def _separability(result: MetricResult, inputs: _Inputs, progress: Any) -> Calla
     from .metrics.separability import _classifier_hash  # the form separability records
 
     G = inputs.generator()
-    clf = inputs.load("classifier", lambda name: ganeval.load_classifier(name, device=inputs.device),
-                      result.provenance.get("classifier"))
+    clf = inputs.load(
+        "classifier",
+        lambda name: ganeval.load_classifier(name, device=inputs.device),
+        result.provenance.get("classifier"),
+    )
     inputs.check_weights("classifier", _classifier_hash(clf))
-    kw = _kwargs(result.config, ("spaces", "num_samples", "num_keep", "seed", "protocol", "solver", "w_layer", "on_nan",
-                                 "batch_size"))
+    kw = _kwargs(
+        result.config,
+        ("spaces", "num_samples", "num_keep", "seed", "protocol", "solver", "w_layer", "on_nan", "batch_size"),
+    )
     return lambda: ganeval.separability(G, clf, device=inputs.device, cache_dir=False, progress=progress, **kw)
 
 
@@ -223,6 +268,7 @@ def _equivariance(result: MetricResult, inputs: _Inputs, progress: Any) -> Calla
 
 def _open(role: str) -> Callable[[str], Any]:
     """A loader that checks a recorded generated/real source opens (the metric opens it again itself)."""
+
     def check(name: str) -> str:
         from .features.sources import open_source
 
@@ -239,6 +285,7 @@ def _spec(described: Any) -> Any:
 
 def _distribution(which: str) -> Callable[[MetricResult, _Inputs, Any], Callable[[], MetricResult]]:
     """The replayer of FID (``"fid"``), KID (``"kid"``) or precision/recall (``"pr"``)."""
+
     def prepare_one(result: MetricResult, inputs: _Inputs, progress: Any) -> Callable[[], MetricResult]:
         import ganeval
 
@@ -255,8 +302,9 @@ def _distribution(which: str) -> Callable[[MetricResult, _Inputs, Any], Callable
             kw.update(kid_subsets=c["num_subsets"], kid_subset_size=c["subset_size"])
         elif which == "pr":
             kw["pr_k"] = c["k"]
-        return lambda: evaluate(gen, real, metrics=(which,), extractor=ext, device=inputs.device, cache=False,
-                                progress=progress, **kw)[0]
+        return lambda: evaluate(
+            gen, real, metrics=(which,), extractor=ext, device=inputs.device, cache=False, progress=progress, **kw
+        )[0]
 
     return prepare_one
 
@@ -323,18 +371,26 @@ def _compare_arrays(name: str, a: Any, b: Any, rtol: float) -> str | None:
     return f"{name}: {int((~ok).sum())} of {a.size} differ (largest relative difference {worst:.1e})"
 
 
-def compare(recorded: MetricResult, replayed: MetricResult, *, rtol: float = 0.0,
-            notes: tuple[str, ...] = ()) -> ReplayOutcome:
+def compare(
+    recorded: MetricResult, replayed: MetricResult, *, rtol: float = 0.0, notes: tuple[str, ...] = ()
+) -> ReplayOutcome:
     """Compare the numbers of two results (see the module docstring) into a :class:`ReplayOutcome`."""
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 <= rtol < 1 or math.isnan(rtol):
         raise GanevalValueError(f"Argument `rtol` must be a number in [0, 1), but got {rtol!r}.")
-    pairs: list[tuple[str, Any, Any]] = [(f, getattr(recorded, f), getattr(replayed, f))
-                                         for f in ("value", "std", "ci_low", "ci_high", "num_samples")]
+    pairs: list[tuple[str, Any, Any]] = [
+        (f, getattr(recorded, f), getattr(replayed, f)) for f in ("value", "std", "ci_low", "ci_high", "num_samples")
+    ]
     pairs += [(f"extra[{k!r}]", v, replayed.extra.get(k)) for k, v in recorded.extra.items() if _number(v)]
     mismatches = [f"{name}: {b!r} vs recorded {a!r}{_relative(a, b)}" for name, a, b in pairs if not _close(a, b, rtol)]
     if recorded.per_sample is not None:
         line = _compare_arrays("per_sample", recorded.per_sample, replayed.per_sample, rtol)
         if line:
             mismatches.append(line)
-    return ReplayOutcome(recorded=recorded, replayed=replayed, reproduced=not mismatches, rtol=float(rtol),
-                         mismatches=tuple(mismatches), notes=tuple(notes))
+    return ReplayOutcome(
+        recorded=recorded,
+        replayed=replayed,
+        reproduced=not mismatches,
+        rtol=float(rtol),
+        mismatches=tuple(mismatches),
+        notes=tuple(notes),
+    )

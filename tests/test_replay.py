@@ -67,11 +67,21 @@ def computed(tmp_path_factory, one_thread):
     out["ppl"] = ganeval.ppl(G, space="z", num_samples=100, distance="zoo:shapes-perceptual", **quiet)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an attribute without a usable fit (NaN row); Fréchet on few samples
-        out["separability"] = ganeval.separability(G, "zoo:shapes-classifier", spaces=("w",), num_samples=64,
-                                                   num_keep=32, cache_dir=False, **quiet)
-        fid, kid, pr = evaluate(G, "zoo:shapes", metrics=("fid", "kid", "pr"), num_samples=24,
-                                extractor="zoo:shapes-classifier", kid_subsets=3, kid_subset_size=16, bootstrap=4,
-                                cache=False, **quiet)
+        out["separability"] = ganeval.separability(
+            G, "zoo:shapes-classifier", spaces=("w",), num_samples=64, num_keep=32, cache_dir=False, **quiet
+        )
+        fid, kid, pr = evaluate(
+            G,
+            "zoo:shapes",
+            metrics=("fid", "kid", "pr"),
+            num_samples=24,
+            extractor="zoo:shapes-classifier",
+            kid_subsets=3,
+            kid_subset_size=16,
+            bootstrap=4,
+            cache=False,
+            **quiet,
+        )
     out.update(fid=fid, kid=kid, precision_recall=pr)
     out["inception_score"] = ganeval.inception_score(G, num_samples=20, splits=2, extractor=TinyLogits(), **quiet)
     sg3 = ganeval.load_generator(_stylegan3_file(tmp_path_factory.mktemp("sg3")))
@@ -81,9 +91,15 @@ def computed(tmp_path_factory, one_thread):
 
 METRICS = ["ppl", "separability", "fid", "kid", "precision_recall", "inception_score", "equivariance"]
 # the per-sample data each result carries (FID: its bootstrap values; KID: per subset; IS: per split)
-STORED = {"ppl": ["per_sample", "kept_mask", "t"], "separability": ["table", "normals"], "fid": ["per_sample"],
-          "kid": ["per_sample"], "precision_recall": [], "inception_score": ["per_sample"],
-          "equivariance": ["per_sample", "sse", "count", "transform"]}
+STORED = {
+    "ppl": ["per_sample", "kept_mask", "t"],
+    "separability": ["table", "normals"],
+    "fid": ["per_sample"],
+    "kid": ["per_sample"],
+    "precision_recall": [],
+    "inception_score": ["per_sample"],
+    "equivariance": ["per_sample", "sse", "count", "transform"],
+}
 
 
 def _same(a, b) -> bool:
@@ -108,8 +124,7 @@ def _plain(x):
 
 def _same_data(a, b) -> bool:
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and \
-            a.tobytes() == b.tobytes()
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
     if isinstance(a, pd.DataFrame):
         return isinstance(b, pd.DataFrame) and a.equals(b) and list(a.dtypes) == list(b.dtypes)
     if isinstance(a, dict):
@@ -139,9 +154,17 @@ def test_every_metric_round_trips_exactly_through_jsonl(computed, name, tmp_path
 
 
 def test_nan_and_infinity_survive_and_arrays_keep_their_dtype(tmp_path):
-    r = MetricResult(metric="m", value=math.nan, std=math.inf, ci_low=-math.inf, ci_high=-0.0, num_samples=3,
-                     per_sample=np.array([1.0, math.nan, math.inf], np.float32),
-                     config={"a": [1.5, math.nan], "b": {"c": -math.inf}}, extra={"x": 0.1 + 0.2})
+    r = MetricResult(
+        metric="m",
+        value=math.nan,
+        std=math.inf,
+        ci_low=-math.inf,
+        ci_high=-0.0,
+        num_samples=3,
+        per_sample=np.array([1.0, math.nan, math.inf], np.float32),
+        config={"a": [1.5, math.nan], "b": {"c": -math.inf}},
+        extra={"x": 0.1 + 0.2},
+    )
     back = _roundtrip(r, tmp_path / "r.jsonl")
     assert math.isnan(back.value) and back.std == math.inf and back.ci_low == -math.inf
     assert math.copysign(1, back.ci_high) == -1 and back.extra["x"] == 0.1 + 0.2
@@ -162,8 +185,10 @@ def test_config_names_load_again_and_descriptions_stay_visible(computed):
         f = computed[name].config
         assert (f["generator"], f["real_source"], f["extractor"]) == (ZOO_G, "zoo:shapes", "zoo:shapes-classifier")
     e = computed["equivariance"].config
-    assert ganeval.load_generator(e["generator"]).provenance["sha256"] == \
-        computed["equivariance"].provenance["weights"]["generator"]
+    assert (
+        ganeval.load_generator(e["generator"]).provenance["sha256"]
+        == computed["equivariance"].provenance["weights"]["generator"]
+    )
 
 
 @pytest.mark.parametrize("name", METRICS)
@@ -252,6 +277,7 @@ def test_a_report_results_file_loads_its_metric_records():
     for rec, r in zip(metric_records, results):
         assert r.metric == rec["metric"] and r.value == rec["results"][rec["metric"]]
         if rec.get("per_sample") and r.per_sample is not None:
-            assert np.allclose(r.per_sample, [math.nan if v is None else v for v in rec["per_sample"]], rtol=1e-6,
-                               equal_nan=True)
+            assert np.allclose(
+                r.per_sample, [math.nan if v is None else v for v in rec["per_sample"]], rtol=1e-6, equal_nan=True
+            )
     assert {type(r).__name__ for r in results} >= {"PPLResult", "SeparabilityResult", "FIDResult"}

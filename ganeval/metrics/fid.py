@@ -275,8 +275,9 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
               "seed": seed, "on_nan": on_nan, "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)",
               "generated": gen_src.describe() if isinstance(gen_src, ImageSet) else str(generator_or_source),
               "real": real_src.describe() if isinstance(real_src, ImageSet) else real_stats.meta,
-              "batch_size": batch_size, "generator": _source_name(generator_or_source), "real_source": _source_name(real),
-              "num_samples": num_samples, "num_real_requested": num_real, "strict": strict,
+              "batch_size": batch_size, "generator": _source_name(generator_or_source),
+              "real_source": _source_name(real), "num_samples": num_samples, "num_real_requested": num_real,
+              "strict": strict,
               **_extractor_names(extractor, ext)}
     reports = {"generated_input": gen_rep.to_dict(), "real_input": real_rep.to_dict() if real_rep else None}
     prov_common: dict[str, Any] = {"weights": {ext.name: getattr(ext, "weights_sha256", None) or "unknown"},
