@@ -98,6 +98,7 @@ def replay(
         "extractor": extractor,
         "real_source": real,
     }
+    _check_rtol(rtol)  # before the rerun, not after it
     run, notes = prepare(result, device=device, progress=progress, overrides=overrides)
     return compare(result, run(), rtol=rtol, notes=tuple(notes))
 
@@ -371,12 +372,16 @@ def _compare_arrays(name: str, a: Any, b: Any, rtol: float) -> str | None:
     return f"{name}: {int((~ok).sum())} of {a.size} differ (largest relative difference {worst:.1e})"
 
 
+def _check_rtol(rtol: Any) -> None:
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or math.isnan(rtol) or not 0 <= rtol < 1:
+        raise GanevalValueError(f"Argument `rtol` must be a number in [0, 1), but got {rtol!r}.")
+
+
 def compare(
     recorded: MetricResult, replayed: MetricResult, *, rtol: float = 0.0, notes: tuple[str, ...] = ()
 ) -> ReplayOutcome:
     """Compare the numbers of two results (see the module docstring) into a :class:`ReplayOutcome`."""
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 <= rtol < 1 or math.isnan(rtol):
-        raise GanevalValueError(f"Argument `rtol` must be a number in [0, 1), but got {rtol!r}.")
+    _check_rtol(rtol)
     pairs: list[tuple[str, Any, Any]] = [
         (f, getattr(recorded, f), getattr(replayed, f)) for f in ("value", "std", "ci_low", "ci_high", "num_samples")
     ]

@@ -281,3 +281,21 @@ def test_a_report_results_file_loads_its_metric_records():
                 r.per_sample, [math.nan if v is None else v for v in rec["per_sample"]], rtol=1e-6, equal_nan=True
             )
     assert {type(r).__name__ for r in results} >= {"PPLResult", "SeparabilityResult", "FIDResult"}
+
+
+def test_tolerance_is_relative_and_checked_before_any_work(computed):
+    from dataclasses import replace
+
+    from ganeval._replay import compare
+
+    r = computed["fid"]
+    nudged = replace(r, value=r.value * (1 + 1e-4))
+    assert compare(r, nudged, rtol=1e-3).reproduced and compare(r, r).reproduced
+    outcome = compare(r, nudged)
+    assert not outcome.reproduced and outcome.mismatches[0].startswith("value: ")
+    assert compare(r, replace(r, per_sample=r.per_sample[::-1].copy())).mismatches == (
+        "per_sample: 4 of 4 differ (largest relative difference "
+        + f"{np.max(np.abs(r.per_sample[::-1] - r.per_sample) / np.abs(r.per_sample)):.1e})",
+    )
+    with pytest.raises(GanevalValueError, match="`rtol` must be a number in"):
+        ganeval.replay(r, rtol=2.0)
