@@ -39,6 +39,9 @@ _LAZY: dict[str, str] = {
     "make_noise": "ganeval.models.control",
     # results
     "MetricResult": "ganeval.results",
+    "load_results": "ganeval.results",
+    "replay": "ganeval._replay",
+    "ReplayOutcome": "ganeval._replay",
     # metrics
     "ppl": "ganeval.metrics.ppl",
     "PPL_PRESETS": "ganeval.metrics.ppl",

@@ -34,7 +34,9 @@ def test_fid_cli_summary_table_json(arrays, capsys):
     assert out[0].startswith("FD_tiny ") and "resize tf" in out[0]
     lines = [json.loads(x) for x in out if x.startswith("{")]
     assert [x["metric"] for x in lines] == ["FD_tiny", "KD_tiny", "precision"]
-    assert lines[0]["config"]["extractor"] == "tiny" and lines[0]["provenance"]["versions"]["ganeval"]
+    # the config names the extractor by the name that loads it again; its own name is the description
+    assert lines[0]["config"]["extractor"] == "test-tiny" and lines[0]["config"]["extractor_description"] == "tiny"
+    assert lines[0]["provenance"]["versions"]["ganeval"]
     assert (arrays / "res" / "metric-fd_tiny.jsonl").is_file()
 
 

@@ -11,11 +11,11 @@ import ganeval
 PUBLIC_API = [
     "__version__",
     "CheckpointError", "ChecksumError", "EQ_PRESETS", "GanevalError", "GanevalValueError", "GeneratorProtocol",
-    "MetricResult", "OfflineError", "PPL_PRESETS", "StyleGAN", "StyleGAN2", "StyleGAN3", "UnsafePickleError",
-    "WeightsNotFoundError", "ZOnlyGenerator", "eqr", "eqt_frac", "eqt_int", "equivariance", "fid",
+    "MetricResult", "OfflineError", "PPL_PRESETS", "ReplayOutcome", "StyleGAN", "StyleGAN2", "StyleGAN3",
+    "UnsafePickleError", "WeightsNotFoundError", "ZOnlyGenerator", "eqr", "eqt_frac", "eqt_int", "equivariance", "fid",
     "frechet_distance", "inception_score", "kid", "layer_groups", "load_classifier", "load_distance",
-    "load_extractor", "load_generator", "make_noise", "mix_styles", "ppl", "precision_recall", "save_generator",
-    "separability",
+    "load_extractor", "load_generator", "load_results", "make_noise", "mix_styles", "ppl", "precision_recall",
+    "replay", "save_generator", "separability",
 ]
 
 # Runs in a fresh interpreter: record every file opened for anything but reading Python code,

@@ -36,11 +36,15 @@ def load_classifier(source: str | Path | nn.Module, device: Any = None) -> Attri
         device: ``"auto"|"cpu"|"cuda[:N]"``; ``None`` keeps a module's device, else the CPU.
 
     Returns:
-        :class:`AttributeClassifier`: images ``[N, 3, R, R]`` in [-1, 1] -> logits ``[N, A]``.
+        :class:`AttributeClassifier`: images ``[N, 3, R, R]`` in [-1, 1] -> logits ``[N, A]``;
+        loaded by name or path, its ``source`` is the name that loads it again (paths absolute).
     """
+    from .._names import loadable_name
     from ..devices import resolve_device
 
     clf = _load(source)
+    if isinstance(source, (str, Path)):
+        clf.source = loadable_name(source)
     clf.eval().requires_grad_(False)
     if device is not None:
         clf = clf.to(resolve_device(device))

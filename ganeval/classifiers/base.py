@@ -51,7 +51,12 @@ class AttributeClassifier(nn.Module):
         weights_sha256: hash of the weights (str or ``{name: sha256}``); computed from the state
             dict when ``None``.
         group_size: see the module docstring.
+
+    Attribute ``source``: the name or path that loads it again (set by
+    :func:`ganeval.load_classifier`; ``None`` for a module built in memory).
     """
+
+    source: str | None = None
 
     def __init__(self, network: nn.Module, attribute_names: Sequence[str], input_resolution: int, *,
                  name: str | None = None, weights_sha256: str | dict[str, str] | None = None,

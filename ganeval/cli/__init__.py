@@ -28,6 +28,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("ganeval.cli.fid", "Compute and save feature statistics of an image set."),
     "weights": ("ganeval.cli.weights", "List, fetch, verify and locate registered weights."),
     "report": ("ganeval.cli.report", "Evaluate several generators and write an HTML report."),
+    "replay": ("ganeval.cli.replay", "Re-run recorded results (results.jsonl) and check that they reproduce."),
     "eq": ("ganeval.cli.equivariance",
            "Equivariance to translation / rotation (EQ-T, EQ-T_frac, EQ-R) of StyleGAN3 generators."),
 }

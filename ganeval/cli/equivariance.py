@@ -105,7 +105,7 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
     from ..plots.equivariance import plot_equivariance_strips, plot_psnr
 
     written = [out / "results.jsonl"]
-    append_text(out / "results.jsonl", "".join(r.to_json_line() + "\n" for r in results))
+    append_text(out / "results.jsonl", "".join(r.to_json_line(include_per_sample=True) + "\n" for r in results))
     figures = [("eq-psnr.png", plot_psnr(results))]
     for r in results:
         csv = out / f"{r.metric}-samples.csv"

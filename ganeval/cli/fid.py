@@ -98,7 +98,7 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
         return
     if out is not None:
         for r in results:
-            append_line(out / f"metric-{r.metric.lower()}.jsonl", r.to_json_line())
+            append_line(out / f"metric-{r.metric.lower()}.jsonl", r.to_json_line(include_per_sample=True))
     if not json_only:
         c = results[0].config
         parts = []

@@ -191,7 +191,7 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
 
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "results.jsonl"]
-    append_text(out / "results.jsonl", "".join(r.to_json_line() + "\n" for r in results))
+    append_text(out / "results.jsonl", "".join(r.to_json_line(include_per_sample=True) + "\n" for r in results))
     for r in results:
         c = r.config
         csv = out / f"{r.metric}-{c['space']}{c['sampling']}-{tag}-distances.csv"

@@ -135,7 +135,7 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
         from ..plots.separability import plot_separability
 
         out = Path(out_dir)
-        append_line(out / "result.jsonl", result.to_json_line())
+        append_line(out / "result.jsonl", result.to_json_line(include_per_sample=True))
         csv = result.table.to_csv(index=False).encode("utf-8")
         atomic_write(out / "attributes.csv", lambda tmp: Path(tmp).write_bytes(csv))
         fig = plot_separability(result)

@@ -1,7 +1,8 @@
 """Perceptual distances for PPL: ``load_distance(name_or_callable, device=None)``.
 
 Every distance is an ``nn.Module`` with ``forward(img_a, img_b) -> [N]`` on float32 images
-``[N, C, H, W]`` in [-1, 1], a ``name`` (written into every result) and ``weights_sha256``.
+``[N, C, H, W]`` in [-1, 1], a ``name`` (the name that loads it, written into every result), a
+``description`` (what a reader must know beyond the name, or ``None``) and ``weights_sha256``.
 
 Names:
 

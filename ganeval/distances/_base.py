@@ -28,11 +28,14 @@ class Distance(nn.Module):
 
     Attributes:
         name: registry name (``"lpips-vgg16"``, ``"zoo:shapes-perceptual"``, ...), written into
-            every result.
+            every result; :func:`ganeval.load_distance` loads it again.
+        description: what a reader must know beyond the name (e.g. ``"ganeval zoo CNN; NOT
+            LPIPS-VGG16"``), written beside it as ``distance_description``; ``None`` when the name says it all.
         weights_sha256: ``{file role: sha256}`` of every weights file the distance uses.
     """
 
     name: str = "distance"
+    description: str | None = None
     weights_sha256: dict[str, str]
 
     def __init__(self) -> None:

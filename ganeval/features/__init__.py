@@ -146,6 +146,8 @@ def load_extractor(name: str | nn.Module, device: Any = None) -> nn.Module:
     for attr, default in (("feature_dim", None), ("input_resolution", None), ("weights_sha256", None)):
         if not hasattr(module, attr):
             setattr(module, attr, default)
+    if isinstance(name, str):
+        module.source = name  # the name that loads it again (e.g. the variant "inception-v3-fid:nvidia")
     if not hasattr(module, "metric_name"):
         module.metric_name = f"FD_{module.name}"
     return module.eval().requires_grad_(False)

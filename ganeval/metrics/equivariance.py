@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import _seeding
+from .._names import generator_name
 from .._validate import check_choice, check_positive_int, is_int
 from ..devices import resolve_device
 from ..errors import GanevalTypeError, GanevalValueError, NonFiniteOutputError, UnsupportedGeneratorError
@@ -561,7 +562,8 @@ def equivariance(
     return EquivarianceResult(
         metric=preset or kind, value=value, std=float(finite.std(ddof=1)) if len(finite) > 1 else None,
         ci_low=ci_low, ci_high=ci_high, num_samples=len(sse), higher_is_better=True, per_sample=per,
-        config=config, provenance=provenance, extra=extra, sse=sse, count=count, transform=params)
+        config={**config, "generator": generator_name(G)}, provenance=provenance, extra=extra, sse=sse, count=count,
+        transform=params)
 
 
 def eqt_int(G: Any, **kwargs: Any) -> EquivarianceResult:

@@ -280,7 +280,10 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
               "seed": seed, "on_nan": on_nan, "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)",
               "generated": gen_src.describe() if isinstance(gen_src, ImageSet) else str(generator_or_source),
               "real": real_src.describe() if isinstance(real_src, ImageSet) else real_stats.meta,
-              "batch_size": batch_size}
+              "batch_size": batch_size, "generator": _source_name(generator_or_source),
+              "real_source": _source_name(real), "num_samples": num_samples, "num_real_requested": num_real,
+              "strict": strict,
+              **_extractor_names(extractor, ext)}
     reports = {"generated_input": gen_rep.to_dict(), "real_input": real_rep.to_dict() if real_rep else None}
     prov_common: dict[str, Any] = {"weights": {ext.name: getattr(ext, "weights_sha256", None) or "unknown"},
                    "generator_source": config["generated"].get("spec") if isinstance(config["generated"], dict) else None}
@@ -307,10 +310,30 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
             p, r = precision_recall_from_features(gen_feats, real_feats, k=pr_k)
             results.append(PRResult(
                 metric="precision", value=p, num_samples=len(gen_feats), higher_is_better=True,
-                config={**config, "k": pr_k, "distance": "L2, float32"},
+                config={**config, "k": pr_k, "feature_distance": "L2, float32"},  # not a `distance` name: none loads it
                 provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
                 extra={"recall": r, **reports}))
     return results
+
+
+def _source_name(arg: Any) -> str | None:
+    """The name that opens ``arg`` (generator, image set, statistics; a name, path or object) again."""
+    from .._names import generator_name, loadable_name
+
+    if isinstance(arg, (str, os.PathLike)):
+        return loadable_name(arg)
+    if isinstance(arg, torch.nn.Module):
+        return generator_name(arg)
+    spec = getattr(arg, "spec", None) or (getattr(arg, "meta", None) or {}).get("file")
+    return loadable_name(str(spec)) if spec else None
+
+
+def _extractor_names(extractor: Any, ext: Any) -> dict[str, Any]:
+    """``extractor``: the name that loads it again (overriding its display name); ``extractor_description``."""
+    from .._names import description_of, loadable_name
+
+    name = loadable_name(extractor, ext)
+    return {"extractor": name, "extractor_description": description_of(ext, name)}
 
 
 def _fid_result(gen_stats: Any, real_stats: Any, gen_feats: np.ndarray | None, metric_name: str, bootstrap: int,
@@ -488,7 +511,8 @@ def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, spli
     config = {"splits": splits, "resize": resize, "extractor": ext.name, "extractor_sha256": ext.weights_sha256,
               "output_bias": False, "num_generated": len(logits), "seed": seed, "on_nan": on_nan,
               "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)", "generated": generated,
-              "batch_size": batch_size}
+              "batch_size": batch_size, "generator": _source_name(generator_or_source), "num_samples": num_samples,
+              "strict": strict, **_extractor_names(extractor, inception)}
     return ISResult(
         metric="is", value=float(scores.mean()), std=float(scores.std()), num_samples=len(logits),
         higher_is_better=True, per_sample=scores, config=config,

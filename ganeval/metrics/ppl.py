@@ -161,11 +161,14 @@ class PPLResult(MetricResult):
                              "kept": self.kept_mask})
 
     def summary(self) -> str:
-        """One line: value, 95 % CI, n, generator, distance, downsampling rule."""
+        """One line: value, 95 % CI, n, generator, distance (with its description), downsampling rule."""
+        from .._names import display_name
+
         c, p = self.config, self.provenance
         return (f"{self.metric} = {self.value:.4g}  (95% CI {self.ci_low:.4g} .. {self.ci_high:.4g}, n={self.num_samples}, "
                 f"space={c.get('space')}, sampling={c.get('sampling')}, crop={c.get('crop')}; "
-                f"generator={p.get('generator_source')}, distance={c.get('distance')}, downsample={c.get('downsample')})")
+                f"generator={p.get('generator_source')}, distance={display_name(c, 'distance')}, "
+                f"downsample={c.get('downsample')})")
 
 
 # --------------------------------------------------------------------------- statistics
@@ -502,7 +505,16 @@ def ppl(
             "differ within the float32 noise floor, see docs/numerics.md).") from None
     n = monitor.stop_at or len(out["path_length"])
     d_all, t, ok = _checked_lengths(out, n, plan, dist.name)
-    return _result(G, dist, plan, config, d_all, t, ok, monitor, out, dev, time.perf_counter() - t_start)
+    return _result(G, dist, plan, {**config, **_input_names(G, distance, dist)}, d_all, t, ok, monitor, out, dev,
+                   time.perf_counter() - t_start)
+
+
+def _input_names(G: Any, distance: Any, dist: Any) -> dict[str, Any]:
+    """The names that load the generator and the distance again, and the distance's description."""
+    from .._names import description_of, generator_name, loadable_name
+
+    name = loadable_name(distance, dist)
+    return {"generator": generator_name(G), "distance": name, "distance_description": description_of(dist, name)}
 
 
 def _sampler(G: Any, dist: Any, plan: _Plan, dev: torch.device) -> tuple[PathSampler, dict[str, Any]]:

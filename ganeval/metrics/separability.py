@@ -412,7 +412,8 @@ def separability(
         space_rows, normals[space], scores = _score_space(space, samples, keep, clf.attribute_names, opts)
         rows += space_rows
         extra.update(scores)
-    return _result(G, clf, opts, samples, rows, normals, extra, dev, time.time() - t0)
+    return _result(G, clf, opts, samples, rows, normals, extra, dev, time.time() - t0,
+                   names=_input_names(G, classifier, clf))
 
 
 @dataclass(frozen=True)
@@ -560,8 +561,9 @@ def _score_space(space: str, samples: _Samples, keep: np.ndarray, names: Sequenc
 
 def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict[str, Any]],
             normals: dict[str, dict[str, np.ndarray]], extra: dict[str, Any], dev: torch.device,
-            wall: float) -> SeparabilityResult:
-    """The result: the table, the configuration that defines the number, and provenance."""
+            wall: float, names: dict[str, Any]) -> SeparabilityResult:
+    """The result: the table, the configuration that defines the number (with ``names``: the generator
+    and classifier as names that load again), and provenance."""
     import pandas as pd
 
     from ..results import collect_provenance
@@ -581,7 +583,8 @@ def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict
               "noise": samples.config["noise"], "classifier_resolution": clf.input_resolution,
               "attributes": list(clf.attribute_names), "score_space": value_space,
               "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if opts.solver == "fast" else
-                      f"sklearn LinearSVC(dual={opts.solver == 'liblinear-dual'}, random_state=0)")}
+                      f"sklearn LinearSVC(dual={opts.solver == 'liblinear-dual'}, random_state=0)"),
+              **names}
     metric = "ls_stylegan" if (opts.split, opts.solver) == ("stylegan", "liblinear-dual") else \
         f"ls_{opts.split}_{opts.solver}"
     weights: dict[str, Any] = {"generator": samples.config["generator"], "classifier": samples.config["classifier"]}
@@ -593,6 +596,14 @@ def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict
     return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(samples.sample_index),
                               higher_is_better=False, config=config, provenance=prov, extra=extra, table=table,
                               normals=normals)
+
+
+def _input_names(G: Any, classifier: Any, clf: Any) -> dict[str, Any]:
+    """The names that load the generator and the classifier again, and the classifier's description."""
+    from .._names import description_of, generator_name, loadable_name
+
+    name = loadable_name(classifier, clf)
+    return {"generator": generator_name(G), "classifier": name, "classifier_description": description_of(clf, name)}
 
 
 @torch.no_grad()

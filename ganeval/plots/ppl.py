@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._names import display_name
+
 __all__ = ["plot_path_lengths", "plot_interpolation_strips"]
 
 
@@ -52,7 +54,7 @@ def plot_path_lengths(results: Mapping[str, Any] | Sequence[Any], *, bins: int =
     ax.set_xscale("log")
     ax.set_xlabel("path length  d(G(t), G(t + eps)) / eps^2  (log scale)")
     ax.set_ylabel("samples")
-    dist = first.config.get("distance", "?")
+    dist = display_name(first.config, "distance") if first.config.get("distance") else "?"
     ax.set_title(textwrap.fill(f"Per-sample perceptual path lengths ({dist})", 72), fontsize=9)
     ax.legend(fontsize=8)
     return fig

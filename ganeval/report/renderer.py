@@ -30,7 +30,7 @@ __all__ = ["render_report", "RenderOutcome", "Cell", "Table"]
 
 # config keys worth a column in the per-metric tables, in display order
 _METRIC_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
-    "ppl": ("space", "sampling", "epsilon", "crop", "distance", "downsample"),
+    "ppl": ("space", "sampling", "epsilon", "crop", "distance", "distance_description", "downsample"),
     "separability": ("spaces", "num_keep", "classifier", "split"),
     "fid": ("extractor", "real", "num_generated", "num_real", "resize"),
     "equivariance": ("kind", "num_samples", "translate_max", "rotate_max"),

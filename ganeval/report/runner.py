@@ -55,8 +55,9 @@ def _run_separability(G: Any, options: dict[str, Any], *, seed: int, device: Any
     import ganeval
 
     opts = dict(options)
-    classifier = ganeval.load_classifier(opts.pop("classifier", "zoo:shapes-classifier"), device=device)
-    return ganeval.separability(G, classifier, **{"seed": seed, "device": device, **opts})
+    # by name, so the result records the name that loads the classifier again
+    return ganeval.separability(G, opts.pop("classifier", "zoo:shapes-classifier"),
+                                **{"seed": seed, "device": device, **opts})
 
 
 def _run_fid(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
@@ -423,7 +424,7 @@ def metric_line(res: MetricResult, report: dict[str, Any]) -> dict[str, Any]:
     """The ``"metric"`` record of one result: its JSON line plus ``record``, ``report`` (generator label,
     metric name and label, key, part, wall time, generator hash), the compacted ``per_sample`` values
     and, for PPL, ``kept_mask``."""
-    line = json.loads(res.to_json_line())
+    line = json.loads(res.to_json_line(include_per_sample=True))
     line["record"] = "metric"
     line["report"] = {k: report[k] for k in ("generator", "metric_name", "metric_label", "key", "part", "wall_time",
                                              "generator_sha256")}

@@ -30,8 +30,9 @@ def _distance(name: str) -> Any:
     from .perceptual import load_zoo_distance
 
     net = load_zoo_distance(name, device="cpu")
-    # keep the network's own honest name ("... NOT LPIPS-VGG16") in every result
-    dist = CallableDistance(net, name=f"zoo:{net.name}")
+    # the name loads it again; the description ("... NOT LPIPS-VGG16") goes beside it into every result
+    dist = CallableDistance(net, name=name)
+    dist.description = getattr(net, "description", None)
     dist.weights_sha256 = dict(getattr(net, "weights_sha256", {}) or {})
     return dist
 

@@ -46,6 +46,7 @@ class ShapesPerceptual(nn.Module):
     """
 
     name = "shapes-perceptual (ganeval zoo CNN; NOT LPIPS-VGG16)"
+    description = "ganeval zoo CNN; NOT LPIPS-VGG16"  # shown beside the name `zoo:shapes-perceptual` in results
     input_resolution = shapes.RESOLUTION
 
     def __init__(self, num_outputs: int, widths: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128) -> None:
