@@ -8,7 +8,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_report import _config
+from test_report import _config, counted_ppl, generator_file  # noqa: F401 (pytest fixtures, used by name)
 
 from ganeval.errors import GanevalTypeError, GanevalValueError
 from ganeval.report import parse_config, render_report, run_report
@@ -40,7 +40,7 @@ def test_swapping_sides_and_operator_gives_the_same_verdict(lv, lw, rv, rw):
     assert not (_verdict("<", left, right) == "holds" and _verdict(">", left, right) == "holds")
 
 
-def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):
+def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):  # noqa: F811
     claim = {"text": "W shorter", "op": "<", "left": {"generator": "tiny", "metric": "PPL W"},
              "right": {"generator": "tiny", "metric": "PPL Z"}}
     base = _config(tmp_path, generator_file, generators=[{"label": "tiny", "source": str(generator_file)}])
@@ -53,7 +53,7 @@ def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):
         parse_config({**base, "intro": 3})
 
 
-def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator_file, counted_ppl):
+def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator_file, counted_ppl):  # noqa: F811
     claims = [{"text": "W is smoother than Z", "paper": "Table 4", "op": "<",
                "left": {"generator": "tiny", "metric": "PPL W"}, "right": {"generator": "tiny", "metric": "PPL Z"}},
               {"text": "the opposite", "op": ">",
@@ -77,7 +77,7 @@ def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator
     assert f"{w:.4g}" in cells[0][2] and f"{z:.4g}" in cells[0][2]
 
 
-def test_w_cells_of_a_generator_without_w_are_not_applicable(tmp_path, generator_file, counted_ppl):
+def test_w_cells_of_a_generator_without_w_are_not_applicable(tmp_path, generator_file, counted_ppl):  # noqa: F811
     import torch
     from test_report import _summary_cells
 
