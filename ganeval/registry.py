@@ -118,7 +118,7 @@ def _load_entry_points() -> None:
             obj = ep.load()
             if callable(obj):
                 obj()
-        except Exception as exc:
+        except Exception as exc:  # any failure of foreign code is reported, not raised
             warnings.warn(f"ganeval plugin {ep.name!r} ({ep.value}) failed to load, its names are unavailable: "
                           f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
 

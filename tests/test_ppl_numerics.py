@@ -89,7 +89,7 @@ def test_feature_jvp_equals_the_generic_second_derivative(which):
 
 def test_jvp_refuses_what_has_no_limit_or_no_derivative():
     G = LinearGenerator()
-    def l1(a, b):
+    def l1(a, b):  # grows like eps, not eps^2
         return (a - b).abs().flatten(1).mean(dim=1)
     with pytest.raises(GanevalValueError, match="is not locally quadratic along the paths"):
         ppl(G, num_samples=100, distance=l1, method="jvp", **FAST)

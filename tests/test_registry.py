@@ -50,6 +50,7 @@ def mypkg(tmp_path, monkeypatch):
     (tmp_path / "mypkg.py").write_text(THIRD_PARTY)
     (tmp_path / "mypkg_nets.py").write_text(NETS)
     monkeypatch.syspath_prepend(str(tmp_path))
+    import mypkg  # noqa: F401 (importing it registers its names)
 
     yield
     for kind, name in (("distance", "mypkg:pixel-l2"), ("classifier", "mypkg:colour")):
