@@ -355,6 +355,11 @@ def test_report_refuses_another_reports_folder(tmp_path):
         run_report(parse_config(_cfg(out=str(tmp_path / "mine"))))
     assert (tmp_path / "mine" / "summary.csv").read_text() == "my own table"
     run_report(parse_config(_cfg(out=str(tmp_path / "mine"))), force=True)  # --force: the user's choice
+    # a folder holding only its config (and files it names) is a new report's home: nothing there is written
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "report.toml").write_text("kept")
+    run_report(parse_config(_cfg(out=str(tmp_path / "home"))))
+    assert (tmp_path / "home" / "report.toml").read_text() == "kept"
 
 
 def test_report_cli_out_pointing_at_a_file(tmp_path, capsys):

@@ -214,8 +214,10 @@ def check_own_folder(out: Path, records: list[dict[str, Any]], name: str, force:
     """Refuse (without ``force``) a folder holding another report: its files would be overwritten.
 
     Another report is one whose ``results.jsonl`` records a run of another name; a folder with
-    files but no records is not a report folder at all. Records without a run record are a run
-    killed before its end: resumed.
+    files a report writes (``index.html``, CSV tables, ``plots/``, ``figures/``) but no records is
+    not a report folder at all. Other files (the config itself, generator files it names) are
+    never written to, so they do not count. Records without a run record are a run killed before
+    its end: resumed.
     """
     runs = [r for r in records if r.get("record") == "run"]
     other = None
@@ -223,7 +225,8 @@ def check_own_folder(out: Path, records: list[dict[str, Any]], name: str, force:
         other_name = runs[-1]["config"].get("name")
         if other_name != name:
             other = f"the report {other_name!r}"
-    elif not records and any(p.name != RESULTS_FILE for p in out.iterdir()):
+    elif not records and any(p.name in ("index.html", "plots", "figures") or p.suffix == ".csv"
+                             for p in out.iterdir()):
         other = "files that are not a ganeval report (no results.jsonl)"
     if other is not None and not force:
         from ..errors import OutputError
