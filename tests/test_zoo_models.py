@@ -39,8 +39,8 @@ def golden() -> dict[str, torch.Tensor]:
 def test_cards_list_every_model_with_checksums():
     root = pretrained_dir()
     total = 0
-    for name, kind in (("shapes-stylegan", "generator"), ("shapes-classifier", "classifier"),
-                       ("shapes-perceptual", "distance")):
+    for name, kind in (("shapes-stylegan", "generator"), ("shapes-traditional", "generator"),
+                       ("shapes-classifier", "classifier"), ("shapes-perceptual", "distance")):
         card = read_card(f"zoo:{name}")
         assert card["name"] == name and card["kind"] == kind
         assert sha256_file(root / card["file"]) == card["sha256"]
@@ -51,7 +51,7 @@ def test_cards_list_every_model_with_checksums():
     from ganeval import weights
 
     names = {e.name for e in weights.list_entries()}
-    assert {"zoo:shapes-stylegan", "zoo:shapes-classifier", "zoo:shapes-perceptual"} <= names
+    assert {"zoo:shapes-stylegan", "zoo:shapes-traditional", "zoo:shapes-classifier", "zoo:shapes-perceptual"} <= names
 
 
 def test_generator_loads_by_name_and_matches_golden(golden):
@@ -65,6 +65,15 @@ def test_generator_loads_by_name_and_matches_golden(golden):
     torch.testing.assert_close(ws, golden["generator_ws"], rtol=0, atol=1e-5)
     torch.testing.assert_close(images, golden["generator_images"], rtol=0, atol=1e-4)
     assert torch.count_nonzero(G.w_avg) == G.w_dim  # tracked during training
+
+
+def test_traditional_generator_loads_by_name_and_matches_golden(golden):
+    G = ganeval.load_generator("zoo:shapes-traditional")
+    assert (G.img_resolution, G.num_ws, G.has_w_space) == (32, 1, False)
+    assert G.provenance["sha256"] == read_card("shapes-traditional")["sha256"]
+    with torch.no_grad():
+        images = G(golden_inputs(G.z_dim)["z"])
+    torch.testing.assert_close(images, golden["traditional_images"], rtol=0, atol=1e-4)
 
 
 def test_classifier_loads_by_name_and_matches_golden(golden):
@@ -138,17 +147,18 @@ def test_classifier_accuracy_on_unseen_renders():
     assert not low, f"attributes below 95 % accuracy: {low}"
 
 
-def test_generator_card_quality_reproduces_from_the_weights():
+@pytest.mark.parametrize("name", ["shapes-stylegan", "shapes-traditional"])
+def test_generator_card_quality_reproduces_from_the_weights(name):
     """The card's quality numbers, recomputed from the shipped weights on the first 256 of the card's
     z (same seed, fewer samples; the card does not record its noise draw): the Fréchet distance
     lies within the real-vs-real distance of two sets of that size (the sampling floor), the
     confident fraction within 4 binomial standard errors."""
     from ganeval.zoo.train import EVAL_SEED, generator_quality
 
-    card = read_card("shapes-stylegan")
+    card = read_card(name)
     q, n = card["quality"], 256
     assert (q["eval_seed"], q["num"]) == (EVAL_SEED, 2048)
-    G = ganeval.load_generator("zoo:shapes-stylegan")
+    G = ganeval.load_generator(f"zoo:{name}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         got = generator_quality(G, load_zoo_classifier(), num=n, seed=q["z_seed"])

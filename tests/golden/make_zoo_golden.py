@@ -30,6 +30,7 @@ def golden_outputs() -> dict[str, torch.Tensor]:
     from ganeval.zoo.perceptual import load_zoo_distance
 
     G = ganeval.load_generator("zoo:shapes-stylegan")
+    T = ganeval.load_generator("zoo:shapes-traditional")
     clf, dist = load_zoo_classifier("zoo:shapes-classifier"), load_zoo_distance("zoo:shapes-perceptual")
     x = golden_inputs(G.z_dim)
     with torch.no_grad():
@@ -40,6 +41,7 @@ def golden_outputs() -> dict[str, torch.Tensor]:
             "perceptual": dist(x["a"], x["b"]),
             "generator_ws": ws,
             "generator_images": G.synthesis(ws, noise_mode="const"),
+            "traditional_images": T(golden_inputs(T.z_dim)["z"]),
         }
 
 
