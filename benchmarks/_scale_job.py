@@ -29,13 +29,32 @@ def main() -> None:
             return (a - b).square().mean(dim=(1, 2, 3))
 
     t0 = time.perf_counter()
-    res = ganeval.ppl(G, space="w", sampling="full", num_samples=n, distance=distance, batch_size=batch,
-                      device="cpu", seed=0, progress="quiet")
+    res = ganeval.ppl(
+        G,
+        space="w",
+        sampling="full",
+        num_samples=n,
+        distance=distance,
+        batch_size=batch,
+        device="cpu",
+        seed=0,
+        progress="quiet",
+    )
     wall = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if distributed.is_main():
-        print(json.dumps({"n": n, "wall_s": wall, "peak_rss_mib": peak_mib, "value": res.value,
-                          "world": distributed.world_size()}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "n": n,
+                    "wall_s": wall,
+                    "peak_rss_mib": peak_mib,
+                    "value": res.value,
+                    "world": distributed.world_size(),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

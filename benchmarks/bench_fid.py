@@ -46,14 +46,14 @@ def bench_features(n: int, batch: int, device: str, repeats: int) -> tuple[float
     def run_ref() -> None:
         with torch.no_grad():
             for i in range(0, n, batch):
-                ref(images[i:i + batch])
+                ref(images[i : i + batch])
         if device.startswith("cuda"):
             torch.cuda.synchronize()
 
     def run_ours() -> None:
         with torch.inference_mode():
             for i in range(0, n, batch):
-                ours(images[i:i + batch] * 2 - 1)
+                ours(images[i : i + batch] * 2 - 1)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
 

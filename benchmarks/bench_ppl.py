@@ -64,8 +64,11 @@ def _models(device: str) -> tuple[torch.nn.Module, torch.nn.Module, str]:
     torch.manual_seed(0)
     G = StyleGAN(z_dim=64, w_dim=64, img_resolution=32, mapping_layers=4, fmap_base=512, fmap_max=64).eval()
     G.requires_grad_(False)
-    return G.to(device), lpips_with_random_backbone("alex", 0).to(device), \
-        "stand-in StyleGAN v1 32 px (64 ch) + LPIPS-alex (random backbone)"
+    return (
+        G.to(device),
+        lpips_with_random_backbone("alex", 0).to(device),
+        "stand-in StyleGAN v1 32 px (64 ch) + LPIPS-alex (random backbone)",
+    )
 
 
 class _TMWrapper(torch.nn.Module):
@@ -98,12 +101,21 @@ class _ConstNoiseView(torch.nn.Module):
         return self.G.synthesis(ws, noise_mode="const")
 
 
-def bench_throughput(G: torch.nn.Module, dist: torch.nn.Module, n: int, bs: int, device: str,
-                     repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def bench_throughput(
+    G: torch.nn.Module, dist: torch.nn.Module, n: int, bs: int, device: str, repeats: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     from torchmetrics.functional.image.perceptual_path_length import perceptual_path_length
 
-    kw = {"space": "z", "sampling": "end", "interpolation": "lerp", "num_samples": n, "distance": dist,
-          "batch_size": bs, "device": device, "progress": False}
+    kw = {
+        "space": "z",
+        "sampling": "end",
+        "interpolation": "lerp",
+        "num_samples": n,
+        "distance": dist,
+        "batch_size": bs,
+        "device": device,
+        "progress": False,
+    }
     # bare forward passes on the same batches, inputs prepared outside the timed region
     res = G.synthesis.noise_resolutions
     batches = []
@@ -123,8 +135,15 @@ def bench_throughput(G: torch.nn.Module, dist: torch.nn.Module, n: int, bs: int,
 
     def run_peer() -> None:
         torch.manual_seed(0)
-        perceptual_path_length(_TMWrapper(G), num_samples=n, batch_size=bs, interpolation_method="lerp",
-                               resize=None, sim_net=dist, device=device)
+        perceptual_path_length(
+            _TMWrapper(G),
+            num_samples=n,
+            batch_size=bs,
+            interpolation_method="lerp",
+            resize=None,
+            sim_net=dist,
+            device=device,
+        )
 
     def run_bare() -> None:
         with torch.inference_mode():
@@ -140,7 +159,7 @@ def bench_throughput(G: torch.nn.Module, dist: torch.nn.Module, n: int, bs: int,
     cpu: dict[str, list[float]] = {k: [] for k in runs}
     for r in range(repeats):  # interleaved, rotating the order: the machine is shared
         keys = list(runs)
-        for key in keys[r % len(keys):] + keys[:r % len(keys)]:
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
             t0, c0 = time.perf_counter(), time.process_time()
             runs[key]()
             times[key].append(time.perf_counter() - t0)
@@ -207,9 +226,12 @@ def main() -> None:
         f"(ratio {cmed['peer'] / cmed['ours_const']:.2f}x), ganeval per-pair noise {cmed['ours']:.2f} s "
         f"(ratio {cmed['peer'] / cmed['ours']:.2f}x), bare {cmed['bare']:.2f} s "
         f"(ganeval overhead {100 * (cmed['ours'] / cmed['bare'] - 1):+.1f} %)",
-        *(f"- memory at {k // 1000}k samples (linear G, squared L2): "
-          f"tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MiB, "
-          f"peak RSS growth {m['rss_growth_mb']:.1f} MiB, {k / m['wall_s']:.0f} samples/s" for k, m in mem.items()),
+        *(
+            f"- memory at {k // 1000}k samples (linear G, squared L2): "
+            f"tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MiB, "
+            f"peak RSS growth {m['rss_growth_mb']:.1f} MiB, {k / m['wall_s']:.0f} samples/s"
+            for k, m in mem.items()
+        ),
     ]
     print("\n".join(lines))
     if not args.no_append:
@@ -217,9 +239,11 @@ def main() -> None:
         text = bench.read_text(encoding="utf-8") if bench.exists() else "# Benchmarks\n"
         if "## PPL" not in text:
             text = text.rstrip("\n") + "\n\n## PPL\n"
-        head = (f"\n{datetime.date.today()} ({platform.machine()}, torch {torch.__version__}); command: "
-                f"`nice -n 0 python -m benchmarks.bench_ppl --samples {n} --batch-size {args.batch_size} "
-                f"--device {args.device} --threads {args.threads} --repeats {args.repeats}`\n")
+        head = (
+            f"\n{datetime.date.today()} ({platform.machine()}, torch {torch.__version__}); command: "
+            f"`nice -n 0 python -m benchmarks.bench_ppl --samples {n} --batch-size {args.batch_size} "
+            f"--device {args.device} --threads {args.threads} --repeats {args.repeats}`\n"
+        )
         idx = text.index("## PPL") + len("## PPL\n")
         nxt = text.find("\n## ", idx)
         end = len(text) if nxt < 0 else nxt

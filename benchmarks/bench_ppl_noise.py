@@ -104,8 +104,15 @@ def worker(spec: dict, out: str) -> None:
 
     torch.set_num_threads(spec["threads"])
     G, dist = _models(spec["model"])
-    kw = {"space": spec["space"], "sampling": spec["sampling"], "distance": dist, "method": spec["method"],
-          "chunk_size": spec["chunk"], "batch_size": 64, "device": "cpu"}
+    kw = {
+        "space": spec["space"],
+        "sampling": spec["sampling"],
+        "distance": dist,
+        "method": spec["method"],
+        "chunk_size": spec["chunk"],
+        "batch_size": 64,
+        "device": "cpu",
+    }
     t0 = time.process_time()
     with _tf32_convolutions() if spec["tf32"] else contextlib.nullcontext():
         if spec["n"] >= 100:
@@ -124,8 +131,14 @@ def _path_lengths(G: Any, n: int, kw: dict) -> np.ndarray:
     from ganeval.distances import load_distance
     from ganeval.metrics.ppl import _plan, _sampler
 
-    given = {"space": kw["space"], "sampling": kw["sampling"], "num_samples": 100, "epsilon": None, "crop": None,
-             "method": kw["method"]}
+    given = {
+        "space": kw["space"],
+        "sampling": kw["sampling"],
+        "num_samples": 100,
+        "epsilon": None,
+        "crop": None,
+        "method": kw["method"],
+    }
     plan = _plan(None, given, None, None, kw["chunk_size"], kw["batch_size"], 0, "stop", None, 1000)
     dist = load_distance(kw["distance"], device="cpu")
     sampler, _ = _sampler(G, dist, plan, torch.device("cpu"))
@@ -138,11 +151,23 @@ def _path_lengths(G: Any, n: int, kw: dict) -> np.ndarray:
 
 def _run(model: str, condition: str, method: str, n: int, space: str = "w", sampling: str = "end") -> dict:
     chunk, threads, env, tf32 = CONDITIONS[condition]
-    spec = {"model": model, "chunk": chunk, "threads": threads, "tf32": tf32, "method": method, "n": n,
-            "space": space, "sampling": sampling}
+    spec = {
+        "model": model,
+        "chunk": chunk,
+        "threads": threads,
+        "tf32": tf32,
+        "method": method,
+        "n": n,
+        "space": space,
+        "sampling": sampling,
+    }
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"ppl-noise-{os.getpid()}.npz"
-    subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec), str(out)], check=True, cwd=ROOT,
-                   env={**os.environ, **env})
+    subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(spec), str(out)],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
     with np.load(out) as z:
         res = {k: z[k] for k in z.files}
     out.unlink()
@@ -187,11 +212,19 @@ def jvp_vs_fd(n: int) -> list[dict]:
             fd = _run("zoo", "reference", "fd", n, space, sampling)
             ex = _run("zoo", "reference", "jvp", n, space, sampling)
             lo, hi = fd["ci"]
-            rows.append({"path": f"{space}{sampling}", "fd": float(fd["value"]), "fd_ci": [float(lo), float(hi)],
-                         "jvp": float(ex["value"]), "jvp_ci": [float(x) for x in ex["ci"]],
-                         "jvp_inside_fd_ci": bool(lo <= ex["value"] <= hi),
-                         "fd_cpu_s": float(fd["cpu_s"]), "jvp_cpu_s": float(ex["cpu_s"]),
-                         "cost_ratio": float(ex["cpu_s"] / fd["cpu_s"])})
+            rows.append(
+                {
+                    "path": f"{space}{sampling}",
+                    "fd": float(fd["value"]),
+                    "fd_ci": [float(lo), float(hi)],
+                    "jvp": float(ex["value"]),
+                    "jvp_ci": [float(x) for x in ex["ci"]],
+                    "jvp_inside_fd_ci": bool(lo <= ex["value"] <= hi),
+                    "fd_cpu_s": float(fd["cpu_s"]),
+                    "jvp_cpu_s": float(ex["cpu_s"]),
+                    "cost_ratio": float(ex["cpu_s"] / fd["cpu_s"]),
+                }
+            )
     return rows
 
 
@@ -231,10 +264,17 @@ def main() -> None:
         save()
     if "sg2" in parts:
         for method in ("fd", "jvp"):
-            report[f"sg2_256_{method}"] = noise_floor("sg2", method, args.sg2_samples, args.sg2_samples,
-                                                      ["reference", "chunk 1", "2 threads", "ISA AVX2", "TF32 convs"])
-            _print_spreads(f"StyleGAN2 256 px + LPIPS-VGG16 (random), W end, {method}, {args.sg2_samples} samples",
-                           report[f"sg2_256_{method}"])
+            report[f"sg2_256_{method}"] = noise_floor(
+                "sg2",
+                method,
+                args.sg2_samples,
+                args.sg2_samples,
+                ["reference", "chunk 1", "2 threads", "ISA AVX2", "TF32 convs"],
+            )
+            _print_spreads(
+                f"StyleGAN2 256 px + LPIPS-VGG16 (random), W end, {method}, {args.sg2_samples} samples",
+                report[f"sg2_256_{method}"],
+            )
             save()
     if "zoo" in parts:
         report["zoo_jvp"] = noise_floor("zoo", "jvp", args.samples, args.samples)

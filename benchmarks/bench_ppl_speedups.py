@@ -67,8 +67,10 @@ def main() -> None:
         again, t_again = _run(G, dist, args.samples)
         r = np.abs(again / base - 1)
         rows.append((name, t_again, float(np.median(r)), float(r.max()), t_first))
-    print(f"| variant | CPU s ({args.samples} samples) | speed-up | median rel. diff | max rel. diff | "
-          "first run incl. start-up |\n|---|---|---|---|---|---|")
+    print(
+        f"| variant | CPU s ({args.samples} samples) | speed-up | median rel. diff | max rel. diff | "
+        "first run incl. start-up |\n|---|---|---|---|---|---|"
+    )
     for name, t, med, mx, first in rows:
         first_s = "" if first is None else f"{first:.1f}"
         print(f"| {name} | {t:.1f} | {t_base / t:.2f}x | {med:.1e} | {mx:.1e} | {first_s} |")

@@ -27,8 +27,11 @@ REPO = Path(__file__).resolve().parents[1]
 def _run(n: int, batch: int, zoo: bool, *, nproc: int = 1, threads: int = 2) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPO)}
     job = [str(REPO / "benchmarks" / "_scale_job.py"), str(n), str(batch), "zoo" if zoo else "standin"]
-    cmd = ([sys.executable, *job] if nproc == 1 else
-           [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *job])
+    cmd = (
+        [sys.executable, *job]
+        if nproc == 1
+        else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *job]
+    )
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -44,18 +47,24 @@ def main() -> None:
     print(f"PPL (W, full), {what}, batch {args.batch}, CPU, 2 threads, load {os.getloadavg()[0]:.1f}")
     rows = [_run(n, args.batch, args.zoo) for n in counts]
     for r in rows:
-        print(f"  n={r['n']:>6}  wall {r['wall_s']:7.2f} s  {r['n'] / r['wall_s']:7.1f} samples/s  "
-              f"peak RSS {r['peak_rss_mib']:7.1f} MiB")
+        print(
+            f"  n={r['n']:>6}  wall {r['wall_s']:7.2f} s  {r['n'] / r['wall_s']:7.1f} samples/s  "
+            f"peak RSS {r['peak_rss_mib']:7.1f} MiB"
+        )
     per = [r["wall_s"] / r["n"] for r in rows]
     print(f"linearity: per-sample time at n={counts[-1]} / n={counts[0]} = {per[-1] / per[0]:.2f} (1.0 = linear)")
-    print(f"memory: peak RSS at n={counts[-1]} / n={counts[0]} = "
-          f"{rows[-1]['peak_rss_mib'] / rows[0]['peak_rss_mib']:.2f} (1.0 = flat)")
+    print(
+        f"memory: peak RSS at n={counts[-1]} / n={counts[0]} = "
+        f"{rows[-1]['peak_rss_mib'] / rows[0]['peak_rss_mib']:.2f} (1.0 = flat)"
+    )
     n = counts[-1]
     one = rows[-1]
     two = _run(n, args.batch, args.zoo, nproc=2, threads=1)
     same = abs(one["value"] - two["value"]) <= 1e-6 * abs(one["value"])
-    print(f"processes: 1 process x 2 threads {one['wall_s']:.2f} s, 2 processes x 1 thread {two['wall_s']:.2f} s, "
-          f"speed-up {one['wall_s'] / two['wall_s']:.2f}x; same result: {same}")
+    print(
+        f"processes: 1 process x 2 threads {one['wall_s']:.2f} s, 2 processes x 1 thread {two['wall_s']:.2f} s, "
+        f"speed-up {one['wall_s'] / two['wall_s']:.2f}x; same result: {same}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,11 @@ def bench_svm(n: int, d: int, attributes: int) -> None:
     from ganeval.metrics._linear_svm import fit_linear_svm, second_moment
 
     x, ys = synthetic(n, d, attributes)
-    print(f"data: {n} x {d}, {attributes} attributes; torch threads {torch.get_num_threads()}; "
-          f"sklearn {sklearn.__version__}", flush=True)
+    print(
+        f"data: {n} x {d}, {attributes} attributes; torch threads {torch.get_num_threads()}; "
+        f"sklearn {sklearn.__version__}",
+        flush=True,
+    )
     t0 = time.perf_counter()
     moment = second_moment(torch.from_numpy(x))
     fast = []
@@ -65,10 +68,14 @@ def bench_svm(n: int, d: int, attributes: int) -> None:
     t_ref = time.perf_counter() - t0
     print(f"LinearSVC():    {t_ref:.1f} s total", flush=True)
     for k, ((acc_f, it), acc_r) in enumerate(zip(fast, ref)):
-        print(f"  attribute {k}: train acc fast {acc_f:.5f} ({it} Newton its)  LinearSVC {acc_r:.5f}  "
-              f"diff {100 * (acc_f - acc_r):+.3f} points")
-    print(f"speed-up: {t_ref / t_fast:.1f}x  (fast {t_fast / attributes:.2f} s/attribute, "
-          f"LinearSVC {t_ref / attributes:.2f} s/attribute)")
+        print(
+            f"  attribute {k}: train acc fast {acc_f:.5f} ({it} Newton its)  LinearSVC {acc_r:.5f}  "
+            f"diff {100 * (acc_f - acc_r):+.3f} points"
+        )
+    print(
+        f"speed-up: {t_ref / t_fast:.1f}x  (fast {t_fast / attributes:.2f} s/attribute, "
+        f"LinearSVC {t_ref / attributes:.2f} s/attribute)"
+    )
 
 
 def bench_memory(samples: int, keep: int) -> None:
@@ -87,8 +94,9 @@ def bench_memory(samples: int, keep: int) -> None:
 
         torch.manual_seed(0)
         G = StyleGAN(z_dim=512, w_dim=512, img_resolution=32, fmap_base=256, fmap_max=32)
-        net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.LeakyReLU(0.2), torch.nn.Flatten(),
-                                  torch.nn.LazyLinear(10))
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.LeakyReLU(0.2), torch.nn.Flatten(), torch.nn.LazyLinear(10)
+        )
         net(torch.zeros(1, 3, 32, 32))
         clf = wrap_classifier(net, [f"attr{k}" for k in range(10)], 32)
         what = "random-init StyleGAN (512-d z/w, 32x32, 32 channels) + random 10-attribute classifier"
@@ -96,14 +104,17 @@ def bench_memory(samples: int, keep: int) -> None:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        res = separability(G, clf, num_samples=samples, num_keep=keep, batch_size=256, device="cpu",
-                           cache_dir=False, progress="lines")
+        res = separability(
+            G, clf, num_samples=samples, num_keep=keep, batch_size=256, device="cpu", cache_dir=False, progress="lines"
+        )
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     arrays = samples * (G.z_dim + G.w_dim + len(clf.attribute_names)) * 4 / 2**20
     print(f"{what}: {samples} samples, keep {keep}: {wall:.0f} s; scores {res.scores()}")
-    print(f"peak RSS {peak:.0f} MiB (before the run {rss0:.0f} MiB); latents+logits arrays {arrays:.0f} MiB; "
-          f"all images would be {samples * 3 * G.img_resolution ** 2 * 4 / 2**20:.0f} MiB")
+    print(
+        f"peak RSS {peak:.0f} MiB (before the run {rss0:.0f} MiB); latents+logits arrays {arrays:.0f} MiB; "
+        f"all images would be {samples * 3 * G.img_resolution**2 * 4 / 2**20:.0f} MiB"
+    )
 
 
 def main() -> int:

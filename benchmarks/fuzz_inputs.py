@@ -47,11 +47,15 @@ def main() -> int:
                 continue
             t = time.perf_counter()
             rows[target.name] = run_target(target, Path(tmp) / make.__name__, cases=args.cases, seed=args.seed)
-            print(f"{target.name}: {sum(rows[target.name].counts.values())} cases in {time.perf_counter() - t:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"{target.name}: {sum(rows[target.name].counts.values())} cases in {time.perf_counter() - t:.1f} s",
+                file=sys.stderr,
+            )
     print(format_table(rows))
-    print(f"\n{sum(sum(t.counts.values()) for t in rows.values())} cases in {time.perf_counter() - t0:.0f} s "
-          f"(seed {args.seed}).")
+    print(
+        f"\n{sum(sum(t.counts.values()) for t in rows.values())} cases in {time.perf_counter() - t0:.0f} s "
+        f"(seed {args.seed})."
+    )
     bad = [line for t in rows.values() for line in t.bad]
     for line in bad[:40]:
         print("  " + line)

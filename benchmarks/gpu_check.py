@@ -70,14 +70,19 @@ def _seeded(module: torch.nn.Module, seed: int) -> torch.nn.Module:
 
 def parity_ppl(dev: torch.device, quick: bool) -> Row:
     G = ganeval.load_generator("zoo:shapes-stylegan")
-    kw = {"space": "w", "num_samples": 100 if quick else 2000, "distance": "zoo:shapes-perceptual",
-          "progress": False}
+    kw = {"space": "w", "num_samples": 100 if quick else 2000, "distance": "zoo:shapes-perceptual", "progress": False}
     on_dev = ganeval.ppl(G, device=dev, **kw)
     on_cpu = ganeval.ppl(G, device="cpu", **kw)
     r = np.abs(on_dev.per_sample / on_cpu.per_sample - 1)
     inside = on_cpu.ci_low <= on_dev.value <= on_cpu.ci_high
-    return {"check": "PPL zoo W end, per sample", "median_rel": float(np.median(r)), "max_rel": float(r.max()),
-            "value_device": on_dev.value, "value_cpu": on_cpu.value, "ok": bool(inside and np.median(r) < 1e-2)}
+    return {
+        "check": "PPL zoo W end, per sample",
+        "median_rel": float(np.median(r)),
+        "max_rel": float(r.max()),
+        "value_device": on_dev.value,
+        "value_cpu": on_cpu.value,
+        "ok": bool(inside and np.median(r) < 1e-2),
+    }
 
 
 def parity_sg2(dev: torch.device, quick: bool) -> Row:
@@ -89,8 +94,11 @@ def parity_sg2(dev: torch.device, quick: bool) -> Row:
         ref = G(z, noise_mode="const")
         out = G.to(dev)(z.to(dev), noise_mode="const").cpu()
     err = _rel(out, ref)
-    return {"check": f"StyleGAN2 {res} px forward (config-f widths)" if not quick else f"StyleGAN2 {res} px forward",
-            "max_rel": err, "ok": err < 2e-5}
+    return {
+        "check": f"StyleGAN2 {res} px forward (config-f widths)" if not quick else f"StyleGAN2 {res} px forward",
+        "max_rel": err,
+        "ok": err < 2e-5,
+    }
 
 
 def parity_inception(dev: torch.device, quick: bool) -> Row:
@@ -142,9 +150,18 @@ def throughput_ppl(dev: torch.device, quick: bool) -> list[Row]:
     dist = lpips_with_random_backbone("vgg", 0)
     rows = []
     for chunk in (8, 16, 32):
+
         def run(chunk: int = chunk) -> int:
-            ganeval.ppl(G, space="w", num_samples=n, distance=dist, chunk_size=chunk, batch_size=chunk, device=dev,
-                        progress=False)
+            ganeval.ppl(
+                G,
+                space="w",
+                num_samples=n,
+                distance=dist,
+                chunk_size=chunk,
+                batch_size=chunk,
+                device=dev,
+                progress=False,
+            )
             return n
 
         rate = _rate(run, dev, 1, warm=not quick)
@@ -163,8 +180,11 @@ def throughput_inception(dev: torch.device, quick: bool) -> Row:
             net(x)
         return x.shape[0]
 
-    return {"check": "Inception-v3 features", "images_per_s": _rate(run, dev, 1 if quick else 2, warm=not quick),
-            "ok": True}
+    return {
+        "check": "Inception-v3 features",
+        "images_per_s": _rate(run, dev, 1 if quick else 2, warm=not quick),
+        "ok": True,
+    }
 
 
 def throughput_svm(quick: bool) -> Row:
@@ -179,8 +199,7 @@ def throughput_svm(quick: bool) -> Row:
     fit = fit_linear_svm(x, ys[0])
     seconds = time.perf_counter() - t0
     accuracy = float(((x @ fit.coef + fit.intercept > 0) == ys[0]).mean())
-    return {"check": f"SVM stage {n} x {d}", "seconds": seconds, "train_accuracy": accuracy,
-            "ok": bool(fit.converged)}
+    return {"check": f"SVM stage {n} x {d}", "seconds": seconds, "train_accuracy": accuracy, "ok": bool(fit.converged)}
 
 
 # --------------------------------------------------------------------------- 3. out of memory
@@ -196,14 +215,24 @@ def oom_recovery(dev: torch.device, quick: bool) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         real = Path(tmp) / "real.npy"
         np.save(real, np.random.default_rng(0).integers(0, 256, (256, 64, 64, 3), dtype=np.uint8))
-        kw = {"num_samples": 256, "extractor": _seeded(FIDInceptionV3(), 0), "device": dev, "cache": False,
-              "progress": False}
+        kw = {
+            "num_samples": 256,
+            "extractor": _seeded(FIDInceptionV3(), 0),
+            "device": dev,
+            "cache": False,
+            "progress": False,
+        }
         big = ganeval.fid(G, str(real), batch_size=2048, **kw)
         small = ganeval.fid(G, str(real), batch_size=16, **kw)
     retries = big.provenance.get("oom_retries", 0)
     ok = retries > 0 and abs(big.value / small.value - 1) < 1e-3
-    return {"check": "CUDA out-of-memory recovery (FID, batch 2048 at 1024 px)", "oom_retries": retries,
-            "value_big_batch": big.value, "value_small_batch": small.value, "ok": bool(ok)}
+    return {
+        "check": "CUDA out-of-memory recovery (FID, batch 2048 at 1024 px)",
+        "oom_retries": retries,
+        "value_big_batch": big.value,
+        "value_small_batch": small.value,
+        "ok": bool(ok),
+    }
 
 
 # --------------------------------------------------------------------------- 4. torchrun
@@ -223,18 +252,32 @@ def _torchrun_job(out: str, device: str) -> None:
 def torchrun_check(dev: torch.device) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "ppl.npy")
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=1", "--master_port=29533",
-               __file__, "--torchrun-job", out, "--device", str(dev)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=1",
+            "--master_port=29533",
+            __file__,
+            "--torchrun-job",
+            out,
+            "--device",
+            str(dev),
+        ]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             return {"check": "torchrun --nproc_per_node=1", "error": proc.stderr[-500:], "ok": False}
         multi = np.load(out)
     G = ganeval.load_generator("zoo:shapes-stylegan")
-    single = ganeval.ppl(G, space="w", num_samples=100, distance="zoo:shapes-perceptual", device=dev,
-                         progress=False).per_sample
+    single = ganeval.ppl(
+        G, space="w", num_samples=100, distance="zoo:shapes-perceptual", device=dev, progress=False
+    ).per_sample
     backend = "nccl" if dev.type == "cuda" else "gloo"
-    return {"check": f"torchrun --nproc_per_node=1 ({backend})", "identical": bool(np.array_equal(multi, single)),
-            "ok": bool(np.array_equal(multi, single))}
+    return {
+        "check": f"torchrun --nproc_per_node=1 ({backend})",
+        "identical": bool(np.array_equal(multi, single)),
+        "ok": bool(np.array_equal(multi, single)),
+    }
 
 
 # --------------------------------------------------------------------------- driver
@@ -260,7 +303,11 @@ def main() -> int:
     skip = set(filter(None, args.skip.split(",")))
     parts: dict[str, Callable[[], list[Row]]] = {
         "parity": lambda: [f(dev, args.quick) for f in (parity_ppl, parity_sg2, parity_inception, parity_logits)],
-        "throughput": lambda: [*throughput_ppl(dev, args.quick), throughput_inception(dev, args.quick), throughput_svm(args.quick)],
+        "throughput": lambda: [
+            *throughput_ppl(dev, args.quick),
+            throughput_inception(dev, args.quick),
+            throughput_svm(args.quick),
+        ],
         "oom": lambda: [oom_recovery(dev, args.quick)],
         "torchrun": lambda: [torchrun_check(dev)],
     }

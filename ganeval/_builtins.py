@@ -68,14 +68,26 @@ def _weights_file(entry: str) -> Path:
 def _register_all() -> None:
     for name, text in _LPIPS.items():
         register("distance", name, partial(_lpips, name), description=text)
-    register("distance", "nvidia-vgg16", _nvidia_vgg16,
-             description="NVIDIA's vgg16.pt LPIPS TorchScript, as stylegan2-ada-pytorch computes PPL")
+    register(
+        "distance",
+        "nvidia-vgg16",
+        _nvidia_vgg16,
+        description="NVIDIA's vgg16.pt LPIPS TorchScript, as stylegan2-ada-pytorch computes PPL",
+    )
     register("classifier", "celebahq", _celebahq, description="NVIDIA's 40 CelebA-HQ attribute classifiers stacked")
-    register("extractor", "inception-v3-fid", partial(_inception, None),
-             description="the 2015-12-05 FID Inception (pytorch-fid weights, else NVIDIA's)")
+    register(
+        "extractor",
+        "inception-v3-fid",
+        partial(_inception, None),
+        description="the 2015-12-05 FID Inception (pytorch-fid weights, else NVIDIA's)",
+    )
     for variant in ("pytorch-fid", "nvidia"):
-        register("extractor", f"inception-v3-fid:{variant}", partial(_inception, variant),
-                 description=f"the 2015-12-05 FID Inception, {variant} weights file only")
+        register(
+            "extractor",
+            f"inception-v3-fid:{variant}",
+            partial(_inception, variant),
+            description=f"the 2015-12-05 FID Inception, {variant} weights file only",
+        )
     for entry in builtin_entries():
         if entry.kind in ("generator", "classifier"):
             factory = _weights_file if entry.kind == "generator" else _tf_classifier

@@ -14,8 +14,16 @@ from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["check_writable_dir", "check_output_file", "OutputClaim", "append_text", "append_line", "atomic_write",
-           "file_mode", "current_umask"]
+__all__ = [
+    "check_writable_dir",
+    "check_output_file",
+    "OutputClaim",
+    "append_text",
+    "append_line",
+    "atomic_write",
+    "file_mode",
+    "current_umask",
+]
 
 
 def current_umask() -> int:
@@ -50,16 +58,18 @@ def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     blocker = _file_in_the_way(p)
     if blocker is not None:
-        raise OutputError(f"Cannot write to the output folder {p}: {blocker} is a file, not a folder; "
-                          "choose another --out.")
+        raise OutputError(
+            f"Cannot write to the output folder {p}: {blocker} is a file, not a folder; choose another --out."
+        )
     try:
         p.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=p, prefix=".write-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OutputError(f"Cannot write to the output folder {p}: {exc.strerror or exc}; "
-                          "choose a writable --out.") from None
+        raise OutputError(
+            f"Cannot write to the output folder {p}: {exc.strerror or exc}; choose a writable --out."
+        ) from None
     return p
 
 
@@ -76,8 +86,10 @@ def check_output_file(path: str | os.PathLike[str], suffixes: tuple[str, ...], w
         raise OutputError(f"Option `{what}` names {str(p)!r}, which is a folder; give a file name.")
     blocker = _file_in_the_way(p.parent)
     if blocker is not None:
-        raise OutputError(f"Option `{what}` {str(p)!r} lies inside {str(blocker)!r}, which is a file, "
-                          "not a folder; choose another path.")
+        raise OutputError(
+            f"Option `{what}` {str(p)!r} lies inside {str(blocker)!r}, which is a file, "
+            "not a folder; choose another path."
+        )
     check_writable_dir(p.parent)
     return p
 
@@ -95,12 +107,15 @@ def append_text(path: str | os.PathLike[str], text: str) -> None:
             written = os.write(fd, data)
         except OSError as exc:
             os.ftruncate(fd, size)
-            raise OutputError(f"Cannot append to {str(path)!r} ({exc.strerror or exc}); "
-                              "the file was left as it was.") from None
+            raise OutputError(
+                f"Cannot append to {str(path)!r} ({exc.strerror or exc}); the file was left as it was."
+            ) from None
         if written != len(data):
             os.ftruncate(fd, size)
-            raise OutputError(f"Cannot append to {str(path)!r}: only {written} of {len(data)} bytes could be "
-                              "written (disk full?); the file was left as it was.")
+            raise OutputError(
+                f"Cannot append to {str(path)!r}: only {written} of {len(data)} bytes could be "
+                "written (disk full?); the file was left as it was."
+            )
     finally:
         os.close(fd)
 
@@ -164,8 +179,9 @@ class OutputClaim:
         for name in self.files:
             if (self.folder / name).exists() and owners.get(name) != self.hash:
                 who = "a run of another configuration" if name in owners else "something other than this command"
-                raise OutputError(f"{self.folder / name} was written by {who}; choose another --out, or pass "
-                                  "--force to overwrite it.")
+                raise OutputError(
+                    f"{self.folder / name} was written by {who}; choose another --out, or pass --force to overwrite it."
+                )
 
     def record(self) -> None:
         """Note the files as written by this configuration."""

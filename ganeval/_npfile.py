@@ -26,8 +26,21 @@ __all__ = ["read_npz", "npz_names", "open_npy", "ArrayHeader", "MAX_ARRAY_BYTES"
 MAX_ARRAY_BYTES = 64 << 30  # no array ganeval reads legitimately comes near 64 GiB
 # what NumPy and zipfile raise on corrupt input: a bad compression method is NotImplementedError
 # (a RuntimeError), a garbled header dict a tokenize.TokenError or SyntaxError
-_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, IndexError, TypeError,
-                RuntimeError, SyntaxError, tokenize.TokenError, struct.error, OverflowError)
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    IndexError,
+    TypeError,
+    RuntimeError,
+    SyntaxError,
+    tokenize.TokenError,
+    struct.error,
+    OverflowError,
+)
 
 
 class ArrayHeader:
@@ -51,18 +64,24 @@ def _header(f: IO[bytes], where: str) -> ArrayHeader:
     except _READ_ERRORS as exc:
         raise CheckpointError(f"Cannot read {where}: not a valid .npy record ({exc}).") from None
     if dtype.hasobject:
-        raise CheckpointError(f"Cannot read {where}: it holds Python objects (dtype {dtype}); only numeric "
-                              "arrays are read (loading objects could execute code).")
+        raise CheckpointError(
+            f"Cannot read {where}: it holds Python objects (dtype {dtype}); only numeric "
+            "arrays are read (loading objects could execute code)."
+        )
     return ArrayHeader(dtype, tuple(int(s) for s in shape), f.tell())
 
 
 def _check_size(h: ArrayHeader, stored: int, where: str, max_bytes: int) -> None:
     if h.nbytes > max_bytes:
-        raise CheckpointError(f"Cannot read {where}: its header declares {h.dtype} {list(h.shape)} "
-                              f"({h.nbytes:,} bytes), more than the {max_bytes:,} allowed.")
+        raise CheckpointError(
+            f"Cannot read {where}: its header declares {h.dtype} {list(h.shape)} "
+            f"({h.nbytes:,} bytes), more than the {max_bytes:,} allowed."
+        )
     if stored != h.nbytes:
-        raise CheckpointError(f"Cannot read {where}: its header declares {h.dtype} {list(h.shape)} "
-                              f"({h.nbytes:,} bytes) but {stored:,} bytes are stored (truncated or corrupt file).")
+        raise CheckpointError(
+            f"Cannot read {where}: its header declares {h.dtype} {list(h.shape)} "
+            f"({h.nbytes:,} bytes) but {stored:,} bytes are stored (truncated or corrupt file)."
+        )
 
 
 _BOMB_BYTES, _BOMB_RATIO = 256 << 20, 200  # deflate tops out near 1000:1; real arrays compress far less
@@ -70,14 +89,20 @@ _BOMB_BYTES, _BOMB_RATIO = 256 << 20, 200  # deflate tops out near 1000:1; real 
 
 def _check_ratio(info: zipfile.ZipInfo, where: str) -> None:
     """Refuse a compressed member that would inflate enormously from a few bytes (a zip bomb)."""
-    if info.compress_type != zipfile.ZIP_STORED and info.file_size > _BOMB_BYTES and \
-            info.file_size > _BOMB_RATIO * max(info.compress_size, 1):
-        raise CheckpointError(f"Cannot read {where}: {info.compress_size:,} compressed bytes would inflate to "
-                              f"{info.file_size:,} (a zip bomb?).")
+    if (
+        info.compress_type != zipfile.ZIP_STORED
+        and info.file_size > _BOMB_BYTES
+        and info.file_size > _BOMB_RATIO * max(info.compress_size, 1)
+    ):
+        raise CheckpointError(
+            f"Cannot read {where}: {info.compress_size:,} compressed bytes would inflate to "
+            f"{info.file_size:,} (a zip bomb?)."
+        )
 
 
-def read_npz(path: str | Path, *, keys: tuple[str, ...] | None = None,
-             max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+def read_npz(
+    path: str | Path, *, keys: tuple[str, ...] | None = None, max_bytes: int = MAX_ARRAY_BYTES
+) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` (only ``keys`` when given, those present), each verified first.
 
     Raises:

@@ -44,10 +44,15 @@ def renamed_argument(function: str, old: str, new: str, old_value: Any, new_valu
     if old_value is None:
         return new_value
     if new_value != default and new_value != old_value:
-        raise GanevalValueError(f"Arguments `{old}` (the old name of `{new}`) and `{new}` disagree: {old_value!r} vs "
-                                f"{new_value!r}; pass only {new}={old_value!r}.")
-    warnings.warn(f"{function}(): argument `{old}` is renamed `{new}`; `{old}` will be removed in the next release.",
-                  DeprecationWarning, stacklevel=3)
+        raise GanevalValueError(
+            f"Arguments `{old}` (the old name of `{new}`) and `{new}` disagree: {old_value!r} vs "
+            f"{new_value!r}; pass only {new}={old_value!r}."
+        )
+    warnings.warn(
+        f"{function}(): argument `{old}` is renamed `{new}`; `{old}` will be removed in the next release.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     return old_value
 
 
@@ -88,8 +93,12 @@ def upgrade_options(metric: str, options: Mapping[str, Any], where: str) -> dict
     if old not in options:
         return dict(options)
     if new in options:
-        raise GanevalValueError(f"Config table `{where}` gives both `{old}` (the old name of `{new}`) and `{new}`; "
-                                f"keep only `{new}`.")
-    warnings.warn(f"Config table `{where}`: key `{old}` is renamed `{new}`; `{old}` will be removed in the next "
-                  "release.", FutureWarning, stacklevel=3)
+        raise GanevalValueError(
+            f"Config table `{where}` gives both `{old}` (the old name of `{new}`) and `{new}`; keep only `{new}`."
+        )
+    warnings.warn(
+        f"Config table `{where}`: key `{old}` is renamed `{new}`; `{old}` will be removed in the next release.",
+        FutureWarning,
+        stacklevel=3,
+    )
     return {(new if k == old else k): v for k, v in options.items()}

@@ -102,9 +102,7 @@ def check_tensor_shape(name: str, x: Any, shape: Sequence[int | None]) -> torch.
         )
     ok = x.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, x.shape))
     if not ok:
-        raise GanevalValueError(
-            f"Argument `{name}` must have shape {fmt_shape(shape)}, but got {fmt_shape(x.shape)}."
-        )
+        raise GanevalValueError(f"Argument `{name}` must have shape {fmt_shape(shape)}, but got {fmt_shape(x.shape)}.")
     return x
 
 
@@ -126,5 +124,6 @@ def check_float_images(name: str, x: Any) -> torch.Tensor:
     if isinstance(x, torch.Tensor) and not x.is_floating_point():
         raise GanevalTypeError(
             f"Argument `{name}` must be floating-point images in [-1, 1], but got dtype {x.dtype}; "
-            "convert uint8 images with x.float() / 127.5 - 1.")
+            "convert uint8 images with x.float() / 127.5 - 1."
+        )
     return x

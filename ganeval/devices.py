@@ -64,8 +64,11 @@ def _tf32_switches() -> list[tuple[str, object, str]]:
     """
     b = torch.backends
     if hasattr(b.cudnn, "conv") and hasattr(b.cudnn.conv, "fp32_precision"):
-        return [("cuda.matmul", b.cuda.matmul, "fp32_precision"), ("cudnn.conv", b.cudnn.conv, "fp32_precision"),
-                ("cudnn.rnn", b.cudnn.rnn, "fp32_precision")]
+        return [
+            ("cuda.matmul", b.cuda.matmul, "fp32_precision"),
+            ("cudnn.conv", b.cudnn.conv, "fp32_precision"),
+            ("cudnn.rnn", b.cudnn.rnn, "fp32_precision"),
+        ]
     return [("cuda.matmul", b.cuda.matmul, "allow_tf32"), ("cudnn", b.cudnn, "allow_tf32")]  # torch < 2.9
 
 

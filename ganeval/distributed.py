@@ -10,8 +10,16 @@ import atexit
 import os
 from typing import Any
 
-__all__ = ["init_from_env", "is_initialized", "rank", "world_size", "is_main", "all_gather_object", "barrier",
-           "local_rank"]
+__all__ = [
+    "init_from_env",
+    "is_initialized",
+    "rank",
+    "world_size",
+    "is_main",
+    "all_gather_object",
+    "barrier",
+    "local_rank",
+]
 
 
 def is_initialized() -> bool:

@@ -119,12 +119,17 @@ def _load_entry_points() -> None:
             if callable(obj):
                 obj()
         except Exception as exc:  # any failure of foreign code is reported, not raised
-            warnings.warn(f"ganeval plugin {ep.name!r} ({ep.value}) failed to load, its names are unavailable: "
-                          f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"ganeval plugin {ep.name!r} ({ep.value}) failed to load, its names are unavailable: "
+                f"{type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
-def register(kind: Kind | str, name: str, factory: Callable[..., Any], *, description: str = "",
-             replace: bool = False) -> Entry:
+def register(
+    kind: Kind | str, name: str, factory: Callable[..., Any], *, description: str = "", replace: bool = False
+) -> Entry:
     """Register ``factory`` under ``name`` for ``kind``; returns the entry.
 
     Raises:
@@ -140,7 +145,8 @@ def register(kind: Kind | str, name: str, factory: Callable[..., Any], *, descri
     _load_plugins()  # a user's name that clashes with a plugin's is refused here, not when the plugin loads
     if name in _ENTRIES[kind] and not replace:
         raise GanevalValueError(
-            f"Argument `name` is {name!r}, which is already registered as a {kind}; pass replace=True to replace it.")
+            f"Argument `name` is {name!r}, which is already registered as a {kind}; pass replace=True to replace it."
+        )
     entry = Entry(kind, name, factory, description)
     _ENTRIES[kind][name] = entry
     return entry

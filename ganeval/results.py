@@ -22,8 +22,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULT_TYPES", "MetricResult", "collect_provenance", "format_time", "load_results", "result_from_record",
-           "to_jsonable"]
+__all__ = [
+    "RESULT_TYPES",
+    "MetricResult",
+    "collect_provenance",
+    "format_time",
+    "load_results",
+    "result_from_record",
+    "to_jsonable",
+]
 
 #: result class name (the ``result_type`` of a JSON line) -> the module defining it; a fixed table, so
 #: reading a results file never imports anything a file names
@@ -83,19 +90,36 @@ def _jsonable(obj: Any, path: tuple[str | int, ...], nonfinite: list[list[Any]] 
     return str(obj)
 
 
-def collect_provenance(*, device: Any, seed: int | None, weights: dict[str, str] | None = None,
-                       wall_time: float | None = None, **extra: Any) -> dict[str, Any]:
+def collect_provenance(
+    *,
+    device: Any,
+    seed: int | None,
+    weights: dict[str, str] | None = None,
+    wall_time: float | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """Versions, device, seed, torch's CPU thread count and weight hashes (name -> sha256) for a result."""
     import torch  # local: keeps this module importable cheaply
 
     from . import __version__, distributed
     from .devices import PRECISION
 
-    versions = {"ganeval": __version__, "torch": str(torch.__version__), "numpy": np.__version__,
-                "python": platform.python_version()}
-    prov: dict[str, Any] = {"versions": versions, "device": str(device), "seed": seed, "precision": PRECISION,
-                            "world_size": distributed.world_size(), "num_threads": torch.get_num_threads(),
-                            "weights": dict(weights or {}), "timestamp": time.time()}
+    versions = {
+        "ganeval": __version__,
+        "torch": str(torch.__version__),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+    prov: dict[str, Any] = {
+        "versions": versions,
+        "device": str(device),
+        "seed": seed,
+        "precision": PRECISION,
+        "world_size": distributed.world_size(),
+        "num_threads": torch.get_num_threads(),
+        "weights": dict(weights or {}),
+        "timestamp": time.time(),
+    }
     if wall_time is not None:
         prov["wall_time"] = float(wall_time)
         prov["wall_time_str"] = format_time(wall_time)
@@ -143,9 +167,14 @@ class MetricResult:
         """One-row pandas DataFrame: metric, value, std, CI, n, and the flattened config."""
         import pandas as pd
 
-        row: dict[str, Any] = {"metric": self.metric, "value": self.value, "std": self.std,
-                               "ci_low": self.ci_low, "ci_high": self.ci_high,
-                               "num_samples": self.num_samples}
+        row: dict[str, Any] = {
+            "metric": self.metric,
+            "value": self.value,
+            "std": self.std,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "num_samples": self.num_samples,
+        }
         for k, v in self.extra.items():
             if isinstance(v, (int, float, str, bool)) or v is None:
                 row[k] = v
@@ -210,16 +239,23 @@ def _encode_data(value: Any) -> Any:
 
             raise GanevalTypeError(f"A result's per-sample arrays must hold numbers, but one has dtype {value.dtype}.")
         arr = np.ascontiguousarray(value)
-        return {"__ndarray__": {"dtype": arr.dtype.newbyteorder("<").str, "shape": list(arr.shape),
-                                "base64": base64.b64encode(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
-                                .decode("ascii")}}
+        return {
+            "__ndarray__": {
+                "dtype": arr.dtype.newbyteorder("<").str,
+                "shape": list(arr.shape),
+                "base64": base64.b64encode(arr.astype(arr.dtype.newbyteorder("<")).tobytes()).decode("ascii"),
+            }
+        }
     if isinstance(value, dict):
         return {str(k): _encode_data(v) for k, v in value.items()}
     if type(value).__name__ == "DataFrame":  # pandas, without importing it here
         columns = [str(c) for c in value.columns]
-        data = [_encode_data(value[c].to_numpy()) if value[c].dtype.kind in "biufc" else
-                {"__series__": {"dtype": str(value[c].dtype), "values": to_jsonable(value[c].tolist())}}
-                for c in value.columns]
+        data = [
+            _encode_data(value[c].to_numpy())
+            if value[c].dtype.kind in "biufc"
+            else {"__series__": {"dtype": str(value[c].dtype), "values": to_jsonable(value[c].tolist())}}
+            for c in value.columns
+        ]
         return {"__dataframe__": {"columns": columns, "data": data}}
     return to_jsonable(value)
 
@@ -244,8 +280,10 @@ def _decode_data(value: Any, where: str) -> Any:
 
         spec = value["__dataframe__"]
         try:
-            cols = [(str(c), _decode_data(v, f"{where} column {c!r}")) for c, v in zip(spec["columns"], spec["data"],
-                                                                                        strict=True)]
+            cols = [
+                (str(c), _decode_data(v, f"{where} column {c!r}"))
+                for c, v in zip(spec["columns"], spec["data"], strict=True)
+            ]
         except (KeyError, TypeError, ValueError) as exc:
             raise GanevalValueError(f"{where} is not a valid stored table ({exc}); fix or remove that line.") from None
         return pd.DataFrame(dict(cols), columns=[c for c, _ in cols])
@@ -275,8 +313,9 @@ def _restore_nonfinite(rec: dict[str, Any], where: str) -> None:
                 raise ValueError(f"the value at {path} is not null")
             target[path[-1]] = _NONFINITE[text]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise GanevalValueError(f"{where}: its `nonfinite` entry {item!r} does not fit the record ({exc}); fix or "
-                                    "remove that line.") from None
+            raise GanevalValueError(
+                f"{where}: its `nonfinite` entry {item!r} does not fit the record ({exc}); fix or remove that line."
+            ) from None
 
 
 def _infer_type(metric: str) -> str:
@@ -333,25 +372,34 @@ def result_from_record(rec: Any, where: str = "record") -> MetricResult:
         raise GanevalValueError(f"{where} is a JSON {type(rec).__name__}, not a result object; fix or remove it.")
     metric = rec.get("metric")
     if not (isinstance(metric, str) and isinstance(rec.get("results"), dict) and metric in rec["results"]):
-        raise GanevalValueError(f"{where} is not a ganeval result (it needs `metric` and `results[metric]`); "
-                                "fix or remove that line.")
+        raise GanevalValueError(
+            f"{where} is not a ganeval result (it needs `metric` and `results[metric]`); fix or remove that line."
+        )
     rec = json.loads(json.dumps(rec))  # a private copy: non-finite values are put back in place
     _restore_nonfinite(rec, where)
     type_name = rec.get("result_type") or _infer_type(metric)
     if type_name not in RESULT_TYPES:
-        raise GanevalValueError(f"{where} has `result_type` {type_name!r}, which is not one of "
-                                f"{', '.join(RESULT_TYPES)}; fix or remove that line.")
+        raise GanevalValueError(
+            f"{where} has `result_type` {type_name!r}, which is not one of "
+            f"{', '.join(RESULT_TYPES)}; fix or remove that line."
+        )
     cls = getattr(importlib.import_module(RESULT_TYPES[type_name]), type_name)
     ci = rec.get("ci95") if rec.get("ci95") is not None else [None, None]
     value, std = rec["results"][metric], rec.get("std")
     num = rec.get("num_samples", 0)
-    if not (isinstance(ci, list) and len(ci) == 2 and all(_is_number(v) for v in (*ci, value, std))
-            and isinstance(num, int) and not isinstance(num, bool)):
+    if not (
+        isinstance(ci, list)
+        and len(ci) == 2
+        and all(_is_number(v) for v in (*ci, value, std))
+        and isinstance(num, int)
+        and not isinstance(num, bool)
+    ):
         raise GanevalValueError(f"{where} has a non-numeric value, std, ci95 or num_samples; fix or remove that line.")
     parts = {k: rec.get(k) if rec.get(k) is not None else {} for k in ("config", "provenance", "extra")}
     if not all(isinstance(v, dict) for v in parts.values()):
-        raise GanevalValueError(f"{where}: `config`, `provenance` and `extra` must be JSON objects; fix or remove "
-                                "that line.")
+        raise GanevalValueError(
+            f"{where}: `config`, `provenance` and `extra` must be JSON objects; fix or remove that line."
+        )
     from ._renamed import upgrade_config
 
     parts["config"] = upgrade_config(parts["config"])  # lines of 0.1.0 name `protocol` what is now renamed
@@ -363,14 +411,23 @@ def result_from_record(rec: Any, where: str = "record") -> MetricResult:
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise GanevalValueError(f"{where}: `data` holds {unknown}, which {type_name} does not have; fix or remove "
-                                "that line.")
+        raise GanevalValueError(
+            f"{where}: `data` holds {unknown}, which {type_name} does not have; fix or remove that line."
+        )
     arrays = {k: _decode_data(v, f"{where} data.{k}") for k, v in data.items()}
     if type_name == "SeparabilityResult" and arrays.get("normals") is None:
         arrays["normals"] = {}
-    return cls(metric=metric, value=math.nan if value is None else float(value), std=std, ci_low=ci[0],
-               ci_high=ci[1], num_samples=num, higher_is_better=bool(rec.get("higher_is_better", False)),
-               **parts, **arrays)
+    return cls(
+        metric=metric,
+        value=math.nan if value is None else float(value),
+        std=std,
+        ci_low=ci[0],
+        ci_high=ci[1],
+        num_samples=num,
+        higher_is_better=bool(rec.get("higher_is_better", False)),
+        **parts,
+        **arrays,
+    )
 
 
 def load_results(path: str | os.PathLike[str]) -> list[MetricResult]:
@@ -394,8 +451,10 @@ def load_results(path: str | os.PathLike[str]) -> list[MetricResult]:
 
     p = Path(path)
     if not p.is_file():
-        raise GanevalValueError(f"Argument `path` must be an existing results file (results.jsonl), but {str(p)!r} "
-                                f"{'is a folder' if p.is_dir() else 'does not exist'}.")
+        raise GanevalValueError(
+            f"Argument `path` must be an existing results file (results.jsonl), but {str(p)!r} "
+            f"{'is a folder' if p.is_dir() else 'does not exist'}."
+        )
     try:
         if p.stat().st_size > _MAX_RESULTS_BYTES:
             raise GanevalValueError(f"{p} must be a results file of at most 1 GiB.")

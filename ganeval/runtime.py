@@ -73,8 +73,11 @@ class RunInterrupted(KeyboardInterrupt):
 
     def __init__(self, done: int, total: int, run_dir: Path | None) -> None:
         self.done, self.total, self.run_dir = done, total, run_dir
-        where = (f"; {done} completed samples are kept in {run_dir}: run the same command again to resume"
-                 if run_dir is not None else "; nothing was kept (no run folder was given)")
+        where = (
+            f"; {done} completed samples are kept in {run_dir}: run the same command again to resume"
+            if run_dir is not None
+            else "; nothing was kept (no run folder was given)"
+        )
         super().__init__(f"interrupted after {done} of {total} samples{where}.")
 
 
@@ -127,7 +130,8 @@ class _RunFolder:
             if old is not None and old != self.hash:
                 raise RunFolderMismatchError(
                     f"Run folder {self.dir} holds a run with another configuration (hash {str(old)[:12]}, "
-                    f"this run {self.hash[:12]}); use another output folder or delete that one.")
+                    f"this run {self.hash[:12]}); use another output folder or delete that one."
+                )
             if old is not None or not write:
                 return
         if not write:
@@ -137,8 +141,9 @@ class _RunFolder:
             blob = json.dumps({"config_hash": self.hash, "config": to_jsonable(self.config)}, indent=2).encode()
             atomic_write(meta, lambda tmp: Path(tmp).write_bytes(blob))
         except OSError as exc:
-            raise OutputError(f"Cannot write the run folder {self.dir}: {exc.strerror or exc}; "
-                              "choose a writable output folder.") from exc
+            raise OutputError(
+                f"Cannot write the run folder {self.dir}: {exc.strerror or exc}; choose a writable output folder."
+            ) from exc
 
     @staticmethod
     def _stored_hash(meta: Path) -> str | None:
@@ -152,13 +157,17 @@ class _RunFolder:
         except (OSError, ValueError, RecursionError):
             old = None
         if not isinstance(old, str):
-            log.warning("run folder record %s is unreadable; it is rewritten (chunks carry their own "
-                        "configuration hash and are verified one by one)", meta)
+            log.warning(
+                "run folder record %s is unreadable; it is rewritten (chunks carry their own "
+                "configuration hash and are verified one by one)",
+                meta,
+            )
             return None
         return old
 
-    def _read_chunk(self, path: Path, start: int, end: int, layout: dict[str, tuple[str, tuple[int, ...]]] | None
-                    ) -> dict[str, np.ndarray]:
+    def _read_chunk(
+        self, path: Path, start: int, end: int, layout: dict[str, tuple[str, tuple[int, ...]]] | None
+    ) -> dict[str, np.ndarray]:
         """The verified arrays of one chunk; :class:`_CorruptChunk` naming what is wrong otherwise."""
         from ._npfile import read_npz
         from .errors import CheckpointError
@@ -177,8 +186,9 @@ class _RunFolder:
         expect = {"start": start, "end": end, "config_hash": self.hash, "sha256": _checksum(arrays)}
         for key, want in expect.items():
             if rec.get(key) != want:
-                raise _CorruptChunk(f"its {key} does not match (recorded {str(rec.get(key))[:16]!r}, "
-                                   f"expected {str(want)[:16]!r})")
+                raise _CorruptChunk(
+                    f"its {key} does not match (recorded {str(rec.get(key))[:16]!r}, expected {str(want)[:16]!r})"
+                )
         if not arrays:
             raise _CorruptChunk("it holds no arrays")
         for k, a in arrays.items():
@@ -201,8 +211,9 @@ class _RunFolder:
         if not self.chunks.is_dir():
             return parts, 0
         # only finished chunks count; a temp file left by a kill mid-write is ignored
-        spans = sorted((int(m.group(1)), int(m.group(2)), p) for p in self.chunks.iterdir()
-                       if (m := _CHUNK_NAME.fullmatch(p.name)))
+        spans = sorted(
+            (int(m.group(1)), int(m.group(2)), p) for p in self.chunks.iterdir() if (m := _CHUNK_NAME.fullmatch(p.name))
+        )
         layout: dict[str, tuple[str, tuple[int, ...]]] | None = None
         for i, (start, end, path) in enumerate(spans):
             if start != done:
@@ -212,7 +223,7 @@ class _RunFolder:
                     raise _CorruptChunk("its name gives an empty sample range")
                 arrays = self._read_chunk(path, start, end, layout)
             except _CorruptChunk as exc:
-                self._discard(path, str(exc), [p for _, _, p in spans[i + 1:]])
+                self._discard(path, str(exc), [p for _, _, p in spans[i + 1 :]])
                 break
             layout = {k: (a.dtype.str, a.shape[1:]) for k, a in arrays.items()}
             for k, a in arrays.items():
@@ -221,8 +232,12 @@ class _RunFolder:
         return parts, done
 
     def _discard(self, path: Path, why: str, later: list[Path]) -> None:
-        log.warning("resume chunk %s is corrupt (%s); it%s is deleted and recomputed", path, why,
-                    f" and {len(later)} later chunk(s)" if later else "")
+        log.warning(
+            "resume chunk %s is corrupt (%s); it%s is deleted and recomputed",
+            path,
+            why,
+            f" and {len(later)} later chunk(s)" if later else "",
+        )
         self.discarded.append(f"{path}: {why}")
         self._to_delete = [path, *later]
 
@@ -232,9 +247,11 @@ class _RunFolder:
             try:
                 p.unlink(missing_ok=True)
             except OSError as exc:
-                raise OutputError(f"Resume chunk {p} failed verification and cannot be deleted "
-                                  f"({exc.strerror or exc}); delete {self.chunks} and run the same command "
-                                  "again.") from None
+                raise OutputError(
+                    f"Resume chunk {p} failed verification and cannot be deleted "
+                    f"({exc.strerror or exc}); delete {self.chunks} and run the same command "
+                    "again."
+                ) from None
 
     def write(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> None:
         path = self.chunks / f"{start:010d}-{end:010d}.npz"
@@ -251,8 +268,10 @@ class _RunFolder:
         except OSError as exc:
             if "tmp" in locals() and os.path.exists(tmp):
                 os.unlink(tmp)
-            raise OutputError(f"Cannot write a result chunk to {self.chunks}: {exc.strerror or exc}; "
-                              "completed chunks are kept, free space and run the same command again.") from exc
+            raise OutputError(
+                f"Cannot write a result chunk to {self.chunks}: {exc.strerror or exc}; "
+                "completed chunks are kept, free space and run the same command again."
+            ) from exc
 
 
 class _ConcatView(Mapping):
@@ -291,8 +310,7 @@ class _Progress:
         if self.mode == "bar":
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", file=sys.stderr,
-                            dynamic_ncols=True)
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", file=sys.stderr, dynamic_ncols=True)
 
     def update(self, done: int, final: bool = False) -> None:
         if self.bar is not None:
@@ -306,13 +324,18 @@ class _Progress:
         rate = (done - self.start_done) / max(now - self.t0, 1e-9)
         eta = (self.total - done) / rate if rate > 0 else float("inf")
         if self.mode == "json":
-            rec = {"event": "progress", "desc": self.desc, "done": done, "total": self.total,
-                   "samples_per_s": round(rate, 3), "eta_s": None if eta == float("inf") else round(eta, 1)}
+            rec = {
+                "event": "progress",
+                "desc": self.desc,
+                "done": done,
+                "total": self.total,
+                "samples_per_s": round(rate, 3),
+                "eta_s": None if eta == float("inf") else round(eta, 1),
+            }
             print(json.dumps(rec), file=sys.stderr, flush=True)
         else:
             eta_s = "?" if eta == float("inf") else f"{eta:.0f}s"
-            print(f"{self.desc}: {done}/{self.total} samples ({rate:.1f}/s, ETA {eta_s})", file=sys.stderr,
-                  flush=True)
+            print(f"{self.desc}: {done}/{self.total} samples ({rate:.1f}/s, ETA {eta_s})", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -334,7 +357,7 @@ class _Caller:
         outs: list[dict[str, np.ndarray]] = []
         pos = 0
         while pos < len(idx):
-            piece = idx[pos:pos + self.max_call]
+            piece = idx[pos : pos + self.max_call]
             try:
                 with full_fp32():  # every metric's forwards in true float32 (TF32 off; restored after)
                     outs.append(self._checked(self.fn(piece), len(piece)))
@@ -356,28 +379,33 @@ class _Caller:
         from .errors import GanevalValueError
 
         if not isinstance(out, Mapping) or not out:
-            raise GanevalValueError(f"The per-sample function must return a non-empty dict of arrays, but returned "
-                                    f"{type(out).__name__}.")
+            raise GanevalValueError(
+                f"The per-sample function must return a non-empty dict of arrays, but returned {type(out).__name__}."
+            )
         arrays = {str(k): np.asarray(v) for k, v in out.items()}
         for k, a in arrays.items():
             if a.dtype == object or a.ndim == 0 or a.shape[0] != rows:
                 raise GanevalValueError(
                     f"The per-sample function returned {k!r} with shape {list(a.shape)} (dtype {a.dtype}) for "
                     f"{rows} sample indices; every output must have one row per index (a model returning "
-                    "more or fewer items than it was given?).")
+                    "more or fewer items than it was given?)."
+                )
         layout = {k: (a.dtype.str, a.shape[1:]) for k, a in arrays.items()}
         if self.layout is None:
             self.layout = layout
         elif layout != self.layout:
             raise GanevalValueError(
                 f"The per-sample function changed its outputs between batches: {_fmt_layout(self.layout)} "
-                f"before, {_fmt_layout(layout)} now; a model whose output size varies cannot be evaluated.")
+                f"before, {_fmt_layout(layout)} now; a model whose output size varies cannot be evaluated."
+            )
         return arrays
 
 
 def _fmt_layout(layout: Mapping[str, tuple[str, tuple[int, ...]]]) -> str:
-    return ", ".join(f"{k} {np.dtype(d).name} [*, {', '.join(map(str, shape))}]".replace(", ]", "]")
-                     for k, (d, shape) in sorted(layout.items()))
+    return ", ".join(
+        f"{k} {np.dtype(d).name} [*, {', '.join(map(str, shape))}]".replace(", ]", "]")
+        for k, (d, shape) in sorted(layout.items())
+    )
 
 
 def _progress_mode(progress: Any) -> str:
@@ -386,7 +414,9 @@ def _progress_mode(progress: Any) -> str:
     if not isinstance(mode, str) or mode not in PROGRESS_MODES:
         from .errors import GanevalValueError
 
-        raise GanevalValueError(f"Argument `progress` must be one of {', '.join(PROGRESS_MODES)}, but got {progress!r}.")
+        raise GanevalValueError(
+            f"Argument `progress` must be one of {', '.join(PROGRESS_MODES)}, but got {progress!r}."
+        )
     return mode
 
 
@@ -473,8 +503,10 @@ def map_samples(
                     parts.setdefault(k, []).append(v)
                     pending.setdefault(k, []).append(v)
             done = min(done + world * batch_size, num_samples)
-            if folder is not None and (sum(len(a) for a in next(iter(pending.values()), [])) >= chunk_samples
-                                       or time.monotonic() - last_flush > _CHUNK_SECONDS):
+            if folder is not None and (
+                sum(len(a) for a in next(iter(pending.values()), [])) >= chunk_samples
+                or time.monotonic() - last_flush > _CHUNK_SECONDS
+            ):
                 flush()
             bar.update(done)
             if stop_when is not None and min_samples <= done < num_samples and stop_when(_ConcatView(parts)):
@@ -484,8 +516,9 @@ def map_samples(
     except KeyboardInterrupt as exc:
         bar.close()
         flush()
-        raise RunInterrupted(pending_start if folder is not None else 0, num_samples,
-                             folder.dir if folder is not None else None) from exc
+        raise RunInterrupted(
+            pending_start if folder is not None else 0, num_samples, folder.dir if folder is not None else None
+        ) from exc
     bar.update(done, final=True)
     bar.close()
     # a resumed folder may hold more samples than asked for now: keep the first num_samples

@@ -90,8 +90,13 @@ def _decode(node: Any, ctx: dict[str, Any]) -> Any:
     if "record" in node:
         rec = node["record"]
         src = ctx["sources"].setdefault(rec["source_file"], f"# {rec['source_file']}: source not stored\n")
-        meta = {"type": "class", "version": rec["version"], "module_src": src, "class_name": rec["class_name"],
-                "state": _decode(rec["state"], ctx)}
+        meta = {
+            "type": "class",
+            "version": rec["version"],
+            "module_src": src,
+            "class_name": rec["class_name"],
+            "state": _decode(rec["state"], ctx),
+        }
         return _Record(ctx["reconstruct"], meta)
     if "tensor" in node:
         t = ctx["tensor"](node)
@@ -110,8 +115,9 @@ def _decode(node: Any, ctx: dict[str, Any]) -> Any:
     return {k: _decode(v, ctx) for k, v in node.items()}  # plain JSON dicts (training_set_kwargs)
 
 
-def ada_snapshot_bytes(name: str, *, protocol: int, numpy_path: str = "numpy.core.multiarray",
-                       tree: dict[str, Any] | None = None) -> bytes:
+def ada_snapshot_bytes(
+    name: str, *, protocol: int, numpy_path: str = "numpy.core.multiarray", tree: dict[str, Any] | None = None
+) -> bytes:
     """The snapshot of fixture ``name`` as NVIDIA's training loop pickles it (see module docstring)."""
     tree = records(name) if tree is None else tree
     wpath = FIXTURES / name / "weights.safetensors"
@@ -129,6 +135,7 @@ def ada_snapshot_bytes(name: str, *, protocol: int, numpy_path: str = "numpy.cor
             if dtype.is_floating_point:
                 return torch.randn(node["shape"], generator=gen).to(dtype)
             return torch.zeros(node["shape"], dtype=dtype)
+
         return make
 
     with nvidia_modules() as (_Network, EasyDict, reconstruct), _numpy_scalar_global(numpy_path) as scalar:
@@ -161,8 +168,15 @@ def rosinality_checkpoint(name: str, path: Path) -> Path:
     else:
         g = {k: (v + 0.5 if not k.endswith("kernel") else v.clone()) for k, v in g_ema.items()}
         d = {"convs.0.0.weight": torch.randn(4, 3, 1, 1), "final_linear.1.bias": torch.zeros(1)}
-        obj = {"g": g, "d": d, "g_ema": g_ema, "g_optim": _adam_state(g), "d_optim": _adam_state(d),
-               "args": argparse.Namespace(**cfg["train_args"]), "ada_aug_p": 0.125}
+        obj = {
+            "g": g,
+            "d": d,
+            "g_ema": g_ema,
+            "g_optim": _adam_state(g),
+            "d_optim": _adam_state(d),
+            "args": argparse.Namespace(**cfg["train_args"]),
+            "ada_aug_p": 0.125,
+        }
     torch.save(obj, path)
     return path
 

@@ -54,7 +54,7 @@ class _Pickler(pickle._Pickler):  # the pure-Python pickler, so NumPy's global p
     def save_global(self, obj: Any, name: str | None = None) -> None:
         module = getattr(obj, "__module__", None) or ""
         if self.proto >= 4 and module.startswith("numpy._core") and self.numpy_prefix != "numpy._core":
-            self.save(self.numpy_prefix + module[len("numpy._core"):])
+            self.save(self.numpy_prefix + module[len("numpy._core") :])
             self.save(name or obj.__qualname__)
             self.write(pickle.STACK_GLOBAL)
             self.memoize(obj)
@@ -82,21 +82,28 @@ def _weight(weights: dict[str, np.ndarray], key: str) -> np.ndarray:
     return weights["Gs/" + key[2:]]
 
 
-def _network(Network: type, layout: dict, weights: dict[str, np.ndarray], prefix: str,
-             edit: Callable[[str, dict], None] | None) -> Any:
-    state = {"version": layout["version"], "name": layout["name"], "static_kwargs": dict(layout["static_kwargs"]),
-             "components": {key: _network(Network, comp, weights, f"{prefix}/{key}", edit)
-                            for key, comp in layout["components"].items()},
-             "build_module_src": "# placeholder: the producer stores its module source here; none is kept",
-             "build_func_name": layout["build_func_name"],
-             "variables": [(name, _value(_weight(weights, f"{prefix}/{name}"))) for name in layout["variables"]]}
+def _network(
+    Network: type, layout: dict, weights: dict[str, np.ndarray], prefix: str, edit: Callable[[str, dict], None] | None
+) -> Any:
+    state = {
+        "version": layout["version"],
+        "name": layout["name"],
+        "static_kwargs": dict(layout["static_kwargs"]),
+        "components": {
+            key: _network(Network, comp, weights, f"{prefix}/{key}", edit) for key, comp in layout["components"].items()
+        },
+        "build_module_src": "# placeholder: the producer stores its module source here; none is kept",
+        "build_func_name": layout["build_func_name"],
+        "variables": [(name, _value(_weight(weights, f"{prefix}/{name}"))) for name in layout["variables"]],
+    }
     if edit is not None:
         edit(prefix, state)
     return Network(**{k: state[k] for k in STATE_KEYS})
 
 
-def build_pickle(folder: Path, *, protocol: int, numpy_prefix: str = "numpy.core",
-                 edit: Callable[[str, dict], None] | None = None) -> bytes:
+def build_pickle(
+    folder: Path, *, protocol: int, numpy_prefix: str = "numpy.core", edit: Callable[[str, dict], None] | None = None
+) -> bytes:
     """The pickle bytes of ``(G, D, Gs)`` (or the lone ``D`` of a classifier folder).
 
     ``edit(prefix, state)`` may change a network's state dict before it is pickled (``prefix`` is

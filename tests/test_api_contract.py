@@ -48,16 +48,27 @@ def tiny_file(tmp_path_factory) -> Path:
 # cheap, so the only thing that can fail is the source
 ENTRY_POINTS = {
     "ppl": lambda src: ganeval.ppl(src, num_samples=100, distance=squared_l2, device="cpu", progress=False),
-    "separability": lambda src: ganeval.separability(src, "zoo:shapes-classifier", num_samples=20, num_keep=10,
-                                                     device="cpu", cache_dir=False, progress=False),
-    "fid": lambda src: ganeval.fid(src, "zoo:shapes", num_samples=8, extractor="zoo:shapes-classifier",
-                                   device="cpu", progress=False),
-    "kid": lambda src: kid(src, "zoo:shapes", num_samples=8, extractor="zoo:shapes-classifier", device="cpu",
-                           progress=False),
-    "precision_recall": lambda src: precision_recall(src, "zoo:shapes", num_samples=8,
-                                                     extractor="zoo:shapes-classifier", device="cpu", progress=False),
-    "evaluate": lambda src: evaluate(src, "zoo:shapes", metrics=["fid", "kid"], num_samples=8,
-                                     extractor="zoo:shapes-classifier", device="cpu", progress=False),
+    "separability": lambda src: ganeval.separability(
+        src, "zoo:shapes-classifier", num_samples=20, num_keep=10, device="cpu", cache_dir=False, progress=False
+    ),
+    "fid": lambda src: ganeval.fid(
+        src, "zoo:shapes", num_samples=8, extractor="zoo:shapes-classifier", device="cpu", progress=False
+    ),
+    "kid": lambda src: kid(
+        src, "zoo:shapes", num_samples=8, extractor="zoo:shapes-classifier", device="cpu", progress=False
+    ),
+    "precision_recall": lambda src: precision_recall(
+        src, "zoo:shapes", num_samples=8, extractor="zoo:shapes-classifier", device="cpu", progress=False
+    ),
+    "evaluate": lambda src: evaluate(
+        src,
+        "zoo:shapes",
+        metrics=["fid", "kid"],
+        num_samples=8,
+        extractor="zoo:shapes-classifier",
+        device="cpu",
+        progress=False,
+    ),
     "inception_score": lambda src: inception_score(src, num_samples=8, device="cpu", progress=False),
     "equivariance": lambda src: equivariance(src, kind="eqt_int", num_samples=2, device="cpu", progress=False),
     "load_generator": lambda src: ganeval.load_generator(src),
@@ -100,18 +111,31 @@ def test_report_records_the_same_exception_for_a_bad_source(mistake, tmp_path, t
     from ganeval.report.runner import read_records
 
     make, expected = MISTAKES[mistake]
-    cfg = parse_config({"name": "contract", "out": str(tmp_path / "rep"), "device": "cpu",
-                        "generators": [{"label": "bad", "source": str(make(tmp_path))}],
-                        "metrics": [{"name": "ppl", "samples": 100}], "figures": {"enabled": False}})
+    cfg = parse_config(
+        {
+            "name": "contract",
+            "out": str(tmp_path / "rep"),
+            "device": "cpu",
+            "generators": [{"label": "bad", "source": str(make(tmp_path))}],
+            "metrics": [{"name": "ppl", "samples": 100}],
+            "figures": {"enabled": False},
+        }
+    )
     outcome = run_report(cfg)
     (failure,) = [r for r in read_records(outcome.results_path) if r["record"] == "failure"]
     assert failure["report"]["error_type"] == expected.__name__
     assert "\n" not in failure["report"]["message"]
 
 
-@pytest.mark.parametrize("command", [["ppl", "--samples", "100"], ["separability", "--samples", "20", "--keep", "10",
-                                                                  "--no-cache", "--classifier", "zoo:shapes-classifier"],
-                                     ["fid", "--samples", "8"], ["eq", "--samples", "2"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ppl", "--samples", "100"],
+        ["separability", "--samples", "20", "--keep", "10", "--no-cache", "--classifier", "zoo:shapes-classifier"],
+        ["fid", "--samples", "8"],
+        ["eq", "--samples", "2"],
+    ],
+)
 def test_cli_bad_generator_is_one_line_and_exit_2(command, tmp_path, tmp_home, capsys):
     code = run([*command, "--generator", str(tmp_path / "missing.pkl"), "--device", "cpu", "--quiet"])
     err = capsys.readouterr().err
@@ -137,8 +161,7 @@ def test_every_source_kind_gives_the_same_result(tiny_file, tmp_home):
         assert np.array_equal(ganeval.ppl(src, **kw).per_sample, ref.per_sample)
     fkw = {"num_samples": 16, "extractor": "zoo:shapes-classifier", "device": "cpu", "progress": False}
     assert ganeval.fid(str(tiny_file), "zoo:shapes", **fkw).value == ganeval.fid(G, "zoo:shapes", **fkw).value
-    skw = {"num_samples": 60, "num_keep": 30, "spaces": ("w",), "device": "cpu", "cache_dir": False,
-           "progress": False}
+    skw = {"num_samples": 60, "num_keep": 30, "spaces": ("w",), "device": "cpu", "cache_dir": False, "progress": False}
     by_name = ganeval.separability("zoo:shapes-stylegan", "zoo:shapes-classifier", **skw)
     loaded = ganeval.separability(ganeval.load_generator("zoo:shapes-stylegan"), "zoo:shapes-classifier", **skw)
     _same(by_name, loaded)
@@ -146,8 +169,10 @@ def test_every_source_kind_gives_the_same_result(tiny_file, tmp_home):
 
 # --------------------------------------------------------------------------- NumPy integers everywhere
 
+
 def _same(a: ganeval.MetricResult, b: ganeval.MetricResult) -> None:
     """Identical results, up to wall times and timestamps."""
+
     def strip(r: ganeval.MetricResult) -> str:
         line = json.loads(r.to_json_line())
         for key in ("total_time", "total_time_str", "timestamp", "provenance"):
@@ -170,21 +195,36 @@ def _sg3():
 
 # metric -> (call, the integer arguments)
 INT_CALLS = {
-    "ppl": (lambda G, **k: ganeval.ppl(G, distance=squared_l2, device="cpu", progress=False, target_ci=1e-9, **k),
-            {"num_samples": 120, "batch_size": 40, "seed": 3, "chunk_size": 8, "min_samples": 100}),
-    "separability": (lambda G, **k: ganeval.separability(G, "zoo:shapes-classifier", device="cpu", cache_dir=False,
-                                                         progress=False, spaces=("z", "w"), **k),
-                     {"num_samples": 60, "num_keep": 30, "seed": 2, "batch_size": 16, "w_layer": 1}),
-    "fid": (lambda G, **k: ganeval.fid(G, "zoo:shapes", extractor="zoo:shapes-classifier", device="cpu",
-                                       progress=False, **k),
-            {"num_samples": 12, "num_real": 10, "seed": 1, "batch_size": 5, "bootstrap": 4}),
-    "kid": (lambda G, **k: kid(G, "zoo:shapes", extractor="zoo:shapes-classifier", device="cpu", progress=False, **k),
-            {"num_samples": 12, "num_real": 10, "seed": 1, "batch_size": 5, "num_subsets": 3, "subset_size": 4}),
-    "precision_recall": (lambda G, **k: precision_recall(G, "zoo:shapes", extractor="zoo:shapes-classifier",
-                                                         device="cpu", progress=False, **k),
-                         {"num_samples": 12, "num_real": 10, "seed": 1, "batch_size": 5, "k": 2}),
-    "equivariance": (lambda G, **k: equivariance(_sg3(), kind="eqt_int", device="cpu", progress=False, **k),
-                     {"num_samples": 3, "seed": 4, "batch_size": 2}),
+    "ppl": (
+        lambda G, **k: ganeval.ppl(G, distance=squared_l2, device="cpu", progress=False, target_ci=1e-9, **k),
+        {"num_samples": 120, "batch_size": 40, "seed": 3, "chunk_size": 8, "min_samples": 100},
+    ),
+    "separability": (
+        lambda G, **k: ganeval.separability(
+            G, "zoo:shapes-classifier", device="cpu", cache_dir=False, progress=False, spaces=("z", "w"), **k
+        ),
+        {"num_samples": 60, "num_keep": 30, "seed": 2, "batch_size": 16, "w_layer": 1},
+    ),
+    "fid": (
+        lambda G, **k: ganeval.fid(
+            G, "zoo:shapes", extractor="zoo:shapes-classifier", device="cpu", progress=False, **k
+        ),
+        {"num_samples": 12, "num_real": 10, "seed": 1, "batch_size": 5, "bootstrap": 4},
+    ),
+    "kid": (
+        lambda G, **k: kid(G, "zoo:shapes", extractor="zoo:shapes-classifier", device="cpu", progress=False, **k),
+        {"num_samples": 12, "num_real": 10, "seed": 1, "batch_size": 5, "num_subsets": 3, "subset_size": 4},
+    ),
+    "precision_recall": (
+        lambda G, **k: precision_recall(
+            G, "zoo:shapes", extractor="zoo:shapes-classifier", device="cpu", progress=False, **k
+        ),
+        {"num_samples": 12, "num_real": 10, "seed": 1, "batch_size": 5, "k": 2},
+    ),
+    "equivariance": (
+        lambda G, **k: equivariance(_sg3(), kind="eqt_int", device="cpu", progress=False, **k),
+        {"num_samples": 3, "seed": 4, "batch_size": 2},
+    ),
 }
 
 
@@ -219,25 +259,56 @@ def test_numpy_integers_in_the_inception_score(tmp_path):
     np.save(tmp_path / "imgs.npy", images)
     kw = {"extractor": _TinyLogits(), "device": "cpu", "progress": False}
     plain = inception_score(str(tmp_path / "imgs.npy"), num_samples=6, splits=2, seed=1, batch_size=4, **kw)
-    numpy = inception_score(str(tmp_path / "imgs.npy"), num_samples=np.int64(6), splits=np.int32(2),
-                            seed=np.int64(1), batch_size=np.int64(4), **kw)
+    numpy = inception_score(
+        str(tmp_path / "imgs.npy"),
+        num_samples=np.int64(6),
+        splits=np.int32(2),
+        seed=np.int64(1),
+        batch_size=np.int64(4),
+        **kw,
+    )
     _same(plain, numpy)
 
 
 # --------------------------------------------------------------------------- CLI defaults vs library defaults
 
-@pytest.mark.parametrize("command, option, cli_default, library, function", [
-    (["ppl"], "--samples", "ganeval.cli.ppl:DEFAULT_SAMPLES", "ganeval.metrics.ppl:DEFAULT_NUM_SAMPLES",
-     "ganeval.ppl()"),
-    (["eq"], "--samples", "ganeval.cli.equivariance:DEFAULT_SAMPLES",
-     "ganeval.metrics.equivariance:DEFAULT_NUM_SAMPLES", "ganeval.equivariance()"),
-    (["separability"], "--samples", "ganeval.cli.separability:ZOO_SAMPLES", "separability:num_samples",
-     "ganeval.separability() (num_samples)"),
-    (["separability"], "--keep", "ganeval.cli.separability:ZOO_KEEP", "separability:num_keep",
-     "ganeval.separability() (num_keep)"),
-])
-def test_cli_sample_defaults_that_differ_from_the_library_are_printed(command, option, cli_default, library,
-                                                                      function, tmp_path, tmp_home, capsys):
+
+@pytest.mark.parametrize(
+    "command, option, cli_default, library, function",
+    [
+        (
+            ["ppl"],
+            "--samples",
+            "ganeval.cli.ppl:DEFAULT_SAMPLES",
+            "ganeval.metrics.ppl:DEFAULT_NUM_SAMPLES",
+            "ganeval.ppl()",
+        ),
+        (
+            ["eq"],
+            "--samples",
+            "ganeval.cli.equivariance:DEFAULT_SAMPLES",
+            "ganeval.metrics.equivariance:DEFAULT_NUM_SAMPLES",
+            "ganeval.equivariance()",
+        ),
+        (
+            ["separability"],
+            "--samples",
+            "ganeval.cli.separability:ZOO_SAMPLES",
+            "separability:num_samples",
+            "ganeval.separability() (num_samples)",
+        ),
+        (
+            ["separability"],
+            "--keep",
+            "ganeval.cli.separability:ZOO_KEEP",
+            "separability:num_keep",
+            "ganeval.separability() (num_keep)",
+        ),
+    ],
+)
+def test_cli_sample_defaults_that_differ_from_the_library_are_printed(
+    command, option, cli_default, library, function, tmp_path, tmp_home, capsys
+):
     import importlib
     import inspect
 
@@ -262,8 +333,12 @@ def test_cli_sample_defaults_that_differ_from_the_library_are_printed(command, o
     code = run(args)
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Note:") and option in line]
     assert code == 2
-    assert notes == [(f"Note: {option} defaults to {cli:,} here but {function} defaults to {lib:,}; "
-                      f"pass {option} {lib} for the library's count.")]
+    assert notes == [
+        (
+            f"Note: {option} defaults to {cli:,} here but {function} defaults to {lib:,}; "
+            f"pass {option} {lib} for the library's count."
+        )
+    ]
 
 
 def test_fid_cli_default_sample_count_is_the_library_default():
@@ -277,12 +352,24 @@ def test_fid_cli_default_sample_count_is_the_library_default():
 
 # --------------------------------------------------------------------------- `protocol` renamed, still accepted
 
-@pytest.mark.parametrize("call, new_key, value", [
-    (lambda G, **k: ganeval.ppl(G, num_samples=100, distance=squared_l2, device="cpu", progress=False, **k),
-     "downsample", "ada-pytorch"),
-    (lambda G, **k: ganeval.fid(G, "zoo:shapes", num_samples=8, extractor="zoo:shapes-classifier", device="cpu",
-                                progress=False, **k), "resize", "pytorch-fid"),
-])
+
+@pytest.mark.parametrize(
+    "call, new_key, value",
+    [
+        (
+            lambda G, **k: ganeval.ppl(G, num_samples=100, distance=squared_l2, device="cpu", progress=False, **k),
+            "downsample",
+            "ada-pytorch",
+        ),
+        (
+            lambda G, **k: ganeval.fid(
+                G, "zoo:shapes", num_samples=8, extractor="zoo:shapes-classifier", device="cpu", progress=False, **k
+            ),
+            "resize",
+            "pytorch-fid",
+        ),
+    ],
+)
 def test_old_protocol_keyword_warns_and_gives_the_same_result(call, new_key, value, tiny_file, tmp_home):
     new = call(str(tiny_file), **{new_key: value})
     with pytest.warns(DeprecationWarning, match=f"argument `protocol` is renamed `{new_key}`"):
@@ -305,8 +392,11 @@ def test_old_separability_protocol_keyword_warns(tmp_home):
 def test_old_cli_option_warns_in_one_line(tmp_path, tmp_home, capsys):
     code = run(["ppl", "--protocol", "ada-pytorch", "--generator", str(tmp_path / "none.pkl"), "--samples", "100"])
     err = capsys.readouterr().err
-    assert code == 2 and ("Warning: option --protocol is renamed --downsample; --protocol will be removed in the "
-                          "next release.") in err.splitlines()
+    assert (
+        code == 2
+        and ("Warning: option --protocol is renamed --downsample; --protocol will be removed in the next release.")
+        in err.splitlines()
+    )
     assert run(["fid", "--protocol", "clean", "--resize", "torchmetrics", "--samples", "8"]) == 2
     assert "disagree" in capsys.readouterr().err
 
@@ -315,12 +405,21 @@ def test_results_and_report_configs_written_with_protocol_read_back_renamed(tmp_
     from ganeval._renamed import upgrade_config
     from ganeval.report import parse_config
 
-    assert upgrade_config({"space": "w", "sampling": "end", "protocol": "tf", "crop": False}) == \
-        {"space": "w", "sampling": "end", "downsample": "tf", "crop": False}
+    assert upgrade_config({"space": "w", "sampling": "end", "protocol": "tf", "crop": False}) == {
+        "space": "w",
+        "sampling": "end",
+        "downsample": "tf",
+        "crop": False,
+    }
     assert list(upgrade_config({"protocol": "tf", "extractor": "x"})) == ["resize", "extractor"]
     assert upgrade_config({"spaces": ["w"], "protocol": "heldout", "solver": "fast"})["split"] == "heldout"
     assert upgrade_config({"kind": "eqt_int", "seed": 0}) == {"kind": "eqt_int", "seed": 0}
     with pytest.warns(FutureWarning, match=r"metrics\[0\]`: key `protocol` is renamed `downsample`"):
-        cfg = parse_config({"name": "old", "generators": [{"source": "zoo:shapes-stylegan"}],
-                            "metrics": [{"name": "ppl", "protocol": "ada-pytorch"}]})
+        cfg = parse_config(
+            {
+                "name": "old",
+                "generators": [{"source": "zoo:shapes-stylegan"}],
+                "metrics": [{"name": "ppl", "protocol": "ada-pytorch"}],
+            }
+        )
     assert cfg.metrics[0].options == {"downsample": "ada-pytorch"}

@@ -49,8 +49,24 @@ def test_info_text_and_json(gen_path, capsys):
 
 def test_sample_grid_matches_generator(gen_path, tmp_path, capsys):
     out = tmp_path / "grid.png"
-    code = run(["sample", gen_path, "--seeds", "2-5", "--truncation", "0.7", "--out", str(out), "--ncols", "2",
-                "--device", "cpu", "--seed", "9"])
+    code = run(
+        [
+            "sample",
+            gen_path,
+            "--seeds",
+            "2-5",
+            "--truncation",
+            "0.7",
+            "--out",
+            str(out),
+            "--ncols",
+            "2",
+            "--device",
+            "cpu",
+            "--seed",
+            "9",
+        ]
+    )
     assert code == 0 and capsys.readouterr().out.strip() == str(out)
     grid = np.asarray(Image.open(out))
     assert grid.shape == (32, 32, 3)
@@ -58,14 +74,44 @@ def test_sample_grid_matches_generator(gen_path, tmp_path, capsys):
     z = _seeding.normal(9, "z", [2, 3, 4, 5], [16])
     with torch.no_grad():
         expected = to_uint8(G(z, truncation_psi=0.7))
-    assert _max_diff(grid[16:, :16], expected[2]) <= 1        # row-major: seed 4 is row 1, col 0
+    assert _max_diff(grid[16:, :16], expected[2]) <= 1  # row-major: seed 4 is row 1, col 0
     # a seed's image does not depend on the grid it is rendered in, nor on the batch size
-    run(["sample", gen_path, "--seeds", "4", "--truncation", "0.7", "--out", str(tmp_path / "one.png"),
-         "--device", "cpu", "--seed", "9", "--noise-mode", "const"])
+    run(
+        [
+            "sample",
+            gen_path,
+            "--seeds",
+            "4",
+            "--truncation",
+            "0.7",
+            "--out",
+            str(tmp_path / "one.png"),
+            "--device",
+            "cpu",
+            "--seed",
+            "9",
+            "--noise-mode",
+            "const",
+        ]
+    )
     assert _max_diff(np.asarray(Image.open(tmp_path / "one.png")), expected[2]) <= 1
     for bs in ("1", "3"):
-        run(["sample", gen_path, "--seeds", "2-5", "--noise-mode", "random", "--batch-size", bs, "--out",
-             str(tmp_path / f"r{bs}.png"), "--device", "cpu"])
+        run(
+            [
+                "sample",
+                gen_path,
+                "--seeds",
+                "2-5",
+                "--noise-mode",
+                "random",
+                "--batch-size",
+                bs,
+                "--out",
+                str(tmp_path / f"r{bs}.png"),
+                "--device",
+                "cpu",
+            ]
+        )
     assert _max_diff(np.asarray(Image.open(tmp_path / "r1.png")), np.asarray(Image.open(tmp_path / "r3.png"))) <= 1
 
 
@@ -73,25 +119,46 @@ def test_mix_grid_cells_are_crossovers(gen_path, tmp_path, capsys):
     from ganeval.cli.mix import render_mix
 
     out = tmp_path / "mix.png"
-    assert run(["mix", gen_path, "--rows", "1,2", "--cols", "3,4,5", "--layers", "middle", "--out", str(out),
-                "--device", "cpu"]) == 0
+    assert (
+        run(
+            [
+                "mix",
+                gen_path,
+                "--rows",
+                "1,2",
+                "--cols",
+                "3,4,5",
+                "--layers",
+                "middle",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert Image.open(out).size[1] > 3 * 16
     G = load_native(gen_path)
-    rows, _cols, cells = render_mix(G, [1, 2], [3, 4, 5], "middle", seed=0, truncation=1.0, class_index=None,
-                                   device=torch.device("cpu"))
+    rows, _cols, cells = render_mix(
+        G, [1, 2], [3, 4, 5], "middle", seed=0, truncation=1.0, class_index=None, device=torch.device("cpu")
+    )
     ws = G.mapping(_seeding.normal(0, "z", [1, 2, 3, 4, 5], [16]))
-    expected = G.synthesis(crossover(ws[1:2], ws[4:5], "middle", G=G))     # row 2, column 5
+    expected = G.synthesis(crossover(ws[1:2], ws[4:5], "middle", G=G))  # row 2, column 5
     assert (cells[1 * 3 + 2] - expected[0]).abs().max() < 1e-4
     assert (rows[0] - G.synthesis(ws[:1])[0]).abs().max() < 1e-4
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sample", "{gen}", "--seeds", "a-b"], "Option `--seeds` must be"),
-    (["mix", "{gen}", "--layers", "9-12"], "Argument `--layers` must hold layer indices from 0 to 5"),
-    (["info", "{gen}", "--device", "tpu"], "Argument `device` must be 'auto', 'cpu' or 'cuda[:N]'"),
-    (["info", "/nonexistent/gen.safetensors"], "/nonexistent/gen.safetensors"),
-    (["sample", "{gen}", "--class", "1"], "Option `--class` must be omitted"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "{gen}", "--seeds", "a-b"], "Option `--seeds` must be"),
+        (["mix", "{gen}", "--layers", "9-12"], "Argument `--layers` must hold layer indices from 0 to 5"),
+        (["info", "{gen}", "--device", "tpu"], "Argument `device` must be 'auto', 'cpu' or 'cuda[:N]'"),
+        (["info", "/nonexistent/gen.safetensors"], "/nonexistent/gen.safetensors"),
+        (["sample", "{gen}", "--class", "1"], "Option `--class` must be omitted"),
+    ],
+)
 def test_bad_input_one_line_exit_2(gen_path, args, message, capsys):
     code = run([a.format(gen=gen_path) for a in args])
     err = capsys.readouterr().err
@@ -100,8 +167,12 @@ def test_bad_input_one_line_exit_2(gen_path, args, message, capsys):
 
 
 def test_exit_status_in_subprocess(gen_path):
-    proc = subprocess.run([sys.executable, "-m", "ganeval", "mix", gen_path, "--layers", "bogus"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganeval", "mix", gen_path, "--layers", "bogus"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "`--layers`" in proc.stderr
 
@@ -110,12 +181,14 @@ def test_warnings_and_log_lines_reach_cli_users_as_one_clean_line():
     import subprocess
     import sys
 
-    code = ("import warnings, logging, sys\n"
-            "from ganeval.cli import main\n"
-            "sys.argv = ['ganeval', 'weights', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "warnings.warn('a small sample', UserWarning)\n"
-            "logging.getLogger('ganeval').warning('skipped %d pairs', 3)\n")
+    code = (
+        "import warnings, logging, sys\n"
+        "from ganeval.cli import main\n"
+        "sys.argv = ['ganeval', 'weights', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "warnings.warn('a small sample', UserWarning)\n"
+        "logging.getLogger('ganeval').warning('skipped %d pairs', 3)\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert lines == ["Warning: a small sample", "Warning: skipped 3 pairs"], proc.stderr

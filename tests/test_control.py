@@ -39,7 +39,9 @@ def test_layer_groups_follow_resolutions():
     assert layer_groups(small_v1(64)) == {"coarse": [0, 1, 2, 3], "middle": [4, 5, 6, 7], "fine": [8, 9]}
     G = StyleGAN(z_dim=8, w_dim=8, img_resolution=1024, fmap_base=64, fmap_max=8)
     groups = layer_groups(G)
-    assert groups["coarse"] == [0, 1, 2, 3] and groups["middle"] == [4, 5, 6, 7] and groups["fine"] == list(range(8, 18))
+    assert (
+        groups["coarse"] == [0, 1, 2, 3] and groups["middle"] == [4, 5, 6, 7] and groups["fine"] == list(range(8, 18))
+    )
 
 
 def test_mix_styles_picks_each_layer_from_its_source():
@@ -47,7 +49,9 @@ def test_mix_styles_picks_each_layer_from_its_source():
     mixed = mix_styles([a, b, c[:1]], [0, 2, 1, 0])
     assert mixed.shape == (2, 4, 3)
     assert mixed[:, :, 0].tolist() == [[1, 3, 2, 1]] * 2
-    with pytest.raises(GanevalValueError, match=r"`layer_source` must hold 4 source indices from 0 to 1, but got \[0, 5, 0, 0\]"):
+    with pytest.raises(
+        GanevalValueError, match=r"`layer_source` must hold 4 source indices from 0 to 1, but got \[0, 5, 0, 0\]"
+    ):
         mix_styles([a, b], [0, 5, 0, 0])
     with pytest.raises(GanevalValueError, match=r"ws_sources\[1\]"):
         mix_styles([a, torch.zeros(2, 3, 3)], [0, 1, 0, 0])
@@ -59,12 +63,19 @@ def test_crossover_layer_specs(make):
     ws = G.mapping(torch.randn(2, 32))
     a, b = ws[:1], ws[1:]
     groups = layer_groups(G)
-    for spec, chosen in [("coarse", groups["coarse"]), ("middle", groups["middle"]), ("1-2", [1, 2]),
-                         ([0, 5], [0, 5]), ("0,3-4", [0, 3, 4])]:
+    for spec, chosen in [
+        ("coarse", groups["coarse"]),
+        ("middle", groups["middle"]),
+        ("1-2", [1, 2]),
+        ([0, 5], [0, 5]),
+        ("0,3-4", [0, 3, 4]),
+    ]:
         mixed = crossover(a, b, spec, G=G)
         for k in range(G.num_ws):
             assert torch.equal(mixed[0, k], (b if k in chosen else a)[0, k]), (spec, k)
-    with pytest.raises(GanevalValueError, match=r"Argument `layers` must hold layer indices from 0 to 5, but got \[9\]"):
+    with pytest.raises(
+        GanevalValueError, match=r"Argument `layers` must hold layer indices from 0 to 5, but got \[9\]"
+    ):
         crossover(a, b, "9", G=G)
     with pytest.raises(GanevalValueError, match="'coarse', 'middle', 'fine'"):
         crossover(a, b, "sideways", G=G)
@@ -117,21 +128,23 @@ def test_random_noise_depends_only_on_seed_layer_and_index():
 def test_resampling_only_fine_noise_leaves_coarse_layers_fixed():
     G = small_v1()
     ws = G.mapping(torch.randn(1, 32)).expand(2, -1, -1)
-    noise = make_noise(G, 2, "random", seed=0, layers="4-5")   # other layers: const
+    noise = make_noise(G, 2, "random", seed=0, layers="4-5")  # other layers: const
     outs = []
     hooks = [layer.register_forward_hook(lambda m, i, o: outs.append(o)) for layer in G.synthesis.layers]
     img = G.synthesis(ws, noise_mode="const", noise=noise)
     for h in hooks:
         h.remove()
-    assert torch.equal(outs[3][0], outs[3][1])          # up to 8 px: identical for both samples
-    assert not torch.allclose(img[0], img[1])            # only the resampled fine noise differs
+    assert torch.equal(outs[3][0], outs[3][1])  # up to 8 px: identical for both samples
+    assert not torch.allclose(img[0], img[1])  # only the resampled fine noise differs
 
 
 def test_resolve_layers_and_make_noise_errors():
     assert resolve_layers("fine", [4, 4, 8, 8, 16, 16, 32, 32, 64, 64]) == [8, 9]
     assert resolve_layers(3, [4] * 5) == [3]
     G = small_v1()
-    with pytest.raises(GanevalValueError, match=r"Argument `mode` must be one of 'const', 'random', 'zero', but got 'none'"):
+    with pytest.raises(
+        GanevalValueError, match=r"Argument `mode` must be one of 'const', 'random', 'zero', but got 'none'"
+    ):
         make_noise(G, 2, "none")
     with pytest.raises(GanevalValueError, match="Argument `indices` must hold 2 sample indices, but got 3"):
         make_noise(G, 2, "random", indices=[0, 1, 2])
@@ -142,8 +155,13 @@ def test_z_only_adapter_has_no_w_space():
     G = ZOnlyGenerator(net, z_dim=8, img_resolution=4)
     z = torch.randn(5, 8)
     assert torch.equal(G(z), net(z))
-    for call in (lambda: G.mapping(z), lambda: G.synthesis(torch.zeros(5, 1, 8)), lambda: layer_groups(G),
-                 lambda: make_noise(G, 1, "random"), lambda: G(z, truncation_psi=0.7)):
+    for call in (
+        lambda: G.mapping(z),
+        lambda: G.synthesis(torch.zeros(5, 1, 8)),
+        lambda: layer_groups(G),
+        lambda: make_noise(G, 1, "random"),
+        lambda: G(z, truncation_psi=0.7),
+    ):
         with pytest.raises(UnsupportedGeneratorError, match=r"W space|noise"):
             call()
     with pytest.raises(GanevalValueError, match=r"Argument `z` must have shape \[\*, 8\], but got \[5, 7\]"):

@@ -35,8 +35,19 @@ def single(tmp_path_factory):
 def test_metrics_under_torchrun_equal_single_process(single, nproc):
     d, ref = single
     out = d / f"multi{nproc}.json"
-    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-          "-m", JOB, str(out), str(d / "real.npy")])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            "-m",
+            JOB,
+            str(out),
+            str(d / "real.npy"),
+        ]
+    )
     got = json.loads(out.read_text())
     for metric in ("ppl", "separability", "fid"):
         assert got[metric]["value"] == pytest.approx(ref[metric]["value"], rel=1e-6), metric

@@ -123,8 +123,16 @@ def test_argument_checks():
 def test_too_small_for_the_valid_region():
     """At 8 px the rotation reference's 6 px filter border leaves no valid pixel: a clear error, not a NaN."""
     torch.manual_seed(0)
-    G = StyleGAN3(z_dim=8, w_dim=8, img_resolution=8, channel_base=64, channel_max=8, num_layers=2, num_critical=1,
-                  mapping_layers=1)
+    G = StyleGAN3(
+        z_dim=8,
+        w_dim=8,
+        img_resolution=8,
+        channel_base=64,
+        channel_max=8,
+        num_layers=2,
+        num_critical=1,
+        mapping_layers=1,
+    )
     with pytest.raises(GanevalValueError, match=r"8 px images, too small for eqr: .* for 2 of 2 samples"):
         E.eqr(G, num_samples=2, device="cpu", progress=False)
 
@@ -188,7 +196,9 @@ def _paper_eqt(G, n: int, frac: bool, seed: int) -> float:
                 if js[0] < 0 or js[-1] >= res or is_[0] < 0 or is_[-1] >= res:
                     continue
                 wx, wy = _lanczos3(px - js), _lanczos3(py - is_)
-                val = np.einsum("i,j,cij->c", wy / wy.sum(), wx / wx.sum(), a[:, is_[0]:is_[-1] + 1, js[0]:js[-1] + 1])
+                val = np.einsum(
+                    "i,j,cij->c", wy / wy.sum(), wx / wx.sum(), a[:, is_[0] : is_[-1] + 1, js[0] : js[-1] + 1]
+                )
                 err += float(((b[:, v, u] - val) ** 2).sum())
                 cnt += a.shape[0]
     return 20 * math.log10(2) - 10 * math.log10(err / cnt)
@@ -197,8 +207,9 @@ def _paper_eqt(G, n: int, frac: bool, seed: int) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("frac", [False, True])
 def test_eqt_matches_independent_transcription(t_config, frac, one_thread):
-    r = (E.eqt_frac if frac else E.eqt_int)(t_config, num_samples=48, batch_size=8, seed=5, device="cpu",
-                                            progress=False)
+    r = (E.eqt_frac if frac else E.eqt_int)(
+        t_config, num_samples=48, batch_size=8, seed=5, device="cpu", progress=False
+    )
     ref = _paper_eqt(t_config, 48, frac, seed=11)
     assert abs(ref - r.value) <= r.ci_high - r.ci_low, (ref, r.value, r.ci_low, r.ci_high)
 
@@ -213,7 +224,7 @@ def _paper_rotation_kernel(mat: np.ndarray, offsets: np.ndarray, nq: int = 48) -
     keep = (np.abs(mat[0, 0] * fx + mat[0, 1] * fy) < 0.5) & (np.abs(mat[1, 0] * fx + mat[1, 1] * fy) < 0.5)
     fx, fy = fx[keep], fy[keep]
     p = offsets.reshape(-1, 2)
-    ideal = np.cos(2 * np.pi * (p[:, :1] * fx[None] + p[:, 1:] * fy[None])).sum(axis=1) / nq ** 2
+    ideal = np.cos(2 * np.pi * (p[:, :1] * fx[None] + p[:, 1:] * fy[None])).sum(axis=1) / nq**2
     step = 1 / 4
     s = np.arange(-3 + step / 2, 3, step)
     sy, sx = np.meshgrid(s, s, indexing="ij")
@@ -225,7 +236,7 @@ def _paper_rotation_kernel(mat: np.ndarray, offsets: np.ndarray, nq: int = 48) -
     w_in = win(sx) * win(sy)
     dx, dy = p[:, :1] - sx[None], p[:, 1:] - sy[None]
     w_out = win(mat[0, 0] * dx + mat[0, 1] * dy) * win(mat[1, 0] * dx + mat[1, 1] * dy)
-    window = (w_in[None] * w_out).sum(axis=1) * step ** 2
+    window = (w_in[None] * w_out).sum(axis=1) * step**2
     return (ideal * window).reshape(offsets.shape[:-1])
 
 
@@ -243,7 +254,11 @@ def _paper_eqr(G, n: int, seed: int) -> float:
     oy, ox = np.meshgrid(tab, tab, indexing="ij")
     for _ in range(n):
         z = torch.from_numpy(rng.standard_normal((1, G.z_dim))).float()
-        c = torch.nn.functional.one_hot(torch.tensor([int(rng.integers(G.c_dim))]), G.c_dim).float() if G.c_dim else None
+        c = (
+            torch.nn.functional.one_hot(torch.tensor([int(rng.integers(G.c_dim))]), G.c_dim).float()
+            if G.c_dim
+            else None
+        )
         angle = rng.uniform(-np.pi, np.pi)
         cs, sn = math.cos(angle), math.sin(angle)
         mat = np.array([[cs, sn], [-sn, cs]])  # image rotation: content at p moves to mat p
@@ -268,11 +283,18 @@ def _paper_eqr(G, n: int, seed: int) -> float:
             js = np.arange(math.ceil(x0 - 6), math.floor(x0 + 6) + 1)
             is_ = np.arange(math.ceil(y0 - 6), math.floor(y0 + 6) + 1)
             gy, gx = np.meshgrid((y0 - is_) * step + 6 * step, (x0 - js) * step + 6 * step, indexing="ij")
-            gx0, gy0 = np.clip(np.floor(gx).astype(int), 0, 12 * step - 1), np.clip(np.floor(gy).astype(int), 0, 12 * step - 1)
+            gx0, gy0 = (
+                np.clip(np.floor(gx).astype(int), 0, 12 * step - 1),
+                np.clip(np.floor(gy).astype(int), 0, 12 * step - 1),
+            )
             fx_, fy_ = gx - gx0, gy - gy0
-            k = (kern[gy0, gx0] * (1 - fx_) * (1 - fy_) + kern[gy0, gx0 + 1] * fx_ * (1 - fy_)
-                 + kern[gy0 + 1, gx0] * (1 - fx_) * fy_ + kern[gy0 + 1, gx0 + 1] * fx_ * fy_)
-            ref[:, vv, uu] = np.einsum("ij,cij->c", k, a[:, is_[0]:is_[-1] + 1, js[0]:js[-1] + 1]) / k.sum()
+            k = (
+                kern[gy0, gx0] * (1 - fx_) * (1 - fy_)
+                + kern[gy0, gx0 + 1] * fx_ * (1 - fy_)
+                + kern[gy0 + 1, gx0] * (1 - fx_) * fy_
+                + kern[gy0 + 1, gx0 + 1] * fx_ * fy_
+            )
+            ref[:, vv, uu] = np.einsum("ij,cij->c", k, a[:, is_[0] : is_[-1] + 1, js[0] : js[-1] + 1]) / k.sum()
         # pseudo-rotation: the same passband seen from the rotated grid, applied in place
         d = np.arange(-5, 6, dtype=np.float64)
         dy, dx = np.meshgrid(d, d, indexing="ij")
@@ -281,7 +303,7 @@ def _paper_eqr(G, n: int, seed: int) -> float:
         pseudo = np.zeros_like(b)
         for i in range(11):
             for j in range(11):
-                pseudo[:, 5:res - 5, 5:res - 5] += k1[i, j] * b[:, i:res - 10 + i, j:res - 10 + j]
+                pseudo[:, 5 : res - 5, 5 : res - 5] += k1[i, j] * b[:, i : res - 10 + i, j : res - 10 + j]
         valid = inside.copy()
         valid[:5], valid[-5:], valid[:, :5], valid[:, -5:] = False, False, False, False
         err += float(((ref - pseudo) ** 2)[:, valid].sum())
@@ -308,22 +330,40 @@ def test_cli_eq(tmp_path, one_thread):
     save_generator(_official("stylegan3-t"), tmp_path / "g3")
     runner = CliRunner()
     out = tmp_path / "out"
-    res = runner.invoke(command, ["--generator", str(tmp_path / "g3.safetensors"), "--kind", "eqt_int", "--samples",
-                                  "4", "--device", "cpu", "--quiet", "--out", str(out)])
+    res = runner.invoke(
+        command,
+        [
+            "--generator",
+            str(tmp_path / "g3.safetensors"),
+            "--kind",
+            "eqt_int",
+            "--samples",
+            "4",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "eqt_int" in res.output and "PSNR dB" in res.output
-    assert {"results.jsonl", "eqt_int-samples.csv", "eq-psnr.png", "eqt_int-strips.png"} <= {p.name for p in out.iterdir()}
+    assert {"results.jsonl", "eqt_int-samples.csv", "eq-psnr.png", "eqt_int-strips.png"} <= {
+        p.name for p in out.iterdir()
+    }
     line = json.loads((out / "results.jsonl").read_text().splitlines()[0])
     assert line["metric"] == "eqt_int" and line["higher_is_better"] is True
-    save_generator(StyleGAN2(z_dim=8, w_dim=8, img_resolution=8, channel_base=64, channel_max=8, mapping_layers=1),
-                   tmp_path / "g2")
+    save_generator(
+        StyleGAN2(z_dim=8, w_dim=8, img_resolution=8, channel_base=64, channel_max=8, mapping_layers=1), tmp_path / "g2"
+    )
 
     class Group(_LazyGroup):  # the `eq` registration lives in ganeval/cli/__init__.py
         def get_command(self, ctx, name):
             return command if name == "eq" else super().get_command(ctx, name)
 
-    res = runner.invoke(Group(), ["eq", "--generator", str(tmp_path / "g2.safetensors"), "--samples", "4",
-                                  "--device", "cpu", "--quiet"])
+    res = runner.invoke(
+        Group(), ["eq", "--generator", str(tmp_path / "g2.safetensors"), "--samples", "4", "--device", "cpu", "--quiet"]
+    )
     assert res.exit_code == 2 and res.output.count("\n") == 1 and "input transform" in res.output
 
 

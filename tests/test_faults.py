@@ -54,15 +54,34 @@ def test_separability_stops_naming_count_and_indices(clf):
     bad = _expected_bad()
     assert 5 < len(bad) < N // 2
     with pytest.raises(NonFiniteOutputError, match=rf"first sample indices: \[{bad[0]}, {bad[1]}"):
-        ganeval.separability(NaNWhenZ0Large(), clf, num_samples=N, num_keep=40, seed=SEED, batch_size=N,
-                             device="cpu", cache_dir=False, progress="quiet")
+        ganeval.separability(
+            NaNWhenZ0Large(),
+            clf,
+            num_samples=N,
+            num_keep=40,
+            seed=SEED,
+            batch_size=N,
+            device="cpu",
+            cache_dir=False,
+            progress="quiet",
+        )
 
 
 def test_separability_skip_leaves_out_exactly_the_bad_samples(clf):
     bad = _expected_bad()
     with pytest.warns(UserWarning, match=f"left out {len(bad)} sample"):
-        res = ganeval.separability(NaNWhenZ0Large(), clf, num_samples=N, num_keep=40, seed=SEED, batch_size=16,
-                                   device="cpu", cache_dir=False, on_nan="skip", progress="quiet")
+        res = ganeval.separability(
+            NaNWhenZ0Large(),
+            clf,
+            num_samples=N,
+            num_keep=40,
+            seed=SEED,
+            batch_size=16,
+            device="cpu",
+            cache_dir=False,
+            on_nan="skip",
+            progress="quiet",
+        )
     assert res.extra["num_nonfinite_skipped"] == len(bad)
     assert res.extra["first_nonfinite_indices"] == bad[:10].tolist()
     assert np.isfinite(res.value)

@@ -27,8 +27,25 @@ def arrays(tmp_path):
 
 
 def test_fid_cli_summary_table_json(arrays, capsys):
-    code = run(["fid", "-g", str(arrays / "gen.npy"), "-r", str(arrays / "real.npy"), "-e", "test-tiny",
-                "--device", "cpu", "-q", "--metrics", "fid,kid,pr", "--no-cache", "--out", str(arrays / "res")])
+    code = run(
+        [
+            "fid",
+            "-g",
+            str(arrays / "gen.npy"),
+            "-r",
+            str(arrays / "real.npy"),
+            "-e",
+            "test-tiny",
+            "--device",
+            "cpu",
+            "-q",
+            "--metrics",
+            "fid,kid,pr",
+            "--no-cache",
+            "--out",
+            str(arrays / "res"),
+        ]
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
     assert out[0].startswith("FD_tiny ") and "resize tf" in out[0]
@@ -41,13 +58,43 @@ def test_fid_cli_summary_table_json(arrays, capsys):
 
 
 def test_stats_cli_then_fid_against_stats(arrays, capsys):
-    assert run(["stats", str(arrays / "real.npy"), "-o", str(arrays / "ref.npz"), "-e", "test-tiny",
-                "--device", "cpu", "-q"]) == 0
+    assert (
+        run(
+            [
+                "stats",
+                str(arrays / "real.npy"),
+                "-o",
+                str(arrays / "ref.npz"),
+                "-e",
+                "test-tiny",
+                "--device",
+                "cpu",
+                "-q",
+            ]
+        )
+        == 0
+    )
     st = FeatureStatistics.load(arrays / "ref.npz")
     assert st.num_items == 30 and st.dim == 8
     capsys.readouterr()
-    assert run(["fid", "-g", str(arrays / "real.npy"), "-r", str(arrays / "ref.npz"), "-e", "test-tiny",
-                "--device", "cpu", "-q", "--json"]) == 0
+    assert (
+        run(
+            [
+                "fid",
+                "-g",
+                str(arrays / "real.npy"),
+                "-r",
+                str(arrays / "ref.npz"),
+                "-e",
+                "test-tiny",
+                "--device",
+                "cpu",
+                "-q",
+                "--json",
+            ]
+        )
+        == 0
+    )
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["results"]["FD_tiny"] == pytest.approx(0.0, abs=1e-9)
 

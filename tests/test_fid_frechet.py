@@ -97,8 +97,10 @@ def test_small_sample_warning_and_bad_shapes():
 def _kid_reference(x: np.ndarray, y: np.ndarray, idx_x: list, idx_y: list) -> float:
     """The reference formula written out pair by pair (slow, obvious)."""
     d = x.shape[1]
+
     def k(a, b):
         return (a @ b / d + 1) ** 3
+
     total = 0.0
     for ix, iy in zip(idx_x, idx_y):
         xs, ys = x[ix], y[iy]

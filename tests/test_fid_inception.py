@@ -79,16 +79,39 @@ def test_tf_resize_equals_nvidia_affine_grid_resize():
 # NVIDIA TorchScript module paths, per the 2015-12-05 graph: stem convs, then per-block branches.
 _NV_A = ["conv", "tower.conv", "tower.conv_1", "tower_1.conv", "tower_1.conv_1", "tower_1.conv_2", "tower_2.conv"]
 _NV_B = ["conv", "tower.conv", "tower.conv_1", "tower.conv_2"]
-_NV_C = ["conv", "tower.conv", "tower.conv_1", "tower.conv_2", "tower_1.conv", "tower_1.conv_1", "tower_1.conv_2",
-         "tower_1.conv_3", "tower_1.conv_4", "tower_2.conv"]
+_NV_C = [
+    "conv",
+    "tower.conv",
+    "tower.conv_1",
+    "tower.conv_2",
+    "tower_1.conv",
+    "tower_1.conv_1",
+    "tower_1.conv_2",
+    "tower_1.conv_3",
+    "tower_1.conv_4",
+    "tower_2.conv",
+]
 _NV_D = ["tower.conv", "tower.conv_1", "tower_1.conv", "tower_1.conv_1", "tower_1.conv_2", "tower_1.conv_3"]
-_NV_E = ["conv", "tower.conv", "tower.mixed.conv", "tower.mixed.conv_1", "tower_1.conv", "tower_1.conv_1",
-         "tower_1.mixed.conv", "tower_1.mixed.conv_1", "tower_2.conv"]
+_NV_E = [
+    "conv",
+    "tower.conv",
+    "tower.mixed.conv",
+    "tower.mixed.conv_1",
+    "tower_1.conv",
+    "tower_1.conv_1",
+    "tower_1.mixed.conv",
+    "tower_1.mixed.conv_1",
+    "tower_2.conv",
+]
 
 
 def test_nvidia_names_convert_to_a_complete_state_dict(weights):
     blocks = [("mixed", _NV_A), ("mixed_1", _NV_A), ("mixed_2", _NV_A), ("mixed_3", _NV_B)]
-    blocks += [(f"mixed_{i}", _NV_C) for i in range(4, 8)] + [("mixed_8", _NV_D), ("mixed_9", _NV_E), ("mixed_10", _NV_E)]
+    blocks += [(f"mixed_{i}", _NV_C) for i in range(4, 8)] + [
+        ("mixed_8", _NV_D),
+        ("mixed_9", _NV_E),
+        ("mixed_10", _NV_E),
+    ]
     paths = [f"layers.{s}" for s in ("conv", "conv_1", "conv_2", "conv_3", "conv_4")]
     paths += [f"layers.{b}.{p}" for b, branches in blocks for p in branches]
     # Take the weights in module order from ours: the NVIDIA layer order is the graph order too.

@@ -58,8 +58,11 @@ def test_folder_zip_npy_give_identical_features(tmp_path, folder, images):
             zf.write(p, p.relative_to(folder).as_posix())
     ext = TinyExtractor()
     feats = {}
-    for name, src in [("folder", FolderSource(folder)), ("zip", ZipSource(tmp_path / "a.zip")),
-                      ("npy", ArraySource(tmp_path / "a.npy"))]:
+    for name, src in [
+        ("folder", FolderSource(folder)),
+        ("zip", ZipSource(tmp_path / "a.zip")),
+        ("npy", ArraySource(tmp_path / "a.npy")),
+    ]:
         feats[name] = extract_features(src, ext, progress=False)[0]
     direct = ext(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1).detach().numpy()
     # folder/zip order: sorted relative paths (sub/ after the top-level files)
@@ -105,7 +108,7 @@ def test_stats_round_trip_and_foreign_formats(tmp_path):
     x = rng.standard_normal((300, 6)) * 3 + 100  # a large mean tests the shifted accumulation
     m = StreamingMoments(6)
     for i in range(0, 300, 7):
-        m.update(x[i:i + 7])
+        m.update(x[i : i + 7])
     st = m.finalize(meta={"k": "v"})
     np.testing.assert_allclose(st.mu, x.mean(0), rtol=1e-13)
     np.testing.assert_allclose(st.sigma, np.cov(x, rowvar=False), rtol=1e-10)
@@ -118,8 +121,16 @@ def test_stats_round_trip_and_foreign_formats(tmp_path):
     np.savez(tmp_path / "clean.npz", mu=st.mu.astype(np.float32), sigma=st.sigma)
     assert FeatureStatistics.load(tmp_path / "clean.npz").mu.dtype == np.float64
     # NVIDIA FeatureStats.__dict__: sums of x and of x x^T, population covariance
-    nv = {"capture_all": False, "capture_mean_cov": True, "max_items": None, "num_items": 300, "num_features": 6,
-          "all_features": None, "raw_mean": x.sum(0), "raw_cov": x.T @ x}
+    nv = {
+        "capture_all": False,
+        "capture_mean_cov": True,
+        "max_items": None,
+        "num_items": 300,
+        "num_features": 6,
+        "all_features": None,
+        "raw_mean": x.sum(0),
+        "raw_cov": x.T @ x,
+    }
     with open(tmp_path / "nv.pkl", "wb") as f:
         pickle.dump(nv, f)
     got = FeatureStatistics.load(tmp_path / "nv.pkl")
@@ -129,11 +140,17 @@ def test_stats_round_trip_and_foreign_formats(tmp_path):
 
 
 def test_cache_key_changes_with_every_input():
-    base = dict(content_hash="a" * 64, extractor="inception-v3-fid", weights_sha256="b" * 64, resize="tf",
-                num_items=50_000)
+    base = dict(
+        content_hash="a" * 64, extractor="inception-v3-fid", weights_sha256="b" * 64, resize="tf", num_items=50_000
+    )
     k0 = cache_key(**base)
-    for field, other in [("content_hash", "c" * 64), ("extractor", "zoo:shapes-classifier"),
-                         ("weights_sha256", "d" * 64), ("resize", "clean"), ("num_items", 49_999)]:
+    for field, other in [
+        ("content_hash", "c" * 64),
+        ("extractor", "zoo:shapes-classifier"),
+        ("weights_sha256", "d" * 64),
+        ("resize", "clean"),
+        ("num_items", 49_999),
+    ]:
         assert cache_key(**{**base, field: other}) != k0, field
     assert cache_key(**base) == k0
 
@@ -183,14 +200,24 @@ def test_open_source_dispatch(tmp_path, folder, images):
     assert isinstance(open_source(tmp_path / "st.npz", role="real", num_samples=10), FeatureStatistics)
     with pytest.raises(GanevalValueError, match="does not exist"):
         open_source(tmp_path / "missing", role="real", num_samples=10)
-    assert torch.equal(quantize(torch.tensor([-1.0, -0.99607843, 0.0, 1.0, 2.0])),
-                       torch.tensor([0, 1, 128, 255, 255], dtype=torch.uint8))
+    assert torch.equal(
+        quantize(torch.tensor([-1.0, -0.99607843, 0.0, 1.0, 2.0])),
+        torch.tensor([0, 1, 128, 255, 255], dtype=torch.uint8),
+    )
 
 
 def test_kid_and_pr_from_one_pass(folder, tmp_path, images):
     np.save(tmp_path / "g.npy", images[::-1].copy())
-    res = evaluate(tmp_path / "g.npy", folder, metrics=["fid", "kid", "pr"], extractor=TinyExtractor(), device="cpu",
-                   kid_subset_size=10, kid_subsets=5, progress=False)
+    res = evaluate(
+        tmp_path / "g.npy",
+        folder,
+        metrics=["fid", "kid", "pr"],
+        extractor=TinyExtractor(),
+        device="cpu",
+        kid_subset_size=10,
+        kid_subsets=5,
+        progress=False,
+    )
     assert [r.metric for r in res] == ["FD_tiny", "KD_tiny", "precision"]
     assert res[0].value == pytest.approx(0.0, abs=1e-10)  # same images, other order
     assert res[2].precision == 1.0 and res[2].recall == 1.0

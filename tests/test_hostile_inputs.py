@@ -34,6 +34,7 @@ def _fn(idx: np.ndarray) -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------------------------ the sample loop
 
+
 @pytest.mark.parametrize("bs", [0, -3, 2.5, True, "8", None])
 def test_batch_size_refused_not_looping(bs):
     with pytest.raises(GanevalError, match="batch_size"):
@@ -95,8 +96,14 @@ def test_damaged_resume_chunk_is_reported_and_recomputed(tmp_path, caplog, damag
 def test_chunk_of_another_configuration_is_not_reused(tmp_path, caplog):
     a, b = tmp_path / "a", tmp_path / "b"
     map_samples(_fn, 320, batch_size=160, progress="quiet", run_dir=a, config={"seed": 1})
-    map_samples(lambda i: {k: v + 1 for k, v in _fn(i).items()}, 320, batch_size=160, progress="quiet", run_dir=b,
-                config={"seed": 2})
+    map_samples(
+        lambda i: {k: v + 1 for k, v in _fn(i).items()},
+        320,
+        batch_size=160,
+        progress="quiet",
+        run_dir=b,
+        config={"seed": 2},
+    )
     os.replace(_chunks(b)[0], _chunks(a)[0])  # a chunk of seed 2 planted in seed 1's folder
     caplog.set_level(logging.WARNING, logger="ganeval")
     out = map_samples(_fn, 320, batch_size=160, progress="quiet", run_dir=a, config={"seed": 1})
@@ -105,6 +112,7 @@ def test_chunk_of_another_configuration_is_not_reused(tmp_path, caplog):
 
 
 # ------------------------------------------------------------------------------------ statistics
+
 
 def _stats(tmp_path, name="s.npz", **over):
     rng = np.random.default_rng(0)
@@ -206,6 +214,7 @@ def test_precision_recall_k_zero_is_refused():
 
 # ------------------------------------------------------------------------------------ images
 
+
 def test_16bit_png_is_scaled_not_clipped(tmp_path):
     from ganeval.features.sources import FolderSource
 
@@ -235,8 +244,9 @@ class _Gen(torch.nn.Module):
         return img.to(torch.uint8) if self.mode == "uint8" else img > 0 if self.mode == "bool" else img
 
 
-@pytest.mark.parametrize("mode,match", [("double", "must return images"), ("uint8", "floating-point"),
-                                        ("bool", "floating-point")])
+@pytest.mark.parametrize(
+    "mode,match", [("double", "must return images"), ("uint8", "floating-point"), ("bool", "floating-point")]
+)
 def test_generator_output_shape_and_dtype_checked(mode, match):
     from ganeval.features.sources import GeneratorSource
 
@@ -245,6 +255,7 @@ def test_generator_output_shape_and_dtype_checked(mode, match):
 
 
 # ------------------------------------------------------------------------------------ outputs
+
 
 @pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
 def test_atomic_write_honours_the_umask(tmp_path, mask):
@@ -294,8 +305,21 @@ def test_sample_cli_refuses_bad_out_and_writes_atomically(tmp_path, capsys):
     old = os.umask(0o022)
     try:
         assert run(["sample", "zoo:shapes-stylegan", "--seeds", "0-1", "--out", str(tmp_path / "s.txt")]) == 2
-        assert run(["sample", "zoo:shapes-stylegan", "--seeds", "0-1", "--truncation", "nan",
-                    "--out", str(tmp_path / "g.png")]) == 2
+        assert (
+            run(
+                [
+                    "sample",
+                    "zoo:shapes-stylegan",
+                    "--seeds",
+                    "0-1",
+                    "--truncation",
+                    "nan",
+                    "--out",
+                    str(tmp_path / "g.png"),
+                ]
+            )
+            == 2
+        )
         assert run(["sample", "zoo:shapes-stylegan", "--seeds", "0-99999999", "--out", str(tmp_path / "g.png")]) == 2
         assert run(["sample", "zoo:shapes-stylegan", "--seeds", "0-1", "--out", str(tmp_path / "g.png")]) == 0
     finally:
@@ -324,9 +348,14 @@ def test_stats_cli_does_not_overwrite_without_force(tmp_path, capsys, tmp_home):
 
 # ------------------------------------------------------------------------------------ reports
 
+
 def _cfg(**over):
-    base = {"name": "r", "generators": [{"label": "g", "source": "zoo:shapes-stylegan"}],
-            "metrics": [{"name": "no-such-metric"}], "figures": {"enabled": False}}
+    base = {
+        "name": "r",
+        "generators": [{"label": "g", "source": "zoo:shapes-stylegan"}],
+        "metrics": [{"name": "no-such-metric"}],
+        "figures": {"enabled": False},
+    }
     return {**base, **over}
 
 
@@ -364,8 +393,9 @@ def test_report_refuses_another_reports_folder(tmp_path):
 
 def test_report_cli_out_pointing_at_a_file(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('name = "r"\nout = "file"\n[[generators]]\nsource = "zoo:shapes-stylegan"\n'
-                   '[figures]\nenabled = false\n')
+    cfg.write_text(
+        'name = "r"\nout = "file"\n[[generators]]\nsource = "zoo:shapes-stylegan"\n[figures]\nenabled = false\n'
+    )
     (tmp_path / "file").write_text("x")
     assert run(["report", str(cfg)]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
@@ -392,20 +422,27 @@ def test_results_unterminated_last_line_is_skipped(tmp_path):
 
 # ------------------------------------------------------------------------------------ native configs
 
+
 @pytest.fixture
 def native(tmp_path):
     from ganeval.models.native import save_generator
     from ganeval.models.stylegan import StyleGAN
 
-    save_generator(StyleGAN(z_dim=8, w_dim=8, img_resolution=8, mapping_layers=2, fmap_base=16, fmap_max=8),
-                   tmp_path / "g")
+    save_generator(
+        StyleGAN(z_dim=8, w_dim=8, img_resolution=8, mapping_layers=2, fmap_base=16, fmap_max=8), tmp_path / "g"
+    )
     return tmp_path / "g.json"
 
 
-@pytest.mark.parametrize("key,value,match", [("mapping_lr_mul", "0.01", "finite number"),
-                                             ("z_dim", 10**7, r"integer in \[0, 65536\]"),
-                                             ("z_dim", 60000, "bytes of weights"),
-                                             ("mapping_layers", 10**5, r"integer in \[0, 64\]")])
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("mapping_lr_mul", "0.01", "finite number"),
+        ("z_dim", 10**7, r"integer in \[0, 65536\]"),
+        ("z_dim", 60000, "bytes of weights"),
+        ("mapping_layers", 10**5, r"integer in \[0, 64\]"),
+    ],
+)
 def test_native_config_fields_checked_before_allocating(native, key, value, match):
     import resource
 
@@ -509,8 +546,10 @@ def test_zip_bomb_npz_is_refused_before_inflating(tmp_path):
     shape = (400, 512, 512, 3)  # 315 MB of zeros, streamed into the archive (never held in memory here)
     head = np.lib.format.header_data_from_array_1_0(np.zeros((0, 512, 512, 3), np.uint8))
     head["shape"] = shape
-    with (zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf,
-          zf.open("images.npy", "w", force_zip64=True) as f):
+    with (
+        zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf,
+        zf.open("images.npy", "w", force_zip64=True) as f,
+    ):
         np.lib.format.write_array_header_1_0(f, head)
         block = bytes(1 << 24)
         for _ in range(int(np.prod(shape)) // len(block)):
@@ -531,8 +570,9 @@ def test_fifo_source_is_refused_not_blocking(tmp_path):
         open_source(str(tmp_path / "x.npy"), role="generated", num_samples=4)
 
 
-@pytest.mark.parametrize("kw", [{"metrics": None}, {"metrics": "fid"}, {"metrics": []}, {"cache_dir": 5},
-                                {"seed": -1}, {"resize": "bogus"}])
+@pytest.mark.parametrize(
+    "kw", [{"metrics": None}, {"metrics": "fid"}, {"metrics": []}, {"cache_dir": 5}, {"seed": -1}, {"resize": "bogus"}]
+)
 def test_evaluate_argument_types_refused_up_front(kw):
     from ganeval.metrics.fid import evaluate
 
@@ -540,8 +580,9 @@ def test_evaluate_argument_types_refused_up_front(kw):
         evaluate("no-such-generator", "no-such-real", **kw)
 
 
-@pytest.mark.parametrize("kw", [{"cache_dir": 5}, {"spaces": None}, {"spaces": "zw"}, {"w_layer": 1.0},
-                                {"num_samples": 10**12}])
+@pytest.mark.parametrize(
+    "kw", [{"cache_dir": 5}, {"spaces": None}, {"spaces": "zw"}, {"w_layer": 1.0}, {"num_samples": 10**12}]
+)
 def test_separability_argument_types_refused_up_front(kw):
     from ganeval.metrics.separability import separability
 

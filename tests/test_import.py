@@ -10,12 +10,43 @@ import ganeval
 
 PUBLIC_API = [
     "__version__",
-    "CheckpointError", "ChecksumError", "EQ_PRESETS", "GanevalError", "GanevalValueError", "GeneratorProtocol",
-    "MetricResult", "OfflineError", "PPL_PRESETS", "ReplayOutcome", "StyleGAN", "StyleGAN2", "StyleGAN3",
-    "UnsafePickleError", "WeightsNotFoundError", "ZOnlyGenerator", "eqr", "eqt_frac", "eqt_int", "equivariance", "fid",
-    "frechet_distance", "inception_score", "kid", "layer_groups", "load_classifier", "load_distance",
-    "load_extractor", "load_generator", "load_results", "make_noise", "mix_styles", "ppl", "precision_recall",
-    "replay", "save_generator", "separability",
+    "CheckpointError",
+    "ChecksumError",
+    "EQ_PRESETS",
+    "GanevalError",
+    "GanevalValueError",
+    "GeneratorProtocol",
+    "MetricResult",
+    "OfflineError",
+    "PPL_PRESETS",
+    "ReplayOutcome",
+    "StyleGAN",
+    "StyleGAN2",
+    "StyleGAN3",
+    "UnsafePickleError",
+    "WeightsNotFoundError",
+    "ZOnlyGenerator",
+    "eqr",
+    "eqt_frac",
+    "eqt_int",
+    "equivariance",
+    "fid",
+    "frechet_distance",
+    "inception_score",
+    "kid",
+    "layer_groups",
+    "load_classifier",
+    "load_distance",
+    "load_extractor",
+    "load_generator",
+    "load_results",
+    "make_noise",
+    "mix_styles",
+    "ppl",
+    "precision_recall",
+    "replay",
+    "save_generator",
+    "separability",
 ]
 
 # Runs in a fresh interpreter: record every file opened for anything but reading Python code,
@@ -57,10 +88,12 @@ def test_import_is_silent_light_and_does_no_io(tmp_path):
 
 
 def test_cuda_is_not_initialised_by_using_a_generator():
-    code = ("import torch, ganeval\n"
-            "G = ganeval.StyleGAN(z_dim=8, w_dim=8, img_resolution=8, fmap_base=16, fmap_max=8)\n"
-            "G(torch.randn(1, 8))\n"
-            "assert not torch.cuda.is_initialized()\n")
+    code = (
+        "import torch, ganeval\n"
+        "G = ganeval.StyleGAN(z_dim=8, w_dim=8, img_resolution=8, fmap_base=16, fmap_max=8)\n"
+        "G(torch.randn(1, 8))\n"
+        "assert not torch.cuda.is_initialized()\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc.stderr
 
@@ -77,6 +110,10 @@ def test_generator_names_resolve():
     assert ganeval.ZOnlyGenerator is adapter.ZOnlyGenerator
     assert ganeval.save_generator is native.save_generator
     assert (ganeval.mix_styles, ganeval.layer_groups, ganeval.make_noise) == (
-        control.mix_styles, control.layer_groups, control.make_noise)
-    assert issubclass(ganeval.GanevalValueError, ValueError) and issubclass(ganeval.GanevalValueError,
-                                                                            ganeval.GanevalError)
+        control.mix_styles,
+        control.layer_groups,
+        control.make_noise,
+    )
+    assert issubclass(ganeval.GanevalValueError, ValueError) and issubclass(
+        ganeval.GanevalValueError, ganeval.GanevalError
+    )

@@ -22,7 +22,7 @@ def _reference_is(logits: np.ndarray, splits: int) -> tuple[float, float]:
     scores = []
     n = len(logits)
     for i in range(splits):
-        part = logits[i * n // splits:(i + 1) * n // splits]
+        part = logits[i * n // splits : (i + 1) * n // splits]
         p = np.exp(part) / np.exp(part).sum(axis=1, keepdims=True)
         py = p.mean(axis=0, keepdims=True)
         kl = (p * (np.log(p) - np.log(py))).sum(axis=1).mean()
@@ -96,8 +96,9 @@ def test_full_path_equals_formula_on_direct_logits(setup):
     model, path, logits = setup
     ref_mean, ref_std = inception_score_from_logits(logits, splits=2)
     assert ref_mean > 1.5  # the check below is not a trivial IS = 1
-    res = inception_score(str(path), num_samples=N_IMAGES, splits=2, extractor=model, device="cpu", batch_size=8,
-                          progress="quiet")
+    res = inception_score(
+        str(path), num_samples=N_IMAGES, splits=2, extractor=model, device="cpu", batch_size=8, progress="quiet"
+    )
     assert res.metric == "is" and res.higher_is_better and res.num_samples == N_IMAGES
     assert res.value == pytest.approx(ref_mean, rel=1e-5) and res.std == pytest.approx(ref_std, rel=1e-3, abs=1e-5)
     assert res.per_sample.shape == (2,)
@@ -107,10 +108,12 @@ def test_full_path_equals_formula_on_direct_logits(setup):
 
 def test_batch_size_does_not_change_the_score(setup):
     model, path, _ = setup
-    a = inception_score(str(path), num_samples=N_IMAGES, splits=2, extractor=model, device="cpu", batch_size=8,
-                        progress="quiet")
-    b = inception_score(str(path), num_samples=N_IMAGES, splits=2, extractor=model, device="cpu", batch_size=3,
-                        progress="quiet")
+    a = inception_score(
+        str(path), num_samples=N_IMAGES, splits=2, extractor=model, device="cpu", batch_size=8, progress="quiet"
+    )
+    b = inception_score(
+        str(path), num_samples=N_IMAGES, splits=2, extractor=model, device="cpu", batch_size=3, progress="quiet"
+    )
     assert b.value == pytest.approx(a.value, rel=1e-6)
     np.testing.assert_allclose(b.per_sample, a.per_sample, rtol=1e-6)
 
@@ -118,9 +121,28 @@ def test_batch_size_does_not_change_the_score(setup):
 def test_cli_metrics_is_needs_no_real_set(setup, tmp_path, capsys):
     model, path, logits = setup
     register_extractor("test-is-inception", model, overwrite=True)
-    code = run(["fid", "-g", str(path), "-r", str(tmp_path / "does-not-exist"), "-e", "test-is-inception",
-                "--metrics", "is", "--is-splits", "2", "-n", str(N_IMAGES), "--device", "cpu", "-q",
-                "--out", str(tmp_path / "res")])
+    code = run(
+        [
+            "fid",
+            "-g",
+            str(path),
+            "-r",
+            str(tmp_path / "does-not-exist"),
+            "-e",
+            "test-is-inception",
+            "--metrics",
+            "is",
+            "--is-splits",
+            "2",
+            "-n",
+            str(N_IMAGES),
+            "--device",
+            "cpu",
+            "-q",
+            "--out",
+            str(tmp_path / "res"),
+        ]
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
     assert out[0].startswith("is ") and "real" not in out[0]

@@ -33,8 +33,14 @@ def test_zero_byte_file(tmp_path):
     _one_line(info.value, path)
 
 
-@pytest.mark.parametrize("folder, name", [("stylegan2-tf", "network-snapshot.pkl"), ("rosinality", "checkpoint.pt"),
-                                          ("stylegan2-ada", "weights.safetensors")])
+@pytest.mark.parametrize(
+    "folder, name",
+    [
+        ("stylegan2-tf", "network-snapshot.pkl"),
+        ("rosinality", "checkpoint.pt"),
+        ("stylegan2-ada", "weights.safetensors"),
+    ],
+)
 def test_truncated_file(tmp_path, folder, name):
     data = fixture_path(folder, name).read_bytes()
     path = tmp_path / name
@@ -47,7 +53,9 @@ def test_truncated_file(tmp_path, folder, name):
 def test_unknown_format(tmp_path):
     path = tmp_path / "model.pkl"  # the name says pickle, the content says otherwise
     path.write_bytes(b"GIF89a" + bytes(100))
-    with pytest.raises(CheckpointError, match=r"expected a generator checkpoint .* but its first bytes b'GIF89a") as info:
+    with pytest.raises(
+        CheckpointError, match=r"expected a generator checkpoint .* but its first bytes b'GIF89a"
+    ) as info:
         load_generator(path)
     _one_line(info.value, path)
     other = tmp_path / "config.json"
@@ -58,7 +66,9 @@ def test_unknown_format(tmp_path):
 
 def test_directory_without_checkpoint(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(CheckpointError, match=r"expected exactly one native .* found 0 pair\(s\) among: notes.txt") as info:
+    with pytest.raises(
+        CheckpointError, match=r"expected exactly one native .* found 0 pair\(s\) among: notes.txt"
+    ) as info:
         load_generator(tmp_path)
     _one_line(info.value, tmp_path)
 
@@ -71,8 +81,9 @@ def test_missing_path_and_unknown_name(tmp_path):
 
 
 def test_discriminator_only_pickles(tmp_path):
-    tf = write_tf_pickle(tmp_path / "d.pkl", [], [], [], {"resolution": 32}, version=4,
-                         synth_func="G_synthesis_stylegan2", only_d=True)
+    tf = write_tf_pickle(
+        tmp_path / "d.pkl", [], [], [], {"resolution": 32}, version=4, synth_func="G_synthesis_stylegan2", only_d=True
+    )
     with pytest.raises(CheckpointError, match=r"expected a generator network .* discriminator-only pickle") as info:
         load_generator(tf)
     _one_line(info.value, tf)
@@ -80,15 +91,19 @@ def test_discriminator_only_pickles(tmp_path):
         D = persistent_records(torch.nn.Linear(2, 2), reconstruct, "training.networks.Discriminator", EasyDict())
         path = tmp_path / "d-torch.pkl"
         path.write_bytes(pickle.dumps({"D": D, "augment_pipe": None}, protocol=4))
-    with pytest.raises(CheckpointError, match=r"expected a generator under 'G_ema' or 'G', but the pickle holds only "
-                                              r"\['D'\] \(a discriminator-only pickle\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"expected a generator under 'G_ema' or 'G', but the pickle holds only "
+        r"\['D'\] \(a discriminator-only pickle\)",
+    ):
         load_generator(path)
 
 
 def test_stylegan3_with_missing_kwargs_is_refused(tmp_path):
     with nvidia_modules() as (_, EasyDict, reconstruct):
-        G = persistent_records(torch.nn.Linear(2, 2), reconstruct, "training.networks_stylegan3.Generator",
-                               EasyDict(z_dim=2))
+        G = persistent_records(
+            torch.nn.Linear(2, 2), reconstruct, "training.networks_stylegan3.Generator", EasyDict(z_dim=2)
+        )
         path = tmp_path / "stylegan3-t.pkl"
         path.write_bytes(pickle.dumps({"G_ema": G}, protocol=4))
     with pytest.raises(CheckpointError, match=r"stylegan3-t\.pkl: generator init kwargs must include `c_dim`"):
@@ -99,16 +114,29 @@ def _tf_fixture_with(tmp_path, **changes):
     """The StyleGAN2 TF fixture re-written with changed static kwargs."""
     _G, _D, Gs = safe_load(fixture_path("stylegan2-tf", "network-snapshot.pkl"))
     kwargs = dict(Gs.static_kwargs, **changes)
-    return write_tf_pickle(tmp_path / "sg2.pkl", Gs.variables, Gs.components["mapping"].variables,
-                           Gs.components["synthesis"].variables, kwargs, version=4, synth_func="G_synthesis_stylegan2")
+    return write_tf_pickle(
+        tmp_path / "sg2.pkl",
+        Gs.variables,
+        Gs.components["mapping"].variables,
+        Gs.components["synthesis"].variables,
+        kwargs,
+        version=4,
+        synth_func="G_synthesis_stylegan2",
+    )
 
 
-@pytest.mark.parametrize("changes, needle", [
-    ({"architecture": "resnet"}, "kwarg `architecture` must be 'skip' for ganeval, but the checkpoint has 'resnet'"),
-    ({"label_size": 10}, "conditional StyleGAN2 TF networks (label_size=10) are not supported"),
-    ({"mystery_option": 1}, "kwarg `mystery_option` (= 1) is not supported"),
-    ({"fmap_max": 32}, "mismatched shapes"),
-])
+@pytest.mark.parametrize(
+    "changes, needle",
+    [
+        (
+            {"architecture": "resnet"},
+            "kwarg `architecture` must be 'skip' for ganeval, but the checkpoint has 'resnet'",
+        ),
+        ({"label_size": 10}, "conditional StyleGAN2 TF networks (label_size=10) are not supported"),
+        ({"mystery_option": 1}, "kwarg `mystery_option` (= 1) is not supported"),
+        ({"fmap_max": 32}, "mismatched shapes"),
+    ],
+)
 def test_tf_unsupported_static_kwargs(tmp_path, changes, needle):
     path = _tf_fixture_with(tmp_path, **changes)
     with pytest.raises(CheckpointError, match=re.escape(needle)) as info:
@@ -129,8 +157,9 @@ def test_state_dict_with_mismatched_shapes(tmp_path):
     sd["synthesis.b16.conv0.weight"] = torch.zeros(64, 32, 3, 3)
     path = tmp_path / "bad.safetensors"
     save_file(sd, str(path))
-    with pytest.raises(CheckpointError, match=re.escape("synthesis.b16.conv0.weight expected [64, 64, 3, 3] found "
-                                                        "[64, 32, 3, 3]")) as info:
+    with pytest.raises(
+        CheckpointError, match=re.escape("synthesis.b16.conv0.weight expected [64, 64, 3, 3] found [64, 32, 3, 3]")
+    ) as info:
         load_generator(path)
     _one_line(info.value, path)
     ckpt = torch.load(fixture_path("rosinality", "checkpoint.pt"), weights_only=True)

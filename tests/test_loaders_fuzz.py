@@ -36,7 +36,7 @@ from ganeval.loaders.safe_pickle import safe_load
 pytestmark = pytest.mark.usefixtures("one_thread")
 SEED = 12
 MAX_CASE_SECONDS = 10.0
-HEADROOM = 1536 * 2 ** 20  # bytes of extra data segment allowed while fuzzing
+HEADROOM = 1536 * 2**20  # bytes of extra data segment allowed while fuzzing
 
 
 @pytest.fixture
@@ -78,8 +78,9 @@ def _close(got: torch.Tensor, want: torch.Tensor, rtol: float) -> bool:
 
 def _check_ada(G, io_: dict[str, torch.Tensor]) -> bool:
     with torch.no_grad():
-        return _close(G.mapping(io_["z"]), io_["ws"], 1e-6) and \
-            _close(G.synthesis(io_["ws"], noise_mode="const"), io_["img_const"], 2e-5)
+        return _close(G.mapping(io_["z"]), io_["ws"], 1e-6) and _close(
+            G.synthesis(io_["ws"], noise_mode="const"), io_["img_const"], 2e-5
+        )
 
 
 def _check_ros(G, io_: dict[str, torch.Tensor]) -> bool:
@@ -119,16 +120,27 @@ def _tensor_payload_spans(data: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _fuzz(tmp_path: Path, suffix: str, data: bytes, check: Callable, *, n_trunc: int, n_mut: int,
-          payload_spans: list[tuple[int, int]]) -> collections.Counter:
+def _fuzz(
+    tmp_path: Path,
+    suffix: str,
+    data: bytes,
+    check: Callable,
+    *,
+    n_trunc: int,
+    n_mut: int,
+    payload_spans: list[tuple[int, int]],
+) -> collections.Counter:
     rng = random.Random(SEED)
     counts: collections.Counter = collections.Counter()
-    offsets = sorted({0, 1, 2, 8, 16, 64, len(data) - 1, len(data) - 2} |
-                     {rng.randrange(len(data)) for _ in range(n_trunc)})
+    offsets = sorted(
+        {0, 1, 2, 8, 16, 64, len(data) - 1, len(data) - 2} | {rng.randrange(len(data)) for _ in range(n_trunc)}
+    )
     for i, off in enumerate(offsets):
         counts["truncated/" + _run_case(tmp_path / f"t{i}{suffix}", data[:off], check, may_differ=False)] += 1
+
     def in_payload(o):
         return any(a <= o < b for a, b in payload_spans)
+
     structural = [o for o in range(len(data)) if not in_payload(o)]
     for i in range(n_mut):
         # half the mutations hit the structure (opcodes, headers, names), half anywhere
@@ -178,8 +190,9 @@ def test_fuzz_rosinality_legacy_format(tmp_path, limited_memory):
     torch.save(obj, buf, _use_new_zipfile_serialization=False)
     data = buf.getvalue()
     _IO[".pth"] = _outputs("rosinality-convert-r64")
-    counts = _fuzz(tmp_path, ".pth", data, _check_ros, n_trunc=15, n_mut=20,
-                   payload_spans=[(_legacy_data_start(data), len(data))])
+    counts = _fuzz(
+        tmp_path, ".pth", data, _check_ros, n_trunc=15, n_mut=20, payload_spans=[(_legacy_data_start(data), len(data))]
+    )
     print(f"\nfuzz rosinality legacy torch.save ({len(data)} bytes): {dict(sorted(counts.items()))}")
     assert counts["truncated/error"] >= 15
 
@@ -189,8 +202,9 @@ def test_fuzz_bare_state_dict_safetensors(tmp_path, limited_memory):
     data = (FIXTURES / "ada-r32-rgb" / "weights.safetensors").read_bytes()
     _IO[".safetensors"] = _outputs("ada-r32-rgb")
     header_end = 8 + struct.unpack("<Q", data[:8])[0]
-    counts = _fuzz(tmp_path, ".safetensors", data, _check_ada, n_trunc=15, n_mut=20,
-                   payload_spans=[(header_end, len(data))])
+    counts = _fuzz(
+        tmp_path, ".safetensors", data, _check_ada, n_trunc=15, n_mut=20, payload_spans=[(header_end, len(data))]
+    )
     print(f"\nfuzz bare state dict safetensors ({len(data)} bytes): {dict(sorted(counts.items()))}")
     assert counts["truncated/error"] >= 15
 
@@ -208,6 +222,7 @@ def test_fuzz_safe_pickle_direct():
 
 
 # ---- lying headers: each refused before anything of the claimed size exists ----
+
 
 def _kwargs_node(tree: dict) -> list:
     """The [key, value] items of G_ema's _init_kwargs in a record tree."""
@@ -237,6 +252,7 @@ def _set_tensor(tree: dict, key: str, value) -> None:
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
+
     tree["G_ema"] = walk(tree["G_ema"])
 
 
@@ -244,17 +260,20 @@ LYING = {
     "num_layers=1e5": lambda t: _set_kwarg(t, ["mapping_kwargs", "num_layers"], 100000),
     "z_dim='abc'": lambda t: _set_kwarg(t, ["z_dim"], "abc"),
     "mapping_kwargs a list": lambda t: _set_kwarg(t, ["mapping_kwargs"], [1, 2]),
-    "img_resolution=2**20": lambda t: _set_kwarg(t, ["img_resolution"], 2 ** 20),
+    "img_resolution=2**20": lambda t: _set_kwarg(t, ["img_resolution"], 2**20),
     "channel_base=2**24, channel_max=8192": lambda t: (
-        _set_kwarg(t, ["synthesis_kwargs", "channel_base"], 2 ** 24),
-        _set_kwarg(t, ["synthesis_kwargs", "channel_max"], 8192)),
+        _set_kwarg(t, ["synthesis_kwargs", "channel_base"], 2**24),
+        _set_kwarg(t, ["synthesis_kwargs", "channel_max"], 8192),
+    ),
     "w_dim=-1": lambda t: _set_kwarg(t, ["w_dim"], -1),
-    "resample_filter of 10**6 taps": lambda t: _set_kwarg(t, ["synthesis_kwargs", "resample_filter"], [1] * 10 ** 6),
+    "resample_filter of 10**6 taps": lambda t: _set_kwarg(t, ["synthesis_kwargs", "resample_filter"], [1] * 10**6),
     "state entry an int": lambda t: _set_tensor(t, "mapping.fc0.weight", 3),
     "state entry a string": lambda t: _set_tensor(t, "synthesis.b4.const", "x"),
-    "wrong-rank tensor": lambda t: _set_tensor(t, "synthesis.b4.conv1.weight",
-                                               {"tensor": "mapping.fc0.bias", "shape": [32], "dtype": "float32",
-                                                "parameter": True}),
+    "wrong-rank tensor": lambda t: _set_tensor(
+        t,
+        "synthesis.b4.conv1.weight",
+        {"tensor": "mapping.fc0.bias", "shape": [32], "dtype": "float32", "parameter": True},
+    ),
 }
 
 
@@ -281,8 +300,11 @@ class _Reduce:
 
 @pytest.mark.parametrize("payload", ["ndarray((2**28,), 'f4')", "_reconstruct huge shape"])
 def test_numpy_allocation_bombs_are_refused(tmp_path, limited_memory, payload):
-    obj = (_Reduce(np.ndarray, ((2 ** 28,), "f4")) if payload.startswith("ndarray") else
-           _Reduce(np._core.multiarray._reconstruct, (np.ndarray, (2 ** 28,), b"b")))
+    obj = (
+        _Reduce(np.ndarray, ((2**28,), "f4"))
+        if payload.startswith("ndarray")
+        else _Reduce(np._core.multiarray._reconstruct, (np.ndarray, (2**28,), b"b"))
+    )
     path = tmp_path / "bomb.pkl"
     path.write_bytes(pickle.dumps({"G_ema": obj}, protocol=4))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -298,14 +320,14 @@ def _legacy_storage_bytes(count: int, data: bytes) -> bytes:
     torch.save(torch.zeros(2).untyped_storage(), buf, _use_new_zipfile_serialization=False)
     raw = buf.getvalue()
     size_at = len(raw) - 8 - 8  # int64 count then 2 float32 = 8 bytes of data
-    assert struct.unpack("<q", raw[size_at:size_at + 8])[0] == 8
+    assert struct.unpack("<q", raw[size_at : size_at + 8])[0] == 8
     return raw[:size_at] + struct.pack("<q", count) + data
 
 
 def test_lying_storage_header_is_refused(tmp_path, limited_memory):
     from torch.storage import _load_from_bytes
 
-    bomb = _Reduce(_load_from_bytes, (_legacy_storage_bytes(2 ** 40, b"\0" * 8),))
+    bomb = _Reduce(_load_from_bytes, (_legacy_storage_bytes(2**40, b"\0" * 8),))
     path = tmp_path / "storage.pkl"
     path.write_bytes(pickle.dumps({"G_ema": bomb}, protocol=4))
     with pytest.raises(CheckpointError, match="claims 1099511627776 elements") as info:
@@ -348,8 +370,8 @@ def test_xz_decompression_bomb_is_refused(tmp_path, limited_memory):
     import lzma
 
     path = tmp_path / "bomb.pt.xz"
-    path.write_bytes(lzma.compress(b"PK\x03\x04" + b"\0" * (600 * 2 ** 20), preset=1))
-    assert path.stat().st_size < 2 ** 20
+    path.write_bytes(lzma.compress(b"PK\x03\x04" + b"\0" * (600 * 2**20), preset=1))
+    assert path.stat().st_size < 2**20
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(CheckpointError, match="decompression bomb") as info:
         load_generator(path)
@@ -392,7 +414,7 @@ def test_torch_zip_lying_sizes_are_refused(tmp_path, limited_memory, lie):
     torch.save({"g_ema": {"w": torch.arange(7.0)}}, buf)
     # BININT1 7 then TUPLE1 is the size (7,); BININT1 7 then TUPLE closes the storage id's numel
     pattern = b"K\x07\x85" if lie == "tensor size" else b"K\x07t"
-    huge = b"J" + struct.pack("<i", 2 ** 30) + pattern[2:]
+    huge = b"J" + struct.pack("<i", 2**30) + pattern[2:]
     edited = _rezip(buf.getvalue(), lambda body: body.replace(pattern, huge, 1))
     assert edited != buf.getvalue()
     path = tmp_path / "lying.pt"

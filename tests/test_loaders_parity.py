@@ -29,10 +29,12 @@ def _check_ada_io(G, io) -> None:
         ws_mix = G.mapping(io["z"]).clone()
         ws_mix[:, 4:] = G.mapping(io["z2"])[:, 4:]
         torch.testing.assert_close(ws_mix, io["ws_mix"], rtol=0, atol=ATOL_W)
-        for key, out in {"img_const": G.synthesis(io["ws"], noise_mode="const"),
-                         "img_none": G.synthesis(io["ws"], noise_mode="none"),
-                         "img_trunc_const": G(io["z"], truncation_psi=0.7, noise_mode="const"),
-                         "img_mix_const": G.synthesis(io["ws_mix"], noise_mode="const")}.items():
+        for key, out in {
+            "img_const": G.synthesis(io["ws"], noise_mode="const"),
+            "img_none": G.synthesis(io["ws"], noise_mode="none"),
+            "img_trunc_const": G(io["z"], truncation_psi=0.7, noise_mode="const"),
+            "img_mix_const": G.synthesis(io["ws_mix"], noise_mode="const"),
+        }.items():
             torch.testing.assert_close(out, io[key], rtol=0, atol=ATOL_IMG, msg=lambda m, k=key: f"{k}: {m}")
 
 
@@ -67,9 +69,15 @@ def test_ada_torch_pickle(tmp_path, ada_io):
     """An ada-style network pickle (persistence records, EasyDict kwargs, plain-pickled tensors)."""
     ref = load_generator(fixture_path("stylegan2-ada", "weights.safetensors"))
     with nvidia_modules() as (_, EasyDict, reconstruct):
-        kwargs = EasyDict(z_dim=64, c_dim=0, w_dim=64, img_resolution=32, img_channels=3,
-                          mapping_kwargs=EasyDict(num_layers=2),
-                          synthesis_kwargs=EasyDict(channel_base=2048, channel_max=64, num_fp16_res=0, conv_clamp=None))
+        kwargs = EasyDict(
+            z_dim=64,
+            c_dim=0,
+            w_dim=64,
+            img_resolution=32,
+            img_channels=3,
+            mapping_kwargs=EasyDict(num_layers=2),
+            synthesis_kwargs=EasyDict(channel_base=2048, channel_max=64, num_fp16_res=0, conv_clamp=None),
+        )
         G_ema = persistent_records(ref, reconstruct, "training.networks.Generator", kwargs)
         D = persistent_records(torch.nn.Linear(2, 2), reconstruct, "training.networks.Discriminator", EasyDict())
         data = dict(G=G_ema, D=D, G_ema=G_ema, augment_pipe=None, training_set_kwargs=EasyDict(resolution=32))
@@ -81,8 +89,9 @@ def test_ada_torch_pickle(tmp_path, ada_io):
     _check_ada_io(G, ada_io)
 
 
-@pytest.mark.parametrize("folder, filename", [("rosinality", "checkpoint.pt"),
-                                              ("rosinality-fullwidth", "checkpoint.pt.xz")])
+@pytest.mark.parametrize(
+    "folder, filename", [("rosinality", "checkpoint.pt"), ("rosinality-fullwidth", "checkpoint.pt.xz")]
+)
 def test_rosinality(folder, filename):
     G = load_generator(fixture_path(folder, filename))
     io = load_file(fixture_path(folder, "io.safetensors"))
@@ -113,8 +122,16 @@ def test_rosinality_training_checkpoint_without_latent_avg(tmp_path):
     ckpt = torch.load(fixture_path("rosinality", "checkpoint.pt"), weights_only=True)
     io = load_file(fixture_path("rosinality", "io.safetensors"))
     path = tmp_path / "000100.pt"
-    torch.save({"g": ckpt["g_ema"], "d": {"convs.0.0.weight": torch.zeros(1)}, "g_ema": ckpt["g_ema"],
-                "g_optim": {"state": {}, "param_groups": []}, "ada_aug_p": 0.0}, path)
+    torch.save(
+        {
+            "g": ckpt["g_ema"],
+            "d": {"convs.0.0.weight": torch.zeros(1)},
+            "g_ema": ckpt["g_ema"],
+            "g_optim": {"state": {}, "param_groups": []},
+            "ada_aug_p": 0.0,
+        },
+        path,
+    )
     G = load_generator(path)
     assert G.provenance["network"] == "g_ema" and "mean_latent(4096), seed 123" in G.provenance["w_avg"]
     with torch.no_grad():
@@ -144,8 +161,14 @@ def test_registry_name(tmp_home, ada_io):
 
     src = fixture_path("stylegan2-tf", "network-snapshot.pkl")
     sha = weights.sha256_file(src)
-    entry = WeightsEntry(name="test-stylegan2-tf-tiny", kind="generator", filename="test-stylegan2-tf-tiny.pkl",
-                         urls=("https://example.invalid/tiny.pkl",), sha256=sha, format="nvidia-tf-pickle")
+    entry = WeightsEntry(
+        name="test-stylegan2-tf-tiny",
+        kind="generator",
+        filename="test-stylegan2-tf-tiny.pkl",
+        urls=("https://example.invalid/tiny.pkl",),
+        sha256=sha,
+        format="nvidia-tf-pickle",
+    )
     weights.register(entry)
     try:
         cached = weights.weights_dir() / entry.filename

@@ -76,8 +76,9 @@ def test_ada_snapshot_layout_reproduces_producer(tmp_path, name, numpy_path):
     assert prov["network"] == "G_ema" and prov["class_name"] == "Generator"
     assert prov["pickle_protocol"] == cfg["pickle_protocol"]
     assert prov["numpy_writer"].startswith("NumPy < 2" if numpy_path == "numpy.core.multiarray" else "NumPy >= 2")
-    assert prov["producer"] == ("stylegan3 repository" if cfg["matrix_entry"]["flavor"] == "sg3"
-                                else "stylegan2-ada-pytorch")
+    assert prov["producer"] == (
+        "stylegan3 repository" if cfg["matrix_entry"]["flavor"] == "sg3" else "stylegan2-ada-pytorch"
+    )
     assert f"num_fp16_res={cfg['matrix_entry']['fp16']}" in prov["precision"] and "float32" in prov["precision"]
     check_ada_outputs(G, load_file(str(FIXTURES / name / "io.safetensors")))
 
@@ -97,7 +98,9 @@ def test_stylegan3_snapshot_is_recognised_and_its_values_checked(tmp_path):
     square) by name. (Producer parity of StyleGAN3 snapshots: tests/test_stylegan3_parity.py.)"""
     path = tmp_path / "stylegan3-t.pkl"
     path.write_bytes(ada_snapshot_bytes("ada-sg3-alias-free-r16", protocol=4))
-    with pytest.raises(CheckpointError, match=r"tensor `synthesis\.L\d+_\d+_\d+\.magnitude_ema` must be positive") as info:
+    with pytest.raises(
+        CheckpointError, match=r"tensor `synthesis\.L\d+_\d+_\d+\.magnitude_ema` must be positive"
+    ) as info:
         load_generator(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -108,7 +111,7 @@ def test_module_src_contradicting_structure_is_refused(tmp_path):
     data = ada_snapshot_bytes("ada-r32-rgb", protocol=4, tree=tree)
     # the placeholder source text of training/networks.py is replaced by one declaring StyleGAN3 classes
     placeholder = b"# training/networks.py: source not stored\n"
-    fake = b"class SynthesisInput: pass  # padding!!!!!!!!\n"[:len(placeholder)]
+    fake = b"class SynthesisInput: pass  # padding!!!!!!!!\n"[: len(placeholder)]
     assert data.count(placeholder) == 1 and len(fake) == len(placeholder)
     path.write_bytes(data.replace(placeholder, fake))
     with pytest.raises(CheckpointError, match="module_src text defines a stylegan3"):
@@ -138,8 +141,12 @@ def test_rosinality_layouts_reproduce_producer(tmp_path, name):
     io = load_file(str(FIXTURES / name / "io.safetensors"))
     G = load_generator(path)
     prov = G.provenance
-    assert prov["layout"] == {"train": "train.py checkpoint", "convert": "convert_weight.py output",
-                              "state": "generator state dict"}[cfg["layout"]]
+    assert (
+        prov["layout"]
+        == {"train": "train.py checkpoint", "convert": "convert_weight.py output", "state": "generator state dict"}[
+            cfg["layout"]
+        ]
+    )
     with torch.no_grad():
         if "latent_avg" in io:
             assert prov["w_avg"] == "stored latent_avg"
@@ -198,6 +205,7 @@ def test_info_names_producer(tmp_path):
 
 # ---- cross-checks on files the producers wrote themselves (../shared/fixtures) ----
 
+
 def test_shared_official_ada_snapshot():
     G = load_generator(fixture_path("stylegan2-ada", "official-snapshot-nosource.pkl"))
     assert G.provenance["producer"] == "stylegan2-ada-pytorch" and G.provenance["network"] == "G_ema"
@@ -239,8 +247,16 @@ def test_legacy_py_converted_snapshot_kwargs(tmp_path):
     tree = records("ada-r32-rgb")
     state = dict(tree["G_ema"]["record"]["state"]["dict"])
     kwargs = dict(state["_init_kwargs"]["dict"])
-    kwargs["mapping_kwargs"] = {"EasyDict": [["num_layers", 2], ["embed_features", None], ["layer_features", 32],
-                                             ["activation", "lrelu"], ["lr_multiplier", 0.01], ["w_avg_beta", 0.995]]}
+    kwargs["mapping_kwargs"] = {
+        "EasyDict": [
+            ["num_layers", 2],
+            ["embed_features", None],
+            ["layer_features", 32],
+            ["activation", "lrelu"],
+            ["lr_multiplier", 0.01],
+            ["w_avg_beta", 0.995],
+        ]
+    }
     synthesis = dict(kwargs["synthesis_kwargs"]["EasyDict"])
     synthesis.update(architecture="skip", resample_filter=[1, 3, 3, 1], use_noise=True, activation="lrelu")
     kwargs["synthesis_kwargs"] = {"EasyDict": [[k, v] for k, v in synthesis.items()]}

@@ -26,11 +26,14 @@ class _Evil:
         return (self.func, (self.arg,))
 
 
-@pytest.mark.parametrize("func, global_name", [
-    (os.system, f"{os.system.__module__}.system"),
-    (builtins.exec, "builtins.exec"),
-    (builtins.eval, "builtins.eval"),
-])
+@pytest.mark.parametrize(
+    "func, global_name",
+    [
+        (os.system, f"{os.system.__module__}.system"),
+        (builtins.exec, "builtins.exec"),
+        (builtins.eval, "builtins.eval"),
+    ],
+)
 def test_code_executing_reduce_is_refused_and_nothing_runs(tmp_path, func, global_name):
     marker = tmp_path / "pwned"
     arg = f"touch {marker}" if func is os.system else f"open({str(marker)!r}, 'w').write('x')"
@@ -57,8 +60,15 @@ def test_nested_and_protocol0_globals_are_refused(tmp_path):
 def test_tensors_numpy_and_containers_round_trip():
     p = torch.nn.Parameter(torch.randn(3, 2))
     buf = torch.arange(10.0)[2:7]  # a view: storage offset and stride must survive
-    obj = {"p": p, "buf": buf, "arr": np.arange(6, dtype=np.float32).reshape(2, 3),
-           "scalar": np.float32(1.5), "od": OrderedDict(a=1), "s": {1, 2}, "dtype": torch.float32}
+    obj = {
+        "p": p,
+        "buf": buf,
+        "arr": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "scalar": np.float32(1.5),
+        "od": OrderedDict(a=1),
+        "s": {1, 2},
+        "dtype": torch.float32,
+    }
     for proto in (2, 4, 5):
         out = safe_load(pickle.dumps(obj, protocol=proto))
         assert isinstance(out["p"], torch.nn.Parameter) and torch.equal(out["p"], p)
@@ -89,9 +99,14 @@ def _install_fake_modules(monkeypatch):
     _reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
     _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
     net.Network, util.EasyDict, pers._reconstruct_persistent_obj = Network, EDict, _reconstruct_persistent_obj
-    for name, mod in {"dnnlib": types.ModuleType("dnnlib"), "dnnlib.tflib": types.ModuleType("dnnlib.tflib"),
-                      "dnnlib.tflib.network": net, "dnnlib.util": util,
-                      "torch_utils": types.ModuleType("torch_utils"), "torch_utils.persistence": pers}.items():
+    for name, mod in {
+        "dnnlib": types.ModuleType("dnnlib"),
+        "dnnlib.tflib": types.ModuleType("dnnlib.tflib"),
+        "dnnlib.tflib.network": net,
+        "dnnlib.util": util,
+        "torch_utils": types.ModuleType("torch_utils"),
+        "torch_utils.persistence": pers,
+    }.items():
         monkeypatch.setitem(sys.modules, name, mod)
     return Network, EDict, _reconstruct_persistent_obj
 
@@ -100,17 +115,30 @@ def test_nvidia_stubs(monkeypatch, tmp_path):
     Network, EDict, recon = _install_fake_modules(monkeypatch)
     marker = tmp_path / "src-ran"
     n = Network()
-    n.__dict__.update(version=4, name="Gs", static_kwargs=EDict(resolution=32), components={},
-                      build_module_src=f"open({str(marker)!r}, 'w')", build_func_name="G_main",
-                      variables=[("lod", np.float32(0.0))])
+    n.__dict__.update(
+        version=4,
+        name="Gs",
+        static_kwargs=EDict(resolution=32),
+        components={},
+        build_module_src=f"open({str(marker)!r}, 'w')",
+        build_func_name="G_main",
+        variables=[("lod", np.float32(0.0))],
+    )
 
     class Module:
         def __reduce__(self):
-            meta = dict(type="class", version=6, module_src=f"open({str(marker)!r}, 'w')",
-                        class_name="training.networks.Generator",
-                        state={"_parameters": OrderedDict(w=torch.nn.Parameter(torch.ones(2))),
-                               "_buffers": OrderedDict(b=torch.zeros(1)), "_modules": OrderedDict(),
-                               "_init_kwargs": EDict(z_dim=8)})
+            meta = dict(
+                type="class",
+                version=6,
+                module_src=f"open({str(marker)!r}, 'w')",
+                class_name="training.networks.Generator",
+                state={
+                    "_parameters": OrderedDict(w=torch.nn.Parameter(torch.ones(2))),
+                    "_buffers": OrderedDict(b=torch.zeros(1)),
+                    "_modules": OrderedDict(),
+                    "_init_kwargs": EDict(z_dim=8),
+                },
+            )
             return (recon, (meta,))
 
     data = pickle.dumps((n, {"G_ema": Module()}), protocol=4)

@@ -73,8 +73,7 @@ def test_truncated_and_mutated_files(tmp_path, name):
     rng = random.Random(1234)
     counts: dict[str, Counter] = {"truncated": Counter(), "byte flips": Counter()}
     # offset 1 (only the \x80 byte): see test_pickle_cut_after_one_byte
-    offsets = sorted({0, 2, 3, 10, 50, len(data) - 1, len(data) - 2}
-                     | {rng.randrange(2, len(data)) for _ in range(32)})
+    offsets = sorted({0, 2, 3, 10, 50, len(data) - 1, len(data) - 2} | {rng.randrange(2, len(data)) for _ in range(32)})
     for cut in offsets:
         path.write_bytes(data[:cut])
         counts["truncated"][_outcome(path, io)] += 1
@@ -96,12 +95,31 @@ def test_pickle_cut_after_one_byte(tmp_path):
 
 
 LIES = [
-    ("resolution", "abc"), ("resolution", None), ("resolution", [32]), ("resolution", 2 ** 30),
-    ("resolution", 48), ("resolution", 2.0), ("resolution", True), ("fmap_base", 2 ** 40), ("fmap_max", 2 ** 40),
-    ("fmap_max", 4096), ("fmap_base", -8), ("latent_size", 0), ("latent_size", 1 << 14),
-    ("dlatent_size", "512"), ("mapping_layers", 10 ** 6), ("mapping_layers", 0), ("mapping_fmaps", 1 << 14),
-    ("num_channels", 0), ("num_channels", 10 ** 9), ("fmap_decay", float("nan")), ("fmap_decay", "x"),
-    ("mapping_lrmul", float("inf")), ("label_size", -1), ("label_size", None), ("resolution", 4),
+    ("resolution", "abc"),
+    ("resolution", None),
+    ("resolution", [32]),
+    ("resolution", 2**30),
+    ("resolution", 48),
+    ("resolution", 2.0),
+    ("resolution", True),
+    ("fmap_base", 2**40),
+    ("fmap_max", 2**40),
+    ("fmap_max", 4096),
+    ("fmap_base", -8),
+    ("latent_size", 0),
+    ("latent_size", 1 << 14),
+    ("dlatent_size", "512"),
+    ("mapping_layers", 10**6),
+    ("mapping_layers", 0),
+    ("mapping_fmaps", 1 << 14),
+    ("num_channels", 0),
+    ("num_channels", 10**9),
+    ("fmap_decay", float("nan")),
+    ("fmap_decay", "x"),
+    ("mapping_lrmul", float("inf")),
+    ("label_size", -1),
+    ("label_size", None),
+    ("resolution", 4),
     ("resolution", 64),
 ]
 
@@ -114,6 +132,7 @@ def test_lying_static_kwargs(tmp_path, name):
     _, _, io = load_fixture(folder)
     counts: Counter = Counter()
     for key, value in LIES:
+
         def edit(prefix: str, state: dict, key=key, value=value) -> None:
             if prefix.startswith("Gs"):
                 state["static_kwargs"][key] = value
@@ -134,8 +153,10 @@ def test_variable_shape_lie_is_refused(tmp_path):
 
     def edit(prefix: str, state: dict) -> None:
         if prefix == "Gs/synthesis":
-            state["variables"] = [(n, np.zeros((3, 3, 16, 32), np.float32) if n == "8x8/Conv1/weight" else v)
-                                  for n, v in state["variables"]]
+            state["variables"] = [
+                (n, np.zeros((3, 3, 16, 32), np.float32) if n == "8x8/Conv1/weight" else v)
+                for n, v in state["variables"]
+            ]
 
     path = tmp_path / "shape.pkl"
     path.write_bytes(build_pickle(folder, protocol=4, edit=edit))

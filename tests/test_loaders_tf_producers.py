@@ -51,8 +51,14 @@ def _write(tmp_path: Path, folder: Path, protocol: int, **kwargs) -> Path:
 
 def test_fixtures_present():
     names = {p.name for p in GEN_DIRS}
-    assert {"tf-v1-32-c3-m8", "tf-v1-64-c3-m2-cond", "tf-v1-128-c1-m2", "tf-v2-32-c3-m2", "tf-v2-64-c1-m8",
-            "tf-v2-256-c1-m2"} <= names
+    assert {
+        "tf-v1-32-c3-m8",
+        "tf-v1-64-c3-m2-cond",
+        "tf-v1-128-c1-m2",
+        "tf-v2-32-c3-m2",
+        "tf-v2-64-c1-m8",
+        "tf-v2-256-c1-m2",
+    } <= names
 
 
 @pytest.mark.parametrize("protocol", [4, 5])
@@ -64,8 +70,9 @@ def test_producer_pickle_reproduces_producer_outputs(tmp_path, folder, protocol)
     prov = G.provenance
     assert prov["producer"] == f"NVlabs/stylegan{'' if v1 else '2'} (TF), Gs, protocol {protocol}"
     default = prov["producer_default_truncation"]
-    assert default == ({"truncation_psi": 0.7, "truncation_cutoff": 8} if v1
-                       else {"truncation_psi": 0.5, "truncation_cutoff": None})
+    assert default == (
+        {"truncation_psi": 0.7, "truncation_cutoff": 8} if v1 else {"truncation_psi": 0.5, "truncation_cutoff": None}
+    )
     assert G.arch_name == ("stylegan" if v1 else "stylegan2")
     z, z2 = (torch.from_numpy(io[k]) for k in ("z", "z2"))
     c = torch.from_numpy(io["c"]) if "c" in io else None
@@ -74,8 +81,10 @@ def test_producer_pickle_reproduces_producer_outputs(tmp_path, folder, protocol)
     ws, ws_mix = torch.from_numpy(io["ws"]), torch.from_numpy(io["ws_mix"])
     cut_kw = {"truncation_psi": 0.5, "truncation_cutoff": cut}
     computed = {  # io key -> ganeval's counterpart of the producer's call
-        "ws": lambda: G.mapping(z, c), "ws2": lambda: G.mapping(z2, c2),
-        "ws_default": lambda: G.mapping(z, c, **default), "ws_cut": lambda: G.mapping(z, c, **cut_kw),
+        "ws": lambda: G.mapping(z, c),
+        "ws2": lambda: G.mapping(z2, c2),
+        "ws_default": lambda: G.mapping(z, c, **default),
+        "ws_cut": lambda: G.mapping(z, c, **cut_kw),
         "img_const": lambda: G.synthesis(ws, noise_mode="const"),
         "img_mix": lambda: G.synthesis(ws_mix, noise_mode="const"),
         "img_nonoise": lambda: G.synthesis(ws, noise_mode="none"),  # producer: noise inputs zeroed
@@ -94,8 +103,16 @@ def test_producer_pickle_reproduces_producer_outputs(tmp_path, folder, protocol)
     print(folder.name, f"p{protocol}", " ".join(f"{k}={v:.1e}" for k, v in errs.items()))
 
 
-_LAYOUT_FREE_OPS = {"BINUNICODE", "SHORT_BINUNICODE", "MEMOIZE", "BINGET", "LONG_BINGET", "BINPUT", "LONG_BINPUT",
-                    "FRAME"}
+_LAYOUT_FREE_OPS = {
+    "BINUNICODE",
+    "SHORT_BINUNICODE",
+    "MEMOIZE",
+    "BINGET",
+    "LONG_BINGET",
+    "BINPUT",
+    "LONG_BINPUT",
+    "FRAME",
+}
 
 
 def _pickle_facts(data: bytes) -> dict:
@@ -144,6 +161,7 @@ def _set_variable(net_prefix: str, name: str, value) -> callable:
     def edit(prefix: str, state: dict) -> None:
         if prefix == net_prefix:
             state["variables"] = [(n, np.float32(value) if n == name else v) for n, v in state["variables"]]
+
     return edit
 
 
@@ -173,7 +191,8 @@ def test_describe_lines(tmp_path):
     G = load_generator(_write(tmp_path, folder, 4))
     assert describe(G.provenance) == [
         "producer: NVlabs/stylegan (TF), Gs, protocol 4",
-        "producer default truncation: psi 0.7 on layers < 8 (ganeval applies none unless asked)"]
+        "producer default truncation: psi 0.7 on layers < 8 (ganeval applies none unless asked)",
+    ]
 
 
 def test_info_names_the_producer_and_its_default_truncation(tmp_path, capsys):
@@ -206,7 +225,7 @@ def test_dbasic_classifier_reproduces_producer_logits(tmp_path, protocol):
     assert clf.group_size == 4 and clf.input_resolution == 256
     images = _dbasic_inputs(io)
     with torch.no_grad():
-        logits = torch.cat([clf(images[i:i + 4]) for i in range(0, images.shape[0], 4)])
+        logits = torch.cat([clf(images[i : i + 4]) for i in range(0, images.shape[0], 4)])
     err = _close("logits_mb4", logits, io["logits_mb4"], 1e-5)
     print(f"dbasic p{protocol} logits_mb4 rel err {err:.1e}")
 
@@ -224,8 +243,8 @@ def test_dbasic_strided_grouping_of_larger_minibatches(tmp_path):
     order = torch.tensor([j for i in range(n // 4) for j in range(i, n, n // 4)])  # groups {i, i+2, i+4, i+6}
     with torch.no_grad():
         strided = torch.empty(n, 1)
-        strided[order] = torch.cat([clf(images[order[k:k + 4]]) for k in range(0, n, 4)])
-        natural = torch.cat([clf(images[k:k + 4]) for k in range(0, n, 4)])
+        strided[order] = torch.cat([clf(images[order[k : k + 4]]) for k in range(0, n, 4)])
+        natural = torch.cat([clf(images[k : k + 4]) for k in range(0, n, 4)])
     err_strided = _close("logits_mb8", strided, io["logits_mb8"], 1e-5)
     want = torch.from_numpy(io["logits_mb8"])
     err_natural = float((natural - want).abs().max() / want.abs().max())

@@ -39,7 +39,7 @@ def test_round_trip_is_bit_exact(make, tmp_path):
     G.provenance = {"source": "unit-test", "format": "in-memory", "sha256": None}
     weights = save_generator(G, tmp_path / "gen")
     assert weights == tmp_path / "gen.safetensors" and (tmp_path / "gen.json").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.json", "gen.safetensors"]   # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.json", "gen.safetensors"]  # no temp files left
     for path in (weights, tmp_path / "gen.json", tmp_path / "gen", tmp_path):
         H = load_native(path)
         assert type(H) is type(G) and H.init_kwargs == G.init_kwargs
@@ -96,7 +96,9 @@ def test_strict_keys_and_shapes(tmp_path):
         load_native(tmp_path / "g")
     reshaped = dict(state, **{"synthesis.torgb.bias": torch.zeros(4)})
     _rewrite(tmp_path, reshaped)
-    with pytest.raises(CheckpointError, match=r"1 tensor\(s\) have mismatched shapes.*synthesis.torgb.bias expected \[3\] found \[4\]"):
+    with pytest.raises(
+        CheckpointError, match=r"1 tensor\(s\) have mismatched shapes.*synthesis.torgb.bias expected \[3\] found \[4\]"
+    ):
         load_native(tmp_path / "g")
 
 
@@ -104,7 +106,10 @@ def test_bad_configs(tmp_path):
     save_generator(v1(), tmp_path / "g")
     config = json.loads((tmp_path / "g.json").read_text())
     (tmp_path / "g.json").write_text(json.dumps(dict(config, arch_name="biggan")))
-    with pytest.raises(CheckpointError, match=r"`arch_name` must be one of \['stylegan', 'stylegan2', 'stylegan3', 'traditional'\].*'biggan'"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"`arch_name` must be one of \['stylegan', 'stylegan2', 'stylegan3', 'traditional'\].*'biggan'",
+    ):
         load_native(tmp_path / "g")
     (tmp_path / "g.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not readable JSON"):

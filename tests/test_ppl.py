@@ -96,8 +96,10 @@ def test_conditional_one_label_per_pair():
 
 def test_slerp_unit_sphere_and_exact_eps_step():
     gen = torch.Generator().manual_seed(3)
-    a, b = torch.randn(64, 16, generator=gen, dtype=torch.float64), torch.randn(64, 16, generator=gen,
-                                                                                 dtype=torch.float64)
+    a, b = (
+        torch.randn(64, 16, generator=gen, dtype=torch.float64),
+        torch.randn(64, 16, generator=gen, dtype=torch.float64),
+    )
     t = torch.rand(64, generator=gen, dtype=torch.float64)
     eps = 1e-4
     p0, p1 = slerp(a, b, t), slerp(a, b, t + eps)
@@ -107,10 +109,12 @@ def test_slerp_unit_sphere_and_exact_eps_step():
     # chord between p0 and p1 on the unit sphere: 2 sin(angle / 2); angle must be eps * theta
     step = 2 * torch.asin((p1 - p0).norm(dim=1) / 2)
     np.testing.assert_allclose(step.numpy(), (eps * theta).numpy(), rtol=1e-7)
-    np.testing.assert_allclose(slerp(a, b, torch.zeros(64, dtype=torch.float64)).numpy(),
-                               (a / a.norm(dim=1, keepdim=True)).numpy(), atol=1e-12)
-    np.testing.assert_allclose(slerp(a, b, torch.ones(64, dtype=torch.float64)).numpy(),
-                               (b / b.norm(dim=1, keepdim=True)).numpy(), atol=1e-10)
+    np.testing.assert_allclose(
+        slerp(a, b, torch.zeros(64, dtype=torch.float64)).numpy(), (a / a.norm(dim=1, keepdim=True)).numpy(), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        slerp(a, b, torch.ones(64, dtype=torch.float64)).numpy(), (b / b.norm(dim=1, keepdim=True)).numpy(), atol=1e-10
+    )
 
 
 def test_crop_window_and_downsample_orders():
@@ -215,8 +219,20 @@ def test_values_do_not_depend_on_the_run_length_or_an_unaligned_batch():
     from ganeval.metrics._ppl_paths import Renderer
 
     render = Renderer(G, "w", torch.device("cpu"), 0)
-    spy = Spy(G, render, load_distance(squared_l2, device="cpu"), space="w", sampling="end", interpolation="lerp",
-              eps=1e-4, crop=False, factor=1, method="fd", chunk_size=16, seed=0)
+    spy = Spy(
+        G,
+        render,
+        load_distance(squared_l2, device="cpu"),
+        space="w",
+        sampling="end",
+        interpolation="lerp",
+        eps=1e-4,
+        crop=False,
+        factor=1,
+        method="fd",
+        chunk_size=16,
+        seed=0,
+    )
     out = spy(np.arange(5, 40))
     assert [c[0] for c in calls] == [0, 16, 32] and all(len(c) == 16 for c in calls)
     np.testing.assert_array_equal(out["path_length"], long.per_sample[5:40])
@@ -230,8 +246,9 @@ def test_target_ci_stops_at_a_batch_independent_count():
     assert a.num_samples == b.num_samples < 20_000
     assert a.extra["target_ci_met"] and a.value == b.value
     assert (a.ci_high - a.ci_low) / 2 < 0.02 * a.value
-    np.testing.assert_array_equal(a.per_sample, ppl(G, space="w", num_samples=a.num_samples, distance=squared_l2,
-                                                    **FAST).per_sample)
+    np.testing.assert_array_equal(
+        a.per_sample, ppl(G, space="w", num_samples=a.num_samples, distance=squared_l2, **FAST).per_sample
+    )
 
 
 def test_result_object_fields(tiny):
@@ -252,8 +269,9 @@ def test_presets_fix_parameters_and_name_references():
     assert PPL_PRESETS["ppl_wend"].crop and not PPL_PRESETS["ppl2_wend"].crop
     assert PPL_PRESETS["ppl_wend"].num_samples == 50_000 and PPL_PRESETS["ppl_wend_v1"].num_samples == 100_000
     G = LinearGenerator(resolution=8)
-    r = ppl(G, preset="ppl_zend", num_samples=50_000, distance=squared_l2, downsample="ada-pytorch", batch_size=4096,
-            **FAST)
+    r = ppl(
+        G, preset="ppl_zend", num_samples=50_000, distance=squared_l2, downsample="ada-pytorch", batch_size=4096, **FAST
+    )
     assert (r.metric, r.config["space"], r.config["sampling"], r.config["crop"]) == ("ppl_zend", "z", "end", True)
     assert r.config["downsample"] == "ada-pytorch" and "stylegan2" in r.extra["reference"]
     assert not r.extra["comparable_with_published"]
@@ -262,21 +280,30 @@ def test_presets_fix_parameters_and_name_references():
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"epsilon": 0}, "Argument `epsilon` must be a positive float, but got 0."),
-    ({"epsilon": -1e-4}, "Argument `epsilon` must be a positive float, but got -0.0001."),
-    ({"num_samples": 99}, "Argument `num_samples` must be an integer >= 100, but got 99."),
-    ({"space": "x"}, "Argument `space` must be one of 'z', 'w', but got 'x'."),
-    ({"downsample": "torch"}, "Argument `downsample` must be one of 'tf', 'ada-pytorch', but got 'torch'."),
-    ({"preset": "ppl_wend", "space": "z"},
-     "Argument `space` is 'z', but preset 'ppl_wend' fixes space='w'; drop one of them."),
-    # a given value equal to the no-preset default still contradicts the preset
-    ({"preset": "ppl_zfull", "sampling": "end"},
-     "Argument `sampling` is 'end', but preset 'ppl_zfull' fixes sampling='full'; drop one of them."),
-    ({"preset": "ppl_wend", "crop": False, "num_samples": 50_000},
-     "Argument `crop` is False, but preset 'ppl_wend' fixes crop=True; drop one of them."),
-    ({"distance": "lpips-vgg"}, "Argument `distance` must be one of 'lpips-vgg16'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"epsilon": 0}, "Argument `epsilon` must be a positive float, but got 0."),
+        ({"epsilon": -1e-4}, "Argument `epsilon` must be a positive float, but got -0.0001."),
+        ({"num_samples": 99}, "Argument `num_samples` must be an integer >= 100, but got 99."),
+        ({"space": "x"}, "Argument `space` must be one of 'z', 'w', but got 'x'."),
+        ({"downsample": "torch"}, "Argument `downsample` must be one of 'tf', 'ada-pytorch', but got 'torch'."),
+        (
+            {"preset": "ppl_wend", "space": "z"},
+            "Argument `space` is 'z', but preset 'ppl_wend' fixes space='w'; drop one of them.",
+        ),
+        # a given value equal to the no-preset default still contradicts the preset
+        (
+            {"preset": "ppl_zfull", "sampling": "end"},
+            "Argument `sampling` is 'end', but preset 'ppl_zfull' fixes sampling='full'; drop one of them.",
+        ),
+        (
+            {"preset": "ppl_wend", "crop": False, "num_samples": 50_000},
+            "Argument `crop` is False, but preset 'ppl_wend' fixes crop=True; drop one of them.",
+        ),
+        ({"distance": "lpips-vgg"}, "Argument `distance` must be one of 'lpips-vgg16'"),
+    ],
+)
 def test_bad_arguments(kwargs, message):
     args = {"num_samples": 100, "distance": squared_l2, **FAST, **kwargs}
     with pytest.raises(GanevalValueError) as err:
@@ -285,8 +312,11 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_w_space_without_mapping_network():
-    with pytest.raises(UnsupportedGeneratorError, match=r"Argument `space` is 'w', but the generator "
-                                                        r"NoMappingGenerator has no mapping network"):
+    with pytest.raises(
+        UnsupportedGeneratorError,
+        match=r"Argument `space` is 'w', but the generator "
+        r"NoMappingGenerator has no mapping network",
+    ):
         ppl(NoMappingGenerator(), space="w", num_samples=100, distance=squared_l2, **FAST)
     r = ppl(NoMappingGenerator(), space="z", num_samples=100, distance=squared_l2, **FAST)
     assert r.config["noise"] == "forward"
@@ -295,8 +325,9 @@ def test_w_space_without_mapping_network():
 def test_zonly_adapter_in_w_is_refused():
     from ganeval.models.adapter import ZOnlyGenerator
 
-    G = ZOnlyGenerator(torch.nn.Sequential(torch.nn.Linear(8, 48), torch.nn.Tanh(), torch.nn.Unflatten(1, (3, 4, 4))),
-                       8, 4)
+    G = ZOnlyGenerator(
+        torch.nn.Sequential(torch.nn.Linear(8, 48), torch.nn.Tanh(), torch.nn.Unflatten(1, (3, 4, 4))), 8, 4
+    )
     with pytest.raises(UnsupportedGeneratorError, match="has no mapping network"):
         ppl(G, space="w", num_samples=100, distance=squared_l2, **FAST)
     assert ppl(G, space="z", num_samples=100, distance=squared_l2, **FAST).value > 0
@@ -354,14 +385,19 @@ def test_skip_with_too_few_finite_pairs_raises():
     bad = idx[_seeding.normal(0, "ppl.z0", idx, [8])[:, 0].numpy() >= -1.0]
     with pytest.raises(NonFiniteOutputError) as err:
         ppl(MostlyNaN(), space="w", num_samples=200, distance=squared_l2, on_nan="skip", **FAST)
-    assert str(err.value) == (f"Only {200 - len(bad)} of the 200 pairs had finite images ({len(bad)} skipped; seed 0; "
-                              f"first bad sample indices: {bad[:5].tolist()}); at least 100 are needed for the "
-                              "statistics.")
+    assert str(err.value) == (
+        f"Only {200 - len(bad)} of the 200 pairs had finite images ({len(bad)} skipped; seed 0; "
+        f"first bad sample indices: {bad[:5].tolist()}); at least 100 are needed for the "
+        "statistics."
+    )
 
 
 def test_0_255_images_are_detected():
-    with pytest.raises(GanevalValueError, match=r"Generator images must be in \[-1, 1\], but the first batch spans "
-                                                r"\[.*\], which looks like \[0, 255\]"):
+    with pytest.raises(
+        GanevalValueError,
+        match=r"Generator images must be in \[-1, 1\], but the first batch spans "
+        r"\[.*\], which looks like \[0, 255\]",
+    ):
         ppl(ScaledGenerator(), space="w", num_samples=100, distance=squared_l2, **FAST)
 
 
@@ -376,8 +412,9 @@ def test_lpips_pairs_in_one_pass_equal_two_passes(net):
         b = a + 1e-4 * torch.randn(a.shape, generator=gen)
         with torch.inference_mode():
             np.testing.assert_array_equal(dist.pairs(torch.cat([a, b])).numpy(), dist(a, b).numpy())
-    with pytest.raises(GanevalValueError,
-                       match=r"must be a stack of pairs \[2N, C, H, W\], but got shape \[5, 3, 8, 8\]"):
+    with pytest.raises(
+        GanevalValueError, match=r"must be a stack of pairs \[2N, C, H, W\], but got shape \[5, 3, 8, 8\]"
+    ):
         dist.pairs(torch.zeros(5, 3, 8, 8))
 
 

@@ -34,8 +34,9 @@ def alexnet_backbone(tmp_path, monkeypatch):
     path = tmp_path / "alexnet-random.pth"
     torch.save(torchvision.models.alexnet().state_dict(), path)
     real = ganeval.weights.resolve
-    monkeypatch.setattr(ganeval.weights, "resolve",
-                        lambda name, **kw: path if name == "torchvision-alexnet" else real(name, **kw))
+    monkeypatch.setattr(
+        ganeval.weights, "resolve", lambda name, **kw: path if name == "torchvision-alexnet" else real(name, **kw)
+    )
     return path
 
 
@@ -44,8 +45,24 @@ def test_cli_writes_summary_table_jsonl_csv_and_plots(tmp_path, alexnet_backbone
 
     gen_path = save_generator(small_stylegan(0, resolution=32), tmp_path / "tiny")
     out = tmp_path / "out"
-    args = ["ppl", "--generator", str(gen_path), "--distance", "lpips-alex", "--space", "both", "--samples", "100",
-            "--batch-size", "50", "--device", "cpu", "--out", str(out), "--quiet"]
+    args = [
+        "ppl",
+        "--generator",
+        str(gen_path),
+        "--distance",
+        "lpips-alex",
+        "--space",
+        "both",
+        "--samples",
+        "100",
+        "--batch-size",
+        "50",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert run(args) == 0
     text = capsys.readouterr().out
     lines = text.splitlines()
@@ -80,7 +97,10 @@ def test_cli_bad_input_is_one_line_error(tmp_path, capsys):
 def test_cli_embedded_default_says_so(capsys):
     from ganeval.zoo._load import pretrained_dir
 
-    if not (pretrained_dir() / "shapes-stylegan.json").exists() or not (pretrained_dir() / "shapes-perceptual.json").exists():
+    if (
+        not (pretrained_dir() / "shapes-stylegan.json").exists()
+        or not (pretrained_dir() / "shapes-perceptual.json").exists()
+    ):
         pytest.skip("the zoo weights (pretrained/shapes-*.json) are not trained yet")
     assert run(["ppl", "--samples", "100", "--device", "cpu", "--quiet"]) == 0
     captured = capsys.readouterr()
@@ -104,8 +124,23 @@ def test_cli_rerun_resumes_from_the_run_folder(tmp_path, alexnet_backbone, capsy
 
     gen_path = save_generator(small_stylegan(0, resolution=32), tmp_path / "tiny")
     out = tmp_path / "out"
-    args = ["ppl", "--generator", str(gen_path), "--distance", "lpips-alex", "--samples", "100", "--batch-size", "50",
-            "--device", "cpu", "--out", str(out), "--json", "--quiet"]
+    args = [
+        "ppl",
+        "--generator",
+        str(gen_path),
+        "--distance",
+        "lpips-alex",
+        "--samples",
+        "100",
+        "--batch-size",
+        "50",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--json",
+        "--quiet",
+    ]
     assert run(args) == 0
     first = json.loads(capsys.readouterr().out)
     (run_dir,) = out.glob(".run-w-*")
@@ -135,16 +170,30 @@ def test_cli_on_nan_stop_and_skip(tmp_path, alexnet_backbone, monkeypatch, capsy
 
     idx = np.arange(200)
     bad = idx[_seeding.normal(0, "ppl.z0", idx, [8])[:, 0].numpy() > 1.0]
-    args = ["ppl", "--generator", "nan-generator", "--distance", "lpips-alex", "--samples", "200", "--batch-size",
-            "200", "--device", "cpu", "--quiet"]
+    args = [
+        "ppl",
+        "--generator",
+        "nan-generator",
+        "--distance",
+        "lpips-alex",
+        "--samples",
+        "200",
+        "--batch-size",
+        "200",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert run(args) == 2
     err = capsys.readouterr().err
     assert f"Error: The generator returned NaN or Inf for {len(bad)} of the 200 pairs" in err
     assert str(bad[:5].tolist()) in err
     assert run([*args, "--on-nan", "skip", "--json"]) == 0
     captured = capsys.readouterr()
-    assert f"Note: skipped {len(bad)} of 200 pairs with NaN/Inf images (first sample indices: {bad[:5].tolist()})" \
+    assert (
+        f"Note: skipped {len(bad)} of 200 pairs with NaN/Inf images (first sample indices: {bad[:5].tolist()})"
         in captured.err
+    )
     record = json.loads(captured.out)
     assert record["num_samples"] == 200 - len(bad) and record["extra"]["num_nonfinite_skipped"] == len(bad)
 
@@ -171,8 +220,20 @@ def test_cli_another_configuration_never_overwrites_a_runs_outputs(tmp_path, ale
 
     gen_path = save_generator(small_stylegan(0, resolution=32), tmp_path / "tiny")
     out = tmp_path / "out"
-    base = ["ppl", "--generator", str(gen_path), "--distance", "lpips-alex", "--samples", "100", "--device", "cpu",
-            "--out", str(out), "--quiet"]
+    base = [
+        "ppl",
+        "--generator",
+        str(gen_path),
+        "--distance",
+        "lpips-alex",
+        "--samples",
+        "100",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert run([*base, "--seed", "1", "--method", "jvp", "--chunk-size", "8"]) == 0
     first = {p: p.read_bytes() for p in out.glob("ppl-*")}
     assert len(first) == 3
@@ -181,4 +242,6 @@ def test_cli_another_configuration_never_overwrites_a_runs_outputs(tmp_path, ale
     assert len(files) == 6 and all(p.read_bytes() == data for p, data in first.items())
     records = [json.loads(s) for s in (out / "results.jsonl").read_text().splitlines()]
     assert [(r["config"]["seed"], r["config"]["method"], r["config"]["chunk_size"]) for r in records] == [
-        (1, "jvp", 8), (2, "fd", 16)]
+        (1, "jvp", 8),
+        (2, "fd", 16),
+    ]

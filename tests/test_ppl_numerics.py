@@ -89,8 +89,10 @@ def test_feature_jvp_equals_the_generic_second_derivative(which):
 
 def test_jvp_refuses_what_has_no_limit_or_no_derivative():
     G = LinearGenerator()
+
     def l1(a, b):  # grows like eps, not eps^2
         return (a - b).abs().flatten(1).mean(dim=1)
+
     with pytest.raises(GanevalValueError, match="is not locally quadratic along the paths"):
         ppl(G, num_samples=100, distance=l1, method="jvp", **FAST)
 
@@ -129,8 +131,12 @@ def test_tf32_is_off_during_the_forwards_and_restored_after_also_on_error():
     assert before["cudnn.conv.fp32_precision"] == "tf32"  # PyTorch's default: TF32 convolutions
     G = _Recording()
     r = ppl(G, num_samples=100, distance=squared_l2, **FAST)
-    assert G.seen and all(s["cudnn.conv.fp32_precision"] == "ieee" and s["cuda.matmul.fp32_precision"] == "ieee"
-                          and s["float32_matmul_precision"] == "highest" for s in G.seen)
+    assert G.seen and all(
+        s["cudnn.conv.fp32_precision"] == "ieee"
+        and s["cuda.matmul.fp32_precision"] == "ieee"
+        and s["float32_matmul_precision"] == "highest"
+        for s in G.seen
+    )
     assert fp32_state() == before
     assert r.provenance["precision"].startswith("fp32 (TF32 off")
     with pytest.raises(RuntimeError, match="synthesis failed"):
@@ -170,8 +176,15 @@ def test_infinite_images_are_not_described_as_0_255():
 def test_numpy_integers_are_accepted():
     G = LinearGenerator()
     G.z_dim = np.int64(8)
-    r = ppl(G, num_samples=np.int64(100), distance=squared_l2, seed=np.int32(2), batch_size=np.int16(32),
-            chunk_size=np.int64(8), **FAST)
+    r = ppl(
+        G,
+        num_samples=np.int64(100),
+        distance=squared_l2,
+        seed=np.int32(2),
+        batch_size=np.int16(32),
+        chunk_size=np.int64(8),
+        **FAST,
+    )
     assert r.num_samples == 100 and r.config["seed"] == 2 and r.config["chunk_size"] == 8
 
 
@@ -204,6 +217,9 @@ def test_forwards_are_one_chunk_whatever_the_batch_and_a_chunk_that_does_not_fit
     r = ppl(G, **kw)
     np.testing.assert_array_equal(r.per_sample, ppl(LinearGenerator(), **kw).per_sample)
     assert set(G.calls) == {32}  # every forward is one chunk, whatever the batch
-    with pytest.raises(GanevalValueError, match=r"one chunk of pairs does not fit in GPU memory; rerun with "
-                                                r"chunk_size=8"):
+    with pytest.raises(
+        GanevalValueError,
+        match=r"one chunk of pairs does not fit in GPU memory; rerun with "
+        r"chunk_size=8",
+    ):
         ppl(OOMAbove(limit=16), **kw)

@@ -34,6 +34,7 @@ def reference_ppl(G, dist, *, space, sampling, crop, eps, n, seed, downsample):
         z1 = _seeding.normal(seed, "ppl.z1", [i], [G.z_dim])
         t = _seeding.uniform(seed, "ppl.t", [i]).float() if sampling == "full" else torch.zeros(1)
         if space == "z":
+
             def normalize(v):
                 return v / torch.sqrt(torch.sum(v * v, dim=-1, keepdim=True))
 
@@ -55,14 +56,14 @@ def reference_ppl(G, dist, *, space, sampling, crop, eps, n, seed, downsample):
             flat = torch.randn(sum(r * r for r in res), generator=gen)
             maps, k = [], 0
             for r in res:
-                maps.append(flat[k:k + r * r].reshape(1, 1, r, r).expand(2, 1, r, r))
+                maps.append(flat[k : k + r * r].reshape(1, 1, r, r).expand(2, 1, r, r))
                 k += r * r
             img = G.synthesis(ws, noise_mode="const", noise=maps)
         else:
             img = G.synthesis(ws, noise_mode="const")
         if crop:
             c = img.shape[2] // 8
-            img = img[:, :, c * 3:c * 7, c * 2:c * 6]
+            img = img[:, :, c * 3 : c * 7, c * 2 : c * 6]
         factor = (img.shape[2] if downsample == "tf" else G.img_resolution) // 256
         if factor > 1:
             s = img.shape
@@ -86,13 +87,23 @@ CASES = [
 def test_equals_plain_transcription(gen, space, sampling, crop, downsample, dist):
     with torch.no_grad():
         G = small_stylegan(0, resolution=8) if gen == "stylegan8" else LinearGenerator(resolution=512, squash=True)
-        kw = {"space": space, "sampling": sampling, "crop": crop, "downsample": downsample, "num_samples": 100,
-              "epsilon": 1e-4, "distance": dist, "seed": 3, **FAST}
+        kw = {
+            "space": space,
+            "sampling": sampling,
+            "crop": crop,
+            "downsample": downsample,
+            "num_samples": 100,
+            "epsilon": 1e-4,
+            "distance": dist,
+            "seed": 3,
+            **FAST,
+        }
         # chunks of one pair give the networks the same [2, ...] inputs as the pair-by-pair loop, so even
         # the kernels' blocking agrees (d / eps^2 amplifies last-bit differences of the two images)
         r = ppl(G, chunk_size=1, batch_size=50, **kw)
-        d, value = reference_ppl(G, dist, space=space, sampling=sampling, crop=crop, eps=1e-4, n=100, seed=3,
-                                 downsample=downsample)
+        d, value = reference_ppl(
+            G, dist, space=space, sampling=sampling, crop=crop, eps=1e-4, n=100, seed=3, downsample=downsample
+        )
         chunked = ppl(G, **kw)  # default chunks of 16 pairs: other kernels, the same values to the noise floor
     np.testing.assert_allclose(r.per_sample, d, rtol=1e-6)
     assert r.value == pytest.approx(value, rel=1e-6)
@@ -142,14 +153,33 @@ def test_equals_torchmetrics_per_sample():
     G = _ConstNoise(small_stylegan(0, resolution=32))
     dist = lpips_with_random_backbone("alex", 0)
     n, seed = 100, 5
-    r = ppl(G, space="z", sampling="end", interpolation="lerp", crop=False, num_samples=n, distance=dist, seed=seed,
-            batch_size=50, **FAST)
+    r = ppl(
+        G,
+        space="z",
+        sampling="end",
+        interpolation="lerp",
+        crop=False,
+        num_samples=n,
+        distance=dist,
+        seed=seed,
+        batch_size=50,
+        **FAST,
+    )
     idx = np.arange(n)
     z0, z1 = _seeding.normal(seed, "ppl.z0", idx, [G.z_dim]), _seeding.normal(seed, "ppl.z1", idx, [G.z_dim])
     # no discarding in torchmetrics (it uses "lower" for both bounds); ganeval's filter is checked separately
-    _, _, d_tm = perceptual_path_length(_TorchmetricsWrapper(G, [z0, z1]), num_samples=n, batch_size=50,
-                                        interpolation_method="lerp", epsilon=1e-4, resize=None, lower_discard=None,
-                                        upper_discard=None, sim_net=dist, device="cpu")
+    _, _, d_tm = perceptual_path_length(
+        _TorchmetricsWrapper(G, [z0, z1]),
+        num_samples=n,
+        batch_size=50,
+        interpolation_method="lerp",
+        epsilon=1e-4,
+        resize=None,
+        lower_discard=None,
+        upper_discard=None,
+        sim_net=dist,
+        device="cpu",
+    )
     assert r.config["noise"] == "const"
     np.testing.assert_allclose(r.per_sample, d_tm.double().numpy(), rtol=1e-5)
     assert math.isclose(r.value, float(d_tm.double()[torch.from_numpy(r.kept_mask)].mean()), rel_tol=1e-5)

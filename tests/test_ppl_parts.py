@@ -39,8 +39,9 @@ def test_monitor_stops_at_the_first_checkpoint_whose_ci_is_tight_enough():
     d = rng.gamma(4.0, 1.0, 3000)
     plan = _make_plan(num_samples=3000, target_ci=0.05)
     monitor = _Monitor(plan)
-    expected = next(n for n in _checkpoints(1000, 3000)
-                    if np.diff(bootstrap_ci(d[:n], seed=0))[0] / 2 < 0.05 * filtered_mean(d[:n]))
+    expected = next(
+        n for n in _checkpoints(1000, 3000) if np.diff(bootstrap_ci(d[:n], seed=0))[0] / 2 < 0.05 * filtered_mean(d[:n])
+    )
     ok = np.ones(3000, bool)
     assert not monitor({"finite": ok[:999], "path_length": d[:999]})  # before the first checkpoint
     assert monitor({"finite": ok, "path_length": d}) and monitor.stop_at == expected

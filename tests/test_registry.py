@@ -61,14 +61,17 @@ def mypkg(tmp_path, monkeypatch):
 
 def _imported_zoo_modules(statement: str) -> list[str]:
     code = f"import sys\n{statement}\nprint(sorted(m for m in sys.modules if m.startswith('ganeval.zoo')))"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     return ast.literal_eval(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("statement", ["import ganeval.metrics.ppl", "import ganeval",
-                                       "import ganeval.metrics.separability, ganeval.metrics.fid"])
+@pytest.mark.parametrize(
+    "statement",
+    ["import ganeval.metrics.ppl", "import ganeval", "import ganeval.metrics.separability, ganeval.metrics.fid"],
+)
 def test_importing_the_metrics_imports_no_zoo_module(statement):
     assert _imported_zoo_modules(statement) == []
 
@@ -84,7 +87,8 @@ def test_loading_every_zoo_model_never_imports_the_training_code():
         "             'classifier': ganeval.load_classifier, 'extractor': ganeval.load_extractor}[kind](name)\n"
         "import numpy as np\n"
         "from ganeval.features.sources import open_source\n"
-        "open_source('zoo:shapes:4', role='real', num_samples=8).load(np.arange(2))\n")
+        "open_source('zoo:shapes:4', role='real', num_samples=8).load(np.arange(2))\n"
+    )
     assert "ganeval.zoo._register" in loaded and "ganeval.zoo.classifier" in loaded
     assert "ganeval.zoo.train" not in loaded
 
@@ -97,14 +101,16 @@ def _imports(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             out += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             module = ".".join([*base, *([node.module] if node.module else [])])
             out += [module, *(f"{module}.{a.name}" for a in node.names)]
     return out
 
 
-@pytest.mark.parametrize("layer", ["distances", "classifiers", "features", "metrics", "models", "loaders",
-                                   "weights", "registry.py", "_builtins.py"])
+@pytest.mark.parametrize(
+    "layer",
+    ["distances", "classifiers", "features", "metrics", "models", "loaders", "weights", "registry.py", "_builtins.py"],
+)
 def test_no_layer_below_the_zoo_imports_it(layer):
     files = [PACKAGE / layer] if layer.endswith(".py") else sorted((PACKAGE / layer).rglob("*.py"))
     assert files
@@ -114,14 +120,20 @@ def test_no_layer_below_the_zoo_imports_it(layer):
 
 
 def test_only_its_entry_point_imports_the_zoo_training_code():
-    importers = [p.relative_to(ROOT).as_posix() for p in sorted(PACKAGE.rglob("*.py"))
-                 if any(m == "ganeval.zoo.train" or m.startswith("ganeval.zoo.train.") for m in _imports(p))]
+    importers = [
+        p.relative_to(ROOT).as_posix()
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if any(m == "ganeval.zoo.train" or m.startswith("ganeval.zoo.train.") for m in _imports(p))
+    ]
     assert importers == []
 
 
 def test_unknown_name_is_one_error_listing_the_names():
-    for kind, load in (("distance", ganeval.load_distance), ("classifier", ganeval.load_classifier),
-                       ("extractor", ganeval.load_extractor)):
+    for kind, load in (
+        ("distance", ganeval.load_distance),
+        ("classifier", ganeval.load_classifier),
+        ("extractor", ganeval.load_extractor),
+    ):
         with pytest.raises(registry.UnknownNameError) as info:
             load("no-such-name")
         msg = str(info.value)
@@ -163,8 +175,9 @@ def test_a_new_card_is_a_zoo_name_without_code(tmp_path):
 def test_registering_a_name_twice_needs_replace():
     first = registry.register("distance", "test:twice", lambda: lambda a, b: (a - b).abs().flatten(1).sum(1))
     try:
-        with pytest.raises(GanevalValueError, match="'test:twice', which is already registered as a distance; "
-                                                    "pass replace=True"):
+        with pytest.raises(
+            GanevalValueError, match="'test:twice', which is already registered as a distance; pass replace=True"
+        ):
             registry.register("distance", "test:twice", lambda: None)
         with pytest.raises(GanevalValueError, match="already registered"):
             registry.register("distance", "lpips-vgg16", lambda: None)  # built-in names too
@@ -182,8 +195,16 @@ def test_third_party_distance_drives_ppl_exactly(mypkg):
     draws as the metric's (path_images)."""
     G = ZOnlyGenerator(nn.Unflatten(1, (3, 4, 4)), z_dim=48, img_resolution=4)
     eps, n = 1e-2, 200
-    res = ganeval.ppl(G, space="z", sampling="end", num_samples=n, epsilon=eps, distance="mypkg:pixel-l2",
-                      device="cpu", progress=False)
+    res = ganeval.ppl(
+        G,
+        space="z",
+        sampling="end",
+        num_samples=n,
+        epsilon=eps,
+        distance="mypkg:pixel-l2",
+        device="cpu",
+        progress=False,
+    )
     ends = path_images(G, space="z", indices=range(n), steps=2, device="cpu").double().flatten(2)  # [n, 2, 48]
     theta = torch.acos((ends[:, 0] * ends[:, 1]).sum(1).clamp(-1, 1)).numpy()
     expected = (2 * np.sin(eps * theta / 2) / eps) ** 2
@@ -216,7 +237,8 @@ def test_entry_point_plugins_load_lazily_and_a_broken_one_only_warns(tmp_path):
     (site / "ep_plugin").mkdir(parents=True)
     (site / "ep_plugin" / "__init__.py").write_text(
         "from ganeval.registry import register\n"
-        "register('distance', 'ep:l1', lambda: lambda a, b: (a - b).abs().flatten(1).sum(1))\n")
+        "register('distance', 'ep:l1', lambda: lambda a, b: (a - b).abs().flatten(1).sum(1))\n"
+    )
     info = site / "ep_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-plugin\nVersion: 0.1\n")
@@ -233,8 +255,15 @@ def test_entry_point_plugins_load_lazily_and_a_broken_one_only_warns(tmp_path):
         print([str(w.message).split(":")[0] for w in caught if "ganeval plugin" in str(w.message)])
     """)
     env_path = f"{site}:{ROOT}"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
-                          check=False, env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.strip().splitlines()[-2:]
     assert first == "ep:l1 [48.0, 48.0] True"

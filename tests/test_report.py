@@ -47,11 +47,18 @@ def counted_ppl(monkeypatch):
 
 
 def _config(tmp_path: Path, generator_file: Path, **over) -> dict:
-    cfg = {"name": "test " + HOSTILE, "out": str(tmp_path / "rep"), "seed": 3, "device": "cpu",
-           "generators": [{"label": "tiny " + HOSTILE, "source": str(generator_file)}],
-           "metrics": [{"name": "ppl", "label": "PPL W", "space": "w", "samples": 100},
-                       {"name": "ppl", "label": "PPL Z", "space": "z", "samples": 100}],
-           "figures": {"enabled": False}}
+    cfg = {
+        "name": "test " + HOSTILE,
+        "out": str(tmp_path / "rep"),
+        "seed": 3,
+        "device": "cpu",
+        "generators": [{"label": "tiny " + HOSTILE, "source": str(generator_file)}],
+        "metrics": [
+            {"name": "ppl", "label": "PPL W", "space": "w", "samples": 100},
+            {"name": "ppl", "label": "PPL Z", "space": "z", "samples": 100},
+        ],
+        "figures": {"enabled": False},
+    }
     cfg.update(over)
     return cfg
 
@@ -60,8 +67,10 @@ def _summary_cells(index: Path) -> list[list[str]]:
     text = index.read_text(encoding="utf-8")
     body = text.split('id="summary-table"')[1].split("</table>")[0]
     rows = re.findall(r'<tr class="generator-row">(.*?)</tr>', body, re.S)
-    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)]
-            for r in rows]
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)]
+        for r in rows
+    ]
 
 
 def test_report_values_reuse_rerender_and_escaping(tmp_path, generator_file, counted_ppl):
@@ -102,19 +111,29 @@ def test_report_values_reuse_rerender_and_escaping(tmp_path, generator_file, cou
         assert (tmp_path / "copy" / name).read_bytes() == (first.out_dir / name).read_bytes()
 
     # a changed option is a new cell; --force recomputes everything
-    cfg2 = parse_config(_config(tmp_path, generator_file, metrics=[
-        {"name": "ppl", "label": "PPL W", "space": "w", "samples": 120}]))
+    cfg2 = parse_config(
+        _config(tmp_path, generator_file, metrics=[{"name": "ppl", "label": "PPL W", "space": "w", "samples": 120}])
+    )
     assert run_report(cfg2).num_computed == 1 and len(counted_ppl) == 3
     assert run_report(cfg2, force=True).num_computed == 1 and len(counted_ppl) == 4
 
 
 def test_failure_cells(tmp_path, generator_file, counted_ppl):
-    cfg = parse_config(_config(tmp_path, generator_file, generators=[
-        {"label": "good", "source": str(generator_file)},
-        {"label": "missing " + HOSTILE, "source": str(tmp_path / "nope.safetensors")}],
-        metrics=[{"name": "ppl", "label": "PPL W", "space": "w", "samples": 100},
-                 {"name": "ppl", "label": "bad eps", "space": "w", "samples": 100, "epsilon": -1.0},
-                 {"name": "no-such-metric"}]))
+    cfg = parse_config(
+        _config(
+            tmp_path,
+            generator_file,
+            generators=[
+                {"label": "good", "source": str(generator_file)},
+                {"label": "missing " + HOSTILE, "source": str(tmp_path / "nope.safetensors")},
+            ],
+            metrics=[
+                {"name": "ppl", "label": "PPL W", "space": "w", "samples": 100},
+                {"name": "ppl", "label": "bad eps", "space": "w", "samples": 100, "epsilon": -1.0},
+                {"name": "no-such-metric"},
+            ],
+        )
+    )
     outcome = run_report(cfg)
     # one load failure (shared by that generator's cells), one metric error, one unknown metric
     assert outcome.num_failures == 3 and outcome.num_computed == 1
@@ -139,10 +158,12 @@ def test_cli_report_exit_codes(tmp_path, generator_file, counted_ppl):
     from ganeval.cli import run
 
     cfg_path = tmp_path / "r.toml"
-    cfg_path.write_text(f'name = "cli"\nout = "{tmp_path / "cli"}"\ndevice = "cpu"\n'
-                        f'[[generators]]\nlabel = "a"\nsource = "{generator_file}"\n'
-                        '[[metrics]]\nname = "ppl"\nspace = "w"\nsamples = 100\n'
-                        '[figures]\nenabled = false\n')
+    cfg_path.write_text(
+        f'name = "cli"\nout = "{tmp_path / "cli"}"\ndevice = "cpu"\n'
+        f'[[generators]]\nlabel = "a"\nsource = "{generator_file}"\n'
+        '[[metrics]]\nname = "ppl"\nspace = "w"\nsamples = 100\n'
+        "[figures]\nenabled = false\n"
+    )
     assert run(["report", str(cfg_path)]) == 0
     assert run(["report", "--from", str(tmp_path / "cli" / "results.jsonl")]) == 0
     cfg_path.write_text(cfg_path.read_text().replace('name = "ppl"', 'name = "pll"'))

@@ -70,10 +70,22 @@ def _chromium() -> str:
 
 
 def _browser(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}",
-             "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=10000",
+    ]
     return subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
@@ -93,13 +105,20 @@ def report(tmp_path_factory) -> Path:
         torch.manual_seed(k)
         G = StyleGAN(z_dim=16, w_dim=16, img_resolution=16, fmap_base=64, fmap_max=16, mapping_layers=2).eval()
         sources.append(str(save_generator(G, root / f"g{k}")))
-    cfg = parse_config({"name": "browser <b>test</b>", "out": str(root / "rep"), "device": "cpu",
-                        "generators": [{"label": f"gen {k} <i>", "source": s} for k, s in enumerate(sources)],
-                        "metrics": [{"name": "ppl", "space": "w", "samples": 100}],
-                        "figures": {"std_realisations": 4, "grid": 4, "interpolation_steps": 4}})
+    cfg = parse_config(
+        {
+            "name": "browser <b>test</b>",
+            "out": str(root / "rep"),
+            "device": "cpu",
+            "generators": [{"label": f"gen {k} <i>", "source": s} for k, s in enumerate(sources)],
+            "metrics": [{"name": "ppl", "space": "w", "samples": 100}],
+            "figures": {"std_realisations": 4, "grid": 4, "interpolation_steps": 4},
+        }
+    )
     original = report_runner.METRICS["ppl"]
     report_runner.METRICS["ppl"] = lambda G, o, seed, device: ganeval.ppl(
-        G, **{"seed": seed, "device": device, "distance": _sq_l2, "progress": False, **o})
+        G, **{"seed": seed, "device": device, "distance": _sq_l2, "progress": False, **o}
+    )
     try:
         outcome = run_report(cfg)
     finally:
@@ -121,8 +140,7 @@ def example_report(tmp_path_factory) -> Path:
 
 def _probe(exe: str, index: Path, profile: Path) -> dict:
     probe_page = index.parent / "probe.html"
-    probe_page.write_text(index.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1),
-                          encoding="utf-8")
+    probe_page.write_text(index.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1), encoding="utf-8")
     proc = _browser(exe, profile, "--dump-dom", probe_page.resolve().as_uri())
     found = re.search(r'<pre id="probe-result">(.*?)</pre>', proc.stdout, re.S)
     assert found, f"no probe output from chromium; stderr tail:\n{proc.stderr[-2000:]}"
@@ -154,6 +172,7 @@ def test_report_in_headless_chromium(which, request, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"report-screenshot-{which}.png"
     shot.unlink(missing_ok=True)
-    proc = _browser(exe, tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1200,2400",
-                    index.resolve().as_uri())
+    proc = _browser(
+        exe, tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1200,2400", index.resolve().as_uri()
+    )
     assert shot.is_file() and shot.stat().st_size > 10_000, proc.stderr[-2000:]

@@ -41,8 +41,12 @@ def test_swapping_sides_and_operator_gives_the_same_verdict(lv, lw, rv, rw):
 
 
 def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):  # noqa: F811
-    claim = {"text": "W shorter", "op": "<", "left": {"generator": "tiny", "metric": "PPL W"},
-             "right": {"generator": "tiny", "metric": "PPL Z"}}
+    claim = {
+        "text": "W shorter",
+        "op": "<",
+        "left": {"generator": "tiny", "metric": "PPL W"},
+        "right": {"generator": "tiny", "metric": "PPL Z"},
+    }
     base = _config(tmp_path, generator_file, generators=[{"label": "tiny", "source": str(generator_file)}])
     assert len(parse_config({**base, "claims": [claim]}).claims) == 1
     with pytest.raises(GanevalValueError, match=r"claims\[0\].left.metric"):
@@ -54,19 +58,38 @@ def test_config_refuses_claims_on_unknown_labels(tmp_path, generator_file):  # n
 
 
 def test_findings_section_states_each_claim_with_its_numbers(tmp_path, generator_file, counted_ppl):  # noqa: F811
-    claims = [{"text": "W is smoother than Z", "paper": "Table 4", "op": "<",
-               "left": {"generator": "tiny", "metric": "PPL W"}, "right": {"generator": "tiny", "metric": "PPL Z"}},
-              {"text": "the opposite", "op": ">",
-               "left": {"generator": "tiny", "metric": "PPL W"}, "right": {"generator": "tiny", "metric": "PPL Z"}}]
-    cfg = parse_config(_config(tmp_path, generator_file, generators=[{"label": "tiny", "source": str(generator_file)}],
-                               intro="First paragraph.\n\nSecond <b>paragraph</b>.", claims=claims))
+    claims = [
+        {
+            "text": "W is smoother than Z",
+            "paper": "Table 4",
+            "op": "<",
+            "left": {"generator": "tiny", "metric": "PPL W"},
+            "right": {"generator": "tiny", "metric": "PPL Z"},
+        },
+        {
+            "text": "the opposite",
+            "op": ">",
+            "left": {"generator": "tiny", "metric": "PPL W"},
+            "right": {"generator": "tiny", "metric": "PPL Z"},
+        },
+    ]
+    cfg = parse_config(
+        _config(
+            tmp_path,
+            generator_file,
+            generators=[{"label": "tiny", "source": str(generator_file)}],
+            intro="First paragraph.\n\nSecond <b>paragraph</b>.",
+            claims=claims,
+        )
+    )
     out = render_report(run_report(cfg).results_path)
     page = out.index.read_text(encoding="utf-8")
     assert "<p>First paragraph.</p>" in page and "Second &lt;b&gt;paragraph&lt;/b&gt;." in page
     rows = re.findall(r"<tr><td class=\"msg\">(.*?)</tr>", page.split('id="findings-table"')[1], re.S)
-    cells = [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r">([^<]*)</td>", "<td>" + r)]
-             for r in rows]
-    recs = {r.split(",")[1]: float(r.split(",")[3]) for r in (out.index.parent / "ppl.csv").read_text().splitlines()[1:]}
+    cells = [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r">([^<]*)</td>", "<td>" + r)] for r in rows]
+    recs = {
+        r.split(",")[1]: float(r.split(",")[3]) for r in (out.index.parent / "ppl.csv").read_text().splitlines()[1:]
+    }
     w, z = recs["PPL W"], recs["PPL Z"]
     assert len(cells) == 2 and "W is smoother than Z" in cells[0][0]
     verdicts = {cells[0][-1], cells[1][-1]}
@@ -85,10 +108,16 @@ def test_w_cells_of_a_generator_without_w_are_not_applicable(tmp_path, generator
     from ganeval.models.traditional import TraditionalGenerator
 
     torch.manual_seed(1)
-    trad = save_generator(TraditionalGenerator(z_dim=16, img_resolution=16, fmap_base=64, fmap_max=16),
-                          tmp_path / "trad")
-    cfg = parse_config(_config(tmp_path, generator_file, generators=[
-        {"label": "style", "source": str(generator_file)}, {"label": "trad", "source": str(trad)}]))
+    trad = save_generator(
+        TraditionalGenerator(z_dim=16, img_resolution=16, fmap_base=64, fmap_max=16), tmp_path / "trad"
+    )
+    cfg = parse_config(
+        _config(
+            tmp_path,
+            generator_file,
+            generators=[{"label": "style", "source": str(generator_file)}, {"label": "trad", "source": str(trad)}],
+        )
+    )
     out = render_report(run_report(cfg).results_path)
     rows = {r[0]: r[1:] for r in _summary_cells(out.index)}
     assert rows["trad"][0] == "n/a" and rows["trad"][1] not in ("n/a", "failed")  # W n/a, Z computed

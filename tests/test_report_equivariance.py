@@ -33,11 +33,17 @@ def generators(tmp_path_factory, one_thread):
 
 def test_equivariance_section_beside_a_stylegan(generators, tmp_path):
     sg3, sg1 = generators
-    cfg = parse_config({
-        "name": "eq", "out": str(tmp_path / "rep"), "seed": 3, "device": "cpu",
-        "generators": [{"label": "alias-free", "source": str(sg3)}, {"label": "style-based", "source": str(sg1)}],
-        "metrics": [{"name": "equivariance", "label": "EQ-T", "kind": "eqt_int", "samples": 8, "progress": False}],
-        "figures": {"enabled": False}})
+    cfg = parse_config(
+        {
+            "name": "eq",
+            "out": str(tmp_path / "rep"),
+            "seed": 3,
+            "device": "cpu",
+            "generators": [{"label": "alias-free", "source": str(sg3)}, {"label": "style-based", "source": str(sg1)}],
+            "metrics": [{"name": "equivariance", "label": "EQ-T", "kind": "eqt_int", "samples": 8, "progress": False}],
+            "figures": {"enabled": False},
+        }
+    )
     outcome = run_report(cfg)
     assert outcome.num_failures == 1  # the StyleGAN has no input transform
     render_report(outcome.results_path)
@@ -55,11 +61,26 @@ def test_equivariance_section_beside_a_stylegan(generators, tmp_path):
 
 def test_figures_of_a_stylegan3_include_translated_and_rotated_strips(generators, tmp_path):
     sg3, _ = generators
-    cfg = parse_config({
-        "name": "eqfig", "out": str(tmp_path / "rep"), "seed": 3, "device": "cpu",
-        "generators": [{"label": "alias-free", "source": str(sg3)}], "metrics": [],
-        "figures": {"enabled": True, "grid": 4, "mixing_rows": 2, "mixing_cols": 2, "noise_realisations": 2,
-                    "std_realisations": 4, "interpolation_steps": 3, "interpolation_pairs": 1}})
+    cfg = parse_config(
+        {
+            "name": "eqfig",
+            "out": str(tmp_path / "rep"),
+            "seed": 3,
+            "device": "cpu",
+            "generators": [{"label": "alias-free", "source": str(sg3)}],
+            "metrics": [],
+            "figures": {
+                "enabled": True,
+                "grid": 4,
+                "mixing_rows": 2,
+                "mixing_cols": 2,
+                "noise_realisations": 2,
+                "std_realisations": 4,
+                "interpolation_steps": 3,
+                "interpolation_pairs": 1,
+            },
+        }
+    )
     outcome = run_report(cfg)
     assert outcome.num_failures == 0
     render_report(outcome.results_path)

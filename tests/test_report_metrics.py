@@ -46,16 +46,36 @@ def generator_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(generator_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("metrics") / "rep"
-    cfg = parse_config({
-        "name": "metrics", "out": str(out), "seed": SEED, "device": "cpu",
-        "generators": [{"label": "tiny", "source": str(generator_file)}],
-        "metrics": [{"name": "ppl", "label": "PPL W", "space": "w", "samples": 100},
-                    {"name": "ppl", "label": "PPL Z", "space": "z", "samples": 100},
-                    {"name": "separability", "label": "LS", "samples": 300, "keep": 150, "cache_dir": False,
-                     "progress": False},
-                    {"name": "fid", "label": "FID", "metrics": ["fid", "kid", "pr"], "samples": 200,
-                     "cache": False, "progress": False}],
-        "figures": {"enabled": False}})
+    cfg = parse_config(
+        {
+            "name": "metrics",
+            "out": str(out),
+            "seed": SEED,
+            "device": "cpu",
+            "generators": [{"label": "tiny", "source": str(generator_file)}],
+            "metrics": [
+                {"name": "ppl", "label": "PPL W", "space": "w", "samples": 100},
+                {"name": "ppl", "label": "PPL Z", "space": "z", "samples": 100},
+                {
+                    "name": "separability",
+                    "label": "LS",
+                    "samples": 300,
+                    "keep": 150,
+                    "cache_dir": False,
+                    "progress": False,
+                },
+                {
+                    "name": "fid",
+                    "label": "FID",
+                    "metrics": ["fid", "kid", "pr"],
+                    "samples": 200,
+                    "cache": False,
+                    "progress": False,
+                },
+            ],
+            "figures": {"enabled": False},
+        }
+    )
     original = report_runner.METRICS["ppl"]
     report_runner.METRICS["ppl"] = _ppl
     try:
@@ -107,15 +127,27 @@ def test_ppl_records_rebuild_the_result_and_plot_z_vs_w(report):
 
 
 def test_separability_table_comes_from_the_record(report):
-    direct = ganeval.separability(report["G"], "zoo:shapes-classifier", num_samples=300, num_keep=150, seed=SEED,
-                                  device="cpu", cache_dir=False, progress=False)
+    direct = ganeval.separability(
+        report["G"],
+        "zoo:shapes-classifier",
+        num_samples=300,
+        num_keep=150,
+        seed=SEED,
+        device="cpu",
+        cache_dir=False,
+        progress=False,
+    )
     rec = _record(report, "LS")
     rebuilt = separability_result(rec)
     assert rebuilt.scores() == pytest.approx(direct.scores(), rel=1e-12, nan_ok=True)
     cols = ["attribute", "space", "status"]
     assert rebuilt.table[cols].values.tolist() == direct.table[cols].values.tolist()
-    np.testing.assert_allclose(rebuilt.table["entropy_bits"].to_numpy(float),
-                               direct.table["entropy_bits"].to_numpy(float), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(
+        rebuilt.table["entropy_bits"].to_numpy(float),
+        direct.table["entropy_bits"].to_numpy(float),
+        rtol=1e-12,
+        equal_nan=True,
+    )
     assert float(_summary(report)[f"LS: {direct.metric}"]) == pytest.approx(direct.value, rel=1e-12)
     # the page's summary shows both spaces' scores
     from ganeval.report.renderer import _fmt
@@ -129,8 +161,9 @@ def test_separability_table_comes_from_the_record(report):
 
     fig = plot_separability(rebuilt)
     heights = [p.get_height() for p in fig.axes[0].patches]
-    want = np.concatenate([np.nan_to_num(direct.table[direct.table["space"] == s]["entropy_bits"].to_numpy(float))
-                           for s in ("z", "w")])
+    want = np.concatenate(
+        [np.nan_to_num(direct.table[direct.table["space"] == s]["entropy_bits"].to_numpy(float)) for s in ("z", "w")]
+    )
     np.testing.assert_allclose(heights, want, rtol=1e-12)
     assert (report["out"] / "plots" / "separability-0-tiny.png").is_file()
     per_attr = (report["out"] / "separability-attributes.csv").read_text(encoding="utf-8").splitlines()
@@ -140,8 +173,17 @@ def test_separability_table_comes_from_the_record(report):
 def test_fid_kid_pr_cells_carry_the_result_names(report):
     from ganeval.metrics.fid import evaluate
 
-    direct = evaluate(report["G"], "zoo:shapes", metrics=["fid", "kid", "pr"], num_samples=200, seed=SEED,
-                      device="cpu", extractor="zoo:shapes-classifier", cache=False, progress=False)
+    direct = evaluate(
+        report["G"],
+        "zoo:shapes",
+        metrics=["fid", "kid", "pr"],
+        num_samples=200,
+        seed=SEED,
+        device="cpu",
+        extractor="zoo:shapes-classifier",
+        cache=False,
+        progress=False,
+    )
     assert [r.metric for r in direct] == ["FD_shapes", "KD_shapes", "precision"]
     summary = _summary(report)
     # the shapes extractor's Fréchet distance is FD_shapes, and the column says so (not "FID" alone)
@@ -164,8 +206,10 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path, generator_fi
     folder.mkdir()
     for suffix in (".safetensors", ".json"):
         (folder / f"gen{suffix}").write_bytes(generator_file.with_suffix(suffix).read_bytes())
-    (folder / "r.toml").write_text('name = "rel"\nout = "."\n[[generators]]\nlabel = "g"\nsource = "gen.safetensors"\n'
-                                   '[[metrics]]\nname = "fid"\n', encoding="utf-8")
+    (folder / "r.toml").write_text(
+        'name = "rel"\nout = "."\n[[generators]]\nlabel = "g"\nsource = "gen.safetensors"\n[[metrics]]\nname = "fid"\n',
+        encoding="utf-8",
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -180,24 +224,55 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path, generator_fi
 
 def test_multi_result_cell_with_a_failed_generator(tmp_path, generator_file):
     # one fid cell gives two results (two summary columns); a generator that fails to load fills both
-    cfg = parse_config({
-        "name": "parts", "out": str(tmp_path / "rep"), "seed": SEED, "device": "cpu",
-        "generators": [{"label": "ok", "source": str(generator_file)},
-                       {"label": "gone", "source": str(tmp_path / "missing.safetensors")}],
-        "metrics": [{"name": "fid", "label": "D", "metrics": ["kid", "fid"], "samples": 100, "cache": False,
-                     "progress": False}],
-        "figures": {"enabled": False}})
+    cfg = parse_config(
+        {
+            "name": "parts",
+            "out": str(tmp_path / "rep"),
+            "seed": SEED,
+            "device": "cpu",
+            "generators": [
+                {"label": "ok", "source": str(generator_file)},
+                {"label": "gone", "source": str(tmp_path / "missing.safetensors")},
+            ],
+            "metrics": [
+                {
+                    "name": "fid",
+                    "label": "D",
+                    "metrics": ["kid", "fid"],
+                    "samples": 100,
+                    "cache": False,
+                    "progress": False,
+                }
+            ],
+            "figures": {"enabled": False},
+        }
+    )
     outcome = run_report(cfg)
     assert outcome.num_failures == 1
     render_report(outcome.results_path)
     with (outcome.out_dir / "summary.csv").open(encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["generator", "D: KD_shapes", "D: KD_shapes ci_low", "D: KD_shapes ci_high",
-                       "D: FD_shapes", "D: FD_shapes ci_low", "D: FD_shapes ci_high"]
+    assert rows[0] == [
+        "generator",
+        "D: KD_shapes",
+        "D: KD_shapes ci_low",
+        "D: KD_shapes ci_high",
+        "D: FD_shapes",
+        "D: FD_shapes ci_low",
+        "D: FD_shapes ci_high",
+    ]
     from ganeval.metrics.fid import evaluate
 
-    direct = evaluate(ganeval.load_generator(str(generator_file), device="cpu"), "zoo:shapes", metrics=["kid", "fid"],
-                      num_samples=100, seed=SEED, device="cpu", extractor="zoo:shapes-classifier", cache=False,
-                      progress=False)
+    direct = evaluate(
+        ganeval.load_generator(str(generator_file), device="cpu"),
+        "zoo:shapes",
+        metrics=["kid", "fid"],
+        num_samples=100,
+        seed=SEED,
+        device="cpu",
+        extractor="zoo:shapes-classifier",
+        cache=False,
+        progress=False,
+    )
     assert [float(rows[1][1]), float(rows[1][4])] == pytest.approx([direct[0].value, direct[1].value], rel=1e-9)
     assert [rows[2][1], rows[2][4]] == ["failed", "failed"]

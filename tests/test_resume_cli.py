@@ -21,9 +21,32 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _cmd(gen: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "ganeval", "ppl", "--generator", str(gen), "--distance", "zoo:shapes-perceptual",
-            "--space", "w", "--sampling", "full", "--samples", "1500", "--batch-size", "10", "--seed", "3",
-            "--device", "cpu", "--out", str(out), "--json", "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "ganeval",
+        "ppl",
+        "--generator",
+        str(gen),
+        "--distance",
+        "zoo:shapes-perceptual",
+        "--space",
+        "w",
+        "--sampling",
+        "full",
+        "--samples",
+        "1500",
+        "--batch-size",
+        "10",
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--json",
+        "--quiet",
+    ]
 
 
 def test_kill_9_then_same_command_resumes_exactly(tmp_path):

@@ -26,8 +26,12 @@ def _fn(idx: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _reference(n: int) -> np.ndarray:
-    return np.array([np.linalg.norm(np.random.default_rng([3, _seeding.stream_id("t"), i]).standard_normal(4)
-                                    .astype(np.float32)) for i in range(n)])
+    return np.array(
+        [
+            np.linalg.norm(np.random.default_rng([3, _seeding.stream_id("t"), i]).standard_normal(4).astype(np.float32))
+            for i in range(n)
+        ]
+    )
 
 
 @pytest.mark.parametrize("batch", [1, 7, 64])
@@ -38,8 +42,7 @@ def test_result_independent_of_batch_size(batch):
 
 
 def test_stop_when_and_min_samples():
-    out = map_samples(_fn, 1000, batch_size=10, progress="quiet", min_samples=200,
-                      stop_when=lambda g: True)
+    out = map_samples(_fn, 1000, batch_size=10, progress="quiet", min_samples=200, stop_when=lambda g: True)
     assert out.stopped_early and out.num_done == 200 and len(out["norm"]) == 200
 
 
@@ -82,8 +85,16 @@ def test_kill_9_then_resume_gives_uninterrupted_result(tmp_path):
 
 
 def _reference_sq(n: int) -> np.ndarray:
-    return np.array([float((np.random.default_rng([7, _seeding.stream_id("job"), i]).standard_normal(3)
-                            .astype(np.float32) ** 2).sum()) for i in range(n)])
+    return np.array(
+        [
+            float(
+                (
+                    np.random.default_rng([7, _seeding.stream_id("job"), i]).standard_normal(3).astype(np.float32) ** 2
+                ).sum()
+            )
+            for i in range(n)
+        ]
+    )
 
 
 @pytest.mark.parametrize("nproc", [2, 3])
@@ -91,11 +102,33 @@ def test_torchrun_gloo_equals_single_process(tmp_path, nproc):
     single = tmp_path / "single.npy"
     multi = tmp_path / "multi.npy"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "tests.helpers.runtime_job", str(single), "101", "8"], cwd=REPO,
-                   check=True, env=env, capture_output=True, timeout=120)
-    res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                          f"--nproc_per_node={nproc}", "-m", "tests.helpers.runtime_job", str(multi), "101", "8"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "tests.helpers.runtime_job", str(single), "101", "8"],
+        cwd=REPO,
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            "-m",
+            "tests.helpers.runtime_job",
+            str(multi),
+            "101",
+            "8",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     np.testing.assert_allclose(np.load(multi), np.load(single), rtol=1e-6)
     assert res.stdout.count("done 101") == 1  # only rank 0 writes and prints
@@ -133,8 +166,14 @@ def test_unwritable_run_folder_fails_before_work(tmp_path):
     blocker.write_text("x")
     called = []
     with pytest.raises(OutputError, match="Cannot write the run folder"):
-        map_samples(lambda idx: called.append(1) or _fn(idx), 10, batch_size=5, run_dir=blocker / "run",
-                    config={}, progress="quiet")
+        map_samples(
+            lambda idx: called.append(1) or _fn(idx),
+            10,
+            batch_size=5,
+            run_dir=blocker / "run",
+            config={},
+            progress="quiet",
+        )
     assert not called
 
 
@@ -186,8 +225,9 @@ def test_every_sample_loop_runs_in_true_float32_and_restores_the_settings():
         return {"x": idx.astype(np.float64)}
 
     out = map_samples(fn, 10, batch_size=4, progress=False)
-    assert len(seen) == 3 and all(s["cudnn.conv.fp32_precision"] == "ieee" and s["cuda.matmul.fp32_precision"] == "ieee"
-                                  for s in seen)
+    assert len(seen) == 3 and all(
+        s["cudnn.conv.fp32_precision"] == "ieee" and s["cuda.matmul.fp32_precision"] == "ieee" for s in seen
+    )
     assert fp32_state() == before and out["x"].tolist() == list(range(10))
 
     def boom(idx):

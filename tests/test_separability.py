@@ -33,16 +33,20 @@ def h2(p: float) -> float:
 
 # ----------------------------------------------------------------------------- entropy
 
-@pytest.mark.parametrize("table, expected", [
-    ([[0.5, 0.0], [0.0, 0.5]], 0.0),                      # perfect prediction
-    ([[0.0, 0.5], [0.5, 0.0]], 0.0),                      # perfectly inverted: still no uncertainty
-    ([[0.25, 0.25], [0.25, 0.25]], 1.0),                  # independent, balanced Y
-    ([[0.4, 0.1], [0.1, 0.4]], h2(0.2)),                  # each row: Y | X ~ Bernoulli(0.2)
-    ([[0.3, 0.2], [0.0, 0.5]], 0.5 * h2(0.4)),            # row 1 certain, row 0 Bernoulli(0.4)
-    ([[0.7, 0.3], [0.0, 0.0]], h2(0.3)),                  # X constant: H(Y|X) = H(Y)
-    ([[1.0, 0.0], [0.0, 0.0]], 0.0),                      # single class
-    ([[40, 10], [10, 40]], h2(0.2)),                      # counts are normalised
-])
+
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        ([[0.5, 0.0], [0.0, 0.5]], 0.0),  # perfect prediction
+        ([[0.0, 0.5], [0.5, 0.0]], 0.0),  # perfectly inverted: still no uncertainty
+        ([[0.25, 0.25], [0.25, 0.25]], 1.0),  # independent, balanced Y
+        ([[0.4, 0.1], [0.1, 0.4]], h2(0.2)),  # each row: Y | X ~ Bernoulli(0.2)
+        ([[0.3, 0.2], [0.0, 0.5]], 0.5 * h2(0.4)),  # row 1 certain, row 0 Bernoulli(0.4)
+        ([[0.7, 0.3], [0.0, 0.0]], h2(0.3)),  # X constant: H(Y|X) = H(Y)
+        ([[1.0, 0.0], [0.0, 0.0]], 0.0),  # single class
+        ([[40, 10], [10, 40]], h2(0.2)),  # counts are normalised
+    ],
+)
 def test_conditional_entropy_hand_tables(table, expected) -> None:
     assert conditional_entropy_bits(np.array(table, dtype=float)) == pytest.approx(expected, abs=1e-12)
 
@@ -53,6 +57,7 @@ def test_joint_table_rows_are_predictions() -> None:
 
 
 # ----------------------------------------------------------------------------- pruning
+
 
 def test_confident_indices_keeps_exactly_num_keep_with_index_tie_break() -> None:
     # float32 sigmoid(2 * 10) == 1.0 == sigmoid(2 * 20): those three samples tie at confidence 1
@@ -71,6 +76,7 @@ def test_confident_indices_keeps_exactly_num_keep_with_index_tie_break() -> None
 
 
 # ----------------------------------------------------------------------------- SVM
+
 
 def test_fast_svm_matches_linearsvc() -> None:
     from sklearn.svm import LinearSVC
@@ -105,13 +111,15 @@ def test_failed_fit_is_reported_not_scored_as_perfect() -> None:
     x[7, 1] = np.nan
     y = np.arange(50) % 2
     for solver in ("fast", "liblinear-primal"):
-        row, normal = _score_attribute(x, y, np.arange(50), split="stylegan", solver=solver, moment=None,
-                                       constant=False)
+        row, normal = _score_attribute(
+            x, y, np.arange(50), split="stylegan", solver=solver, moment=None, constant=False
+        )
         assert row["status"].startswith("failed")
         assert math.isnan(row["entropy_bits"]) and normal is None
 
 
 # ----------------------------------------------------------------------------- pipeline
+
 
 class ImageIsW(nn.Module):
     """z [N, 48] -> w = tanh(z M) (all layers equal) -> image = w as a [3, 4, 4] picture."""
@@ -145,8 +153,9 @@ def test_pipeline_sign_of_a_dot_w_is_perfectly_separable_in_w(tmp_path) -> None:
     clf, a = _linear_classifier()
     G = ImageIsW()
     with pytest.warns(UserWarning, match="1 of 3 attribute"):
-        res = separability(G, clf, num_samples=3000, num_keep=1500, batch_size=256, device="cpu",
-                           cache_dir=tmp_path, progress=False)
+        res = separability(
+            G, clf, num_samples=3000, num_keep=1500, batch_size=256, device="cpu", cache_dir=tmp_path, progress=False
+        )
     t = res.table.set_index(["space", "attribute"])
     for attr in ("first", "second"):
         assert t.loc[("w", attr), "status"] == "ok"
@@ -168,8 +177,18 @@ def test_pipeline_sign_of_a_dot_w_is_perfectly_separable_in_w(tmp_path) -> None:
     assert line["metric"] == "ls_stylegan_fast" and line["results"]["ls_stylegan_fast"] == pytest.approx(res.value)
     # second run: other split, same cache -> no regeneration, held-out numbers present
     with pytest.warns(UserWarning):
-        res2 = separability(G, clf, spaces=("w",), num_samples=3000, num_keep=1500, batch_size=100, device="cpu",
-                            cache_dir=tmp_path, progress=False, split="heldout")
+        res2 = separability(
+            G,
+            clf,
+            spaces=("w",),
+            num_samples=3000,
+            num_keep=1500,
+            batch_size=100,
+            device="cpu",
+            cache_dir=tmp_path,
+            progress=False,
+            split="heldout",
+        )
     assert res2.provenance["samples_resumed"] == 3000
     t2 = res2.table.set_index("attribute")
     assert t2.loc["first", "heldout_acc"] > 0.99 and t2.loc["first", "heldout_entropy_bits"] < 0.05
@@ -195,8 +214,18 @@ def test_results_identical_for_batch_sizes_and_with_cache(tmp_path) -> None:
 def test_liblinear_solver_path_and_metric_name() -> None:
     clf, _ = _linear_classifier()
     with pytest.warns(UserWarning):
-        res = separability(ImageIsW(), clf, spaces=("w",), num_samples=400, num_keep=200, batch_size=200,
-                           device="cpu", cache_dir=False, progress=False, solver="liblinear-dual")
+        res = separability(
+            ImageIsW(),
+            clf,
+            spaces=("w",),
+            num_samples=400,
+            num_keep=200,
+            batch_size=200,
+            device="cpu",
+            cache_dir=False,
+            progress=False,
+            solver="liblinear-dual",
+        )
     assert res.metric == "ls_stylegan" and res.provenance["sklearn"]
     assert (res.table.set_index("attribute").loc[["first", "second"], "svm_train_acc"] > 0.97).all()
 
@@ -225,8 +254,9 @@ def test_zoo_generator_w_score_with_table(tmp_path) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        res = separability(G, clf, num_samples=1000, num_keep=500, batch_size=100, device="cpu",
-                           cache_dir=tmp_path, progress=False)
+        res = separability(
+            G, clf, num_samples=1000, num_keep=500, batch_size=100, device="cpu", cache_dir=tmp_path, progress=False
+        )
     print(res.table.to_string())
     print("zoo scores", res.scores())
     assert set(res.table["attribute"]) == set(clf.attribute_names)

@@ -25,6 +25,7 @@ KW = {"num_channels": 3, "resolution": 16, "label_size": 0, "fmap_base": 64, "fm
 
 # ----------------------------------------------------------------------------- numpy reference
 
+
 def tf_conv2d(x: np.ndarray, w: np.ndarray, stride: int = 1) -> np.ndarray:
     """tf.nn.conv2d NCHW, HWIO kernel, padding 'SAME' (cross-correlation)."""
     n, _, h, wd = x.shape
@@ -35,7 +36,7 @@ def tf_conv2d(x: np.ndarray, w: np.ndarray, stride: int = 1) -> np.ndarray:
     out = np.zeros((n, o, oh, ow))
     for i in range(kh):
         for j in range(kw):
-            patch = xp[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
+            patch = xp[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride]
             out += np.einsum("nchw,co->nohw", patch, w[i, j])
     return out
 
@@ -65,7 +66,7 @@ def reference_dbasic(images: np.ndarray, var: dict[str, np.ndarray], kw: dict, f
     x = lrelu(tf_conv2d(images, wt("FromRGB_lod0")) + b("FromRGB_lod0"))
     blur = np.outer([1, 2, 1], [1, 2, 1]) / 16.0
     for res in range(res_log2, 2, -1):
-        s = f"{2 ** res}x{2 ** res}"
+        s = f"{2**res}x{2**res}"
         x = lrelu(tf_conv2d(x, wt(f"{s}/Conv0")) + b(f"{s}/Conv0"))
         x = tf_depthwise(x, blur, 1)
         w = wt(f"{s}/Conv1_down")
@@ -110,12 +111,23 @@ def _tf_pickle(variables: dict, kw: dict, func: str = "D_basic") -> bytes:
     _Network.__module__, _Network.__qualname__, _Network.__name__ = "dnnlib.tflib.network", "Network", "Network"
     mod.Network = _Network
     saved = {k: sys.modules.get(k) for k in ("dnnlib", "dnnlib.tflib", "dnnlib.tflib.network")}
-    sys.modules.update({"dnnlib": types.ModuleType("dnnlib"), "dnnlib.tflib": types.ModuleType("dnnlib.tflib"),
-                        "dnnlib.tflib.network": mod})
+    sys.modules.update(
+        {
+            "dnnlib": types.ModuleType("dnnlib"),
+            "dnnlib.tflib": types.ModuleType("dnnlib.tflib"),
+            "dnnlib.tflib.network": mod,
+        }
+    )
     try:
-        state = {"version": 3, "name": "D", "static_kwargs": dict(kw), "components": {},
-                 "build_module_src": "raise RuntimeError('must never run')", "build_func_name": func,
-                 "variables": list(variables.items())}
+        state = {
+            "version": 3,
+            "name": "D",
+            "static_kwargs": dict(kw),
+            "components": {},
+            "build_module_src": "raise RuntimeError('must never run')",
+            "build_func_name": func,
+            "variables": list(variables.items()),
+        }
         return pickle.dumps(_Network(state), protocol=2)
     finally:
         for k, v in saved.items():
@@ -126,6 +138,7 @@ def _tf_pickle(variables: dict, kw: dict, func: str = "D_basic") -> bytes:
 
 
 # ----------------------------------------------------------------------------- tests
+
 
 @pytest.mark.parametrize("fused", [False, True])
 def test_dbasic_matches_numpy_transcription(fused: bool) -> None:
@@ -149,8 +162,8 @@ def test_fused_auto_rule_and_groups_of_consecutive_images() -> None:
     out = net(torch.from_numpy(images).float()).double().numpy()
     # two groups of 4 consecutive images, each equal to running that group alone (TF with N=4)
     for g in range(2):
-        ref = reference_dbasic(images[4 * g:4 * g + 4], var, kw, fused=False)
-        np.testing.assert_allclose(out[4 * g:4 * g + 4], ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+        ref = reference_dbasic(images[4 * g : 4 * g + 4], var, kw, fused=False)
+        np.testing.assert_allclose(out[4 * g : 4 * g + 4], ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
 def test_pickle_round_trip_through_safe_unpickler(tmp_path) -> None:
@@ -167,8 +180,9 @@ def test_pickle_round_trip_through_safe_unpickler(tmp_path) -> None:
             np.testing.assert_array_equal(net.params[name.replace("/", "__")].numpy(), value)
     images = np.random.default_rng(6).uniform(-1, 1, (4, 3, 16, 16))
     ref = reference_dbasic(images, var, KW, fused=False)
-    np.testing.assert_allclose(clf(torch.from_numpy(images).float()).numpy(), ref, rtol=1e-4,
-                               atol=1e-4 * np.abs(ref).max())
+    np.testing.assert_allclose(
+        clf(torch.from_numpy(images).float()).numpy(), ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max()
+    )
 
 
 def test_refuses_other_build_function_and_unknown_variables(tmp_path) -> None:

@@ -14,13 +14,31 @@ from ganeval.metrics.separability import _check_options, _Options, _Samples, _sc
 
 def _samples(x: np.ndarray, logits: np.ndarray) -> _Samples:
     n = len(x)
-    return _Samples(logits=logits.astype(np.float32), latents={"z": x}, sample_index=np.arange(n),
-                    bad=np.zeros(0, np.int64), config={}, batch=n, run_dir=None, resumed=0)
+    return _Samples(
+        logits=logits.astype(np.float32),
+        latents={"z": x},
+        sample_index=np.arange(n),
+        bad=np.zeros(0, np.int64),
+        config={},
+        batch=n,
+        run_dir=None,
+        resumed=0,
+    )
 
 
 def _options(**kw: object) -> _Options:
-    base = {"spaces": ("z",), "num_samples": 400, "num_keep": 200, "seed": 0, "batch_size": 64, "split": "stylegan",
-            "solver": "fast", "w_layer": -1, "cache_dir": False, "on_nan": "stop"}
+    base = {
+        "spaces": ("z",),
+        "num_samples": 400,
+        "num_keep": 200,
+        "seed": 0,
+        "batch_size": 64,
+        "split": "stylegan",
+        "solver": "fast",
+        "w_layer": -1,
+        "cache_dir": False,
+        "on_nan": "stop",
+    }
     return _Options(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -52,16 +70,29 @@ def test_score_space_with_nothing_scored_is_nan():
     assert math.isnan(scores["score_z"]) and scores["num_scored_z"] == 0 and normals == {}
 
 
-@pytest.mark.parametrize("kw, error, match", [
-    ({"spaces": "z"}, None, None),
-    ({"spaces": {"z"}}, GanevalTypeError, "Argument `spaces` must be a sequence"),
-    ({"w_layer": 1.5}, GanevalTypeError, "Argument `w_layer` must be an integer"),
-    ({"cache_dir": 3}, GanevalTypeError, "Argument `cache_dir` must be a folder path"),
-    ({"solver": "svm"}, GanevalValueError, "Argument `solver` must be one of"),
-])
+@pytest.mark.parametrize(
+    "kw, error, match",
+    [
+        ({"spaces": "z"}, None, None),
+        ({"spaces": {"z"}}, GanevalTypeError, "Argument `spaces` must be a sequence"),
+        ({"w_layer": 1.5}, GanevalTypeError, "Argument `w_layer` must be an integer"),
+        ({"cache_dir": 3}, GanevalTypeError, "Argument `cache_dir` must be a folder path"),
+        ({"solver": "svm"}, GanevalValueError, "Argument `solver` must be one of"),
+    ],
+)
 def test_check_options_one_error_per_argument(kw, error, match):
-    base = {"spaces": ("z", "w"), "num_samples": 400, "num_keep": 200, "seed": 0, "batch_size": 64, "split": "stylegan",
-            "solver": "fast", "w_layer": -1, "cache_dir": None, "on_nan": "stop"}
+    base = {
+        "spaces": ("z", "w"),
+        "num_samples": 400,
+        "num_keep": 200,
+        "seed": 0,
+        "batch_size": 64,
+        "split": "stylegan",
+        "solver": "fast",
+        "w_layer": -1,
+        "cache_dir": None,
+        "on_nan": "stop",
+    }
     if error is None:
         assert _check_options(**{**base, **kw}).spaces == ("z",)
     else:

@@ -72,8 +72,9 @@ def test_truncation_and_cutoff(ada):
 @pytest.mark.parametrize("res", [8, 16, 64])
 def test_resolutions_and_conditional(res):
     torch.manual_seed(0)
-    G = StyleGAN2(z_dim=16, c_dim=3, w_dim=16, img_resolution=res, mapping_layers=2, channel_base=64 * res,
-                  channel_max=16).eval()
+    G = StyleGAN2(
+        z_dim=16, c_dim=3, w_dim=16, img_resolution=res, mapping_layers=2, channel_base=64 * res, channel_max=16
+    ).eval()
     assert G.num_ws == 2 * (res.bit_length() - 1) - 2 and len(G.synthesis.noise_resolutions) == G.num_ws - 1
     c = torch.eye(3)[[0, 2]]
     z = torch.randn(2, 16)

@@ -40,8 +40,9 @@ def test_ppl_in_w_and_z_and_the_exact_derivative_agree(G):
 
 def test_separability_and_fid(G, tmp_path):
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(G.img_channels, 4, 3, stride=2), torch.nn.Flatten(),
-                              torch.nn.LazyLinear(2))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(G.img_channels, 4, 3, stride=2), torch.nn.Flatten(), torch.nn.LazyLinear(2)
+    )
     net(torch.zeros(1, G.img_channels, G.img_resolution, G.img_resolution))
     clf = wrap_classifier(net, ["a", "b"], G.img_resolution)
     s = ganeval.separability(G, clf, num_samples=300, num_keep=150, seed=1, cache_dir=False, **FAST)
@@ -53,8 +54,9 @@ def test_separability_and_fid(G, tmp_path):
     p = table.class_balance.to_numpy()
     h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
     assert (table.entropy_bits.to_numpy() <= h + 1e-9).all()
-    feat = torch.nn.Sequential(torch.nn.Conv2d(G.img_channels, 8, 3, stride=2), torch.nn.AdaptiveAvgPool2d(2),
-                               torch.nn.Flatten())
+    feat = torch.nn.Sequential(
+        torch.nn.Conv2d(G.img_channels, 8, 3, stride=2), torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten()
+    )
     real = tmp_path / "real.npy"
     rng = np.random.default_rng(0)
     np.save(real, rng.integers(0, 256, (200, G.img_resolution, G.img_resolution, G.img_channels), dtype=np.uint8))

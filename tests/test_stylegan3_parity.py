@@ -33,7 +33,9 @@ def official(request, one_thread):
 
 def _assert_img(out: torch.Tensor, ref: torch.Tensor, what: str) -> None:
     err = float((out - ref).abs().max())
-    assert err <= IMG_REL * float(ref.abs().max()), f"{what}: max abs diff {err:.3g}, max|img| {float(ref.abs().max()):.3g}"
+    assert err <= IMG_REL * float(ref.abs().max()), (
+        f"{what}: max abs diff {err:.3g}, max|img| {float(ref.abs().max()):.3g}"
+    )
 
 
 @torch.no_grad()
@@ -42,8 +44,9 @@ def test_mapping_exact(official):
     c = io.get("c")
     torch.testing.assert_close(G.mapping(io["z"], c), io["ws"], rtol=1e-6, atol=0)
     torch.testing.assert_close(G.mapping(io["z"], c, truncation_psi=0.7), io["ws_trunc"], rtol=1e-6, atol=0)
-    torch.testing.assert_close(G.mapping(io["z"], c, truncation_psi=0.5, truncation_cutoff=3), io["ws_trunc_cut"],
-                               rtol=1e-6, atol=0)
+    torch.testing.assert_close(
+        G.mapping(io["z"], c, truncation_psi=0.5, truncation_cutoff=3), io["ws_trunc_cut"], rtol=1e-6, atol=0
+    )
 
 
 @torch.no_grad()
@@ -75,7 +78,7 @@ def test_fresh_filters_match_official_design():
     for name in CONFIGS:
         cfg, _, io = _load(name)
         fresh = StyleGAN3(**stylegan3_kwargs(cfg["init_kwargs"], name)).state_dict()
-        designed = {k[len("designed."):]: v for k, v in io.items() if k.startswith("designed.")}
+        designed = {k[len("designed.") :]: v for k, v in io.items() if k.startswith("designed.")}
         assert designed and set(designed) == {k for k in fresh if k.endswith("_filter")}
         for key, ref in designed.items():
             torch.testing.assert_close(fresh[key], ref, rtol=0, atol=1e-7, msg=lambda m, k=key, n=name: f"{n} {k}: {m}")
@@ -120,19 +123,22 @@ def test_is_stylegan3_state():
     assert not is_stylegan3_state({"synthesis.b4.const": torch.zeros(1)})
 
 
-@pytest.mark.parametrize("change, match", [
-    (lambda kw, st: st.pop("synthesis.L2_36_16.down_filter"), "missing"),
-    (lambda kw, st: st.update({"synthesis.L2_36_16.extra": torch.zeros(1)}), "unexpected"),
-    (lambda kw, st: st.update({"synthesis.input.freqs": torch.zeros(3, 2)}), "mismatched shapes"),
-    (lambda kw, st: st.update({"synthesis.L0_36_16.magnitude_ema": torch.tensor(0.0)}), "positive"),
-    (lambda kw, st: st["synthesis.L1_36_16.weight"].view(-1).__setitem__(0, float("nan")), "finite"),
-    (lambda kw, st: kw.update(architecture="skip"), "not supported"),
-    (lambda kw, st: kw.update(num_layers=10_000), r"\[1, 64\]"),
-    (lambda kw, st: kw.update(img_resolution=48), "power of two"),
-    (lambda kw, st: kw.pop("w_dim"), "w_dim"),
-    (lambda kw, st: kw.update(use_radial_filters="yes"), "bool"),
-    (lambda kw, st: kw.update(channel_max=8), "missing"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda kw, st: st.pop("synthesis.L2_36_16.down_filter"), "missing"),
+        (lambda kw, st: st.update({"synthesis.L2_36_16.extra": torch.zeros(1)}), "unexpected"),
+        (lambda kw, st: st.update({"synthesis.input.freqs": torch.zeros(3, 2)}), "mismatched shapes"),
+        (lambda kw, st: st.update({"synthesis.L0_36_16.magnitude_ema": torch.tensor(0.0)}), "positive"),
+        (lambda kw, st: st["synthesis.L1_36_16.weight"].view(-1).__setitem__(0, float("nan")), "finite"),
+        (lambda kw, st: kw.update(architecture="skip"), "not supported"),
+        (lambda kw, st: kw.update(num_layers=10_000), r"\[1, 64\]"),
+        (lambda kw, st: kw.update(img_resolution=48), "power of two"),
+        (lambda kw, st: kw.pop("w_dim"), "w_dim"),
+        (lambda kw, st: kw.update(use_radial_filters="yes"), "bool"),
+        (lambda kw, st: kw.update(channel_max=8), "missing"),
+    ],
+)
 def test_builder_errors(change, match):
     cfg, state, _ = _load("stylegan3-t")
     kwargs = json.loads(json.dumps(cfg["init_kwargs"]))
@@ -169,6 +175,7 @@ def test_persistence_pickle_layout(tmp_path, capsys):
     cfg, state, io = _load("stylegan3-r")
     G = build_stylegan3(cfg["init_kwargs"], state, "stylegan3-r")
     with nvidia_modules() as (_, EasyDict, reconstruct):
+
         class Rec:
             def __init__(self, meta):
                 self.meta = meta
@@ -177,21 +184,33 @@ def test_persistence_pickle_layout(tmp_path, capsys):
                 return (reconstruct, (self.meta,))
 
         def record(m: torch.nn.Module, cls: str, kwargs: dict) -> Rec:
-            st = {"training": False,
-                  "_parameters": OrderedDict((k, torch.nn.Parameter(v.detach().clone(), requires_grad=False))
-                                             for k, v in m._parameters.items()),
-                  "_buffers": OrderedDict((k, None if v is None else v.detach().clone()) for k, v in m._buffers.items()),
-                  "_modules": OrderedDict((k, record(c, type(c).__name__, {})) for k, c in m._modules.items()),
-                  "_init_args": (), "_init_kwargs": kwargs}
-            return Rec(dict(type="class", version=6, class_name=cls, state=st,
-                            module_src="raise SystemExit('networks_stylegan3.py stand-in: must not run')"))
+            st = {
+                "training": False,
+                "_parameters": OrderedDict(
+                    (k, torch.nn.Parameter(v.detach().clone(), requires_grad=False)) for k, v in m._parameters.items()
+                ),
+                "_buffers": OrderedDict((k, None if v is None else v.detach().clone()) for k, v in m._buffers.items()),
+                "_modules": OrderedDict((k, record(c, type(c).__name__, {})) for k, c in m._modules.items()),
+                "_init_args": (),
+                "_init_kwargs": kwargs,
+            }
+            return Rec(
+                dict(
+                    type="class",
+                    version=6,
+                    class_name=cls,
+                    state=st,
+                    module_src="raise SystemExit('networks_stylegan3.py stand-in: must not run')",
+                )
+            )
 
         kwargs = EasyDict(cfg["init_kwargs"])
         kwargs["mapping_kwargs"] = EasyDict(kwargs["mapping_kwargs"])
         g = record(G, "Generator", kwargs)
         path = tmp_path / "network-snapshot-000000.pkl"
-        path.write_bytes(pickle.dumps(dict(G=g, D=None, G_ema=g, augment_pipe=None, training_set_kwargs=None),
-                                      protocol=4))
+        path.write_bytes(
+            pickle.dumps(dict(G=g, D=None, G_ema=g, augment_pipe=None, training_set_kwargs=None), protocol=4)
+        )
     rec = safe_load(path)["G_ema"]
     assert rec.class_name == "Generator"
     G2 = build_stylegan3(rec.init_kwargs, rec.tensors(), path.name)

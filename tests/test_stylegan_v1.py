@@ -32,6 +32,7 @@ def stylegan2_or_skip(resolution: int = 16):
 
 # --- official layout ----------------------------------------------------------------------------
 
+
 def test_official_1024_layout_and_parameter_count():
     G = StyleGAN()
     assert G.num_ws == 18 and G.z_dim == 512 and G.w_dim == 512
@@ -41,13 +42,13 @@ def test_official_1024_layout_and_parameter_count():
     sd = G.state_dict()
     assert sd["synthesis.const"].shape == (512, 4, 4)
     assert sd["mapping.fc0.weight"].shape == (512, 512) and sd["mapping.w_avg"].shape == (512,)
-    assert sd["synthesis.layers.1.conv.weight"].shape == (512, 512, 3, 3)      # 4x4/Conv
-    assert sd["synthesis.layers.8.conv.weight"].shape == (256, 512, 3, 3)      # 64x64/Conv0_up
-    assert sd["synthesis.layers.17.adain.affine.weight"].shape == (32, 512)    # 1024x1024/Conv1/StyleMod
+    assert sd["synthesis.layers.1.conv.weight"].shape == (512, 512, 3, 3)  # 4x4/Conv
+    assert sd["synthesis.layers.8.conv.weight"].shape == (256, 512, 3, 3)  # 64x64/Conv0_up
+    assert sd["synthesis.layers.17.adain.affine.weight"].shape == (32, 512)  # 1024x1024/Conv1/StyleMod
     assert sd["synthesis.layers.17.noise_const"].shape == (1024, 1024)
     assert sd["synthesis.torgb.weight"].shape == (3, 16, 1, 1)
     fused = [layer.conv.fused for layer in G.synthesis.layers if layer.conv is not None and layer.conv.up]
-    assert fused == [False, False, False, False, True, True, True, True]   # 8..64 nearest, 128..1024 fused
+    assert fused == [False, False, False, False, True, True, True, True]  # 8..64 nearest, 128..1024 fused
     assert G.synthesis.noise_resolutions == [4 * 2 ** (k // 2) for k in range(18)]
 
 
@@ -85,14 +86,14 @@ def test_label_changes_output_and_batch_independence():
     assert not torch.allclose(ws[0], G.mapping(z[:1], c[1:2])[0])
     # every sample's image depends only on its own inputs
     full = G(z, c)
-    single = torch.cat([G(z[i: i + 1], c[i: i + 1]) for i in range(4)])
+    single = torch.cat([G(z[i : i + 1], c[i : i + 1]) for i in range(4)])
     assert (full - single).abs().max() < 1e-5
 
 
 def test_mapping_matches_hand_computation():
     G = small(8)
     z = torch.randn(2, 32)
-    x = z / torch.sqrt((z ** 2).mean(1, keepdim=True) + 1e-8)
+    x = z / torch.sqrt((z**2).mean(1, keepdim=True) + 1e-8)
     for i in range(8):
         fc = getattr(G.mapping, f"fc{i}")
         w = fc.weight * (math.sqrt(2) / math.sqrt(fc.in_features) * 0.01)
@@ -103,6 +104,7 @@ def test_mapping_matches_hand_computation():
 
 
 # --- layers -----------------------------------------------------------------------------------------
+
 
 def test_adain_statistics_on_constructed_input():
     torch.manual_seed(1)
@@ -156,13 +158,14 @@ def test_fused_upsampling_equals_nearest_conv_with_flipped_kernel():
 
 def test_blur_kernel():
     blur = Blur(2)
-    assert torch.allclose(blur.kernel[0, 0], torch.tensor([[1., 2, 1], [2, 4, 2], [1, 2, 1]]) / 16)
+    assert torch.allclose(blur.kernel[0, 0], torch.tensor([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16)
     y = blur(torch.ones(1, 2, 6, 6))
     assert torch.allclose(y[..., 1:-1, 1:-1], torch.ones(1, 2, 4, 4))
     assert "kernel" not in blur.state_dict()
 
 
 # --- causality, noise, truncation ---------------------------------------------------------------
+
 
 def _layer_outputs(G, ws, **kw):
     outs = []
@@ -246,6 +249,7 @@ def test_update_w_avg_and_gradients():
 
 # --- bad input --------------------------------------------------------------------------------------
 
+
 def test_bad_input_errors():
     G = small(16)
     with pytest.raises(GanevalValueError, match=r"Argument `z` must have shape \[\*, 32\], but got \[2, 31\]"):
@@ -273,7 +277,10 @@ def test_bad_input_errors():
     with pytest.raises(GanevalValueError, match="Argument `c` must be None"):
         G.mapping(torch.randn(1, 32), torch.ones(1, 2))
     from ganeval.devices import resolve_device
-    with pytest.raises(GanevalValueError, match=r"Argument `device` must be 'auto', 'cpu' or 'cuda\[:N\]', but got 'tpu'"):
+
+    with pytest.raises(
+        GanevalValueError, match=r"Argument `device` must be 'auto', 'cpu' or 'cuda\[:N\]', but got 'tpu'"
+    ):
         resolve_device("tpu")
     with pytest.raises(GanevalError):
         G.mapping([[0.0] * 32])

@@ -51,6 +51,17 @@ def test_w_space_metrics_refuse_it_in_one_line(G):
 
 def test_ppl_in_z_does_not_depend_on_batch_size():
     big = TraditionalGenerator(z_dim=16, img_resolution=32, fmap_base=64, fmap_max=16).eval()
-    runs = [ganeval.ppl(big, space="z", sampling="end", num_samples=128, batch_size=b, seed=5,
-                        distance="zoo:shapes-perceptual", progress=False) for b in (16, 128)]
+    runs = [
+        ganeval.ppl(
+            big,
+            space="z",
+            sampling="end",
+            num_samples=128,
+            batch_size=b,
+            seed=5,
+            distance="zoo:shapes-perceptual",
+            progress=False,
+        )
+        for b in (16, 128)
+    ]
     assert runs[0].value == runs[1].value and runs[0].value > 0

@@ -22,10 +22,16 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 NP_INTS = st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64])
-NOT_NUMBERS = st.one_of(st.none(), st.text(max_size=5), st.lists(st.integers(), max_size=3),
-                        st.dictionaries(st.text(max_size=2), st.integers(), max_size=2), st.just(object()))
-ANYTHING = st.one_of(NOT_NUMBERS, st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-                     st.complex_numbers())
+NOT_NUMBERS = st.one_of(
+    st.none(),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.just(object()),
+)
+ANYTHING = st.one_of(
+    NOT_NUMBERS, st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.complex_numbers()
+)
 
 
 def _one_line(exc: BaseException, name: str) -> None:
@@ -35,8 +41,9 @@ def _one_line(exc: BaseException, name: str) -> None:
 
 # ------------------------------------------------------------------------------------ integers
 
+
 @FAST
-@given(value=st.integers(min_value=-10**6, max_value=10**6), minimum=st.integers(-5, 5))
+@given(value=st.integers(min_value=-(10**6), max_value=10**6), minimum=st.integers(-5, 5))
 def test_positive_int_accepts_exactly_the_integers_at_or_above_minimum(value, minimum):
     if value >= minimum:
         out = v.check_positive_int("n", value, minimum=minimum)
@@ -75,8 +82,9 @@ def test_positive_int_refuses_non_integers_by_type(value):
 
 # ------------------------------------------------------------------------------------ floats
 
+
 @FAST
-@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6)))
+@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**6), 10**6)))
 def test_positive_float_accepts_exactly_finite_positive_numbers(value):
     if math.isfinite(value) and value > 0:
         out = v.check_positive_float("eps", value)
@@ -135,8 +143,9 @@ def test_choice_accepts_only_the_listed_strings(value):
 
 
 @FAST
-@given(actual=st.lists(st.integers(0, 4), max_size=4), wanted=st.lists(st.one_of(st.none(), st.integers(0, 4)),
-                                                                       max_size=4))
+@given(
+    actual=st.lists(st.integers(0, 4), max_size=4), wanted=st.lists(st.one_of(st.none(), st.integers(0, 4)), max_size=4)
+)
 def test_tensor_shape_matches_rank_and_every_fixed_size(actual, wanted):
     x = torch.zeros(actual)
     ok = len(actual) == len(wanted) and all(w is None or w == a for a, w in zip(actual, wanted))
@@ -157,8 +166,12 @@ def test_tensor_shape_refuses_non_tensors(value):
 
 
 @FAST
-@given(rows=st.integers(1, 6), cols=st.integers(1, 4), bad=st.sets(st.integers(0, 5), max_size=4),
-       fill=st.sampled_from([math.nan, math.inf, -math.inf]))
+@given(
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 4),
+    bad=st.sets(st.integers(0, 5), max_size=4),
+    fill=st.sampled_from([math.nan, math.inf, -math.inf]),
+)
 def test_finite_counts_the_rows_holding_nan_or_inf(rows, cols, bad, fill):
     x = torch.zeros(rows, cols)
     bad_rows = sorted(b for b in bad if b < rows)
@@ -173,8 +186,22 @@ def test_finite_counts_the_rows_holding_nan_or_inf(rows, cols, bad, fill):
 
 
 @FAST
-@given(dtype=st.sampled_from([torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool,
-                              torch.float16, torch.bfloat16, torch.float32, torch.float64]))
+@given(
+    dtype=st.sampled_from(
+        [
+            torch.uint8,
+            torch.int8,
+            torch.int16,
+            torch.int32,
+            torch.int64,
+            torch.bool,
+            torch.float16,
+            torch.bfloat16,
+            torch.float32,
+            torch.float64,
+        ]
+    )
+)
 def test_float_images_refuse_integer_and_bool_dtypes(dtype):
     x = torch.zeros(1, 3, 2, 2, dtype=dtype)
     if dtype.is_floating_point:
@@ -193,8 +220,9 @@ def test_short_repr_is_one_bounded_line(value, limit):
 
 # ------------------------------------------------------------------------------------ public arguments
 
-_INVALID_SIZES = st.one_of(st.integers(max_value=0), NOT_NUMBERS, st.booleans(),
-                           st.floats(allow_nan=True, allow_infinity=True))
+_INVALID_SIZES = st.one_of(
+    st.integers(max_value=0), NOT_NUMBERS, st.booleans(), st.floats(allow_nan=True, allow_infinity=True)
+)
 
 
 @SLOW
@@ -218,8 +246,12 @@ def test_map_samples_result_is_independent_of_batch_size(n, bs):
 
 
 @SLOW
-@given(name=st.sampled_from(["num_samples", "batch_size", "bootstrap", "num_real", "pr_k", "kid_subsets",
-                             "kid_subset_size"]), value=_INVALID_SIZES)
+@given(
+    name=st.sampled_from(
+        ["num_samples", "batch_size", "bootstrap", "num_real", "pr_k", "kid_subsets", "kid_subset_size"]
+    ),
+    value=_INVALID_SIZES,
+)
 def test_evaluate_refuses_invalid_counts_before_any_work(name, value):
     from ganeval.metrics.fid import evaluate
 
@@ -247,14 +279,20 @@ def test_seed_lists_parse_or_refuse_in_bounded_time(spec):
 
 # ------------------------------------------------------------------------------------ the Fréchet step
 
+
 def _psd(rng: np.random.Generator, d: int, rank: int) -> np.ndarray:
     a = rng.normal(size=(d, rank))
     return a @ a.T
 
 
 @SLOW
-@given(seed=st.integers(0, 2**32 - 1), d=st.integers(1, 12), r1=st.integers(1, 12), r2=st.integers(1, 12),
-       scale=st.sampled_from([1e-6, 1.0, 1e6]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    d=st.integers(1, 12),
+    r1=st.integers(1, 12),
+    r2=st.integers(1, 12),
+    scale=st.sampled_from([1e-6, 1.0, 1e6]),
+)
 def test_frechet_of_covariances_is_finite_nonnegative_and_symmetric(seed, d, r1, r2, scale):
     from ganeval.metrics.frechet import frechet_distance
 

@@ -19,10 +19,16 @@ def served(tmp_path, monkeypatch):
     srv = LocalServer()
     srv.thread.start()
     srv.routes["/cli.bin"] = ["ok"]
-    weights.register(weights.WeightsEntry(
-        name="test-cli", kind="other", filename="test-cli.bin", urls=[srv.url("/cli.bin")],
-        sha256=PAYLOAD_SHA, licence="test-licence",
-    ))
+    weights.register(
+        weights.WeightsEntry(
+            name="test-cli",
+            kind="other",
+            filename="test-cli.bin",
+            urls=[srv.url("/cli.bin")],
+            sha256=PAYLOAD_SHA,
+            licence="test-licence",
+        )
+    )
     yield srv, tmp_path / "cache"
     weights.unregister("test-cli")
     srv.httpd.shutdown()

@@ -184,7 +184,13 @@ def _write_card(folder: Path, name: str, payload: bytes, **extra) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     file = folder / f"{name}.safetensors"
     file.write_bytes(payload)
-    card = {"name": name, "kind": "generator", "file": file.name, "sha256": hashlib.sha256(payload).hexdigest(), **extra}
+    card = {
+        "name": name,
+        "kind": "generator",
+        "file": file.name,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        **extra,
+    }
     (folder / f"{name}.json").write_text(json.dumps(card))
     return file
 
@@ -225,8 +231,13 @@ def test_native_style_cards_load_and_other_json_files_are_skipped(tmp_path):
     folder = tmp_path / "pretrained"
     folder.mkdir()
     (folder / "g.safetensors").write_bytes(b"g")
-    native = {"format": "ganeval-native", "name": "test-native", "kind": "generator",
-              "weights": "g.safetensors", "sha256": hashlib.sha256(b"g").hexdigest()}
+    native = {
+        "format": "ganeval-native",
+        "name": "test-native",
+        "kind": "generator",
+        "weights": "g.safetensors",
+        "sha256": hashlib.sha256(b"g").hexdigest(),
+    }
     (folder / "g.json").write_text(json.dumps(native))
     (folder / "notes.json").write_text(json.dumps({"arch_name": "stylegan", "init_kwargs": {}}))
     (entry,) = weights.load_zoo_cards(folder)

@@ -39,8 +39,12 @@ def golden() -> dict[str, torch.Tensor]:
 def test_cards_list_every_model_with_checksums():
     root = pretrained_dir()
     total = 0
-    for name, kind in (("shapes-stylegan", "generator"), ("shapes-traditional", "generator"),
-                       ("shapes-classifier", "classifier"), ("shapes-perceptual", "distance")):
+    for name, kind in (
+        ("shapes-stylegan", "generator"),
+        ("shapes-traditional", "generator"),
+        ("shapes-classifier", "classifier"),
+        ("shapes-perceptual", "distance"),
+    ):
         card = read_card(f"zoo:{name}")
         assert card["name"] == name and card["kind"] == kind
         assert sha256_file(root / card["file"]) == card["sha256"]

@@ -12,7 +12,6 @@ from ganeval.zoo import shapes
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-
 def test_render_shapes_range_and_dtype():
     images, labels = shapes.render(np.arange(16), seed=0)
     assert images.shape == (16, 3, 32, 32) and images.dtype == torch.float32
@@ -71,9 +70,19 @@ def test_dark_background_label_matches_pixels():
 
 def test_documented_frequencies_and_rare_attribute():
     freq = shapes.attribute_frequencies(100_000, seed=0)
-    documented = {"square": 0.50, "large": 0.40, "wide": 0.30, "left": 0.50, "upper": 0.48, "warm": 0.50,
-                  "dark_background": 0.50, "outline": 0.42, "striped": 0.30, "gradient_background": 0.35,
-                  "second_object": 0.11}
+    documented = {
+        "square": 0.50,
+        "large": 0.40,
+        "wide": 0.30,
+        "left": 0.50,
+        "upper": 0.48,
+        "warm": 0.50,
+        "dark_background": 0.50,
+        "outline": 0.42,
+        "striped": 0.30,
+        "gradient_background": 0.35,
+        "second_object": 0.11,
+    }
     assert set(freq) == set(documented)
     for name, value in documented.items():
         assert abs(freq[name] - value) < 0.01, name

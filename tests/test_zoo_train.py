@@ -16,10 +16,10 @@ from ganeval.zoo.train import EVAL_SEED, export_generator, main
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-
 def test_classifier_and_perceptual_entry_points(tmp_path):
-    card = main(["classifier", "--out", str(tmp_path), "--seed", "11", "--steps", "3", "--batch", "8",
-                 "--eval-num", "32"])
+    card = main(
+        ["classifier", "--out", str(tmp_path), "--seed", "11", "--steps", "3", "--batch", "8", "--eval-num", "32"]
+    )
     assert card["kind"] == "classifier" and card["training"]["steps"] == 3
     clf = load_zoo_classifier("shapes-classifier", root=tmp_path)
     images, _ = shapes.render(list(range(4)), 0)
@@ -65,9 +65,33 @@ def test_traditional_generator_trains_and_exports_with_its_history(tmp_path):
     from ganeval.models.native import load_native
 
     run, out = tmp_path / "run", tmp_path / "out"
-    main(["generator", "--arch", "traditional", "--mixing-prob", "0", "--out", str(run), "--seed", "14",
-          "--batch", "4", "--steps", "4", "--ckpt-every", "2", "--snapshot-every", "2", "--eval-every", "2",
-          "--eval-num", "8", "--fmap-base", "64"])
+    main(
+        [
+            "generator",
+            "--arch",
+            "traditional",
+            "--mixing-prob",
+            "0",
+            "--out",
+            str(run),
+            "--seed",
+            "14",
+            "--batch",
+            "4",
+            "--steps",
+            "4",
+            "--ckpt-every",
+            "2",
+            "--snapshot-every",
+            "2",
+            "--eval-every",
+            "2",
+            "--eval-num",
+            "8",
+            "--fmap-base",
+            "64",
+        ]
+    )
     rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4] and (run / "checkpoint-2.pt").exists()
     main(["classifier", "--out", str(out), "--seed", "11", "--steps", "2", "--batch", "8", "--eval-num", "16"])

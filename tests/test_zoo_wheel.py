@@ -41,17 +41,35 @@ def test_zoo_models_load_from_built_wheel(tmp_path):
     shutil.copytree(REPO / "ganeval", src / "ganeval", ignore=ignore)
     shutil.copytree(REPO / "pretrained", src / "pretrained", ignore=ignore)
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
-                    "--no-index", "-q", "-w", str(wheels)], check=True, cwd=tmp_path)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(src),
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(wheels),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
     (wheel,) = wheels.glob("ganeval-*.whl")
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target",
-                    str(target), str(wheel)], check=True, cwd=tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        cwd=tmp_path,
+    )
     assert (target / "ganeval" / "_pretrained" / "shapes-stylegan.safetensors").exists()
-    env = {**os.environ, "PYTHONPATH": str(target), "GANEVAL_OFFLINE": "1",
-           "GANEVAL_HOME": str(tmp_path / "home")}
-    res = subprocess.run([sys.executable, "-c", _CHECK, str(target)], check=False, cwd=tmp_path, env=env,
-                         capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(target), "GANEVAL_OFFLINE": "1", "GANEVAL_HOME": str(tmp_path / "home")}
+    res = subprocess.run(
+        [sys.executable, "-c", _CHECK, str(target)], check=False, cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.startswith("OK (2, 3, 32, 32) (2, 11) (2,)")
 
@@ -60,6 +78,9 @@ def test_pyproject_lists_every_package():
     """pyproject.toml lists the packages by hand (to map `pretrained/`): a new subpackage must be added there,
     or the wheel silently lacks it."""
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    on_disk = {".".join(d.relative_to(REPO).parts) for d in (REPO / "ganeval").rglob("*")
-               if d.is_dir() and d.name != "__pycache__" and any(f.suffix in (".py", ".j2") for f in d.iterdir())}
+    on_disk = {
+        ".".join(d.relative_to(REPO).parts)
+        for d in (REPO / "ganeval").rglob("*")
+        if d.is_dir() and d.name != "__pycache__" and any(f.suffix in (".py", ".j2") for f in d.iterdir())
+    }
     assert listed == on_disk | {"ganeval", "ganeval._pretrained"}

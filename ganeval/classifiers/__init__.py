@@ -55,14 +55,17 @@ def _load(source: str | Path | nn.Module) -> AttributeClassifier:
     if isinstance(source, nn.Module):
         return _from_module(source)
     if not isinstance(source, (str, Path)):
-        raise GanevalTypeError(f"Argument `source` must be a name, a path or a torch module, "
-                               f"but got {type(source).__name__}.")
+        raise GanevalTypeError(
+            f"Argument `source` must be a name, a path or a torch module, but got {type(source).__name__}."
+        )
     text = str(source)
     if registry.has("classifier", text):
         made = registry.create("classifier", text)
         if not isinstance(made, nn.Module):
-            raise GanevalTypeError(f"The factory registered for classifier {text!r} must return a torch module, "
-                                   f"but returned {type(made).__name__}.")
+            raise GanevalTypeError(
+                f"The factory registered for classifier {text!r} must return a torch module, "
+                f"but returned {type(made).__name__}."
+            )
         # a bare module is recorded under its registry name, so results name what loads again
         return _from_module(made, name=text)
     path = Path(text).expanduser()
@@ -82,7 +85,13 @@ def _from_module(source: nn.Module, name: str | None = None) -> AttributeClassif
     if names is None or res is None:
         raise GanevalTypeError(
             "Argument `source` is a torch module without `attribute_names` and `input_resolution`; "
-            "wrap it with ganeval.classifiers.wrap_classifier(module, attribute_names, input_resolution).")
-    return AttributeClassifier(source, names, int(res), name=getattr(source, "name", None) or name,
-                               weights_sha256=getattr(source, "weights_sha256", None) or None,
-                               group_size=int(getattr(source, "group_size", 1)))
+            "wrap it with ganeval.classifiers.wrap_classifier(module, attribute_names, input_resolution)."
+        )
+    return AttributeClassifier(
+        source,
+        names,
+        int(res),
+        name=getattr(source, "name", None) or name,
+        weights_sha256=getattr(source, "weights_sha256", None) or None,
+        group_size=int(getattr(source, "group_size", 1)),
+    )

@@ -58,9 +58,16 @@ class AttributeClassifier(nn.Module):
 
     source: str | None = None
 
-    def __init__(self, network: nn.Module, attribute_names: Sequence[str], input_resolution: int, *,
-                 name: str | None = None, weights_sha256: str | dict[str, str] | None = None,
-                 group_size: int = 1) -> None:
+    def __init__(
+        self,
+        network: nn.Module,
+        attribute_names: Sequence[str],
+        input_resolution: int,
+        *,
+        name: str | None = None,
+        weights_sha256: str | dict[str, str] | None = None,
+        group_size: int = 1,
+    ) -> None:
         super().__init__()
         if not isinstance(network, nn.Module):
             raise GanevalTypeError(f"Argument `network` must be a torch.nn.Module, but got {type(network).__name__}.")
@@ -68,7 +75,8 @@ class AttributeClassifier(nn.Module):
         if not names or not all(isinstance(a, str) and a for a in names):
             raise GanevalValueError(
                 f"Argument `attribute_names` must be a non-empty list of non-empty strings, "
-                f"but got {attribute_names!r}.")
+                f"but got {attribute_names!r}."
+            )
         if len(set(names)) != len(names):
             dup = sorted({a for a in names if names.count(a) > 1})
             raise GanevalValueError(f"Argument `attribute_names` must be unique, but {dup} appear more than once.")
@@ -94,7 +102,8 @@ class AttributeClassifier(nn.Module):
             raise GanevalValueError(
                 f"Classifier {self.name!r} must output logits of shape [{images.shape[0]}, {self.num_attributes}] "
                 f"(one per attribute name), but its output has shape {list(out.shape)}; pass one attribute name "
-                "per output column.")
+                "per output column."
+            )
         return out.float()
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -109,8 +118,14 @@ class AttributeClassifier(nn.Module):
         return f"name={self.name!r}, attributes={self.num_attributes}, input_resolution={self.input_resolution}"
 
 
-def wrap_classifier(module: nn.Module, attribute_names: Sequence[str], input_resolution: int, *,
-                    name: str | None = None, group_size: int = 1) -> AttributeClassifier:
+def wrap_classifier(
+    module: nn.Module,
+    attribute_names: Sequence[str],
+    input_resolution: int,
+    *,
+    name: str | None = None,
+    group_size: int = 1,
+) -> AttributeClassifier:
     """Make any torch module an :class:`AttributeClassifier` (eval mode, no gradients).
 
     >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))

@@ -30,8 +30,10 @@ def celebahq_entry_name(attribute: str) -> str:
     from ..weights import CELEBAHQ_ATTRIBUTES
 
     if attribute not in CELEBAHQ_ATTRIBUTES:
-        raise GanevalValueError(f"Argument `attribute` must be one of the 40 CelebA-HQ attributes "
-                                f"({', '.join(CELEBAHQ_ATTRIBUTES)}), but got {attribute!r}.")
+        raise GanevalValueError(
+            f"Argument `attribute` must be one of the 40 CelebA-HQ attributes "
+            f"({', '.join(CELEBAHQ_ATTRIBUTES)}), but got {attribute!r}."
+        )
     return f"celebahq-classifier-{CELEBAHQ_ATTRIBUTES.index(attribute):02d}-{attribute}"
 
 
@@ -51,8 +53,9 @@ def _read_dbasic(path: Path) -> DBasic:
 
     net = safe_load(path)
     if not isinstance(net, TFNetworkStub):
-        raise CheckpointError(f"{path} must hold one TF network (dnnlib.tflib.network.Network), "
-                              f"but it holds {type(net).__name__}.")
+        raise CheckpointError(
+            f"{path} must hold one TF network (dnnlib.tflib.network.Network), but it holds {type(net).__name__}."
+        )
     return dbasic_from_tf(net)
 
 
@@ -69,8 +72,14 @@ def load_tf_classifier(path: str | Path, attribute_name: str | None = None) -> A
         m = _FILE_RE.match(path.stem)
         attribute_name = m.group(2) if m else path.stem
     net = _read_dbasic(path)
-    return AttributeClassifier(net, [attribute_name], net.resolution, name=path.name,
-                               weights_sha256={path.name: sha256_file(path)}, group_size=net.group_size)
+    return AttributeClassifier(
+        net,
+        [attribute_name],
+        net.resolution,
+        name=path.name,
+        weights_sha256={path.name: sha256_file(path)},
+        group_size=net.group_size,
+    )
 
 
 def load_celebahq(attributes: Sequence[str] | None = None, **resolve_kwargs: Any) -> AttributeClassifier:
@@ -91,8 +100,11 @@ def load_celebahq(attributes: Sequence[str] | None = None, **resolve_kwargs: Any
     groups = {n.group_size for n in nets}
     res = {n.resolution for n in nets}
     if len(groups) != 1 or len(res) != 1:
-        raise CheckpointError(f"The CelebA-HQ classifiers disagree on input resolution {sorted(res)} or "
-                              f"minibatch-stddev group size {sorted(groups)}; they cannot be stacked.")
+        raise CheckpointError(
+            f"The CelebA-HQ classifiers disagree on input resolution {sorted(res)} or "
+            f"minibatch-stddev group size {sorted(groups)}; they cannot be stacked."
+        )
     label = "celebahq" if attributes is None else "celebahq:" + ",".join(attrs)
-    return AttributeClassifier(StackedLogits(nets), attrs, res.pop(), name=label, weights_sha256=hashes,
-                               group_size=groups.pop())
+    return AttributeClassifier(
+        StackedLogits(nets), attrs, res.pop(), name=label, weights_sha256=hashes, group_size=groups.pop()
+    )

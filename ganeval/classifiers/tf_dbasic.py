@@ -55,9 +55,19 @@ __all__ = ["DBasic", "DBASIC_DEFAULTS", "dbasic_from_tf", "tf_variable_shapes"]
 # D_basic's keyword defaults (NVlabs/stylegan training/networks_stylegan.py), used for keys a
 # pickle's static_kwargs omits.
 DBASIC_DEFAULTS: dict[str, Any] = {
-    "num_channels": 1, "resolution": 32, "label_size": 0, "fmap_base": 8192, "fmap_decay": 1.0,
-    "fmap_max": 512, "nonlinearity": "lrelu", "use_wscale": True, "mbstd_group_size": 4,
-    "mbstd_num_features": 1, "dtype": "float32", "fused_scale": "auto", "blur_filter": [1, 2, 1],
+    "num_channels": 1,
+    "resolution": 32,
+    "label_size": 0,
+    "fmap_base": 8192,
+    "fmap_decay": 1.0,
+    "fmap_max": 512,
+    "nonlinearity": "lrelu",
+    "use_wscale": True,
+    "mbstd_group_size": 4,
+    "mbstd_num_features": 1,
+    "dtype": "float32",
+    "fused_scale": "auto",
+    "blur_filter": [1, 2, 1],
     "structure": "auto",
 }
 
@@ -65,8 +75,9 @@ DBASIC_DEFAULTS: dict[str, Any] = {
 def _config(static_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(static_kwargs) - set(DBASIC_DEFAULTS))
     if unknown:
-        raise CheckpointError(f"D_basic pickle has unsupported static_kwargs {unknown}; "
-                              f"expected only {sorted(DBASIC_DEFAULTS)}.")
+        raise CheckpointError(
+            f"D_basic pickle has unsupported static_kwargs {unknown}; expected only {sorted(DBASIC_DEFAULTS)}."
+        )
     cfg = {**DBASIC_DEFAULTS, **dict(static_kwargs)}
     res = int(cfg["resolution"])
     if res < 4 or res & (res - 1):
@@ -94,7 +105,7 @@ def tf_variable_shapes(static_kwargs: Mapping[str, Any]) -> dict[str, tuple[int,
         shapes[f"FromRGB_lod{lod}/weight"] = (1, 1, int(cfg["num_channels"]), nf(res - 1))
         shapes[f"FromRGB_lod{lod}/bias"] = (nf(res - 1),)
     for res in range(L, 2, -1):
-        s = f"{2 ** res}x{2 ** res}"
+        s = f"{2**res}x{2**res}"
         shapes[f"{s}/Conv0/weight"] = (3, 3, nf(res - 1), nf(res - 1))
         shapes[f"{s}/Conv0/bias"] = (nf(res - 1),)
         shapes[f"{s}/Conv1_down/weight"] = (3, 3, nf(res - 1), nf(res - 2))
@@ -127,8 +138,9 @@ class DBasic(nn.Module):
         self.resolution = int(self.config["resolution"])
         self.group_size = int(self.config["mbstd_group_size"])
         self.tf_shapes = tf_variable_shapes(static_kwargs)
-        self.params = nn.ParameterDict({
-            self._key(k): nn.Parameter(torch.zeros(s)) for k, s in self.tf_shapes.items() if k != "lod"})
+        self.params = nn.ParameterDict(
+            {self._key(k): nn.Parameter(torch.zeros(s)) for k, s in self.tf_shapes.items() if k != "lod"}
+        )
         blur = self.config["blur_filter"]
         if blur:
             f = torch.tensor(np.asarray(blur, dtype=np.float64), dtype=torch.float32)
@@ -145,20 +157,27 @@ class DBasic(nn.Module):
         """Copy TF variables (name -> array); every name and shape must match exactly."""
         unknown = sorted(set(variables) - set(self.tf_shapes))
         if unknown:
-            raise CheckpointError(f"D_basic pickle holds unknown variable(s) {unknown[:5]}"
-                                  f"{' ...' if len(unknown) > 5 else ''}; this layout is not supported.")
+            raise CheckpointError(
+                f"D_basic pickle holds unknown variable(s) {unknown[:5]}"
+                f"{' ...' if len(unknown) > 5 else ''}; this layout is not supported."
+            )
         missing = sorted(set(self.tf_shapes) - set(variables))
         if missing:
-            raise CheckpointError(f"D_basic pickle lacks variable(s) {missing[:5]} expected for "
-                                  f"resolution {self.resolution}.")
+            raise CheckpointError(
+                f"D_basic pickle lacks variable(s) {missing[:5]} expected for resolution {self.resolution}."
+            )
         for name, value in variables.items():
             arr = np.asarray(value, dtype=np.float32)
             if tuple(arr.shape) != tuple(self.tf_shapes[name]):
-                raise CheckpointError(f"D_basic variable {name!r} must have shape {list(self.tf_shapes[name])}, "
-                                      f"but the pickle holds {list(arr.shape)}.")
+                raise CheckpointError(
+                    f"D_basic variable {name!r} must have shape {list(self.tf_shapes[name])}, "
+                    f"but the pickle holds {list(arr.shape)}."
+                )
             if name == "lod":
                 if float(arr) != 0.0:
-                    raise CheckpointError(f"D_basic variable 'lod' must be 0 (a finished network), but got {float(arr)}.")
+                    raise CheckpointError(
+                        f"D_basic variable 'lod' must be 0 (a finished network), but got {float(arr)}."
+                    )
                 continue
             with torch.no_grad():
                 self.params[self._key(name)].copy_(torch.from_numpy(arr))
@@ -205,7 +224,7 @@ class DBasic(nn.Module):
         n_feat = int(self.config["mbstd_num_features"])
         parts = []
         for start in range(0, x.shape[0], self.group_size):
-            g = x[start:start + self.group_size]
+            g = x[start : start + self.group_size]
             y = g.reshape(g.shape[0], n_feat, -1, *g.shape[2:])
             y = (y - y.mean(0, keepdim=True)).square().mean(0)
             y = (y + 1e-8).sqrt().mean(dim=(1, 2, 3))  # [n_feat]
@@ -217,7 +236,7 @@ class DBasic(nn.Module):
         L = int(math.log2(self.resolution))
         x = self._act(self._conv(images, "FromRGB_lod0"))
         for res in range(L, 2, -1):
-            s = f"{2 ** res}x{2 ** res}"
+            s = f"{2**res}x{2**res}"
             x = self._act(self._conv(x, f"{s}/Conv0"))
             x = self._act(self._conv_down(self._blur(x), f"{s}/Conv1_down"))
         if self.group_size > 1:
@@ -236,10 +255,14 @@ def dbasic_from_tf(net: Any) -> DBasic:
     """
     func = getattr(net, "build_func_name", None)
     if func != "D_basic":
-        raise CheckpointError(f"Expected a TF network built by 'D_basic' (ProGAN/StyleGAN discriminator layout), "
-                              f"but this pickle's build_func_name is {func!r}; it is not supported.")
+        raise CheckpointError(
+            f"Expected a TF network built by 'D_basic' (ProGAN/StyleGAN discriminator layout), "
+            f"but this pickle's build_func_name is {func!r}; it is not supported."
+        )
     if getattr(net, "components", None):
-        raise CheckpointError(f"A D_basic classifier has no sub-networks, but this pickle has {sorted(net.components)}.")
+        raise CheckpointError(
+            f"A D_basic classifier has no sub-networks, but this pickle has {sorted(net.components)}."
+        )
     variables = dict(getattr(net, "variables", None) or [])
     d = DBasic(dict(getattr(net, "static_kwargs", None) or {}))
     d.load_tf_variables(variables)

@@ -29,8 +29,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "weights": ("ganeval.cli.weights", "List, fetch, verify and locate registered weights."),
     "report": ("ganeval.cli.report", "Evaluate several generators and write an HTML report."),
     "replay": ("ganeval.cli.replay", "Re-run recorded results (results.jsonl) and check that they reproduce."),
-    "eq": ("ganeval.cli.equivariance",
-           "Equivariance to translation / rotation (EQ-T, EQ-T_frac, EQ-R) of StyleGAN3 generators."),
+    "eq": (
+        "ganeval.cli.equivariance",
+        "Equivariance to translation / rotation (EQ-T, EQ-T_frac, EQ-R) of StyleGAN3 generators.",
+    ),
 }
 
 
@@ -59,9 +61,13 @@ class _LazyGroup(click.Group):
         except (EOFError, RecursionError, MemoryError) as exc:
             # inputs that end early, nest without bound or ask for more memory than there is: one
             # line, not click's bare "Aborted!" (EOFError) or a traceback
-            what = ("an input ended early (truncated file?)" if isinstance(exc, EOFError) else
-                    "an input is nested too deeply to be a valid file" if isinstance(exc, RecursionError) else
-                    "not enough memory (an input asks for more than the machine has)")
+            what = (
+                "an input ended early (truncated file?)"
+                if isinstance(exc, EOFError)
+                else "an input is nested too deeply to be a valid file"
+                if isinstance(exc, RecursionError)
+                else "not enough memory (an input asks for more than the machine has)"
+            )
             click.echo(f"Error: {what}: {exc or type(exc).__name__}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt as exc:  # RunInterrupted says what was kept and how to resume
@@ -95,8 +101,14 @@ def _title_level(record: Any) -> bool:
     return True
 
 
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     """Python warnings reach CLI users as one ``Warning: ...`` line, without the source line."""
     print(f"Warning: {message}", file=sys.stderr if file is None else file)
 

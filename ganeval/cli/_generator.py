@@ -57,7 +57,9 @@ def labels(G: Any, class_index: int | None, batch: int, device: torch.device) ->
     c_dim = int(getattr(G, "c_dim", 0))
     if c_dim == 0:
         if class_index is not None:
-            raise GanevalValueError(f"Option `--class` must be omitted for an unconditional generator, but got {class_index}.")
+            raise GanevalValueError(
+                f"Option `--class` must be omitted for an unconditional generator, but got {class_index}."
+            )
         return None
     if class_index is None or not 0 <= class_index < c_dim:
         raise GanevalValueError(

@@ -8,8 +8,20 @@ from typing import Any
 
 import click
 
-__all__ = ["device_option", "seed_option", "on_nan_option", "progress_options", "progress_mode", "parse_seeds",
-           "renamed_option", "take_renamed", "note_sample_default", "FiniteFloat", "MAX_SEEDS", "IMAGE_SUFFIXES"]
+__all__ = [
+    "device_option",
+    "seed_option",
+    "on_nan_option",
+    "progress_options",
+    "progress_mode",
+    "parse_seeds",
+    "renamed_option",
+    "take_renamed",
+    "note_sample_default",
+    "FiniteFloat",
+    "MAX_SEEDS",
+    "IMAGE_SUFFIXES",
+]
 
 MAX_SEEDS = 4096  # images in one grid; more is a typo (0-100000000), not a figure
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -34,20 +46,31 @@ class FiniteFloat(click.ParamType):
 
 
 def device_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--device", default="auto", show_default=True,
-                        help="auto | cpu | cuda | cuda:N (auto: CUDA when available).")(f)
+    return click.option(
+        "--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N (auto: CUDA when available)."
+    )(f)
 
 
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=0, show_default=True,
-                        help="Seed from which every random draw is derived.")(f)
+    return click.option(
+        "--seed",
+        type=click.IntRange(min=0, max=2**63 - 1),
+        default=0,
+        show_default=True,
+        help="Seed from which every random draw is derived.",
+    )(f)
 
 
 def on_nan_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--on-nan stop|skip``: what a metric does with NaN/Inf generator output."""
-    return click.option("--on-nan", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
-                        help="Samples with NaN/Inf generator output: stop with an error, or skip them; both "
-                             "report how many and the first sample indices.")(f)
+    return click.option(
+        "--on-nan",
+        type=click.Choice(["stop", "skip"]),
+        default="stop",
+        show_default=True,
+        help="Samples with NaN/Inf generator output: stop with an error, or skip them; both "
+        "report how many and the first sample indices.",
+    )(f)
 
 
 def progress_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -100,8 +123,10 @@ def take_renamed(old: str, new: str, old_value: str | None, new_value: Any, defa
     if new_value not in (None, default) and new_value != old_value:
         from ..errors import GanevalValueError
 
-        raise GanevalValueError(f"Options `--{old}` (the old name of `--{new}`) and `--{new}` disagree: {old_value!r} vs "
-                                f"{new_value!r}; pass only --{new} {old_value}.")
+        raise GanevalValueError(
+            f"Options `--{old}` (the old name of `--{new}`) and `--{new}` disagree: {old_value!r} vs "
+            f"{new_value!r}; pass only --{new} {old_value}."
+        )
     click.echo(f"Warning: option --{old} is renamed --{new}; --{old} will be removed in the next release.", err=True)
     return old_value
 
@@ -111,5 +136,8 @@ def note_sample_default(option: str, cli_default: int, function: str, library_de
     from ..distributed import is_main
 
     if cli_default != library_default and is_main():
-        click.echo(f"Note: {option} defaults to {cli_default:,} here but {function} defaults to {library_default:,}; "
-                   f"pass {option} {library_default} for the library's count.", err=True)
+        click.echo(
+            f"Note: {option} defaults to {cli_default:,} here but {function} defaults to {library_default:,}; "
+            f"pass {option} {library_default} for the library's count.",
+            err=True,
+        )

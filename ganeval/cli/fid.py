@@ -35,24 +35,60 @@ def _default_extractor(real: str, extractor: str | None) -> str:
 
 def _common(f: Any) -> Any:
     opts: list[Callable[[Any], Any]] = [
-        click.option("--generator", "-g", default="zoo:shapes-stylegan", show_default=True,
-                     help="Generator (registry name or file) or generated images (folder, zip, .npy/.npz)."),
-        click.option("--real", "-r", default="zoo:shapes", show_default=True,
-                     help="Real images: folder, zip, .npy/.npz, zoo:shapes[:N], or statistics (.npz mu/sigma, .pkl)."),
-        click.option("--samples", "-n", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=50_000, show_default=True,
-                     help="Generated samples."),
-        click.option("--num-real", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=None, help="Real images used (default: all; zoo:shapes: --samples)."),
-        click.option("--extractor", "-e", default=None,
-                     help="Feature extractor (default: inception-v3-fid; zoo:shapes-classifier for zoo data)."),
-        click.option("--resize", type=click.Choice(_RESIZES), default="tf", show_default=True,
-                     help="How images reach the extractor's input size (recorded with the result)."),
+        click.option(
+            "--generator",
+            "-g",
+            default="zoo:shapes-stylegan",
+            show_default=True,
+            help="Generator (registry name or file) or generated images (folder, zip, .npy/.npz).",
+        ),
+        click.option(
+            "--real",
+            "-r",
+            default="zoo:shapes",
+            show_default=True,
+            help="Real images: folder, zip, .npy/.npz, zoo:shapes[:N], or statistics (.npz mu/sigma, .pkl).",
+        ),
+        click.option(
+            "--samples",
+            "-n",
+            type=click.IntRange(min=2, max=_MAX_SAMPLES),
+            default=50_000,
+            show_default=True,
+            help="Generated samples.",
+        ),
+        click.option(
+            "--num-real",
+            type=click.IntRange(min=2, max=_MAX_SAMPLES),
+            default=None,
+            help="Real images used (default: all; zoo:shapes: --samples).",
+        ),
+        click.option(
+            "--extractor",
+            "-e",
+            default=None,
+            help="Feature extractor (default: inception-v3-fid; zoo:shapes-classifier for zoo data).",
+        ),
+        click.option(
+            "--resize",
+            type=click.Choice(_RESIZES),
+            default="tf",
+            show_default=True,
+            help="How images reach the extractor's input size (recorded with the result).",
+        ),
         renamed_option("protocol", _RESIZES),
-        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
-                     help="Images per forward pass."),
+        click.option(
+            "--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Images per forward pass."
+        ),
         click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write cached real statistics."),
-        click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Folder to append metric-<name>.jsonl to."),
+        click.option(
+            "--out",
+            "-o",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Folder to append metric-<name>.jsonl to.",
+        ),
         click.option("--json", "json_only", is_flag=True, help="Print only the JSON lines."),
     ]
     for opt in reversed(opts):
@@ -60,10 +96,30 @@ def _common(f: Any) -> Any:
     return progress_options(seed_option(device_option(on_nan_option(f))))
 
 
-def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_real: int | None, extractor: str | None,
-         resize: str, renamed_protocol: str | None, batch_size: int, strict: bool, no_cache: bool, out: Path | None,
-         json_only: bool, device: str, seed: int, quiet: bool, log_json: bool, on_nan: str, bootstrap: int = 0, is_splits: int = 10,
-         **extra: Any) -> None:
+def _run(
+    metrics: list[str],
+    *,
+    generator: str,
+    real: str,
+    samples: int,
+    num_real: int | None,
+    extractor: str | None,
+    resize: str,
+    renamed_protocol: str | None,
+    batch_size: int,
+    strict: bool,
+    no_cache: bool,
+    out: Path | None,
+    json_only: bool,
+    device: str,
+    seed: int,
+    quiet: bool,
+    log_json: bool,
+    on_nan: str,
+    bootstrap: int = 0,
+    is_splits: int = 10,
+    **extra: Any,
+) -> None:
     from .. import distributed
     from .._io import append_line, check_writable_dir
     from ..errors import GanevalValueError
@@ -83,16 +139,39 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
     distribution = [m for m in metrics if m != "is"]
     by_metric: dict[str, Any] = {}
     if distribution:
-        results = evaluate(generator, real, metrics=distribution, num_samples=samples, num_real=num_real,
-                           extractor=_default_extractor(real, extractor), resize=resize, seed=seed,
-                           batch_size=batch_size, device=device, cache=not no_cache, bootstrap=bootstrap,
-                           strict=strict, on_nan=on_nan, progress=progress_mode(quiet, log_json), **extra)
+        results = evaluate(
+            generator,
+            real,
+            metrics=distribution,
+            num_samples=samples,
+            num_real=num_real,
+            extractor=_default_extractor(real, extractor),
+            resize=resize,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            cache=not no_cache,
+            bootstrap=bootstrap,
+            strict=strict,
+            on_nan=on_nan,
+            progress=progress_mode(quiet, log_json),
+            **extra,
+        )
         by_metric.update(zip(distribution, results))
     if "is" in metrics:  # generated images only; always the FID Inception's logits (or the Inception named)
-        by_metric["is"] = inception_score(generator, num_samples=samples, splits=is_splits,
-                                          extractor=extractor or "inception-v3-fid", resize=resize, seed=seed,
-                                          batch_size=batch_size, device=device, strict=strict, on_nan=on_nan,
-                                          progress=progress_mode(quiet, log_json))
+        by_metric["is"] = inception_score(
+            generator,
+            num_samples=samples,
+            splits=is_splits,
+            extractor=extractor or "inception-v3-fid",
+            resize=resize,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            strict=strict,
+            on_nan=on_nan,
+            progress=progress_mode(quiet, log_json),
+        )
     results = [by_metric[m] for m in metrics]
     if not distributed.is_main():  # under torchrun only rank 0 prints and writes
         return
@@ -103,10 +182,14 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
         c = results[0].config
         parts = []
         for r in results:
-            parts.append(f"{r.metric} {r.value:.4f}" + (f" (recall {r.extra['recall']:.4f})" if r.metric == "precision" else ""))
+            parts.append(
+                f"{r.metric} {r.value:.4f}" + (f" (recall {r.extra['recall']:.4f})" if r.metric == "precision" else "")
+            )
         vs_real = f" vs {c['num_real']} real" if "num_real" in c else ""
-        click.echo(f"{', '.join(parts)}  [{c['num_generated']} generated{vs_real}, "
-                   f"extractor {c['extractor']}, resize {c['resize']}, seed {seed}]")
+        click.echo(
+            f"{', '.join(parts)}  [{c['num_generated']} generated{vs_real}, "
+            f"extractor {c['extractor']}, resize {c['resize']}, seed {seed}]"
+        )
         rows = [("metric", "value", "std", "ci95")]
         for r in results:
             ci = f"[{r.ci_low:.4f}, {r.ci_high:.4f}]" if r.ci_low is not None else "-"
@@ -114,8 +197,9 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
             if r.metric == "precision":
                 rows.append(("recall", f"{r.extra['recall']:.6g}", "-", "-"))
             if "rank_generated" in r.extra:
-                rows.append(("  covariance rank (gen / real)", f"{r.extra['rank_generated']} / {r.extra['rank_real']}",
-                             "", ""))
+                rows.append(
+                    ("  covariance rank (gen / real)", f"{r.extra['rank_generated']} / {r.extra['rank_real']}", "", "")
+                )
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         for row in rows:
             click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
@@ -125,10 +209,19 @@ def _run(metrics: list[str], *, generator: str, real: str, samples: int, num_rea
 
 @click.command("fid")
 @_common
-@click.option("--metrics", "-m", default="fid", show_default=True,
-              help="Comma list of fid, kid, pr, is (the Inception score needs no real images).")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap resamples for a 95% CI.")
-@click.option("--is-splits", type=click.IntRange(min=1), default=10, show_default=True, help="Splits of the Inception score.")
+@click.option(
+    "--metrics",
+    "-m",
+    default="fid",
+    show_default=True,
+    help="Comma list of fid, kid, pr, is (the Inception score needs no real images).",
+)
+@click.option(
+    "--bootstrap", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap resamples for a 95% CI."
+)
+@click.option(
+    "--is-splits", type=click.IntRange(min=1), default=10, show_default=True, help="Splits of the Inception score."
+)
 def fid_command(metrics: str, **kw: Any) -> None:
     """Fréchet distance between generated and real images (FID with the FID Inception)."""
     _run([m for m in metrics.split(",") if m.strip()], **kw)
@@ -145,7 +238,9 @@ def kid_command(subsets: int, subset_size: int, **kw: Any) -> None:
 
 @click.command("pr")
 @_common
-@click.option("--k", "k", type=click.IntRange(min=1), default=3, show_default=True, help="Nearest neighbours of the manifolds.")
+@click.option(
+    "--k", "k", type=click.IntRange(min=1), default=3, show_default=True, help="Nearest neighbours of the manifolds."
+)
 def pr_command(k: int, **kw: Any) -> None:
     """Precision and recall of k-NN feature manifolds."""
     _run(["pr"], pr_k=k, **kw)
@@ -153,13 +248,29 @@ def pr_command(k: int, **kw: Any) -> None:
 
 @click.command("stats")
 @click.argument("source")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Statistics file to write (.npz, pytorch-fid layout).")
-@click.option("--samples", "-n", type=click.IntRange(min=2, max=_MAX_SAMPLES), default=50_000, show_default=True,
-              help="Samples of a generator / zoo:shapes; image sets use all images up to this many.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Statistics file to write (.npz, pytorch-fid layout).",
+)
+@click.option(
+    "--samples",
+    "-n",
+    type=click.IntRange(min=2, max=_MAX_SAMPLES),
+    default=50_000,
+    show_default=True,
+    help="Samples of a generator / zoo:shapes; image sets use all images up to this many.",
+)
 @click.option("--extractor", "-e", default=None, help="Feature extractor (default as `ganeval fid`).")
-@click.option("--resize", type=click.Choice(_RESIZES), default="tf", show_default=True,
-              help="How images reach the extractor's input size.")
+@click.option(
+    "--resize",
+    type=click.Choice(_RESIZES),
+    default="tf",
+    show_default=True,
+    help="How images reach the extractor's input size.",
+)
 @renamed_option("protocol", _RESIZES)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on an unreadable image instead of skipping it.")
@@ -167,9 +278,21 @@ def pr_command(k: int, **kw: Any) -> None:
 @device_option
 @seed_option
 @progress_options
-def stats_command(source: str, output: Path, samples: int, extractor: str | None, resize: str,
-                  renamed_protocol: str | None, batch_size: int, strict: bool, force: bool, device: str, seed: int,
-                  quiet: bool, log_json: bool) -> None:
+def stats_command(
+    source: str,
+    output: Path,
+    samples: int,
+    extractor: str | None,
+    resize: str,
+    renamed_protocol: str | None,
+    batch_size: int,
+    strict: bool,
+    force: bool,
+    device: str,
+    seed: int,
+    quiet: bool,
+    log_json: bool,
+) -> None:
     """Compute the feature statistics (mu, sigma) of SOURCE and save them to an .npz."""
     import json
 
@@ -184,20 +307,33 @@ def stats_command(source: str, output: Path, samples: int, extractor: str | None
     resize = take_renamed("protocol", "resize", renamed_protocol, resize, "tf")
     check_output_file(output, (".npz",), "--output")  # fail before the work, not after
     if output.exists() and not force:
-        raise GanevalValueError(f"Option `--output` names an existing file {str(output)!r}; choose another name or "
-                                "pass --force to overwrite it.")
+        raise GanevalValueError(
+            f"Option `--output` names an existing file {str(output)!r}; choose another name or "
+            "pass --force to overwrite it."
+        )
     dev = resolve_device(device)
     ext = load_extractor(_default_extractor(source, extractor), device=dev)
     src = open_source(source, role="generated", num_samples=samples, seed=seed, device=dev)
     if isinstance(src, FeatureStatistics):
         raise GanevalValueError(f"Argument `source` is already a statistics file: {source!r}.")
-    stats, report = source_statistics(src, ext, resize=resize, num_items=samples, batch_size=batch_size,
-                                      device=dev, strict=strict, progress=progress_mode(quiet, log_json), cache=False)
+    stats, report = source_statistics(
+        src,
+        ext,
+        resize=resize,
+        num_items=samples,
+        batch_size=batch_size,
+        device=dev,
+        strict=strict,
+        progress=progress_mode(quiet, log_json),
+        cache=False,
+    )
     from .. import distributed
 
     if not distributed.is_main():
         return
     stats.save(output)
-    click.echo(f"Wrote {output}: {stats.num_items} images, {stats.dim}-d {ext.name} features, resize {resize}, "
-               f"{report.num_skipped} skipped, converted {report.converted or 'none'}.")
+    click.echo(
+        f"Wrote {output}: {stats.num_items} images, {stats.dim}-d {ext.name} features, resize {resize}, "
+        f"{report.num_skipped} skipped, converted {report.converted or 'none'}."
+    )
     click.echo(json.dumps({"output": str(output), "num_items": stats.num_items, "meta": stats.meta}, default=str))

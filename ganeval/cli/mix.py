@@ -17,8 +17,17 @@ if TYPE_CHECKING:
 __all__ = ["command", "render_mix"]
 
 
-def render_mix(G: StyleGenerator, rows: list[int], cols: list[int], layers: str, *, seed: int, truncation: float,
-               class_index: int | None, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def render_mix(
+    G: StyleGenerator,
+    rows: list[int],
+    cols: list[int],
+    layers: str,
+    *,
+    seed: int,
+    truncation: float,
+    class_index: int | None,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Style mixing as in the StyleGAN paper's figure 3.
 
     Cell (i, j) takes the styles of column source ``cols[j]`` at ``layers`` and those of row
@@ -32,27 +41,38 @@ def render_mix(G: StyleGenerator, rows: list[int], cols: list[int], layers: str,
     c = labels(G, class_index, len(seeds), device)
     with torch.no_grad():
         ws = G.mapping(z, c, truncation_psi=truncation)
-        ws_rows, ws_cols = ws[: len(rows)], ws[len(rows):]
+        ws_rows, ws_cols = ws[: len(rows)], ws[len(rows) :]
         r, k = len(rows), len(cols)
         mixed = crossover(ws_rows.repeat_interleave(k, dim=0), ws_cols.repeat(r, 1, 1), layers, G=G)
         images = G.synthesis(torch.cat([ws, mixed]), noise_mode="const").float().cpu()
-    return images[:r], images[r: r + k], images[r + k:]
+    return images[:r], images[r : r + k], images[r + k :]
 
 
 @click.command("mix")
 @click.argument("generator")
 @click.option("--rows", default="1,2,3", show_default=True, help="Row sources (seeds): keep their other styles.")
 @click.option("--cols", default="4,5", show_default=True, help="Column sources (seeds): give the chosen layers.")
-@click.option("--layers", default="coarse", show_default=True,
-              help="coarse | middle | fine | A-B (inclusive ws indices) | 1,3,5.")
-@click.option("--truncation", type=FiniteFloat(-100.0, 100.0), default=1.0, show_default=True,
-              help="Truncation psi (1: none).")
+@click.option(
+    "--layers", default="coarse", show_default=True, help="coarse | middle | fine | A-B (inclusive ws indices) | 1,3,5."
+)
+@click.option(
+    "--truncation", type=FiniteFloat(-100.0, 100.0), default=1.0, show_default=True, help="Truncation psi (1: none)."
+)
 @click.option("--class", "class_index", type=int, default=None, help="Class index (conditional generators).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default="mix.png", show_default=True)
 @device_option
 @seed_option
-def command(generator: str, rows: str, cols: str, layers: str, truncation: float, class_index: int | None,
-            out_path: str, device: str, seed: int) -> None:
+def command(
+    generator: str,
+    rows: str,
+    cols: str,
+    layers: str,
+    truncation: float,
+    class_index: int | None,
+    out_path: str,
+    device: str,
+    seed: int,
+) -> None:
     """Render a style-mixing grid from GENERATOR; prints the path written.
 
     The top row shows the column sources, the left column the row sources; each cell copies the
@@ -68,10 +88,16 @@ def command(generator: str, rows: str, cols: str, layers: str, truncation: float
     dev = resolve_device(device)
     G = load(generator, dev)
     resolve_layers(layers, ws_resolutions(G), name="--layers")  # refuse bad input before any work
-    row_imgs, col_imgs, cells = render_mix(G, row_seeds, col_seeds, layers, seed=seed, truncation=truncation,
-                                           class_index=class_index, device=dev)
+    row_imgs, col_imgs, cells = render_mix(
+        G, row_seeds, col_seeds, layers, seed=seed, truncation=truncation, class_index=class_index, device=dev
+    )
     grid = mixing_grid(row_imgs, col_imgs, cells)
-    grid = labelled_grid(grid, cell_size=G.img_resolution, row_labels=["", *map(str, row_seeds)],
-                         col_labels=["", *map(str, col_seeds)], title=f"layers {layers} from columns")
+    grid = labelled_grid(
+        grid,
+        cell_size=G.img_resolution,
+        row_labels=["", *map(str, row_seeds)],
+        col_labels=["", *map(str, col_seeds)],
+        title=f"layers {layers} from columns",
+    )
     path = save_image_atomic(grid, Path(out_path))
     click.echo(str(path))

@@ -73,49 +73,113 @@ def _rows(r: Any) -> list[tuple[str, str]]:
 
 
 @click.command(name="ppl")
-@click.option("--space", type=click.Choice(["z", "w", "both"]), default=None,
-              help="Latent space of the paths (both: Z and W, plotted together) [default: w, or the preset's].")
-@click.option("--sampling", type=click.Choice(["full", "end"]), default=None,
-              help="full: t ~ U[0, 1); end: t = 0 (as NVIDIA's code) [default: end, or the preset's].")
-@click.option("--preset", default=None, help="Named protocol, e.g. ppl_wend, ppl2_wend, ppl_zfull_v1 (fixes space, "
-              "sampling, crop, samples, epsilon).")
-@click.option("--samples", type=int, default=None,
-              help=f"Pairs to evaluate [default: the preset's count, else {DEFAULT_SAMPLES}].")
+@click.option(
+    "--space",
+    type=click.Choice(["z", "w", "both"]),
+    default=None,
+    help="Latent space of the paths (both: Z and W, plotted together) [default: w, or the preset's].",
+)
+@click.option(
+    "--sampling",
+    type=click.Choice(["full", "end"]),
+    default=None,
+    help="full: t ~ U[0, 1); end: t = 0 (as NVIDIA's code) [default: end, or the preset's].",
+)
+@click.option(
+    "--preset",
+    default=None,
+    help="Named protocol, e.g. ppl_wend, ppl2_wend, ppl_zfull_v1 (fixes space, sampling, crop, samples, epsilon).",
+)
+@click.option(
+    "--samples",
+    type=int,
+    default=None,
+    help=f"Pairs to evaluate [default: the preset's count, else {DEFAULT_SAMPLES}].",
+)
 @click.option("--epsilon", type=float, default=None, help="Step along the path [default: 1e-4, or the preset's].")
-@click.option("--crop/--no-crop", default=None, help="NVIDIA's face crop before the distance [default: no crop, or "
-              "the preset's].")
-@click.option("--distance", default=None, help="lpips-vgg16 | lpips-alex | lpips-squeeze | nvidia-vgg16 | "
-              f"zoo:shapes-perceptual [default: lpips-vgg16; {DEFAULT_ZOO_DISTANCE} with the embedded generator].")
+@click.option(
+    "--crop/--no-crop", default=None, help="NVIDIA's face crop before the distance [default: no crop, or the preset's]."
+)
+@click.option(
+    "--distance",
+    default=None,
+    help="lpips-vgg16 | lpips-alex | lpips-squeeze | nvidia-vgg16 | "
+    f"zoo:shapes-perceptual [default: lpips-vgg16; {DEFAULT_ZOO_DISTANCE} with the embedded generator].",
+)
 @click.option("--generator", default=None, help=f"Checkpoint path or registry name [default: {DEFAULT_GENERATOR}].")
 @seed_option
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Pairs per forward pass (does not change the result).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Pairs per forward pass (does not change the result).",
+)
 @device_option
-@click.option("--target-ci", type=float, default=None,
-              help="Stop once the 95% CI half-width is below this fraction of the value.")
-@click.option("--min-samples", type=int, default=1000, show_default=True, help="Fewest samples --target-ci may stop at.")
-@click.option("--downsample", type=click.Choice(["tf", "ada-pytorch"]), default=None,
-              help="Box-downsampling factor from the cropped height (tf, NVIDIA's TF code) or the full resolution "
-              "(ada-pytorch) [default: tf, or the preset's].")
+@click.option(
+    "--target-ci", type=float, default=None, help="Stop once the 95% CI half-width is below this fraction of the value."
+)
+@click.option(
+    "--min-samples", type=int, default=1000, show_default=True, help="Fewest samples --target-ci may stop at."
+)
+@click.option(
+    "--downsample",
+    type=click.Choice(["tf", "ada-pytorch"]),
+    default=None,
+    help="Box-downsampling factor from the cropped height (tf, NVIDIA's TF code) or the full resolution "
+    "(ada-pytorch) [default: tf, or the preset's].",
+)
 @renamed_option("protocol", ("tf", "ada-pytorch"))
-@click.option("--method", type=click.Choice(["fd", "jvp"]), default=None,
-              help="fd: NVIDIA's finite difference (default, every preset); jvp: its exact eps -> 0 limit by "
-              "forward-mode AD, without float32 cancellation.")
-@click.option("--chunk-size", type=click.IntRange(min=1, max=4096), default=16, show_default=True,
-              help="Pairs per forward pass; fixed, so per-sample values do not depend on --batch-size or the "
-              "number of processes (recorded in the config).")
+@click.option(
+    "--method",
+    type=click.Choice(["fd", "jvp"]),
+    default=None,
+    help="fd: NVIDIA's finite difference (default, every preset); jvp: its exact eps -> 0 limit by "
+    "forward-mode AD, without float32 cancellation.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1, max=4096),
+    default=16,
+    show_default=True,
+    help="Pairs per forward pass; fixed, so per-sample values do not depend on --batch-size or the "
+    "number of processes (recorded in the config).",
+)
 @on_nan_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for results.jsonl (appended), per-sample CSV and plots; completed samples are kept in "
-              "OUT/.run-*/, so rerunning the same command resumes an interrupted run.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for results.jsonl (appended), per-sample CSV and plots; completed samples are kept in "
+    "OUT/.run-*/, so rerunning the same command resumes an interrupted run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON line(s) instead of the summary and table.")
 @progress_options
-def command(space: str | None, sampling: str | None, preset: str | None, samples: int | None, epsilon: float | None,
-            crop: bool | None,
-            distance: str | None, generator: str | None, seed: int, batch_size: int, device: str,
-            target_ci: float | None, min_samples: int, downsample: str | None, renamed_protocol: str | None,
-            method: str | None, chunk_size: int, on_nan: str, out_dir: str | None, as_json: bool, quiet: bool,
-            log_json: bool) -> None:
+def command(
+    space: str | None,
+    sampling: str | None,
+    preset: str | None,
+    samples: int | None,
+    epsilon: float | None,
+    crop: bool | None,
+    distance: str | None,
+    generator: str | None,
+    seed: int,
+    batch_size: int,
+    device: str,
+    target_ci: float | None,
+    min_samples: int,
+    downsample: str | None,
+    renamed_protocol: str | None,
+    method: str | None,
+    chunk_size: int,
+    on_nan: str,
+    out_dir: str | None,
+    as_json: bool,
+    quiet: bool,
+    log_json: bool,
+) -> None:
     """Perceptual path length (Karras et al. 2019) in Z or W, with a 95 % bootstrap CI.
 
     With --out, completed samples are saved as they finish (OUT/.run-<space>-<hash>/); after a
@@ -136,8 +200,10 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
         _note(f"no --generator given: running on the embedded default {DEFAULT_GENERATOR} (32 px shapes StyleGAN).")
         if distance is None:
             distance = DEFAULT_ZOO_DISTANCE
-            _note(f"distance {DEFAULT_ZOO_DISTANCE}: the zoo's shapes-trained perceptual network, NOT LPIPS-VGG16; "
-                  "its numbers are not comparable with published PPL.")
+            _note(
+                f"distance {DEFAULT_ZOO_DISTANCE}: the zoo's shapes-trained perceptual network, NOT LPIPS-VGG16; "
+                "its numbers are not comparable with published PPL."
+            )
     distance = distance or "lpips-vgg16"
     if samples is None and preset is None:
         note_sample_default("--samples", DEFAULT_SAMPLES, "ganeval.ppl()", DEFAULT_NUM_SAMPLES)
@@ -147,14 +213,30 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
     # a preset fixes what is not given; a given value that contradicts it is refused by ppl()
     preset_space = PPL_PRESETS[preset].space if preset in PPL_PRESETS else None
     spaces = ["z", "w"] if space == "both" else [space or preset_space or "w"]
-    kwargs: dict[str, Any] = {"sampling": sampling, "epsilon": epsilon, "crop": crop, "distance": distance,
-                              "seed": seed, "batch_size": batch_size, "device": device, "preset": preset,
-                              "downsample": downsample, "target_ci": target_ci, "min_samples": min_samples,
-                              "progress": progress, "on_nan": on_nan, "method": method, "chunk_size": chunk_size,
-                              "num_samples": samples if samples is not None or preset else DEFAULT_SAMPLES}
+    kwargs: dict[str, Any] = {
+        "sampling": sampling,
+        "epsilon": epsilon,
+        "crop": crop,
+        "distance": distance,
+        "seed": seed,
+        "batch_size": batch_size,
+        "device": device,
+        "preset": preset,
+        "downsample": downsample,
+        "target_ci": target_ci,
+        "min_samples": min_samples,
+        "progress": progress,
+        "on_nan": on_nan,
+        "method": method,
+        "chunk_size": chunk_size,
+        "num_samples": samples if samples is not None or preset else DEFAULT_SAMPLES,
+    }
     # everything that changes the per-sample values names the run folders and the output files
-    identity = {"generator": generator, "sha256": getattr(G, "provenance", {}).get("sha256"),
-                **{k: v for k, v in kwargs.items() if k not in ("batch_size", "progress", "on_nan")}}
+    identity = {
+        "generator": generator,
+        "sha256": getattr(G, "provenance", {}).get("sha256"),
+        **{k: v for k, v in kwargs.items() if k not in ("batch_size", "progress", "on_nan")},
+    }
     results = []
     for s in spaces:
         run_dir = _run_dir(out, s, identity) if out is not None else None
@@ -164,8 +246,10 @@ def command(space: str | None, sampling: str | None, preset: str | None, samples
     for r in results:
         skipped = r.extra.get("num_nonfinite_skipped", 0)
         if skipped:
-            _note(f"skipped {skipped} of {r.extra['num_evaluated']} pairs with NaN/Inf images "
-                  f"(first sample indices: {r.extra['first_nonfinite_indices']}).")
+            _note(
+                f"skipped {skipped} of {r.extra['num_evaluated']} pairs with NaN/Inf images "
+                f"(first sample indices: {r.extra['first_nonfinite_indices']})."
+            )
         if as_json:
             click.echo(r.to_json_line())
         else:
@@ -197,8 +281,10 @@ def _write_outputs(out: Path, results: list[Any], G: Any, seed: int, device: str
         csv = out / f"{r.metric}-{c['space']}{c['sampling']}-{tag}-distances.csv"
         atomic_write(csv, functools.partial(r.per_sample_frame().to_csv, index=False))
         written.append(csv)
-    for name, fig in ((f"ppl-{tag}-distribution.png", plot_path_lengths(results)),
-                      (f"ppl-{tag}-interpolation.png", plot_interpolation_strips(G, seed=seed, device=device))):
+    for name, fig in (
+        (f"ppl-{tag}-distribution.png", plot_path_lengths(results)),
+        (f"ppl-{tag}-interpolation.png", plot_interpolation_strips(G, seed=seed, device=device)),
+    ):
         atomic_write(out / name, functools.partial(fig.savefig, dpi=120, format="png"))
         plt.close(fig)
         written.append(out / name)

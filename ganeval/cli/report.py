@@ -13,15 +13,26 @@ __all__ = ["command"]
 
 @click.command("report")
 @click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: the config's `out`, else reports/<name>/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: the config's `out`, else reports/<name>/).",
+)
 @click.option("--force", is_flag=True, help="Recompute every metric and figure, even those already in results.jsonl.")
-@click.option("--from", "from_results", type=click.Path(path_type=Path), default=None,
-              help="Re-render index.html and the CSVs from this results.jsonl without running anything.")
+@click.option(
+    "--from",
+    "from_results",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Re-render index.html and the CSVs from this results.jsonl without running anything.",
+)
 @device_option
 @click.pass_context
-def command(ctx: click.Context, config: Path | None, out_dir: Path | None, force: bool, from_results: Path | None,
-            device: str) -> None:
+def command(
+    ctx: click.Context, config: Path | None, out_dir: Path | None, force: bool, from_results: Path | None, device: str
+) -> None:
     """Evaluate the generators and metrics of CONFIG (TOML) and write an HTML report.
 
     Writes index.html, results.jsonl, one CSV per table and the figures; prints the path of
@@ -38,7 +49,9 @@ def command(ctx: click.Context, config: Path | None, out_dir: Path | None, force
         rendered = render_report(from_results, out_dir=out_dir)
     else:
         if config is None:
-            raise GanevalValueError("Argument `CONFIG` is required (a TOML file), unless --from results.jsonl is given.")
+            raise GanevalValueError(
+                "Argument `CONFIG` is required (a TOML file), unless --from results.jsonl is given."
+            )
         cfg = load_config(config)
         # the config's device applies unless --device was given explicitly
         dev = device if ctx.get_parameter_source("device") != click.core.ParameterSource.DEFAULT else None

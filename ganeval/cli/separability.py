@@ -38,40 +38,101 @@ _PER_RUN_FILES = ("attributes.csv", "entropy.png")  # overwritten by a rerun; re
 
 @click.command("separability")
 @click.option("--generator", default=None, help=f"Generator path or registry name (default: {DEFAULT_GENERATOR}).")
-@click.option("--classifier", default=None,
-              help=f"zoo:shapes-classifier | celebahq | celebahq-classifier-NN-<attr> | TF pickle path "
-                   f"(default: {DEFAULT_CLASSIFIER}).")
+@click.option(
+    "--classifier",
+    default=None,
+    help=f"zoo:shapes-classifier | celebahq | celebahq-classifier-NN-<attr> | TF pickle path "
+    f"(default: {DEFAULT_CLASSIFIER}).",
+)
 @click.option("--spaces", default="z,w", show_default=True, help="Comma-separated latent spaces: z, w.")
-@click.option("--samples", type=click.IntRange(min=1), default=None,
-              help=f"Images to generate (default {ZOO_SAMPLES} on the zoo, else 200000).")
-@click.option("--keep", type=click.IntRange(min=1), default=None,
-              help=f"Most confident samples kept per attribute (default {ZOO_KEEP} on the zoo, else 100000).")
-@click.option("--split", type=click.Choice(["stylegan", "heldout"]), default="stylegan", show_default=True,
-              help="stylegan: fit and score on the same points (reference); heldout: score on unseen points.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Images to generate (default {ZOO_SAMPLES} on the zoo, else 200000).",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Most confident samples kept per attribute (default {ZOO_KEEP} on the zoo, else 100000).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["stylegan", "heldout"]),
+    default="stylegan",
+    show_default=True,
+    help="stylegan: fit and score on the same points (reference); heldout: score on unseen points.",
+)
 @renamed_option("protocol", ("stylegan", "heldout"))
-@click.option("--solver", type=click.Choice(["fast", "liblinear-dual", "liblinear-primal"]), default="fast",
-              show_default=True, help="SVM solver; liblinear-dual = the reference's LinearSVC settings (slow).")
-@click.option("--preset", type=click.Choice(["ls_stylegan", "ls_heldout"]), default=None,
-              help="Named protocol: fixes samples, keep, split and solver.")
+@click.option(
+    "--solver",
+    type=click.Choice(["fast", "liblinear-dual", "liblinear-primal"]),
+    default="fast",
+    show_default=True,
+    help="SVM solver; liblinear-dual = the reference's LinearSVC settings (slow).",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["ls_stylegan", "ls_heldout"]),
+    default=None,
+    help="Named protocol: fixes samples, keep, split and solver.",
+)
 @click.option("--w-layer", type=int, default=-1, show_default=True, help="Layer of W+ used as the W space.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Sample cache folder (default: <ganeval cache root>/separability).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Sample cache folder (default: <ganeval cache root>/separability).",
+)
 @click.option("--no-cache", is_flag=True, help="Keep no latents/logits on disk.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Write result.jsonl, attributes.csv and entropy.png here.")
-@click.option("--force", is_flag=True, help="Overwrite attributes.csv / entropy.png of a run of another configuration in --out.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write result.jsonl, attributes.csv and entropy.png here.",
+)
+@click.option(
+    "--force", is_flag=True, help="Overwrite attributes.csv / entropy.png of a run of another configuration in --out."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line instead of the table.")
-@click.option("--export-boundaries", "boundaries_dir", type=click.Path(file_okay=False), default=None,
-              help="Write InterFaceGAN boundaries DIR/<space>/boundary_<attr>.npy (unit SVM normals).")
+@click.option(
+    "--export-boundaries",
+    "boundaries_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write InterFaceGAN boundaries DIR/<space>/boundary_<attr>.npy (unit SVM normals).",
+)
 @on_nan_option
 @device_option
 @seed_option
 @progress_options
-def command(generator: str | None, classifier: str | None, spaces: str, samples: int | None, keep: int | None,
-            split: str, renamed_protocol: str | None, solver: str, preset: str | None, w_layer: int, batch_size: int,
-            cache_dir: str | None, no_cache: bool, out_dir: str | None, force: bool, as_json: bool, boundaries_dir: str | None, on_nan: Literal["stop", "skip"], device: str,
-            seed: int, quiet: bool, log_json: bool) -> None:
+def command(
+    generator: str | None,
+    classifier: str | None,
+    spaces: str,
+    samples: int | None,
+    keep: int | None,
+    split: str,
+    renamed_protocol: str | None,
+    solver: str,
+    preset: str | None,
+    w_layer: int,
+    batch_size: int,
+    cache_dir: str | None,
+    no_cache: bool,
+    out_dir: str | None,
+    force: bool,
+    as_json: bool,
+    boundaries_dir: str | None,
+    on_nan: Literal["stop", "skip"],
+    device: str,
+    seed: int,
+    quiet: bool,
+    log_json: bool,
+) -> None:
     """Linear separability of Z and W (StyleGAN paper, section 4.2); lower is better."""
     from .. import distributed
     from .._io import OutputClaim, append_line, atomic_write, check_writable_dir
@@ -84,43 +145,80 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
     claim = None
     if out_dir is not None:
         check_writable_dir(out_dir)  # fail before hours of work, not after
-        identity = {k: v for k, v in click.get_current_context().params.items()
-                    if k not in ("out_dir", "force", "device", "quiet", "log_json", "as_json", "boundaries_dir",
-                                 "cache_dir", "no_cache", "renamed_protocol")} | {"split": split}
+        identity = {
+            k: v
+            for k, v in click.get_current_context().params.items()
+            if k
+            not in (
+                "out_dir",
+                "force",
+                "device",
+                "quiet",
+                "log_json",
+                "as_json",
+                "boundaries_dir",
+                "cache_dir",
+                "no_cache",
+                "renamed_protocol",
+            )
+        } | {"split": split}
         claim = OutputClaim(out_dir, list(_PER_RUN_FILES), config_hash(identity), force)
         claim.check()
     zoo = generator is None and classifier is None
     if zoo:
-        click.echo(f"No generator or classifier named: using the embedded default {DEFAULT_GENERATOR} with "
-                   f"{DEFAULT_CLASSIFIER} ({samples or ZOO_SAMPLES} samples, keeping {keep or ZOO_KEEP}).", err=True)
+        click.echo(
+            f"No generator or classifier named: using the embedded default {DEFAULT_GENERATOR} with "
+            f"{DEFAULT_CLASSIFIER} ({samples or ZOO_SAMPLES} samples, keeping {keep or ZOO_KEEP}).",
+            err=True,
+        )
         if preset is None:
-            for option, value, cli_default, name in (("--samples", samples, ZOO_SAMPLES, "num_samples"),
-                                                     ("--keep", keep, ZOO_KEEP, "num_keep")):
+            for option, value, cli_default, name in (
+                ("--samples", samples, ZOO_SAMPLES, "num_samples"),
+                ("--keep", keep, ZOO_KEEP, "num_keep"),
+            ):
                 if value is None:
-                    note_sample_default(option, cli_default, f"ganeval.separability() ({name})",
-                                        LIBRARY_DEFAULTS[name])
+                    note_sample_default(option, cli_default, f"ganeval.separability() ({name})", LIBRARY_DEFAULTS[name])
     space_list: tuple[Any, ...] = tuple(s.strip() for s in spaces.split(",") if s.strip())
-    params: dict[str, Any] = {"num_samples": samples or (ZOO_SAMPLES if zoo else LIBRARY_DEFAULTS["num_samples"]),
-              "num_keep": keep or (ZOO_KEEP if zoo else LIBRARY_DEFAULTS["num_keep"]), "split": split, "solver": solver}
+    params: dict[str, Any] = {
+        "num_samples": samples or (ZOO_SAMPLES if zoo else LIBRARY_DEFAULTS["num_samples"]),
+        "num_keep": keep or (ZOO_KEEP if zoo else LIBRARY_DEFAULTS["num_keep"]),
+        "split": split,
+        "solver": solver,
+    }
     if preset is not None:
         if samples is not None or keep is not None:
-            raise GanevalValueError(f"Option `--preset` fixes --samples and --keep; omit them, but got "
-                                    f"--samples {samples} --keep {keep}.")
+            raise GanevalValueError(
+                f"Option `--preset` fixes --samples and --keep; omit them, but got --samples {samples} --keep {keep}."
+            )
         fixed = SEPARABILITY_PRESETS[preset]
         ctx = click.get_current_context()
-        given = {k for k in ("split", "solver") if ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE}
+        given = {
+            k for k in ("split", "solver") if ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
+        }
         if renamed_protocol is not None:
             given.add("split")
         clash = [f"--{k} {params[k]}" for k in ("split", "solver") if k in given and params[k] != fixed[k]]
         if clash:
-            raise GanevalValueError(f"Option `--preset {preset}` fixes split={fixed['split']!r} and "
-                                    f"solver={fixed['solver']!r}; omit {', '.join(clash)}.")
+            raise GanevalValueError(
+                f"Option `--preset {preset}` fixes split={fixed['split']!r} and "
+                f"solver={fixed['solver']!r}; omit {', '.join(clash)}."
+            )
         params.update(fixed)
     G = load(generator or DEFAULT_GENERATOR, device)
     clf = load_classifier(classifier or DEFAULT_CLASSIFIER, device=device)
-    result = separability(G, clf, spaces=space_list, seed=seed, batch_size=batch_size, device=device,
-                          w_layer=w_layer, cache_dir=False if no_cache else cache_dir, on_nan=on_nan,
-                          progress=progress_mode(quiet, log_json), **params)
+    result = separability(
+        G,
+        clf,
+        spaces=space_list,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
+        w_layer=w_layer,
+        cache_dir=False if no_cache else cache_dir,
+        on_nan=on_nan,
+        progress=progress_mode(quiet, log_json),
+        **params,
+    )
     if not distributed.is_main():  # under torchrun only rank 0 prints and writes
         return
     if as_json:
@@ -147,9 +245,15 @@ def command(generator: str | None, classifier: str | None, spaces: str, samples:
         import re
 
         ident = config_hash({"result": result.config, "generator": generator, "classifier": classifier})
-        claims = [OutputClaim(Path(boundaries_dir) / s, [f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', a)}.npy"
-                                                          for a in result.normals[s]], ident, force)
-                  for s in result.normals]
+        claims = [
+            OutputClaim(
+                Path(boundaries_dir) / s,
+                [f"boundary_{re.sub(r'[^A-Za-z0-9_.-]', '_', a)}.npy" for a in result.normals[s]],
+                ident,
+                force,
+            )
+            for s in result.normals
+        ]
         for claim_b in claims:  # all checked before any is written
             claim_b.check()
         written = {s: len(export_boundaries(result, Path(boundaries_dir) / s, space=s)) for s in result.normals}

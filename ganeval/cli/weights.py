@@ -9,7 +9,9 @@ from ..errors import ChecksumError, WeightsNotFoundError
 __all__ = ["command"]
 
 _cache_dir_option = click.option(
-    "--cache-dir", type=click.Path(file_okay=False), default=None,
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
     help="Cache root (default: $GANEVAL_HOME, else ~/.cache/ganeval).",
 )
 

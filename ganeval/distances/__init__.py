@@ -45,8 +45,10 @@ __all__ = [
 ]
 
 
-def load_distance(name_or_callable: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | Distance,
-                  device: str | torch.device | None = None) -> Distance:
+def load_distance(
+    name_or_callable: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | Distance,
+    device: str | torch.device | None = None,
+) -> Distance:
     """Return a ready (eval mode, no grad) distance on ``device`` (``None``: ``"auto"``).
 
     Args:

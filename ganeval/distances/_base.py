@@ -47,9 +47,7 @@ class Distance(nn.Module):
         check_tensor_shape("img_a", img_a, [None, None, None, None])
         check_tensor_shape("img_b", img_b, list(img_a.shape))
         if img_a.shape[1] not in (1, 3):
-            raise GanevalValueError(
-                f"Argument `img_a` must have 1 or 3 channels, but got shape {list(img_a.shape)}."
-            )
+            raise GanevalValueError(f"Argument `img_a` must have 1 or 3 channels, but got shape {list(img_a.shape)}.")
 
     def pairs(self, images: torch.Tensor) -> torch.Tensor:
         """Distances of stacked pairs: ``images`` ``[2N, C, H, W]`` holds every first image, then

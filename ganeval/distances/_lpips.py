@@ -70,7 +70,7 @@ class LPIPSDistance(Distance):
         mapped: dict[str, torch.Tensor] = {}
         for key, value in state.items():
             if key.startswith("features."):
-                index, rest = key[len("features."):].split(".", 1)
+                index, rest = key[len("features.") :].split(".", 1)
                 if index in where:
                     mapped[f"{where[index]}.{index}.{rest}"] = value
         try:
@@ -108,7 +108,6 @@ class LPIPSDistance(Distance):
             total = total + model.lins[k](diff).mean([2, 3], keepdim=True)
         assert isinstance(total, torch.Tensor)
         return total.reshape(-1)
-
 
     def path_quadratic(self, images: torch.Tensor, tangents: torch.Tensor) -> torch.Tensor:
         """``sum_l mean_hw sum_c w_lc (d/ds f_lc(x + s v))**2`` at ``s = 0``, ``[N]``.

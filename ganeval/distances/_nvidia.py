@@ -26,7 +26,9 @@ class NvidiaVGG16Distance(Distance):
         try:
             self.model = torch.jit.load(str(path), map_location="cpu").eval()
         except (RuntimeError, ValueError) as exc:
-            raise CheckpointError(f"File {path} is not a TorchScript archive (expected NVIDIA's vgg16.pt): {exc}") from None
+            raise CheckpointError(
+                f"File {path} is not a TorchScript archive (expected NVIDIA's vgg16.pt): {exc}"
+            ) from None
         self.weights_sha256 = {"vgg16.pt": sha256_file(path)}
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:

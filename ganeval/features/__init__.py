@@ -43,9 +43,17 @@ INCEPTION_WEIGHTS = {
 class MethodExtractor(nn.Module):
     """Wrap ``module.<method>(images)`` as an extractor (e.g. a classifier's ``features``)."""
 
-    def __init__(self, module: nn.Module, *, name: str, method: str = "forward", feature_dim: int | None = None,
-                 input_resolution: int | None = None, weights_sha256: str | None = None,
-                 metric_name: str | None = None) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        name: str,
+        method: str = "forward",
+        feature_dim: int | None = None,
+        input_resolution: int | None = None,
+        weights_sha256: str | None = None,
+        metric_name: str | None = None,
+    ) -> None:
         super().__init__()
         self.module = module
         self.method = method
@@ -74,7 +82,9 @@ def register_extractor(name: str, factory: _Factory | nn.Module, *, overwrite: b
     elif callable(factory):
         registry.register("extractor", name, factory, replace=overwrite)
     else:
-        raise GanevalValueError(f"Argument `factory` must be an nn.Module or a callable, but got {type(factory).__name__}.")
+        raise GanevalValueError(
+            f"Argument `factory` must be an nn.Module or a callable, but got {type(factory).__name__}."
+        )
 
 
 def list_extractors() -> list[str]:
@@ -114,7 +124,8 @@ def _load_inception(variant: str | None, device: torch.device) -> nn.Module:
     raise WeightsNotFoundError(
         f"The FID Inception weights are not available: place {files} in {_weights_dir_hint()} "
         f"(or run `ganeval weights fetch {INCEPTION_WEIGHTS[variants[0]][0]}` where downloads are allowed), "
-        "or use `--extractor zoo:shapes-classifier` offline. Details: " + "; ".join(errors))
+        "or use `--extractor zoo:shapes-classifier` offline. Details: " + "; ".join(errors)
+    )
 
 
 def load_extractor(name: str | nn.Module, device: Any = None) -> nn.Module:

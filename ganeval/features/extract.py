@@ -63,8 +63,10 @@ def _feature_dim(extractor: nn.Module, device: torch.device) -> int:
         with torch.inference_mode():
             out = extractor(torch.zeros(1, 3, r, r, device=device))
         if not isinstance(out, torch.Tensor) or out.ndim != 2:
-            raise GanevalValueError(f"The extractor must return features [N, F], but returned "
-                                    f"{list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}.")
+            raise GanevalValueError(
+                f"The extractor must return features [N, F], but returned "
+                f"{list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}."
+            )
         declared = out.shape[1]
     return check_positive_int("extractor.feature_dim", declared, maximum=MAX_FEATURE_DIM)
 
@@ -74,13 +76,16 @@ def _features(extractor: nn.Module, x: torch.Tensor, dim: int) -> np.ndarray:
     out = extractor(x)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(x), dim):
         got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise GanevalValueError(f"The extractor must return features [{len(x)}, {dim}] for {len(x)} images, but "
-                                f"returned {got} (its feature width must not change between batches).")
+        raise GanevalValueError(
+            f"The extractor must return features [{len(x)}, {dim}] for {len(x)} images, but "
+            f"returned {got} (its feature width must not change between batches)."
+        )
     return out.float().cpu().numpy()
 
 
-def _make_fn(source: ImageSet, extractor: nn.Module, resize: str, device: torch.device, strict: bool,
-             dim: int, offset: int) -> Any:
+def _make_fn(
+    source: ImageSet, extractor: nn.Module, resize: str, device: torch.device, strict: bool, dim: int, offset: int
+) -> Any:
     size = getattr(extractor, "input_resolution", None)
 
     def fn(indices: np.ndarray) -> dict[str, np.ndarray]:
@@ -99,7 +104,9 @@ def _make_fn(source: ImageSet, extractor: nn.Module, resize: str, device: torch.
         for j, img in enumerate(batch_images):
             if img is None:
                 if strict:
-                    raise GanevalValueError(f"Image {int(idx[j])} is unreadable ({notes[j]}); remove it or drop --strict.")
+                    raise GanevalValueError(
+                        f"Image {int(idx[j])} is unreadable ({notes[j]}); remove it or drop --strict."
+                    )
                 modes[j] = 1
                 continue
             modes[j] = _MODES.index(notes[j]) if notes[j] in _MODES else len(_MODES) - 1
@@ -107,7 +114,9 @@ def _make_fn(source: ImageSet, extractor: nn.Module, resize: str, device: torch.
         with torch.inference_mode():
             for shape, rows in groups.items():  # images of one size are batched together
                 if shape[0] != 3:
-                    raise GanevalValueError(f"Images must have 3 channels after conversion, but got shape {list(shape)}.")
+                    raise GanevalValueError(
+                        f"Images must have 3 channels after conversion, but got shape {list(shape)}."
+                    )
                 x = torch.stack([cast(torch.Tensor, batch_images[j]) for j in rows])  # rows hold readable images
                 target = int(size) if size else shape[-1]
                 x = prepare_batch(x, resize, target, device=device)
@@ -122,20 +131,38 @@ def _report_from(source: ImageSet, modes: np.ndarray, offset: int, report: Extra
         report.num_skipped += 1
         if len(report.skipped) < 20:
             i = offset + int(j)
-            name = (str(source.files[i]) if isinstance(source, FolderSource)
-                    else source.names[i] if isinstance(source, ZipSource) else f"#{i}")
+            name = (
+                str(source.files[i])
+                if isinstance(source, FolderSource)
+                else source.names[i]
+                if isinstance(source, ZipSource)
+                else f"#{i}"
+            )
             report.skipped.append(name)
     counts = Counter(_MODES[int(m)] for m in modes if m >= 2)
     for k, v in counts.items():
         report.converted[k] = report.converted.get(k, 0) + v
 
 
-def _run(source: ImageSet, extractor: nn.Module, *, resize: str, num_items: int | None, batch_size: int,
-         device: torch.device, strict: bool, progress: Any, keep: bool, desc: str):
+def _run(
+    source: ImageSet,
+    extractor: nn.Module,
+    *,
+    resize: str,
+    num_items: int | None,
+    batch_size: int,
+    device: torch.device,
+    strict: bool,
+    progress: Any,
+    keep: bool,
+    desc: str,
+):
     from ..runtime import map_samples
 
     if resize not in RESIZES:
-        raise GanevalValueError(f"Argument `resize` must be one of {', '.join(map(repr, RESIZES))}, but got {resize!r}.")
+        raise GanevalValueError(
+            f"Argument `resize` must be one of {', '.join(map(repr, RESIZES))}, but got {resize!r}."
+        )
     total = len(source) if num_items is None else min(int(num_items), len(source))
     if total < 2:
         raise GanevalValueError(f"At least 2 images are needed, but {source.spec!r} provides {total}.")
@@ -158,25 +185,51 @@ def _run(source: ImageSet, extractor: nn.Module, *, resize: str, num_items: int 
     if moments.n < 2:
         raise GanevalValueError(
             f"At least 2 readable images are needed, but {source.spec!r} gave {moments.n} "
-            f"({report.num_skipped} unreadable, e.g. {report.skipped[:3]}).")
+            f"({report.num_skipped} unreadable, e.g. {report.skipped[:3]})."
+        )
     return moments, (np.concatenate(kept) if keep else None), report
 
 
-def extract_features(source: ImageSet, extractor: nn.Module, *, resize: str = "tf", num_items: int | None = None,
-                     batch_size: int = 64, device: torch.device | None = None, strict: bool = False,
-                     progress: Any = None, desc: str = "features") -> tuple[np.ndarray, FeatureStatistics, ExtractionReport]:
+def extract_features(
+    source: ImageSet,
+    extractor: nn.Module,
+    *,
+    resize: str = "tf",
+    num_items: int | None = None,
+    batch_size: int = 64,
+    device: torch.device | None = None,
+    strict: bool = False,
+    progress: Any = None,
+    desc: str = "features",
+) -> tuple[np.ndarray, FeatureStatistics, ExtractionReport]:
     """All features ``[N, F]`` float32 of a source, their statistics and the report."""
     dev = device or torch.device("cpu")
-    moments, feats, report = _run(source, extractor, resize=resize, num_items=num_items, batch_size=batch_size,
-                                  device=dev, strict=strict, progress=progress, keep=True, desc=desc)
+    moments, feats, report = _run(
+        source,
+        extractor,
+        resize=resize,
+        num_items=num_items,
+        batch_size=batch_size,
+        device=dev,
+        strict=strict,
+        progress=progress,
+        keep=True,
+        desc=desc,
+    )
     stats = moments.finalize(meta=_meta(source, extractor, resize, report))
     return feats, stats, report
 
 
 def _meta(source: ImageSet, extractor: nn.Module, resize: str, report: ExtractionReport) -> dict[str, Any]:
-    return {"source": source.describe(), "extractor": extractor.name,
-            "extractor_sha256": getattr(extractor, "weights_sha256", None), "resize": resize,
-            "num_skipped": report.num_skipped, "converted": report.converted, "covariance": "unbiased (N-1)"}
+    return {
+        "source": source.describe(),
+        "extractor": extractor.name,
+        "extractor_sha256": getattr(extractor, "weights_sha256", None),
+        "resize": resize,
+        "num_skipped": report.num_skipped,
+        "converted": report.converted,
+        "covariance": "unbiased (N-1)",
+    }
 
 
 def _read_cache(path: Path) -> FeatureStatistics | None:
@@ -188,20 +241,34 @@ def _read_cache(path: Path) -> FeatureStatistics | None:
         stats = FeatureStatistics.load(path)
         if stats.meta.get("cache_key") != path.stem or "content_sha256" not in stats.meta:
             raise GanevalValueError("its recorded cache key or checksum is missing or differs from its name")
-        if stats.num_items < 2 or not isinstance(stats.meta.get("num_skipped", 0), int) or not isinstance(
-                stats.meta.get("converted", {}), dict):
+        if (
+            stats.num_items < 2
+            or not isinstance(stats.meta.get("num_skipped", 0), int)
+            or not isinstance(stats.meta.get("converted", {}), dict)
+        ):
             raise GanevalValueError("its record of the images used is invalid")
     except GanevalError as exc:
-        warnings.warn(f"The cached statistics {path} are corrupt ({exc}); they are recomputed and replaced.",
-                      stacklevel=3)
+        warnings.warn(
+            f"The cached statistics {path} are corrupt ({exc}); they are recomputed and replaced.", stacklevel=3
+        )
         return None
     return stats
 
 
-def source_statistics(source: ImageSet, extractor: nn.Module, *, resize: str = "tf", num_items: int | None = None,
-                      batch_size: int = 64, device: torch.device | None = None, strict: bool = False,
-                      progress: Any = None, cache: bool = True, cache_dir: str | Path | None = None,
-                      desc: str = "statistics") -> tuple[FeatureStatistics, ExtractionReport]:
+def source_statistics(
+    source: ImageSet,
+    extractor: nn.Module,
+    *,
+    resize: str = "tf",
+    num_items: int | None = None,
+    batch_size: int = 64,
+    device: torch.device | None = None,
+    strict: bool = False,
+    progress: Any = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    desc: str = "statistics",
+) -> tuple[FeatureStatistics, ExtractionReport]:
     """Streamed statistics of a source, read from / written to the content-keyed cache.
 
     The cache key covers the image set's content hash, the extractor's name and weight hash,
@@ -217,18 +284,37 @@ def source_statistics(source: ImageSet, extractor: nn.Module, *, resize: str = "
         except GanevalValueError:
             content = None
         if content is not None:
-            key = cache_key(content_hash=content, extractor=str(extractor.name),
-                            weights_sha256=getattr(extractor, "weights_sha256", None), resize=resize,
-                            num_items=total)
+            key = cache_key(
+                content_hash=content,
+                extractor=str(extractor.name),
+                weights_sha256=getattr(extractor, "weights_sha256", None),
+                resize=resize,
+                num_items=total,
+            )
             path = cache_path(key, cache_dir)
             stats = _read_cache(path)
             if stats is not None:
-                rep = ExtractionReport(num_requested=total, num_used=stats.num_items, cache="hit", cache_file=str(path),
-                                       num_skipped=int(stats.meta.get("num_skipped", 0)),
-                                       converted=dict(stats.meta.get("converted", {})))
+                rep = ExtractionReport(
+                    num_requested=total,
+                    num_used=stats.num_items,
+                    cache="hit",
+                    cache_file=str(path),
+                    num_skipped=int(stats.meta.get("num_skipped", 0)),
+                    converted=dict(stats.meta.get("converted", {})),
+                )
                 return stats, rep
-    moments, _, report = _run(source, extractor, resize=resize, num_items=total, batch_size=batch_size,
-                              device=dev, strict=strict, progress=progress, keep=False, desc=desc)
+    moments, _, report = _run(
+        source,
+        extractor,
+        resize=resize,
+        num_items=total,
+        batch_size=batch_size,
+        device=dev,
+        strict=strict,
+        progress=progress,
+        keep=False,
+        desc=desc,
+    )
     stats = moments.finalize(meta=_meta(source, extractor, resize, report))
     if path is not None:
         stats.meta["cache_key"] = path.stem

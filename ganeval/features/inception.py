@@ -49,8 +49,9 @@ NUM_CLASSES = 1008
 RESIZE_MODES: tuple[str, ...] = ("tf", "half-pixel")
 
 
-def interpolation_matrix(size_in: int, size_out: int, *, dtype: torch.dtype = torch.float64,
-                         device: torch.device | str | None = None) -> torch.Tensor:
+def interpolation_matrix(
+    size_in: int, size_out: int, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+) -> torch.Tensor:
     """TensorFlow 1.x bilinear resize along one axis as a ``[size_out, size_in]`` matrix.
 
     Output pixel ``j`` samples source position ``j * size_in / size_out`` (no half-pixel
@@ -88,8 +89,9 @@ class ConvBN(nn.Module):
     :meth:`fuse` folds the batch norm into the convolution for inference.
     """
 
-    def __init__(self, cin: int, cout: int, kernel: int | tuple[int, int], stride: int = 1,
-                 padding: int | tuple[int, int] = 0) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int | tuple[int, int], stride: int = 1, padding: int | tuple[int, int] = 0
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False)
         self.bn: nn.BatchNorm2d | None = nn.BatchNorm2d(cout, eps=0.001)
@@ -110,8 +112,9 @@ class ConvBN(nn.Module):
         # tracked: the ignores), and Conv2d's sizes as tuple[int, ...] where its constructor wants pairs
         scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)  # type: ignore[union-attr]
         kernel, stride, padding = cast(Any, (self.conv.kernel_size, self.conv.stride, self.conv.padding))
-        fused = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, kernel, stride=stride, padding=padding,
-                          bias=True)
+        fused = nn.Conv2d(
+            self.conv.in_channels, self.conv.out_channels, kernel, stride=stride, padding=padding, bias=True
+        )
         fused = fused.to(self.conv.weight.device)
         fused.weight.copy_((self.conv.weight.double() * scale.view(-1, 1, 1, 1)).float())
         fused.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).float())  # type: ignore[union-attr]
@@ -226,8 +229,14 @@ class _BlockE(nn.Module):
         b = self.branch3x3_1(x)
         c = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         pooled = F.max_pool2d(x, 3, stride=1, padding=1) if self.pool == "max" else _avg3(x)
-        parts = [a, self.branch3x3_2a(b), self.branch3x3_2b(b), self.branch3x3dbl_3a(c),
-                 self.branch3x3dbl_3b(c), self.branch_pool(pooled)]
+        parts = [
+            a,
+            self.branch3x3_2a(b),
+            self.branch3x3_2b(b),
+            self.branch3x3dbl_3a(c),
+            self.branch3x3dbl_3b(c),
+            self.branch_pool(pooled),
+        ]
         return torch.cat(parts, 1)
 
 
@@ -276,8 +285,7 @@ class FIDInceptionV3(nn.Module):
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """Resize ``[N, 3, H, W]`` images in [-1, 1] to 299x299 with this module's resize."""
         if images.ndim != 4 or images.shape[1] != 3:
-            raise GanevalValueError(
-                f"Argument `images` must have shape [N, 3, H, W], but got {list(images.shape)}.")
+            raise GanevalValueError(f"Argument `images` must have shape [N, 3, H, W], but got {list(images.shape)}.")
         x = images.float()
         if x.shape[-2:] == (INPUT_SIZE, INPUT_SIZE):
             return x
@@ -292,8 +300,19 @@ class FIDInceptionV3(nn.Module):
         x = F.max_pool2d(x, 3, stride=2)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
         x = F.max_pool2d(x, 3, stride=2)
-        for name in ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c",
-                     "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c"):
+        for name in (
+            "Mixed_5b",
+            "Mixed_5c",
+            "Mixed_5d",
+            "Mixed_6a",
+            "Mixed_6b",
+            "Mixed_6c",
+            "Mixed_6d",
+            "Mixed_6e",
+            "Mixed_7a",
+            "Mixed_7b",
+            "Mixed_7c",
+        ):
             x = getattr(self, name)(x)
         return x.mean(dim=(2, 3))
 
@@ -330,34 +349,98 @@ def load_pytorch_fid_state_dict(path: str | Path, resize: str = "tf") -> FIDInce
 
 
 # NVIDIA TorchScript layer names -> this module's names (the same 2015-12-05 graph).
-_NV_STEM = {"conv": "Conv2d_1a_3x3", "conv_1": "Conv2d_2a_3x3", "conv_2": "Conv2d_2b_3x3",
-            "conv_3": "Conv2d_3b_1x1", "conv_4": "Conv2d_4a_3x3"}
-_NV_BLOCKS = {"mixed": "Mixed_5b", "mixed_1": "Mixed_5c", "mixed_2": "Mixed_5d", "mixed_3": "Mixed_6a",
-              "mixed_4": "Mixed_6b", "mixed_5": "Mixed_6c", "mixed_6": "Mixed_6d", "mixed_7": "Mixed_6e",
-              "mixed_8": "Mixed_7a", "mixed_9": "Mixed_7b", "mixed_10": "Mixed_7c"}
+_NV_STEM = {
+    "conv": "Conv2d_1a_3x3",
+    "conv_1": "Conv2d_2a_3x3",
+    "conv_2": "Conv2d_2b_3x3",
+    "conv_3": "Conv2d_3b_1x1",
+    "conv_4": "Conv2d_4a_3x3",
+}
+_NV_BLOCKS = {
+    "mixed": "Mixed_5b",
+    "mixed_1": "Mixed_5c",
+    "mixed_2": "Mixed_5d",
+    "mixed_3": "Mixed_6a",
+    "mixed_4": "Mixed_6b",
+    "mixed_5": "Mixed_6c",
+    "mixed_6": "Mixed_6d",
+    "mixed_7": "Mixed_6e",
+    "mixed_8": "Mixed_7a",
+    "mixed_9": "Mixed_7b",
+    "mixed_10": "Mixed_7c",
+}
 # per block type: NVIDIA branch path (dots replaced by underscores) -> torchvision branch name
 _NV_BRANCHES = {
-    "A": {"conv": "branch1x1", "tower_conv": "branch5x5_1", "tower_conv_1": "branch5x5_2",
-          "tower_1_conv": "branch3x3dbl_1", "tower_1_conv_1": "branch3x3dbl_2",
-          "tower_1_conv_2": "branch3x3dbl_3", "tower_2_conv": "branch_pool"},
-    "B": {"conv": "branch3x3", "tower_conv": "branch3x3dbl_1", "tower_conv_1": "branch3x3dbl_2",
-          "tower_conv_2": "branch3x3dbl_3"},
-    "C": {"conv": "branch1x1", "tower_conv": "branch7x7_1", "tower_conv_1": "branch7x7_2",
-          "tower_conv_2": "branch7x7_3", "tower_1_conv": "branch7x7dbl_1", "tower_1_conv_1": "branch7x7dbl_2",
-          "tower_1_conv_2": "branch7x7dbl_3", "tower_1_conv_3": "branch7x7dbl_4",
-          "tower_1_conv_4": "branch7x7dbl_5", "tower_2_conv": "branch_pool"},
-    "D": {"tower_conv": "branch3x3_1", "tower_conv_1": "branch3x3_2", "tower_1_conv": "branch7x7x3_1",
-          "tower_1_conv_1": "branch7x7x3_2", "tower_1_conv_2": "branch7x7x3_3", "tower_1_conv_3": "branch7x7x3_4"},
-    "E": {"conv": "branch1x1", "tower_conv": "branch3x3_1", "tower_mixed_conv": "branch3x3_2a",
-          "tower_mixed_conv_1": "branch3x3_2b", "tower_1_conv": "branch3x3dbl_1", "tower_1_conv_1": "branch3x3dbl_2",
-          "tower_1_mixed_conv": "branch3x3dbl_3a", "tower_1_mixed_conv_1": "branch3x3dbl_3b",
-          "tower_2_conv": "branch_pool"},
+    "A": {
+        "conv": "branch1x1",
+        "tower_conv": "branch5x5_1",
+        "tower_conv_1": "branch5x5_2",
+        "tower_1_conv": "branch3x3dbl_1",
+        "tower_1_conv_1": "branch3x3dbl_2",
+        "tower_1_conv_2": "branch3x3dbl_3",
+        "tower_2_conv": "branch_pool",
+    },
+    "B": {
+        "conv": "branch3x3",
+        "tower_conv": "branch3x3dbl_1",
+        "tower_conv_1": "branch3x3dbl_2",
+        "tower_conv_2": "branch3x3dbl_3",
+    },
+    "C": {
+        "conv": "branch1x1",
+        "tower_conv": "branch7x7_1",
+        "tower_conv_1": "branch7x7_2",
+        "tower_conv_2": "branch7x7_3",
+        "tower_1_conv": "branch7x7dbl_1",
+        "tower_1_conv_1": "branch7x7dbl_2",
+        "tower_1_conv_2": "branch7x7dbl_3",
+        "tower_1_conv_3": "branch7x7dbl_4",
+        "tower_1_conv_4": "branch7x7dbl_5",
+        "tower_2_conv": "branch_pool",
+    },
+    "D": {
+        "tower_conv": "branch3x3_1",
+        "tower_conv_1": "branch3x3_2",
+        "tower_1_conv": "branch7x7x3_1",
+        "tower_1_conv_1": "branch7x7x3_2",
+        "tower_1_conv_2": "branch7x7x3_3",
+        "tower_1_conv_3": "branch7x7x3_4",
+    },
+    "E": {
+        "conv": "branch1x1",
+        "tower_conv": "branch3x3_1",
+        "tower_mixed_conv": "branch3x3_2a",
+        "tower_mixed_conv_1": "branch3x3_2b",
+        "tower_1_conv": "branch3x3dbl_1",
+        "tower_1_conv_1": "branch3x3dbl_2",
+        "tower_1_mixed_conv": "branch3x3dbl_3a",
+        "tower_1_mixed_conv_1": "branch3x3dbl_3b",
+        "tower_2_conv": "branch_pool",
+    },
 }
-_NV_BLOCK_TYPE = {"mixed": "A", "mixed_1": "A", "mixed_2": "A", "mixed_3": "B", "mixed_4": "C", "mixed_5": "C",
-                  "mixed_6": "C", "mixed_7": "C", "mixed_8": "D", "mixed_9": "E", "mixed_10": "E"}
-_NV_PARAM = {"weight": "conv.weight", "bias": "bn.bias", "beta": "bn.bias", "running_mean": "bn.running_mean",
-             "mean": "bn.running_mean", "running_var": "bn.running_var", "var": "bn.running_var",
-             "gamma": "bn.weight"}
+_NV_BLOCK_TYPE = {
+    "mixed": "A",
+    "mixed_1": "A",
+    "mixed_2": "A",
+    "mixed_3": "B",
+    "mixed_4": "C",
+    "mixed_5": "C",
+    "mixed_6": "C",
+    "mixed_7": "C",
+    "mixed_8": "D",
+    "mixed_9": "E",
+    "mixed_10": "E",
+}
+_NV_PARAM = {
+    "weight": "conv.weight",
+    "bias": "bn.bias",
+    "beta": "bn.bias",
+    "running_mean": "bn.running_mean",
+    "mean": "bn.running_mean",
+    "running_var": "bn.running_var",
+    "var": "bn.running_var",
+    "gamma": "bn.weight",
+}
 
 
 def _nv_target(key: str) -> str | None:
@@ -427,7 +510,8 @@ def _strict_load(model: FIDInceptionV3, sd: Mapping[str, torch.Tensor], source: 
         raise CheckpointError(
             f"{source} is not the 2015-12-05 FID Inception: {len(missing)} missing (first {missing[:3]}), "
             f"{len(unexpected)} unexpected (first {unexpected[:3]}), "
-            f"{len(wrong)} with other shapes (first {wrong[:3]}).")
+            f"{len(wrong)} with other shapes (first {wrong[:3]})."
+        )
     full = dict(given)
     for k, v in model.state_dict().items():
         if k.endswith("num_batches_tracked"):

@@ -34,8 +34,7 @@ def _pil_bicubic(images: torch.Tensor, size: int) -> torch.Tensor:
     for i in range(arr.shape[0]):
         for c in range(arr.shape[3]):
             ch = Image.fromarray(arr[i, :, :, c], mode="F")
-            out[i, :, :, c] = np.asarray(ch.resize((size, size), resample=Image.Resampling.BICUBIC)
-)
+            out[i, :, :, c] = np.asarray(ch.resize((size, size), resample=Image.Resampling.BICUBIC))
     return torch.from_numpy(out.clip(0, 255)).permute(0, 3, 1, 2)
 
 

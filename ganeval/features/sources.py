@@ -28,8 +28,18 @@ from .._validate import check_float_images, fmt_shape
 from ..errors import GanevalValueError, NonFiniteOutputError
 from .stats import FeatureStatistics
 
-__all__ = ["IMAGE_EXTENSIONS", "ArraySource", "FolderSource", "GeneratorSource", "ImageSet", "LoadedBatch",
-           "RenderedSource", "ZipSource", "open_source", "quantize"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ArraySource",
+    "FolderSource",
+    "GeneratorSource",
+    "ImageSet",
+    "LoadedBatch",
+    "RenderedSource",
+    "ZipSource",
+    "open_source",
+    "quantize",
+]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
 MAX_IMAGE_BYTES = 256 << 20  # one encoded image; a 4096x4096 16-bit RGBA PNG is 128 MiB uncompressed
@@ -127,7 +137,8 @@ class FolderSource(ImageSet):
         self.files = sorted(p for p in self.root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
         if not self.files:
             raise GanevalValueError(
-                f"Folder {self.spec!r} holds no images (looked recursively for {', '.join(IMAGE_EXTENSIONS)}).")
+                f"Folder {self.spec!r} holds no images (looked recursively for {', '.join(IMAGE_EXTENSIONS)})."
+            )
 
     def __len__(self) -> int:
         return len(self.files)
@@ -215,7 +226,8 @@ class ArraySource(ImageSet):
         if arr.dtype != np.uint8 or arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[3] not in (1, 3, 4)):
             raise GanevalValueError(
                 f"Array file {self.spec!r} must hold uint8 images [N, H, W, C] with C in (1, 3, 4) or [N, H, W], "
-                f"but holds {arr.dtype} {list(arr.shape)}.")
+                f"but holds {arr.dtype} {list(arr.shape)}."
+            )
         if 0 in arr.shape:
             raise GanevalValueError(f"Array file {self.spec!r} holds no images (shape {list(arr.shape)}).")
         self.array = arr
@@ -341,7 +353,8 @@ class GeneratorSource(ImageSet):
             bad = [idx[j] for j in torch.nonzero(~finite).flatten().tolist()]
             raise NonFiniteOutputError(
                 f"Generator {self.spec!r} produced {len(bad)} non-finite image(s) in this batch (first sample "
-                f"indices: {bad[:10]}); pass on_nan='skip' (--on-nan skip) to leave them out.")
+                f"indices: {bad[:10]}); pass on_nan='skip' (--on-nan skip) to leave them out."
+            )
         return quantize(img), finite
 
     def _check_output(self, img: Any, n: int) -> None:
@@ -349,8 +362,9 @@ class GeneratorSource(ImageSet):
         uint8/bool images or another rank would otherwise be silently misread)."""
         if not isinstance(img, torch.Tensor) or img.ndim != 4 or img.shape[0] != n:
             got = fmt_shape(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
-            raise GanevalValueError(f"Generator {self.spec!r} must return images [{n}, C, H, W] for {n} latents, "
-                                    f"but returned {got}.")
+            raise GanevalValueError(
+                f"Generator {self.spec!r} must return images [{n}, C, H, W] for {n} latents, but returned {got}."
+            )
         check_float_images(f"generator {self.spec!r} output", img)
 
     def load(self, indices: np.ndarray) -> LoadedBatch:
@@ -358,8 +372,13 @@ class GeneratorSource(ImageSet):
         return LoadedBatch(list(q), [""] * len(q))
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "seed": self.seed, "noise": self.noise, "truncation_psi": 1.0,
-                "sha256": self.sha256}
+        return {
+            **super().describe(),
+            "seed": self.seed,
+            "noise": self.noise,
+            "truncation_psi": 1.0,
+            "sha256": self.sha256,
+        }
 
 
 def _npz_is_stats(path: Path) -> bool:
@@ -381,8 +400,9 @@ def _dataset(spec: str, role: str, num_samples: int) -> ImageSet | None:
     return registry.create("dataset", name, int(tail), 0)
 
 
-def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
-                device: torch.device | None = None) -> ImageSet | FeatureStatistics:
+def open_source(
+    source: Any, *, role: str, num_samples: int, seed: int = 0, device: torch.device | None = None
+) -> ImageSet | FeatureStatistics:
     """Turn a user spec into an image set or precomputed statistics.
 
     Args:
@@ -404,8 +424,9 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
         return GeneratorSource(resolve_generator(source, argument=role), num_samples, seed=seed, device=device)
     spec = str(source)
     if not spec.strip() or "\0" in spec:
-        raise GanevalValueError(f"Argument `{role}` must name a generator, image set or statistics file, but got "
-                                f"{spec!r}.")
+        raise GanevalValueError(
+            f"Argument `{role}` must name a generator, image set or statistics file, but got {spec!r}."
+        )
     dataset = _dataset(spec, role, num_samples)
     if dataset is not None:
         return dataset
@@ -416,8 +437,9 @@ def open_source(source: Any, *, role: str, num_samples: int, seed: int = 0,
         if not path.exists() and role == "real":
             raise GanevalValueError(f"Argument `{role}` names {spec!r}, which does not exist.")
         if not path.exists():  # a registry name, or the resolver's error for a missing generator
-            return GeneratorSource(resolve_generator(spec, device, argument=role), num_samples, seed=seed,
-                                   device=device)
+            return GeneratorSource(
+                resolve_generator(spec, device, argument=role), num_samples, seed=seed, device=device
+            )
         if not path.is_file():  # a FIFO or device would block or never end
             raise GanevalValueError(f"Argument `{role}` names {spec!r}, which is neither a folder nor a regular file.")
         suffix = path.suffix.lower()

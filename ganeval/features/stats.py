@@ -60,14 +60,21 @@ class FeatureStatistics:
         meta = {**self.meta, "content_sha256": content_checksum(self.mu, self.sigma)}
 
         def write(f: Any) -> None:
-            np.savez(f, mu=self.mu, sigma=self.sigma, num_items=np.int64(self.num_items),
-                     ddof=np.int64(self.ddof), meta=np.array(json.dumps(meta, default=str)))
+            np.savez(
+                f,
+                mu=self.mu,
+                sigma=self.sigma,
+                num_items=np.int64(self.num_items),
+                ddof=np.int64(self.ddof),
+                meta=np.array(json.dumps(meta, default=str)),
+            )
 
         try:
             atomic_write(path, write)
         except OSError as exc:
-            raise OutputError(f"Cannot write statistics file {str(path)!r} ({exc.strerror or exc}); choose a "
-                              "writable path.") from None
+            raise OutputError(
+                f"Cannot write statistics file {str(path)!r} ({exc.strerror or exc}); choose a writable path."
+            ) from None
         return path
 
     @classmethod
@@ -87,12 +94,14 @@ class FeatureStatistics:
         from .._npfile import read_npz
 
         if path.stat().st_size == 0:
-            raise CheckpointError(f"Cannot read statistics file {str(path)!r}: it is empty (0 bytes); "
-                                  "recompute it with `ganeval stats`.")
+            raise CheckpointError(
+                f"Cannot read statistics file {str(path)!r}: it is empty (0 bytes); recompute it with `ganeval stats`."
+            )
         f = read_npz(path, keys=("mu", "sigma", "num_items", "ddof", "meta"), max_bytes=_MAX_STATS_BYTES)
         if not {"mu", "sigma"} <= set(f):
             raise GanevalValueError(
-                f"Statistics file {str(path)!r} must hold arrays 'mu' and 'sigma', but holds {sorted(f)}.")
+                f"Statistics file {str(path)!r} must hold arrays 'mu' and 'sigma', but holds {sorted(f)}."
+            )
         mu, sigma = _float_array(f["mu"], "mu", path), _float_array(f["sigma"], "sigma", path)
         n = _int_field(f["num_items"], "num_items", path) if "num_items" in f else 0
         ddof = _int_field(f["ddof"], "ddof", path) if "ddof" in f else 1
@@ -106,14 +115,22 @@ class FeatureStatistics:
         try:
             obj = safe_load(path)
         except (OverflowError, RecursionError, MemoryError) as exc:  # a pickle declaring absurd sizes or depth
-            raise CheckpointError(f"Cannot read statistics pickle {str(path)!r}: {type(exc).__name__}: "
-                                  f"{short_repr(str(exc), 120)}") from None
+            raise CheckpointError(
+                f"Cannot read statistics pickle {str(path)!r}: {type(exc).__name__}: {short_repr(str(exc), 120)}"
+            ) from None
         if isinstance(obj, (tuple, list)) and len(obj) == 2:  # StyleGAN v1 cache: (mu, np.cov sigma)
-            return cls._checked(_float_array(obj[0], "mu", path), _float_array(obj[1], "sigma", path), 0, 1,
-                                {"format": "stylegan-v1 pickle"}, path)
+            return cls._checked(
+                _float_array(obj[0], "mu", path),
+                _float_array(obj[1], "sigma", path),
+                0,
+                1,
+                {"format": "stylegan-v1 pickle"},
+                path,
+            )
         if not isinstance(obj, dict) or "num_items" not in obj:
             raise GanevalValueError(
-                f"Statistics pickle {str(path)!r} is neither NVIDIA FeatureStats nor a (mu, sigma) pair.")
+                f"Statistics pickle {str(path)!r} is neither NVIDIA FeatureStats nor a (mu, sigma) pair."
+            )
         n = _int_field(obj["num_items"], "num_items", path)
         if n < 2:
             raise GanevalValueError(f"Statistics pickle {str(path)!r} holds {n} item(s); at least 2 are needed.")
@@ -126,44 +143,54 @@ class FeatureStatistics:
         elif obj.get("all_features"):
             feats = obj["all_features"]
             if not isinstance(feats, (list, tuple)):
-                raise CheckpointError(f"Statistics pickle {str(path)!r}: 'all_features' must be a list of arrays, "
-                                      f"but is {type(feats).__name__}.")
+                raise CheckpointError(
+                    f"Statistics pickle {str(path)!r}: 'all_features' must be a list of arrays, "
+                    f"but is {type(feats).__name__}."
+                )
             rows = [_float_array(a, "all_features", path) for a in feats]
             if any(r.ndim != 2 or r.shape[1] != rows[0].shape[1] for r in rows):
-                raise CheckpointError(f"Statistics pickle {str(path)!r}: 'all_features' must hold [N, F] arrays "
-                                      "of one width.")
+                raise CheckpointError(
+                    f"Statistics pickle {str(path)!r}: 'all_features' must hold [N, F] arrays of one width."
+                )
             x = np.concatenate(rows)[:n]
             if len(x) < 2:
-                raise CheckpointError(f"Statistics pickle {str(path)!r} holds {len(x)} feature row(s); at least 2 "
-                                      "are needed.")
+                raise CheckpointError(
+                    f"Statistics pickle {str(path)!r} holds {len(x)} feature row(s); at least 2 are needed."
+                )
             mu, sigma, ddof = x.mean(0), np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1]), 1
         else:
             raise GanevalValueError(f"Statistics pickle {str(path)!r} holds neither moments nor features.")
         return cls._checked(mu, sigma, n, ddof, {"format": "nvidia FeatureStats pickle"}, path)
 
     @classmethod
-    def _checked(cls, mu: np.ndarray, sigma: np.ndarray, n: int, ddof: int, meta: dict[str, Any],
-                 path: Path) -> FeatureStatistics:
+    def _checked(
+        cls, mu: np.ndarray, sigma: np.ndarray, n: int, ddof: int, meta: dict[str, Any], path: Path
+    ) -> FeatureStatistics:
         """Refuse statistics that cannot be a feature set's mean and covariance (cheap checks; the
         Fréchet step checks positive semi-definiteness on its own eigenvalues)."""
         where = f"Statistics file {str(path)!r}"
         if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
-            raise GanevalValueError(f"{where} has mu {list(mu.shape)} and sigma {list(sigma.shape)}; "
-                                    "expected [F] and [F, F].")
+            raise GanevalValueError(
+                f"{where} has mu {list(mu.shape)} and sigma {list(sigma.shape)}; expected [F] and [F, F]."
+            )
         if mu.shape[0] == 0:
             raise GanevalValueError(f"{where} holds 0-dimensional features (mu []); it is empty.")
         if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
             raise GanevalValueError(f"{where} holds NaN or Inf values; recompute it.")
         big = max(float(np.abs(mu).max()), float(np.abs(sigma).max()))
         if big > _MAX_STAT_VALUE:
-            raise GanevalValueError(f"{where} holds values up to {big:.3g}, beyond any feature statistics "
-                                    f"(limit {_MAX_STAT_VALUE:g}); recompute it.")
+            raise GanevalValueError(
+                f"{where} holds values up to {big:.3g}, beyond any feature statistics "
+                f"(limit {_MAX_STAT_VALUE:g}); recompute it."
+            )
         if float(np.abs(sigma - sigma.T).max()) > 1e-5 * max(big, 1e-300) or (np.diag(sigma) < 0).any():
-            raise GanevalValueError(f"{where}: sigma is not a covariance matrix (asymmetric or with negative "
-                                    "variances); recompute it.")
+            raise GanevalValueError(
+                f"{where}: sigma is not a covariance matrix (asymmetric or with negative variances); recompute it."
+            )
         if n < 0 or n == 1 or ddof not in (0, 1):
-            raise GanevalValueError(f"{where} holds num_items={n}, ddof={ddof}; expected num_items 0 (unknown) or "
-                                    ">= 2 and ddof 0 or 1.")
+            raise GanevalValueError(
+                f"{where} holds num_items={n}, ddof={ddof}; expected num_items 0 (unknown) or >= 2 and ddof 0 or 1."
+            )
         _verify_checksum(mu, sigma, meta, where)
         meta = dict(meta)
         meta.setdefault("file", str(path))
@@ -178,13 +205,15 @@ _MAX_STAT_VALUE = 1e100  # beyond this, the Fréchet terms overflow float64
 def _float_array(a: Any, name: str, path: Path) -> np.ndarray:
     """``a`` as a float64 array; a CheckpointError naming the field when it is not numeric."""
     if isinstance(a, np.ndarray) and a.dtype.kind not in "iuf":
-        raise CheckpointError(f"Statistics file {str(path)!r}: {name!r} must be a numeric array, but has dtype "
-                              f"{a.dtype}.")
+        raise CheckpointError(
+            f"Statistics file {str(path)!r}: {name!r} must be a numeric array, but has dtype {a.dtype}."
+        )
     try:
         return np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"Statistics file {str(path)!r}: {name!r} must be a numeric array, but got "
-                              f"{type(a).__name__} ({exc}).") from None
+        raise CheckpointError(
+            f"Statistics file {str(path)!r}: {name!r} must be a numeric array, but got {type(a).__name__} ({exc})."
+        ) from None
 
 
 def _int_field(v: Any, name: str, path: Path) -> int:
@@ -216,8 +245,9 @@ def content_checksum(mu: np.ndarray, sigma: np.ndarray) -> str:
 def _verify_checksum(mu: np.ndarray, sigma: np.ndarray, meta: dict[str, Any], where: str) -> None:
     want = meta.get("content_sha256")
     if want is not None and want != content_checksum(mu, sigma):
-        raise CheckpointError(f"{where} was modified after ganeval wrote it (its checksum does not match its "
-                              "contents); recompute it.")
+        raise CheckpointError(
+            f"{where} was modified after ganeval wrote it (its checksum does not match its contents); recompute it."
+        )
 
 
 class StreamingMoments:
@@ -242,8 +272,10 @@ class StreamingMoments:
         if not len(x):
             return
         if not np.isfinite(x).all():
-            raise GanevalValueError(f"Argument `features` must be finite, but {int((~np.isfinite(x)).any(1).sum())} "
-                                    "row(s) hold NaN or Inf (the extractor's output).")
+            raise GanevalValueError(
+                f"Argument `features` must be finite, but {int((~np.isfinite(x)).any(1).sum())} "
+                "row(s) hold NaN or Inf (the extractor's output)."
+            )
         if self._shift is None:
             self._shift = x.mean(axis=0)
         x = x - self._shift
@@ -258,16 +290,25 @@ class StreamingMoments:
         shifted_mean = self._sum / self.n
         cov = (self._xtx - self.n * np.outer(shifted_mean, shifted_mean)) / (self.n - ddof)
         shift = self._shift if self._shift is not None else 0.0
-        return FeatureStatistics(mu=shifted_mean + shift, sigma=0.5 * (cov + cov.T), num_items=self.n,
-                                 ddof=ddof, meta=dict(meta or {}))
+        return FeatureStatistics(
+            mu=shifted_mean + shift, sigma=0.5 * (cov + cov.T), num_items=self.n, ddof=ddof, meta=dict(meta or {})
+        )
 
 
-def cache_key(*, content_hash: str, extractor: str, weights_sha256: str | None, resize: str,
-              num_items: int, ddof: int = 1) -> str:
+def cache_key(
+    *, content_hash: str, extractor: str, weights_sha256: str | None, resize: str, num_items: int, ddof: int = 1
+) -> str:
     """sha256 of everything that changes the statistics of an image set."""
     # the resize mode is hashed under its name up to 0.1.0, "protocol", so existing caches stay valid
-    payload = {"content": content_hash, "extractor": extractor, "weights": weights_sha256 or "",
-               "protocol": resize, "num_items": int(num_items), "ddof": int(ddof), "format": 1}
+    payload = {
+        "content": content_hash,
+        "extractor": extractor,
+        "weights": weights_sha256 or "",
+        "protocol": resize,
+        "num_items": int(num_items),
+        "ddof": int(ddof),
+        "format": 1,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

@@ -90,7 +90,8 @@ def resolve_generator(source: Any, device: str | torch.device | None = None, *, 
         raise GanevalTypeError(
             f"Argument `{argument}` must be a generator (an object with positive integer z_dim and img_resolution, "
             f"e.g. from ganeval.load_generator), a registry name or a checkpoint path, but got "
-            f"{type(source).__name__}.")
+            f"{type(source).__name__}."
+        )
     return source
 
 
@@ -98,12 +99,13 @@ def is_generator(obj: Any) -> bool:
     """True for an object with positive integer ``z_dim`` and ``img_resolution`` (NumPy integers count)."""
     import numpy as np
 
-    return all(not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
-               for v in (getattr(obj, "z_dim", None), getattr(obj, "img_resolution", None)))
+    return all(
+        not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
+        for v in (getattr(obj, "z_dim", None), getattr(obj, "img_resolution", None))
+    )
 
 
-def _load_generator(source: str | os.PathLike[str], device: str | torch.device | None,
-                    argument: str) -> StyleGenerator:
+def _load_generator(source: str | os.PathLike[str], device: str | torch.device | None, argument: str) -> StyleGenerator:
     """:func:`load_generator`, naming the caller's ``argument`` in errors about the source."""
     import torch
 
@@ -117,8 +119,13 @@ def _load_generator(source: str | os.PathLike[str], device: str | torch.device |
     G.to(torch.device("cpu") if device is None else resolve_device(device))
     # native: the hash of the weights file (checked on load), whichever of the pair was named
     sha = G.provenance["sha256"] if ckpt.format == "native" else _sha256(ckpt.path)
-    provenance: dict[str, Any] = {"source": str(source), "format": ckpt.format, "sha256": sha,
-                                  "path": str(ckpt.path), "arch": getattr(G, "arch_name", type(G).__name__)}
+    provenance: dict[str, Any] = {
+        "source": str(source),
+        "format": ckpt.format,
+        "sha256": sha,
+        "path": str(ckpt.path),
+        "arch": getattr(G, "arch_name", type(G).__name__),
+    }
     if registry_name is not None:
         provenance["registry"] = registry_name
     provenance.update(ckpt.extra)
@@ -168,22 +175,33 @@ def describe_producer(provenance: dict[str, Any]) -> tuple[str | None, str | Non
     fmt = provenance.get("format")
     line, defaults = provenance.get("producer_line"), provenance.get("implied_defaults")
     if fmt == "nvidia-torch-pickle" and "producer" in provenance:
-        line = (f"{provenance['producer']} snapshot, {provenance.get('network')}, "
-                f"protocol {provenance.get('pickle_protocol')} ({_python_for_protocol(provenance.get('pickle_protocol'))}"
-                f"{', ' + provenance['numpy_writer'] if provenance.get('numpy_writer') else ''}, "
-                f"persistence v{provenance.get('persistence_version')})")
-        defaults = ("truncation centre = the stored mapping.w_avg; noise_mode 'const' uses the stored noise_const "
-                    "buffers; " + str(provenance.get("precision", "float32")) + "; ganeval's call default is no "
-                    "truncation (psi 1)")
+        line = (
+            f"{provenance['producer']} snapshot, {provenance.get('network')}, "
+            f"protocol {provenance.get('pickle_protocol')} ({_python_for_protocol(provenance.get('pickle_protocol'))}"
+            f"{', ' + provenance['numpy_writer'] if provenance.get('numpy_writer') else ''}, "
+            f"persistence v{provenance.get('persistence_version')})"
+        )
+        defaults = (
+            "truncation centre = the stored mapping.w_avg; noise_mode 'const' uses the stored noise_const "
+            "buffers; " + str(provenance.get("precision", "float32")) + "; ganeval's call default is no "
+            "truncation (psi 1)"
+        )
     elif fmt == "rosinality" and "layout" in provenance:
         avg = provenance.get("w_avg", "")
-        avg_text = "latent_avg stored" if avg == "stored latent_avg" else \
-            "latent_avg " + avg.split(" (")[0] if avg else "no latent_avg"
+        avg_text = (
+            "latent_avg stored"
+            if avg == "stored latent_avg"
+            else "latent_avg " + avg.split(" (")[0]
+            if avg
+            else "no latent_avg"
+        )
         line = f"rosinality {provenance['layout']} ({provenance.get('network')}; {avg_text})"
         if provenance.get("container"):
             line += f", {provenance['container']}"
-        defaults = ("mapping lr multiplier 0.01 (lr_mlp, not stored); blur filter [1, 3, 3, 1]; truncation centre "
-                    f"{avg_text}; ganeval's call default is no truncation (psi 1)")
+        defaults = (
+            "mapping lr multiplier 0.01 (lr_mlp, not stored); blur filter [1, 3, 3, 1]; truncation centre "
+            f"{avg_text}; ganeval's call default is no truncation (psi 1)"
+        )
     elif fmt == "nvidia-tf-pickle" and "producer" in provenance:
         from .nvidia_tf import describe
 
@@ -196,8 +214,12 @@ def describe_producer(provenance: dict[str, Any]) -> tuple[str | None, str | Non
 
 def _python_for_protocol(protocol: Any) -> str:
     """Which Python's pickle.dump default writes ``protocol`` (NVIDIA's loops pass none)."""
-    return {2: "Python 2 or an explicit protocol", 3: "default of Python 3.0-3.7",
-            4: "default of Python 3.8-3.13", 5: "default of Python 3.14+ or explicit"}.get(protocol, "unknown")
+    return {
+        2: "Python 2 or an explicit protocol",
+        3: "default of Python 3.0-3.7",
+        4: "default of Python 3.8-3.13",
+        5: "default of Python 3.14+ or explicit",
+    }.get(protocol, "unknown")
 
 
 def _resolve_source(source: str | os.PathLike[str], argument: str) -> tuple[str | None, Path]:
@@ -205,14 +227,16 @@ def _resolve_source(source: str | os.PathLike[str], argument: str) -> tuple[str 
     from ..errors import GanevalTypeError, WeightsNotFoundError
 
     if not isinstance(source, (str, os.PathLike)):
-        raise GanevalTypeError(f"Argument `{argument}` must be a path or a registry name, but got "
-                               f"{type(source).__name__}.")
+        raise GanevalTypeError(
+            f"Argument `{argument}` must be a path or a registry name, but got {type(source).__name__}."
+        )
     path = Path(source).expanduser()
     if path.exists():
         return None, path
     if isinstance(source, os.PathLike):  # a path object is never a registry name
-        raise WeightsNotFoundError(f"Argument `{argument}` must be an existing checkpoint path, but {str(source)!r} "
-                                   "does not exist.")
+        raise WeightsNotFoundError(
+            f"Argument `{argument}` must be an existing checkpoint path, but {str(source)!r} does not exist."
+        )
     from .. import registry
 
     if not registry.has("generator", source):

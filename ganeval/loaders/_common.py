@@ -25,7 +25,9 @@ def as_tensor(value: Any, *, source: str, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         t = value.detach().to("cpu")
     elif not _is_numeric(value):
-        raise CheckpointError(f"{source}: `{name}` must be a numeric array, but the file holds a {type(value).__name__}.")
+        raise CheckpointError(
+            f"{source}: `{name}` must be a numeric array, but the file holds a {type(value).__name__}."
+        )
     else:
         try:
             import numpy as np
@@ -35,8 +37,9 @@ def as_tensor(value: Any, *, source: str, name: str) -> torch.Tensor:
             raise CheckpointError(f"{source}: `{name}` must be a numeric array, but reading it failed: {exc}") from None
     t = t.to(torch.float32).contiguous().clone()
     if not bool(torch.isfinite(t).all()):
-        raise CheckpointError(f"{source}: `{name}` must hold finite numbers, but it contains NaN or infinity "
-                              "(corrupt file?).")
+        raise CheckpointError(
+            f"{source}: `{name}` must hold finite numbers, but it contains NaN or infinity (corrupt file?)."
+        )
     return t
 
 
@@ -51,8 +54,15 @@ def _is_numeric(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
 
 
-def check_kwargs(kwargs: Mapping[str, Any], *, source: str, what: str, supported: Iterable[str],
-                 fixed: Mapping[str, Any] = {}, ignored: Iterable[str] = ()) -> None:
+def check_kwargs(
+    kwargs: Mapping[str, Any],
+    *,
+    source: str,
+    what: str,
+    supported: Iterable[str],
+    fixed: Mapping[str, Any] = {},
+    ignored: Iterable[str] = (),
+) -> None:
     """Refuse kwargs ganeval does not implement.
 
     ``supported`` are translated by the caller; ``fixed`` must equal the given value (e.g.

@@ -37,8 +37,9 @@ FORMATS: tuple[str, ...] = ("nvidia-tf-pickle", "nvidia-torch-pickle", "rosinali
 _ZIP = b"PK\x03\x04"
 _XZ = b"\xfd7zXZ\x00"
 _TORCH_LEGACY = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
-_EXPECTED = ("a generator checkpoint (NVIDIA TF or torch network pickle, rosinality .pt, ganeval native "
-             ".safetensors + .json)")
+_EXPECTED = (
+    "a generator checkpoint (NVIDIA TF or torch network pickle, rosinality .pt, ganeval native .safetensors + .json)"
+)
 
 
 @dataclass
@@ -83,7 +84,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 
 # network weights are nearly incompressible; even block-structured test checkpoints stay near 50x
 _XZ_MAX_RATIO = 256
-_XZ_SLACK = 64 * 2 ** 20
+_XZ_SLACK = 64 * 2**20
 
 
 def _decompress_xz(p: Path, size: int) -> bytes:
@@ -94,11 +95,14 @@ def _decompress_xz(p: Path, size: int) -> bytes:
     try:
         data = dec.decompress(p.read_bytes(), max_length=cap + 1)
     except lzma.LZMAError as exc:
-        raise CheckpointError(f"Cannot load {p}: expected a complete xz stream, but decompression failed: {exc}.") \
-            from None
+        raise CheckpointError(
+            f"Cannot load {p}: expected a complete xz stream, but decompression failed: {exc}."
+        ) from None
     if len(data) > cap:
-        raise CheckpointError(f"Cannot load {p}: expected xz-compressed weights (at most {_XZ_MAX_RATIO}x expansion), "
-                              f"but it expands beyond {cap} bytes (a decompression bomb?).")
+        raise CheckpointError(
+            f"Cannot load {p}: expected xz-compressed weights (at most {_XZ_MAX_RATIO}x expansion), "
+            f"but it expands beyond {cap} bytes (a decompression bomb?)."
+        )
     if not dec.eof:
         raise CheckpointError(f"Cannot load {p}: expected a complete xz stream, but it ends early (truncated file?).")
     return data
@@ -120,7 +124,9 @@ def _read_bytes(data: bytes | Path, p: Path, head: bytes) -> Checkpoint:
         if writer:
             ckpt.extra["numpy_writer"] = writer
         return ckpt
-    raise CheckpointError(f"Cannot load {p}: expected {_EXPECTED}, but its first bytes {head[:8]!r} match none of them.")
+    raise CheckpointError(
+        f"Cannot load {p}: expected {_EXPECTED}, but its first bytes {head[:8]!r} match none of them."
+    )
 
 
 def _torch_load(data: bytes | Path, p: Path) -> Any:
@@ -139,8 +145,7 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
         _check_legacy(data, p)
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(io.BytesIO(data) if isinstance(data, bytes) else p, map_location="cpu",
-                              weights_only=True)
+            return torch.load(io.BytesIO(data) if isinstance(data, bytes) else p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # torch's text goes on to suggest unsafe remedies; name only the offending global
         found = re.search(r"(?:GLOBAL|global) `?([\w.]+)", str(exc))
@@ -152,8 +157,10 @@ def _torch_load(data: bytes | Path, p: Path) -> Any:
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, struct.error) as exc:
         # torch's messages run on for several sentences: keep the first
         first = str(exc).strip().splitlines()[0].split(". ")[0][:200] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"Cannot load {p}: expected a complete torch checkpoint, but reading failed "
-                              f"(truncated or corrupt?): {first}") from None
+        raise CheckpointError(
+            f"Cannot load {p}: expected a complete torch checkpoint, but reading failed "
+            f"(truncated or corrupt?): {first}"
+        ) from None
 
 
 def _torch_container(data: bytes | Path, p: Path, head: bytes) -> str:
@@ -202,13 +209,26 @@ def _check_zip(data: bytes | Path, p: Path) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else p) as zf:
             bad = zf.testzip()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
-            lzma.LZMAError, RuntimeError, zlib.error) as exc:
-        raise CheckpointError(f"Cannot load {p}: expected a complete torch zip checkpoint, but the archive is "
-                              f"corrupt or truncated: {str(exc)[:160]}") from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        lzma.LZMAError,
+        RuntimeError,
+        zlib.error,
+    ) as exc:
+        raise CheckpointError(
+            f"Cannot load {p}: expected a complete torch zip checkpoint, but the archive is "
+            f"corrupt or truncated: {str(exc)[:160]}"
+        ) from None
     if bad is not None:
-        raise CheckpointError(f"Cannot load {p}: expected an intact torch zip checkpoint, but member {bad!r} fails "
-                              "its CRC-32 check (corrupt file).")
+        raise CheckpointError(
+            f"Cannot load {p}: expected an intact torch zip checkpoint, but member {bad!r} fails "
+            "its CRC-32 check (corrupt file)."
+        )
     _check_zip_sizes(data, p)
 
 
@@ -224,20 +244,23 @@ def _check_zip_sizes(data: bytes | Path, p: Path) -> None:
         pkl = [n for n in members if n.endswith("/data.pkl") or n == "data.pkl"]
         if len(pkl) != 1:
             raise CheckpointError(f"Cannot load {p}: expected one data.pkl in the torch zip, but found {len(pkl)}.")
-        if members[pkl[0]] > 256 * 2 ** 20:
+        if members[pkl[0]] > 256 * 2**20:
             raise CheckpointError(f"Cannot load {p}: expected a small data.pkl, but it claims {members[pkl[0]]} bytes.")
         run = dry_run_torch_pickle(zf.read(pkl[0]), str(p))
     prefix = pkl[0][: -len("data.pkl")]
     for key, ref in run.storages.items():
         stored = members.get(f"{prefix}data/{key}")
         if stored is None or ref.numel < 0 or ref.numel * element_size(ref.type_name) > stored:
-            raise CheckpointError(f"Cannot load {p}: storage {key!r} claims {ref.numel} elements of "
-                                  f"{ref.type_name}, but its record holds {stored} bytes (corrupt file).")
+            raise CheckpointError(
+                f"Cannot load {p}: storage {key!r} claims {ref.numel} elements of "
+                f"{ref.type_name}, but its record holds {stored} bytes (corrupt file)."
+            )
 
 
 def _classify_pickle(obj: Any, p: Path) -> Checkpoint:
-    if isinstance(obj, TFNetworkStub) or (isinstance(obj, tuple) and obj and
-                                          all(isinstance(o, TFNetworkStub) for o in obj)):
+    if isinstance(obj, TFNetworkStub) or (
+        isinstance(obj, tuple) and obj and all(isinstance(o, TFNetworkStub) for o in obj)
+    ):
         return Checkpoint("nvidia-tf-pickle", obj, p)
     if isinstance(obj, dict) and any(isinstance(v, PersistentRecord) for v in obj.values()):
         return Checkpoint("nvidia-torch-pickle", obj, p)
@@ -272,19 +295,21 @@ def _read_safetensors(p: Path) -> Checkpoint:
     try:
         return Checkpoint("stylegan2-state-dict", load_file(str(p)), p)
     except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"Cannot load {p}: expected a complete safetensors file, but reading failed: {exc}") \
-            from None
+        raise CheckpointError(
+            f"Cannot load {p}: expected a complete safetensors file, but reading failed: {exc}"
+        ) from None
 
 
 def _read_json(p: Path) -> Checkpoint:
     try:
         config = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"Cannot load {p}: expected a ganeval native JSON config, but it is not valid JSON: {exc}.") \
-            from None
+        raise CheckpointError(
+            f"Cannot load {p}: expected a ganeval native JSON config, but it is not valid JSON: {exc}."
+        ) from None
     if not isinstance(config, dict) or config.get("format") != "ganeval-native":
         raise CheckpointError(
-            f"Cannot load {p}: expected a ganeval native config (\"format\": \"ganeval-native\"), but this JSON "
+            f'Cannot load {p}: expected a ganeval native config ("format": "ganeval-native"), but this JSON '
             "file is something else."
         )
     return Checkpoint("native", p, p)

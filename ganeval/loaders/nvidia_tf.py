@@ -116,19 +116,76 @@ TF_TABLE: dict[str, tuple[tuple[str, str | None, str], ...]] = {
 }
 
 # ---- static kwargs: translated (supported), required values (fixed), training-only (ignored)
-_COMMON_IGNORED = ("truncation_psi", "truncation_cutoff", "truncation_psi_val", "truncation_cutoff_val",
-                   "dlatent_avg_beta", "style_mixing_prob", "structure", "randomize_noise", "dlatent_broadcast",
-                   "is_template_graph", "force_clean_graph", "is_training", "is_validation", "return_dlatents",
-                   "num_fp16_res", "fused_modconv", "w_avg_beta")
-_SG2_SUPPORTED = ("latent_size", "dlatent_size", "resolution", "num_channels", "mapping_layers", "mapping_fmaps",
-                  "mapping_lrmul", "fmap_base", "fmap_decay", "fmap_min", "fmap_max", "resample_kernel", "conv_clamp")
-_SG2_FIXED = {"label_size": 0, "architecture": "skip", "nonlinearity": "lrelu", "mapping_nonlinearity": "lrelu",
-              "use_noise": True, "normalize_latents": True, "dtype": "float32"}
-_V1_SUPPORTED = ("latent_size", "dlatent_size", "label_size", "resolution", "num_channels", "mapping_layers",
-                 "mapping_fmaps", "mapping_lrmul", "fmap_base", "fmap_decay", "fmap_max", "fused_scale")
-_V1_FIXED = {"nonlinearity": "lrelu", "mapping_nonlinearity": "lrelu", "use_wscale": True, "normalize_latents": True,
-             "use_styles": True, "const_input_layer": True, "use_noise": True, "use_pixel_norm": False,
-             "use_instance_norm": True, "blur_filter": [1, 2, 1], "dtype": "float32"}
+_COMMON_IGNORED = (
+    "truncation_psi",
+    "truncation_cutoff",
+    "truncation_psi_val",
+    "truncation_cutoff_val",
+    "dlatent_avg_beta",
+    "style_mixing_prob",
+    "structure",
+    "randomize_noise",
+    "dlatent_broadcast",
+    "is_template_graph",
+    "force_clean_graph",
+    "is_training",
+    "is_validation",
+    "return_dlatents",
+    "num_fp16_res",
+    "fused_modconv",
+    "w_avg_beta",
+)
+_SG2_SUPPORTED = (
+    "latent_size",
+    "dlatent_size",
+    "resolution",
+    "num_channels",
+    "mapping_layers",
+    "mapping_fmaps",
+    "mapping_lrmul",
+    "fmap_base",
+    "fmap_decay",
+    "fmap_min",
+    "fmap_max",
+    "resample_kernel",
+    "conv_clamp",
+)
+_SG2_FIXED = {
+    "label_size": 0,
+    "architecture": "skip",
+    "nonlinearity": "lrelu",
+    "mapping_nonlinearity": "lrelu",
+    "use_noise": True,
+    "normalize_latents": True,
+    "dtype": "float32",
+}
+_V1_SUPPORTED = (
+    "latent_size",
+    "dlatent_size",
+    "label_size",
+    "resolution",
+    "num_channels",
+    "mapping_layers",
+    "mapping_fmaps",
+    "mapping_lrmul",
+    "fmap_base",
+    "fmap_decay",
+    "fmap_max",
+    "fused_scale",
+)
+_V1_FIXED = {
+    "nonlinearity": "lrelu",
+    "mapping_nonlinearity": "lrelu",
+    "use_wscale": True,
+    "normalize_latents": True,
+    "use_styles": True,
+    "const_input_layer": True,
+    "use_noise": True,
+    "use_pixel_norm": False,
+    "use_instance_norm": True,
+    "blur_filter": [1, 2, 1],
+    "dtype": "float32",
+}
 
 
 def pick_generator(obj: Any, source: str) -> TFNetworkStub:
@@ -136,8 +193,9 @@ def pick_generator(obj: Any, source: str) -> TFNetworkStub:
     nets = list(obj) if isinstance(obj, tuple) else [obj]
     net = nets[2] if len(nets) == 3 else nets[-1] if nets else None
     components = getattr(net, "components", None) or {}
-    ok = isinstance(components, Mapping) and all(isinstance(components.get(k), TFNetworkStub)
-                                                 for k in ("synthesis", "mapping"))
+    ok = isinstance(components, Mapping) and all(
+        isinstance(components.get(k), TFNetworkStub) for k in ("synthesis", "mapping")
+    )
     if not isinstance(net, TFNetworkStub) or not ok:
         raise CheckpointError(
             f"{source}: expected a generator network (Gs with mapping and synthesis components), but found "
@@ -159,9 +217,16 @@ _PRODUCERS = {"stylegan": "NVlabs/stylegan (TF)", "stylegan2": "NVlabs/stylegan2
 # integer static kwargs: (smallest, largest) accepted; real networks are far inside these bounds,
 # which keep a lying header from describing a network of billions of values
 _INT_BOUNDS: dict[str, tuple[int, int]] = {
-    "latent_size": (1, 1 << 14), "dlatent_size": (1, 1 << 14), "label_size": (0, 1 << 14),
-    "resolution": (4, 1 << 14), "num_channels": (1, 64), "mapping_layers": (1, 64), "mapping_fmaps": (1, 1 << 14),
-    "fmap_base": (1, 1 << 20), "fmap_min": (1, 1 << 14), "fmap_max": (1, 1 << 14),
+    "latent_size": (1, 1 << 14),
+    "dlatent_size": (1, 1 << 14),
+    "label_size": (0, 1 << 14),
+    "resolution": (4, 1 << 14),
+    "num_channels": (1, 64),
+    "mapping_layers": (1, 64),
+    "mapping_fmaps": (1, 1 << 14),
+    "fmap_base": (1, 1 << 20),
+    "fmap_min": (1, 1 << 14),
+    "fmap_max": (1, 1 << 14),
 }
 _FLOAT_BOUNDS: dict[str, tuple[float, float]] = {"fmap_decay": (0.0, 16.0), "mapping_lrmul": (1e-8, 1e4)}
 
@@ -198,10 +263,16 @@ def load_nvidia_tf_pickle(obj: Any, source: str) -> tuple[StyleGenerator, dict[s
     load_state_exact(G, state, source=source, rebuilt=rebuilt)
     protocol = _pickle_protocol(source)
     name = str(getattr(gs, "name", "Gs"))
-    return G, {"tf_version": version, "network": name, "architecture": arch, "static_kwargs": plain(kwargs),
-               "producer": f"{_PRODUCERS[arch]}, {name}" + (f", protocol {protocol}" if protocol else ""),
-               "pickle_protocol": protocol,
-               "producer_default_truncation": _default_truncation(arch, kwargs), "lod": 0.0}
+    return G, {
+        "tf_version": version,
+        "network": name,
+        "architecture": arch,
+        "static_kwargs": plain(kwargs),
+        "producer": f"{_PRODUCERS[arch]}, {name}" + (f", protocol {protocol}" if protocol else ""),
+        "pickle_protocol": protocol,
+        "producer_default_truncation": _default_truncation(arch, kwargs),
+        "lod": 0.0,
+    }
 
 
 def describe(provenance: Mapping[str, Any]) -> list[str]:
@@ -214,9 +285,11 @@ def describe(provenance: Mapping[str, Any]) -> list[str]:
     trunc = provenance.get("producer_default_truncation") or {}
     cutoff = trunc.get("truncation_cutoff")
     layers = "all layers" if cutoff is None else f"layers < {cutoff}"
-    return [f"producer: {provenance.get('producer', '?')}",
-            f"producer default truncation: psi {trunc.get('truncation_psi')} on {layers} "
-            "(ganeval applies none unless asked)"]
+    return [
+        f"producer: {provenance.get('producer', '?')}",
+        f"producer default truncation: psi {trunc.get('truncation_psi')} on {layers} "
+        "(ganeval applies none unless asked)",
+    ]
 
 
 def _default_truncation(arch: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -245,23 +318,33 @@ def _check_numbers(kw: Mapping[str, Any], source: str) -> None:
             continue
         value = kw[key]
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= int(value) <= hi:
-            raise CheckpointError(f"{source}: static kwarg `{key}` must be an integer from {lo} to {hi}, "
-                                  f"but the pickle has {value!r:.60}.")
+            raise CheckpointError(
+                f"{source}: static kwarg `{key}` must be an integer from {lo} to {hi}, "
+                f"but the pickle has {value!r:.60}."
+            )
     res = kw.get("resolution")
     if res is not None and int(res) & (int(res) - 1):
-        raise CheckpointError(f"{source}: static kwarg `resolution` must be a power of two, but the pickle has {res!r}.")
+        raise CheckpointError(
+            f"{source}: static kwarg `resolution` must be a power of two, but the pickle has {res!r}."
+        )
     for key, (flo, fhi) in _FLOAT_BOUNDS.items():
         if key not in kw:
             continue
         value = kw[key]
         ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
         if not ok or not flo <= float(value) <= fhi:
-            raise CheckpointError(f"{source}: static kwarg `{key}` must be a number from {flo} to {fhi}, "
-                                  f"but the pickle has {value!r:.60}.")
+            raise CheckpointError(
+                f"{source}: static kwarg `{key}` must be a number from {flo} to {fhi}, "
+                f"but the pickle has {value!r:.60}."
+            )
 
 
-def _check_size(build: Callable[[Mapping[str, Any], str], StyleGenerator], kwargs: Mapping[str, Any],
-                tf_vars: Mapping[str, Any], source: str) -> None:
+def _check_size(
+    build: Callable[[Mapping[str, Any], str], StyleGenerator],
+    kwargs: Mapping[str, Any],
+    tf_vars: Mapping[str, Any],
+    source: str,
+) -> None:
     """Refuse static kwargs that describe more values than the file holds, without allocating.
 
     The generator is first built on the ``meta`` device (shapes only); its stored tensors must
@@ -274,8 +357,10 @@ def _check_size(build: Callable[[Mapping[str, Any], str], StyleGenerator], kwarg
     rebuilt = set(rebuilt_names()) if rebuilt_names is not None else set()
     needed = sum(t.numel() for k, t in G.state_dict().items() if k not in rebuilt)
     if needed > held:
-        raise CheckpointError(f"{source}: the static kwargs describe a generator of {needed:,} values, but the "
-                              f"pickle's variables hold only {held:,}; the file is corrupt or inconsistent.")
+        raise CheckpointError(
+            f"{source}: the static kwargs describe a generator of {needed:,} values, but the "
+            f"pickle's variables hold only {held:,}; the file is corrupt or inconsistent."
+        )
 
 
 def _merged_kwargs(gs: TFNetworkStub, source: str) -> dict[str, Any]:
@@ -284,12 +369,15 @@ def _merged_kwargs(gs: TFNetworkStub, source: str) -> dict[str, Any]:
     for net in [gs, *gs.components.values()]:
         kwargs = getattr(net, "static_kwargs", None) or {}
         if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-            raise CheckpointError(f"{source}: expected the static_kwargs of network {getattr(net, 'name', '?')!r:.40} "
-                                  f"to be a dict with string keys, but found {type(kwargs).__name__}.")
+            raise CheckpointError(
+                f"{source}: expected the static_kwargs of network {getattr(net, 'name', '?')!r:.40} "
+                f"to be a dict with string keys, but found {type(kwargs).__name__}."
+            )
         for key, value in kwargs.items():
             if key in out and key != "dlatent_broadcast" and not _equal(out[key], value):
-                raise CheckpointError(f"{source}: static kwarg `{key}` differs between networks: "
-                                      f"{out[key]!r:.40} vs {value!r:.40}.")
+                raise CheckpointError(
+                    f"{source}: static kwarg `{key}` differs between networks: {out[key]!r:.40} vs {value!r:.40}."
+                )
             out[key] = value
     return out
 
@@ -304,8 +392,10 @@ def _equal(a: Any, b: Any) -> bool:
 
 def _tf_channels(resolution: int, fmap_base: float, fmap_decay: float, fmap_min: int, fmap_max: int) -> list[int]:
     """TF ``nf(r - 1)`` for the blocks 4, 8, ..., resolution."""
-    return [int(min(max(int(fmap_base / 2.0 ** ((r - 1) * fmap_decay)), fmap_min), fmap_max))
-            for r in range(2, int(math.log2(resolution)) + 1)]
+    return [
+        int(min(max(int(fmap_base / 2.0 ** ((r - 1) * fmap_decay)), fmap_min), fmap_max))
+        for r in range(2, int(math.log2(resolution)) + 1)
+    ]
 
 
 def _built(factory: Callable[[], StyleGenerator], source: str) -> StyleGenerator:
@@ -313,8 +403,9 @@ def _built(factory: Callable[[], StyleGenerator], source: str) -> StyleGenerator
     try:
         return factory()
     except (GanevalError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{source}: the static kwargs do not describe a generator ganeval can build: "
-                              f"{exc}") from None
+        raise CheckpointError(
+            f"{source}: the static kwargs do not describe a generator ganeval can build: {exc}"
+        ) from None
 
 
 def _build_stylegan2(kw: Mapping[str, Any], source: str) -> StyleGenerator:
@@ -329,32 +420,61 @@ def _build_stylegan2(kw: Mapping[str, Any], source: str) -> StyleGenerator:
             "NVlabs/stylegan2 concatenates an unscaled label embedding before one joint pixel norm, which "
             "ganeval's StyleGAN2 mapping (stylegan2-ada's conditioning) does not implement."
         )
-    check_kwargs(kw, source=source, what="StyleGAN2 TF static", supported=_SG2_SUPPORTED, fixed=_SG2_FIXED,
-                 ignored=_COMMON_IGNORED)
+    check_kwargs(
+        kw,
+        source=source,
+        what="StyleGAN2 TF static",
+        supported=_SG2_SUPPORTED,
+        fixed=_SG2_FIXED,
+        ignored=_COMMON_IGNORED,
+    )
     res = int(kw.get("resolution", 1024))
-    return _built(lambda: StyleGAN2(
-        z_dim=int(kw.get("latent_size", 512)), w_dim=int(kw.get("dlatent_size", 512)), img_resolution=res,
-        img_channels=int(kw.get("num_channels", 3)), mapping_layers=int(kw.get("mapping_layers", 8)),
-        layer_features=int(kw.get("mapping_fmaps", 512)), mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.01)),
-        channels=_tf_channels(res, kw.get("fmap_base", 16 << 10), kw.get("fmap_decay", 1.0), kw.get("fmap_min", 1),
-                              kw.get("fmap_max", 512)),
-        resample_filter=list(kw.get("resample_kernel", (1, 3, 3, 1))), conv_clamp=kw.get("conv_clamp"),
-    ), source)
+    return _built(
+        lambda: StyleGAN2(
+            z_dim=int(kw.get("latent_size", 512)),
+            w_dim=int(kw.get("dlatent_size", 512)),
+            img_resolution=res,
+            img_channels=int(kw.get("num_channels", 3)),
+            mapping_layers=int(kw.get("mapping_layers", 8)),
+            layer_features=int(kw.get("mapping_fmaps", 512)),
+            mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.01)),
+            channels=_tf_channels(
+                res,
+                kw.get("fmap_base", 16 << 10),
+                kw.get("fmap_decay", 1.0),
+                kw.get("fmap_min", 1),
+                kw.get("fmap_max", 512),
+            ),
+            resample_filter=list(kw.get("resample_kernel", (1, 3, 3, 1))),
+            conv_clamp=kw.get("conv_clamp"),
+        ),
+        source,
+    )
 
 
 def _build_stylegan(kw: Mapping[str, Any], source: str) -> StyleGenerator:
     from ..models.stylegan import StyleGAN
 
-    check_kwargs(kw, source=source, what="StyleGAN TF static", supported=_V1_SUPPORTED, fixed=_V1_FIXED,
-                 ignored=_COMMON_IGNORED)
-    return _built(lambda: StyleGAN(
-        z_dim=int(kw.get("latent_size", 512)), w_dim=int(kw.get("dlatent_size", 512)), c_dim=int(kw.get("label_size", 0)),
-        img_resolution=int(kw.get("resolution", 1024)), img_channels=int(kw.get("num_channels", 3)),
-        mapping_layers=int(kw.get("mapping_layers", 8)), mapping_fmaps=int(kw.get("mapping_fmaps", 512)),
-        mapping_lr_mul=float(kw.get("mapping_lrmul", 0.01)), fmap_base=int(kw.get("fmap_base", 8192)),
-        fmap_decay=float(kw.get("fmap_decay", 1.0)), fmap_max=int(kw.get("fmap_max", 512)),
-        fused_scale=kw.get("fused_scale", "auto"),
-    ), source)
+    check_kwargs(
+        kw, source=source, what="StyleGAN TF static", supported=_V1_SUPPORTED, fixed=_V1_FIXED, ignored=_COMMON_IGNORED
+    )
+    return _built(
+        lambda: StyleGAN(
+            z_dim=int(kw.get("latent_size", 512)),
+            w_dim=int(kw.get("dlatent_size", 512)),
+            c_dim=int(kw.get("label_size", 0)),
+            img_resolution=int(kw.get("resolution", 1024)),
+            img_channels=int(kw.get("num_channels", 3)),
+            mapping_layers=int(kw.get("mapping_layers", 8)),
+            mapping_fmaps=int(kw.get("mapping_fmaps", 512)),
+            mapping_lr_mul=float(kw.get("mapping_lrmul", 0.01)),
+            fmap_base=int(kw.get("fmap_base", 8192)),
+            fmap_decay=float(kw.get("fmap_decay", 1.0)),
+            fmap_max=int(kw.get("fmap_max", 512)),
+            fused_scale=kw.get("fused_scale", "auto"),
+        ),
+        source,
+    )
 
 
 def _collect_variables(gs: TFNetworkStub, source: str) -> dict[str, Any]:
@@ -363,7 +483,9 @@ def _collect_variables(gs: TFNetworkStub, source: str) -> dict[str, Any]:
     for prefix, net in [("", gs), *((f"{key}/", comp) for key, comp in gs.components.items())]:
         for item in getattr(net, "variables", None) or []:
             if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
-                raise CheckpointError(f"{source}: expected (name, array) pairs in {net.name}.variables, but found {item!r:.60}.")
+                raise CheckpointError(
+                    f"{source}: expected (name, array) pairs in {net.name}.variables, but found {item!r:.60}."
+                )
             out[prefix + item[0]] = item[1]
     return out
 
@@ -380,7 +502,7 @@ def _substitutions(G: Any, arch: str) -> dict[str, list[dict[str, str]]]:
     else:
         scopes = ["4x4/Const", "4x4/Conv"]
         for r in range(3, G.log2_resolution + 1):
-            scopes += [f"{2 ** r}x{2 ** r}/Conv0_up", f"{2 ** r}x{2 ** r}/Conv1"]
+            scopes += [f"{2**r}x{2**r}/Conv0_up", f"{2**r}x{2**r}/Conv1"]
         groups["k"] = [{"k": str(k), "S": s} for k, s in enumerate(scopes)]
         groups["L"] = [{"L": str(lod)} for lod in range(1, G.log2_resolution - 1)]
     return groups
@@ -416,20 +538,23 @@ def _convert(tf_vars: Mapping[str, Any], G: nn.Module, arch: str, source: str) -
         t = as_tensor(value, source=source, name=name)
         if transform == "check_zero":
             if t.numel() != 1 or float(t) != 0.0:
-                raise CheckpointError(f"{source}: `{name}` must be the scalar 0 (a finished network), "
-                                      f"but it is {t.flatten()[:4].tolist()} (shape {list(t.shape)}).")
+                raise CheckpointError(
+                    f"{source}: `{name}` must be the scalar 0 (a finished network), "
+                    f"but it is {t.flatten()[:4].tolist()} (shape {list(t.shape)})."
+                )
             continue
         if key is None:
             continue
         expected_ndim = {"transpose": 2, "hwio": 4, "hwio_flip": 4, "noise": 4, "drop_batch": 4}.get(transform)
         if expected_ndim is not None and t.ndim != expected_ndim:
-            raise CheckpointError(f"{source}: TF variable `{name}` must have {expected_ndim} dims, but has shape "
-                                  f"{list(t.shape)}.")
+            raise CheckpointError(
+                f"{source}: TF variable `{name}` must have {expected_ndim} dims, but has shape {list(t.shape)}."
+            )
         if transform == "scalar" and t.numel() != 1:
             raise CheckpointError(f"{source}: TF variable `{name}` must be a scalar, but has shape {list(t.shape)}.")
         if not torch.isfinite(t).all():
-            raise CheckpointError(f"{source}: TF variable `{name}` holds non-finite values (NaN or inf); "
-                                  "the file is corrupt.")
+            raise CheckpointError(
+                f"{source}: TF variable `{name}` holds non-finite values (NaN or inf); the file is corrupt."
+            )
         state[key] = _TRANSFORMS[transform](t).contiguous()
     return state
-

@@ -67,8 +67,9 @@ def load_rosinality(obj: Any, source: str) -> tuple[StyleGAN2, dict[str, Any]]:
     (``layout``: which script wrote it, ``network``, inferred sizes, ``w_avg``: where the
     truncation centre came from, ``train_args``: the relevant part of train.py's args)."""
     if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{source}: expected a dict (rosinality checkpoint or state dict), but found "
-                              f"{type(obj).__name__}.")
+        raise CheckpointError(
+            f"{source}: expected a dict (rosinality checkpoint or state dict), but found {type(obj).__name__}."
+        )
     if isinstance(obj.get("g_ema"), Mapping):
         state, which = obj["g_ema"], "g_ema"
     elif isinstance(obj.get("g"), Mapping):
@@ -82,12 +83,16 @@ def load_rosinality(obj: Any, source: str) -> tuple[StyleGAN2, dict[str, Any]]:
     else:
         keys = sorted(str(k) for k in obj)[:6]
         hint = " (a discriminator-only checkpoint)" if keys == ["d"] or ("d" in obj and "g" not in obj) else ""
-        raise CheckpointError(f"{source}: expected a rosinality checkpoint with 'g_ema' (or a generator state dict), "
-                              f"but found keys {keys}{hint}.")
+        raise CheckpointError(
+            f"{source}: expected a rosinality checkpoint with 'g_ema' (or a generator state dict), "
+            f"but found keys {keys}{hint}."
+        )
     train_args = _train_args(obj.get("args"), source) if which != "state_dict" else {}
     if not is_rosinality_state(state):
-        raise CheckpointError(f"{source}: expected rosinality generator keys (input.input, conv1.*) in '{which}', "
-                              f"but found {sorted(str(k) for k in state)[:4]}.")
+        raise CheckpointError(
+            f"{source}: expected rosinality generator keys (input.input, conv1.*) in '{which}', "
+            f"but found {sorted(str(k) for k in state)[:4]}."
+        )
     _check_tensors(state, source, which)
     try:
         G = _build(state, source)
@@ -96,24 +101,37 @@ def load_rosinality(obj: Any, source: str) -> tuple[StyleGAN2, dict[str, Any]]:
     except (KeyError, IndexError, RuntimeError, ValueError, TypeError) as exc:
         if isinstance(exc, CheckpointError):
             raise
-        raise CheckpointError(f"{source}: expected rosinality generator tensors of consistent ranks and shapes in "
-                              f"'{which}', but reading them failed: {type(exc).__name__}: {str(exc)[:120]}") from None
+        raise CheckpointError(
+            f"{source}: expected rosinality generator tensors of consistent ranks and shapes in "
+            f"'{which}', but reading them failed: {type(exc).__name__}: {str(exc)[:120]}"
+        ) from None
     latent_avg = obj.get("latent_avg") if which != "state_dict" else None
-    extra: dict[str, Any] = {"layout": _layout(obj, which), "network": which, "init_kwargs_inferred": {
-        "size": G.img_resolution, "style_dim": G.w_dim, "n_mlp": G.init_kwargs["mapping_layers"],
-        "channels": G.channels}}
+    extra: dict[str, Any] = {
+        "layout": _layout(obj, which),
+        "network": which,
+        "init_kwargs_inferred": {
+            "size": G.img_resolution,
+            "style_dim": G.w_dim,
+            "n_mlp": G.init_kwargs["mapping_layers"],
+            "channels": G.channels,
+        },
+    }
     if train_args:
         extra["train_args"] = train_args
     if latent_avg is not None:
         if not isinstance(latent_avg, torch.Tensor) or latent_avg.numel() != G.w_dim:
-            raise CheckpointError(f"{source}: `latent_avg` must be a tensor of {G.w_dim} numbers, but it is "
-                                  f"{getattr(latent_avg, 'shape', type(latent_avg).__name__)}.")
+            raise CheckpointError(
+                f"{source}: `latent_avg` must be a tensor of {G.w_dim} numbers, but it is "
+                f"{getattr(latent_avg, 'shape', type(latent_avg).__name__)}."
+            )
         converted["mapping.w_avg"] = latent_avg.detach().to(torch.float32).reshape(-1)
     load_state_exact(G, converted, source=source, rebuilt=[*G.rebuilt_buffer_names(), "mapping.w_avg"])
     if latent_avg is None:
         mean_latent(G)
-        extra["w_avg"] = (f"computed: mean_latent({MEAN_LATENT_SAMPLES}), seed {MEAN_LATENT_SEED} (as rosinality's "
-                          "generate.py; no latent_avg stored)")
+        extra["w_avg"] = (
+            f"computed: mean_latent({MEAN_LATENT_SAMPLES}), seed {MEAN_LATENT_SEED} (as rosinality's "
+            "generate.py; no latent_avg stored)"
+        )
     else:
         extra["w_avg"] = "stored latent_avg"
     return G, extra
@@ -140,12 +158,16 @@ def _train_args(args: Any, source: str) -> dict[str, Any]:
     import argparse
 
     if not isinstance(args, (argparse.Namespace, Mapping)):
-        raise CheckpointError(f"{source}: `args` must be train.py's argparse.Namespace, but it is a {type(args).__name__}.")
+        raise CheckpointError(
+            f"{source}: `args` must be train.py's argparse.Namespace, but it is a {type(args).__name__}."
+        )
     fields = vars(args) if isinstance(args, argparse.Namespace) else args
     out = {k: fields[k] for k in ("arch", "size", "latent", "n_mlp", "channel_multiplier") if k in fields}
     if out.get("arch", "stylegan2") != "stylegan2":
-        raise CheckpointError(f"{source}: train.py args say arch={out['arch']!r}; ganeval loads rosinality's "
-                              "'stylegan2' generators only (SWAGAN is not supported).")
+        raise CheckpointError(
+            f"{source}: train.py args say arch={out['arch']!r}; ganeval loads rosinality's "
+            "'stylegan2' generators only (SWAGAN is not supported)."
+        )
     return {k: v for k, v in out.items() if isinstance(v, (int, str, float)) and not isinstance(v, bool)}
 
 
@@ -153,19 +175,24 @@ def _check_train_args(args: Mapping[str, Any], G: StyleGAN2, source: str) -> Non
     """train.py's args must agree with the sizes read from the tensors."""
     for name, value in (("size", G.img_resolution), ("latent", G.w_dim), ("n_mlp", G.init_kwargs["mapping_layers"])):
         if name in args and args[name] != value:
-            raise CheckpointError(f"{source}: train.py args say {name}={args[name]!r}, but the generator tensors "
-                                  f"imply {value}; the checkpoint is inconsistent.")
+            raise CheckpointError(
+                f"{source}: train.py args say {name}={args[name]!r}, but the generator tensors "
+                f"imply {value}; the checkpoint is inconsistent."
+            )
 
 
 def _check_tensors(state: Mapping[str, Any], source: str, which: str) -> None:
     """Every entry a finite float tensor; checked before anything is built from their shapes."""
     for k, v in state.items():
         if not isinstance(v, torch.Tensor) or not v.is_floating_point():
-            raise CheckpointError(f"{source}: `{which}.{k}` must be a float tensor, but it is "
-                                  f"{type(v).__name__ if not isinstance(v, torch.Tensor) else v.dtype}.")
+            raise CheckpointError(
+                f"{source}: `{which}.{k}` must be a float tensor, but it is "
+                f"{type(v).__name__ if not isinstance(v, torch.Tensor) else v.dtype}."
+            )
         if not bool(torch.isfinite(v).all()):
-            raise CheckpointError(f"{source}: `{which}.{k}` must hold finite numbers, but it contains NaN or "
-                                  "infinity (corrupt file?).")
+            raise CheckpointError(
+                f"{source}: `{which}.{k}` must hold finite numbers, but it contains NaN or infinity (corrupt file?)."
+            )
 
 
 @torch.no_grad()
@@ -186,15 +213,25 @@ def _build(state: Mapping[str, torch.Tensor], source: str) -> StyleGAN2:
     num_rgbs = sum(1 for k in state if re.fullmatch(r"to_rgbs\.\d+\.conv\.weight", k))
     size = 2 ** (num_rgbs + 2)
     channels = [int(state["conv1.conv.weight"].shape[1])]
-    channels += [int(state[f"convs.{2 * i}.conv.weight"].shape[1]) for i in range(num_rgbs)
-                 if f"convs.{2 * i}.conv.weight" in state]
+    channels += [
+        int(state[f"convs.{2 * i}.conv.weight"].shape[1])
+        for i in range(num_rgbs)
+        if f"convs.{2 * i}.conv.weight" in state
+    ]
     if len(channels) != num_rgbs + 1:
-        raise CheckpointError(f"{source}: expected convs.0..convs.{2 * num_rgbs - 1} for size {size}, but some are missing.")
+        raise CheckpointError(
+            f"{source}: expected convs.0..convs.{2 * num_rgbs - 1} for size {size}, but some are missing."
+        )
     style_dim = int(state["style.1.weight"].shape[1])
-    return StyleGAN2(z_dim=style_dim, w_dim=int(state[f"style.{mlp[-1]}.weight"].shape[0]), img_resolution=size,
-                     img_channels=int(state["to_rgb1.conv.weight"].shape[1]), mapping_layers=len(mlp),
-                     layer_features=int(state["style.1.weight"].shape[0]) if len(mlp) > 1 else None,
-                     channels=channels)
+    return StyleGAN2(
+        z_dim=style_dim,
+        w_dim=int(state[f"style.{mlp[-1]}.weight"].shape[0]),
+        img_resolution=size,
+        img_channels=int(state["to_rgb1.conv.weight"].shape[1]),
+        mapping_layers=len(mlp),
+        layer_features=int(state["style.1.weight"].shape[0]) if len(mlp) > 1 else None,
+        channels=channels,
+    )
 
 
 def _convert(state: Mapping[str, torch.Tensor], G: StyleGAN2, source: str) -> dict[str, torch.Tensor]:
@@ -211,7 +248,9 @@ def _convert(state: Mapping[str, torch.Tensor], G: StyleGAN2, source: str) -> di
     for k in [k for k in out if k.startswith("noise:")]:
         idx = int(k.split(":")[1])
         if idx >= len(noise_layers):
-            raise CheckpointError(f"{source}: `noises.noise_{idx}` has no matching conv layer (size {G.img_resolution}).")
+            raise CheckpointError(
+                f"{source}: `noises.noise_{idx}` has no matching conv layer (size {G.img_resolution})."
+            )
         out[f"synthesis.{noise_layers[idx]}.noise_const"] = out.pop(k)
     return out
 
@@ -236,10 +275,19 @@ def _target(k: str, source: str) -> str:
     return f"?{k}"  # reported as unexpected by load_state_exact
 
 
-_LAYER_KEYS = {"conv.weight": "weight", "conv.modulation.weight": "affine.weight",
-               "conv.modulation.bias": "affine.bias", "noise.weight": "noise_strength", "activate.bias": "bias"}
-_RGB_KEYS = {"conv.weight": "weight", "conv.modulation.weight": "affine.weight", "conv.modulation.bias": "affine.bias",
-             "bias": "bias"}
+_LAYER_KEYS = {
+    "conv.weight": "weight",
+    "conv.modulation.weight": "affine.weight",
+    "conv.modulation.bias": "affine.bias",
+    "noise.weight": "noise_strength",
+    "activate.bias": "bias",
+}
+_RGB_KEYS = {
+    "conv.weight": "weight",
+    "conv.modulation.weight": "affine.weight",
+    "conv.modulation.bias": "affine.bias",
+    "bias": "bias",
+}
 
 
 def _transform(k: str, v: torch.Tensor) -> torch.Tensor:

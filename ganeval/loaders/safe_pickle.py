@@ -40,7 +40,17 @@ from typing import IO, Any
 
 from ..errors import CheckpointError, UnsafePickleError
 
-__all__ = ["safe_load", "SafeUnpickler", "check_legacy_torch_stream", "dry_run_torch_pickle", "element_size", "TFNetworkStub", "PersistentRecord", "EasyDict", "allowed_globals"]
+__all__ = [
+    "safe_load",
+    "SafeUnpickler",
+    "check_legacy_torch_stream",
+    "dry_run_torch_pickle",
+    "element_size",
+    "TFNetworkStub",
+    "PersistentRecord",
+    "EasyDict",
+    "allowed_globals",
+]
 
 
 class TFNetworkStub:
@@ -60,8 +70,10 @@ class TFNetworkStub:
     variables: list[tuple[str, Any]]
 
     def __repr__(self) -> str:
-        return (f"TFNetworkStub(name={getattr(self, 'name', '?')!r}, version={getattr(self, 'version', '?')!r}, "
-                f"build_func_name={getattr(self, 'build_func_name', '?')!r})")
+        return (
+            f"TFNetworkStub(name={getattr(self, 'name', '?')!r}, version={getattr(self, 'version', '?')!r}, "
+            f"build_func_name={getattr(self, 'build_func_name', '?')!r})"
+        )
 
 
 class EasyDict(dict):
@@ -84,8 +96,9 @@ class PersistentRecord:
     and ``module_src`` (the text of the defining source file, or ``None``; never executed).
     """
 
-    def __init__(self, class_name: str, state: dict[str, Any], version: int | None = None,
-                 module_src: str | None = None) -> None:
+    def __init__(
+        self, class_name: str, state: dict[str, Any], version: int | None = None, module_src: str | None = None
+    ) -> None:
         self.class_name = class_name
         self.state = state
         self.version = version
@@ -124,8 +137,12 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentRecord:
         raise CheckpointError(f"Persistent object {meta['class_name']!r} has a state of type {type(state).__name__}.")
     src = meta.get("module_src")
     version = meta.get("version")
-    return PersistentRecord(str(meta["class_name"]), state, version if isinstance(version, int) else None,
-                            src if isinstance(src, str) else None)
+    return PersistentRecord(
+        str(meta["class_name"]),
+        state,
+        version if isinstance(version, int) else None,
+        src if isinstance(src, str) else None,
+    )
 
 
 def _storage_from_bytes(data: bytes, source: str = "<stream>") -> Any:
@@ -137,8 +154,9 @@ def _storage_from_bytes(data: bytes, source: str = "<stream>") -> Any:
     import torch
 
     if not isinstance(data, (bytes, bytearray)):
-        raise CheckpointError(f"Cannot read {source}: a torch storage must be stored as bytes, but got "
-                              f"{type(data).__name__}.")
+        raise CheckpointError(
+            f"Cannot read {source}: a torch storage must be stored as bytes, but got {type(data).__name__}."
+        )
     check_legacy_torch_stream(io.BytesIO(data), len(data), source)
     try:
         # snapshots pickled from a GPU module name a cuda location: read them onto the CPU
@@ -150,8 +168,9 @@ def _storage_from_bytes(data: bytes, source: str = "<stream>") -> Any:
             f"{f' (it references `{found}`)' if found else ''}; nothing from the file was executed."
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, struct.error) as exc:
-        raise CheckpointError(f"Cannot read {source}: an embedded torch storage is corrupt or truncated "
-                              f"({_first_line(exc)}).") from None
+        raise CheckpointError(
+            f"Cannot read {source}: an embedded torch storage is corrupt or truncated ({_first_line(exc)})."
+        ) from None
 
 
 def _unsupported_global(message: str) -> str | None:
@@ -208,7 +227,9 @@ class _DryRun(pickle.Unpickler):
             return self._record_view
         return type(name, (_Inert,), {})
 
-    def _record_view(self, storage: Any = None, offset: Any = 0, size: Any = (), stride: Any = (), *rest: Any) -> _Inert:
+    def _record_view(
+        self, storage: Any = None, offset: Any = 0, size: Any = (), stride: Any = (), *rest: Any
+    ) -> _Inert:
         self.views.append((storage, offset, size, stride))
         return _Inert()
 
@@ -225,9 +246,11 @@ class _DryRun(pickle.Unpickler):
             if isinstance(storage, _StorageRef):
                 needed = _view_extent(offset, size, stride)
                 if needed > storage.numel:
-                    raise CheckpointError(f"Cannot read {source}: a tensor of size {list(size)} and stride "
-                                          f"{list(stride)} needs {needed} elements, but its storage holds "
-                                          f"{storage.numel} (corrupt file).")
+                    raise CheckpointError(
+                        f"Cannot read {source}: a tensor of size {list(size)} and stride "
+                        f"{list(stride)} needs {needed} elements, but its storage holds "
+                        f"{storage.numel} (corrupt file)."
+                    )
 
 
 def dry_run_torch_pickle(data: bytes, source: str) -> _DryRun:
@@ -235,10 +258,24 @@ def dry_run_torch_pickle(data: bytes, source: str) -> _DryRun:
     run = _DryRun(io.BytesIO(data))
     try:
         run.load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            UnicodeDecodeError, MemoryError, RecursionError, OverflowError, struct.error) as exc:
-        raise CheckpointError(f"Cannot read {source}: expected a torch pickle, but it is corrupt "
-                              f"({type(exc).__name__}: {str(exc)[:100]}).") from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        UnicodeDecodeError,
+        MemoryError,
+        RecursionError,
+        OverflowError,
+        struct.error,
+    ) as exc:
+        raise CheckpointError(
+            f"Cannot read {source}: expected a torch pickle, but it is corrupt "
+            f"({type(exc).__name__}: {str(exc)[:100]})."
+        ) from None
     run.check_views(source)
     return run
 
@@ -249,9 +286,20 @@ def element_size(type_name: str) -> int:
 
 
 # bytes per element of the legacy typed storages (unknown names count as 1: a lower bound)
-_ELEMENT_SIZES = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8,
-                  "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1,
-                  "ComplexFloatStorage": 8, "ComplexDoubleStorage": 16}
+_ELEMENT_SIZES = {
+    "DoubleStorage": 8,
+    "FloatStorage": 4,
+    "HalfStorage": 2,
+    "BFloat16Storage": 2,
+    "LongStorage": 8,
+    "IntStorage": 4,
+    "ShortStorage": 2,
+    "CharStorage": 1,
+    "ByteStorage": 1,
+    "BoolStorage": 1,
+    "ComplexFloatStorage": 8,
+    "ComplexDoubleStorage": 16,
+}
 
 
 def check_legacy_torch_stream(f: IO[bytes], total: int, source: str) -> None:
@@ -271,8 +319,10 @@ def check_legacy_torch_stream(f: IO[bytes], total: int, source: str) -> None:
         main.load()
         keys = _DryRun(f).load()
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(keys) > total:
-            raise CheckpointError(f"Cannot read {source}: expected a list of torch storage keys, but found "
-                                  f"{type(keys).__name__} (corrupt file).")
+            raise CheckpointError(
+                f"Cannot read {source}: expected a list of torch storage keys, but found "
+                f"{type(keys).__name__} (corrupt file)."
+            )
         main.check_views(source)
         for key in keys:
             ref = main.storages.get(key)
@@ -291,10 +341,24 @@ def check_legacy_torch_stream(f: IO[bytes], total: int, source: str) -> None:
             f.seek(count * size, io.SEEK_CUR)
     except CheckpointError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            UnicodeDecodeError, MemoryError, RecursionError, OverflowError, struct.error) as exc:
-        raise CheckpointError(f"Cannot read {source}: expected a legacy torch stream, but it is corrupt "
-                              f"({type(exc).__name__}: {str(exc)[:100]}).") from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        UnicodeDecodeError,
+        MemoryError,
+        RecursionError,
+        OverflowError,
+        struct.error,
+    ) as exc:
+        raise CheckpointError(
+            f"Cannot read {source}: expected a legacy torch stream, but it is corrupt "
+            f"({type(exc).__name__}: {str(exc)[:100]})."
+        ) from None
     finally:
         f.seek(start)
 
@@ -303,10 +367,15 @@ def _view_extent(storage_offset: Any, size: Any, stride: Any) -> int:
     """Elements a strided view needs from its storage (0 for an empty view); malformed -> error."""
     import torch
 
-    if not all(isinstance(d, (tuple, list, torch.Size)) for d in (size, stride)) or len(size) != len(stride) or \
-            not all(isinstance(n, int) and n >= 0 for n in (storage_offset, *size, *stride)):
-        raise CheckpointError(f"expected a pickled tensor's offset, size and stride as non-negative integers, but got "
-                              f"{storage_offset!r:.30}, {size!r:.60}, {stride!r:.60}")
+    if (
+        not all(isinstance(d, (tuple, list, torch.Size)) for d in (size, stride))
+        or len(size) != len(stride)
+        or not all(isinstance(n, int) and n >= 0 for n in (storage_offset, *size, *stride))
+    ):
+        raise CheckpointError(
+            f"expected a pickled tensor's offset, size and stride as non-negative integers, but got "
+            f"{storage_offset!r:.30}, {size!r:.60}, {stride!r:.60}"
+        )
     if 0 in size:
         return 0
     return storage_offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1
@@ -324,8 +393,10 @@ def _check_view(storage: Any, storage_offset: Any, size: Any, stride: Any) -> No
     itemsize = storage.dtype.itemsize if isinstance(storage, torch.TypedStorage) else 1
     nbytes = getattr(storage, "_untyped_storage", storage).nbytes()
     if needed * itemsize > nbytes:
-        raise CheckpointError(f"a pickled tensor of size {list(size)} and stride {list(stride)} needs {needed} "
-                              f"elements, but its storage holds {nbytes // itemsize} (corrupt file)")
+        raise CheckpointError(
+            f"a pickled tensor of size {list(size)} and stride {list(stride)} needs {needed} "
+            f"elements, but its storage holds {nbytes // itemsize} (corrupt file)"
+        )
 
 
 def _guarded_rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any, *args: Any) -> Any:
@@ -375,8 +446,11 @@ def _guarded_reconstruct(reconstruct: Callable[..., Any]) -> Callable[..., Any]:
     def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
         if subtype is not _NDARRAY and subtype is not np.ndarray:
             raise CheckpointError(f"expected numpy.ndarray in a pickled array, but got {subtype!r:.60}")
-        if not isinstance(shape, tuple) or len(shape) > 1 or any(not isinstance(n, int) or not 0 <= n <= 1
-                                                                   for n in shape):
+        if (
+            not isinstance(shape, tuple)
+            or len(shape) > 1
+            or any(not isinstance(n, int) or not 0 <= n <= 1 for n in shape)
+        ):
             raise CheckpointError(f"expected the placeholder shape (0,) in a pickled array, but got {shape!r:.60}")
         return reconstruct(np.ndarray, shape, dtype)
 
@@ -458,8 +532,9 @@ class SafeUnpickler(pickle.Unpickler):
     override) the default list.
     """
 
-    def __init__(self, file: IO[bytes], *, extra_allowed: Mapping[tuple[str, str], Any] | None = None,
-                 source: str = "<stream>") -> None:
+    def __init__(
+        self, file: IO[bytes], *, extra_allowed: Mapping[tuple[str, str], Any] | None = None, source: str = "<stream>"
+    ) -> None:
         super().__init__(file, encoding="latin1")
         self._allowed = allowed_globals()
         self._allowed[("torch.storage", "_load_from_bytes")] = functools.partial(_storage_from_bytes, source=source)
@@ -491,8 +566,11 @@ class SafeUnpickler(pickle.Unpickler):
         )
 
 
-def safe_load(file_or_path: str | os.PathLike[str] | IO[bytes] | bytes,
-              extra_allowed: Mapping[tuple[str, str], Any] | None = None, seen: set[str] | None = None) -> Any:
+def safe_load(
+    file_or_path: str | os.PathLike[str] | IO[bytes] | bytes,
+    extra_allowed: Mapping[tuple[str, str], Any] | None = None,
+    seen: set[str] | None = None,
+) -> Any:
     """Unpickle a file, path or bytes object with :class:`SafeUnpickler`.
 
     ``seen``, if given, receives every global the pickle names (``"module.name"``), e.g. to tell
@@ -512,8 +590,9 @@ def safe_load(file_or_path: str | os.PathLike[str] | IO[bytes] | bytes,
     return _load_stream(file_or_path, extra_allowed, getattr(file_or_path, "name", "<stream>"), seen)
 
 
-def _load_stream(f: IO[bytes], extra_allowed: Mapping[tuple[str, str], Any] | None, source: str,
-                 seen: set[str] | None = None) -> Any:
+def _load_stream(
+    f: IO[bytes], extra_allowed: Mapping[tuple[str, str], Any] | None, source: str, seen: set[str] | None = None
+) -> Any:
     try:
         unpickler = SafeUnpickler(f, extra_allowed=extra_allowed, source=source)
         if seen is not None:
@@ -527,6 +606,17 @@ def _load_stream(f: IO[bytes], extra_allowed: Mapping[tuple[str, str], Any] | No
         raise CheckpointError(
             f"Cannot read {source}: expected a complete pickle, but the data ends early (truncated file?)."
         ) from None
-    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            UnicodeDecodeError, MemoryError, RuntimeError, OverflowError, struct.error) as exc:
+    except (
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        UnicodeDecodeError,
+        MemoryError,
+        RuntimeError,
+        OverflowError,
+        struct.error,
+    ) as exc:
         raise CheckpointError(f"Cannot read {source}: expected a valid pickle, but unpickling failed: {exc}") from None

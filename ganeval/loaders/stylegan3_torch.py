@@ -35,13 +35,13 @@ _MAPPING_IGNORED = ("w_avg_beta",)
 # name -> (type, official default, lower bound, upper bound); bounds keep a corrupt file from
 # asking for absurd allocations before anything is built
 _SYNTHESIS: dict[str, tuple[type, Any, float, float]] = {
-    "channel_base": (int, 32768, 1, 2 ** 20),
+    "channel_base": (int, 32768, 1, 2**20),
     "channel_max": (int, 512, 1, 4096),
     "num_layers": (int, 14, 1, 64),
     "num_critical": (int, 2, 0, 63),
     "first_cutoff": (float, 2.0, 1e-3, 1e4),
-    "first_stopband": (float, 2 ** 2.1, 1e-3, 1e4),
-    "last_stopband_rel": (float, 2 ** 0.3, 1.0, 16.0),
+    "first_stopband": (float, 2**2.1, 1e-3, 1e4),
+    "last_stopband_rel": (float, 2**0.3, 1.0, 16.0),
     "margin_size": (int, 10, 0, 256),
     "output_scale": (float, 0.25, 1e-6, 1e6),
     "conv_kernel": (int, 3, 1, 15),
@@ -51,8 +51,13 @@ _SYNTHESIS: dict[str, tuple[type, Any, float, float]] = {
     "conv_clamp": (float, 256.0, 1e-6, 1e9),
 }
 _SYNTHESIS_IGNORED = ("num_fp16_res", "magnitude_ema_beta")
-_DIM_BOUNDS = {"z_dim": (1, 4096), "c_dim": (0, 100_000), "w_dim": (1, 4096), "img_resolution": (8, 1024),
-               "img_channels": (1, 16)}
+_DIM_BOUNDS = {
+    "z_dim": (1, 4096),
+    "c_dim": (0, 100_000),
+    "w_dim": (1, 4096),
+    "img_resolution": (8, 1024),
+    "img_channels": (1, 16),
+}
 
 
 def _number(value: Any, kind: type, *, source: str, name: str, lo: float, hi: float) -> Any:
@@ -79,7 +84,9 @@ def stylegan3_kwargs(init_kwargs: Mapping[str, Any], source: str) -> dict[str, A
     kwargs = dict(init_kwargs)
     mapping = kwargs.pop("mapping_kwargs", None) or {}
     if not isinstance(mapping, Mapping):
-        raise CheckpointError(f"{source}: init kwarg `mapping_kwargs` must be a dict, but got {type(mapping).__name__}.")
+        raise CheckpointError(
+            f"{source}: init kwarg `mapping_kwargs` must be a dict, but got {type(mapping).__name__}."
+        )
     kwargs.update(kwargs.pop("synthesis_kwargs", None) or {})
     out: dict[str, Any] = {}
     for name in _POSITIONAL:
@@ -89,20 +96,28 @@ def stylegan3_kwargs(init_kwargs: Mapping[str, Any], source: str) -> dict[str, A
         out[name] = _number(kwargs.pop(name), int, source=source, name=name, lo=lo, hi=hi)
     check_kwargs(mapping, source=source, what="mapping", supported=_MAPPING_SUPPORTED, ignored=_MAPPING_IGNORED)
     check_kwargs(kwargs, source=source, what="synthesis", supported=_SYNTHESIS, ignored=_SYNTHESIS_IGNORED)
-    out["mapping_layers"] = _number(mapping.get("num_layers", 2), int, source=source, name="mapping_kwargs.num_layers",
-                                    lo=1, hi=64)
-    out["mapping_lr_multiplier"] = _number(mapping.get("lr_multiplier", 0.01), float, source=source,
-                                           name="mapping_kwargs.lr_multiplier", lo=1e-9, hi=1e3)
+    out["mapping_layers"] = _number(
+        mapping.get("num_layers", 2), int, source=source, name="mapping_kwargs.num_layers", lo=1, hi=64
+    )
+    out["mapping_lr_multiplier"] = _number(
+        mapping.get("lr_multiplier", 0.01), float, source=source, name="mapping_kwargs.lr_multiplier", lo=1e-9, hi=1e3
+    )
     for name, (kind, default, low, high) in _SYNTHESIS.items():
         value = kwargs.get(name, default)
-        out[name] = None if (name == "conv_clamp" and value is None) else _number(
-            value, kind, source=source, name=name, lo=low, hi=high)
+        out[name] = (
+            None
+            if (name == "conv_clamp" and value is None)
+            else _number(value, kind, source=source, name=name, lo=low, hi=high)
+        )
     if out["num_critical"] >= out["num_layers"]:
-        raise CheckpointError(f"{source}: init kwarg `num_critical` must be smaller than num_layers="
-                              f"{out['num_layers']}, but got {out['num_critical']}.")
+        raise CheckpointError(
+            f"{source}: init kwarg `num_critical` must be smaller than num_layers="
+            f"{out['num_layers']}, but got {out['num_critical']}."
+        )
     if out["img_resolution"] & (out["img_resolution"] - 1):
-        raise CheckpointError(f"{source}: init kwarg `img_resolution` must be a power of two, "
-                              f"but got {out['img_resolution']}.")
+        raise CheckpointError(
+            f"{source}: init kwarg `img_resolution` must be a power of two, but got {out['img_resolution']}."
+        )
     return out
 
 

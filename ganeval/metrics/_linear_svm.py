@@ -69,8 +69,16 @@ def second_moment(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def fit_linear_svm(x: np.ndarray | torch.Tensor, y: np.ndarray, *, C: float = 1.0, tol: float = 1e-4,
-                   max_iter: int = 50, max_cg: int = 100, moment: torch.Tensor | None = None) -> LinearSVMFit:
+def fit_linear_svm(
+    x: np.ndarray | torch.Tensor,
+    y: np.ndarray,
+    *,
+    C: float = 1.0,
+    tol: float = 1e-4,
+    max_iter: int = 50,
+    max_cg: int = 100,
+    moment: torch.Tensor | None = None,
+) -> LinearSVMFit:
     """Fit LinearSVC's default primal problem (see the module docstring).
 
     Args:

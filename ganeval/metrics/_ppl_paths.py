@@ -28,8 +28,17 @@ import torch
 from .. import _seeding
 from ..errors import GanevalValueError, UnsupportedGeneratorError
 
-__all__ = ["slerp", "lerp", "crop_face", "box_downsample", "downsample_factor", "Renderer", "PathSampler",
-           "METHODS", "MAX_ABS_IMAGE"]
+__all__ = [
+    "slerp",
+    "lerp",
+    "crop_face",
+    "box_downsample",
+    "downsample_factor",
+    "Renderer",
+    "PathSampler",
+    "METHODS",
+    "MAX_ABS_IMAGE",
+]
 
 log = logging.getLogger("ganeval")
 
@@ -70,7 +79,7 @@ def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 def crop_face(images: torch.Tensor) -> torch.Tensor:
     """NVIDIA's face crop of ``[N, C, H, W]``: rows [3H/8, 7H/8), columns [2W/8, 6W/8)."""
     ch, cw = images.shape[2] // 8, images.shape[3] // 8
-    return images[:, :, 3 * ch:7 * ch, 2 * cw:6 * cw]
+    return images[:, :, 3 * ch : 7 * ch, 2 * cw : 6 * cw]
 
 
 def box_downsample(images: torch.Tensor, factor: int) -> torch.Tensor:
@@ -86,7 +95,6 @@ def downsample_factor(full_resolution: int, cropped_height: int, downsample: str
     full resolution (``"ada-pytorch"``), ``// 256``; 1 means no downsampling."""
     base = cropped_height if downsample == "tf" else full_resolution
     return max(1, base // 256)
-
 
 
 # --------------------------------------------------------------------------- generator access
@@ -190,10 +198,12 @@ def as_images(images: Any, expected: int) -> torch.Tensor:
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[0] != expected:
         got = list(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise GanevalValueError(
-            f"The generator must return one image per latent ([{expected}, C, H, W]), but returned {got}.")
+            f"The generator must return one image per latent ([{expected}, C, H, W]), but returned {got}."
+        )
     if images.dtype == torch.bool or not (images.is_floating_point()):
         raise GanevalValueError(
-            f"The generator must return floating-point images in [-1, 1], but returned dtype {images.dtype}.")
+            f"The generator must return floating-point images in [-1, 1], but returned dtype {images.dtype}."
+        )
     return images.to(torch.float32)
 
 
@@ -214,11 +224,13 @@ def check_range(images: torch.Tensor, first: bool) -> None:
     if max(-lo, hi) > MAX_ABS_IMAGE:
         raise GanevalValueError(
             f"Generator images must be in [-1, 1], but a batch spans {span}; PPL of such images is not "
-            "meaningful (the distance network saturates); fix or rescale the generator's output.")
+            "meaningful (the distance network saturates); fix or rescale the generator's output."
+        )
     if first and lo >= 0 and hi > 2:
         raise GanevalValueError(
             f"Generator images must be in [-1, 1], but the first batch spans {span}, which looks "
-            "like [0, 255]; wrap the generator so it returns x / 127.5 - 1.")
+            "like [0, 255]; wrap the generator so it returns x / 127.5 - 1."
+        )
     if first and max(-lo, hi) > _WARN_ABS_IMAGE:
         log.warning("ppl: generator images span %s, far outside [-1, 1]; the distance expects [-1, 1]", span)
 
@@ -239,8 +251,22 @@ class PathSampler:
     are a function of (seed, index, chunk_size) and the configuration only.
     """
 
-    def __init__(self, G: Any, render: Renderer, dist: Any, *, space: str, sampling: str, interpolation: str,
-                 eps: float, crop: bool, factor: int, method: str, chunk_size: int, seed: int) -> None:
+    def __init__(
+        self,
+        G: Any,
+        render: Renderer,
+        dist: Any,
+        *,
+        space: str,
+        sampling: str,
+        interpolation: str,
+        eps: float,
+        crop: bool,
+        factor: int,
+        method: str,
+        chunk_size: int,
+        seed: int,
+    ) -> None:
         self.G, self.render, self.dist = G, render, dist
         self.space, self.sampling, self.eps, self.crop, self.factor = space, sampling, eps, crop, factor
         self.method, self.chunk, self.seed = method, chunk_size, seed
@@ -258,8 +284,11 @@ class PathSampler:
         """One fixed chunk of pairs: the path lengths at t, t itself, and the finite flags."""
         b = len(idx)
         dev = self.render.device
-        t_host = (_seeding.uniform(self.seed, "ppl.t", idx).to(torch.float32) if self.sampling == "full"
-                  else torch.zeros(b, dtype=torch.float32))
+        t_host = (
+            _seeding.uniform(self.seed, "ppl.t", idx).to(torch.float32)
+            if self.sampling == "full"
+            else torch.zeros(b, dtype=torch.float32)
+        )
         z0 = _seeding.normal(self.seed, "ppl.z0", idx, [self.G.z_dim])
         z1 = _seeding.normal(self.seed, "ppl.z1", idx, [self.G.z_dim])
         # z0 and z1 stacked [2B, z_dim] on the host, one transfer
@@ -282,8 +311,9 @@ class PathSampler:
         w = self.render.mapping(z, None if c is None else torch.cat([c, c]))
         return w[:b], w[b:]
 
-    def _render(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None,
-                noise: Any) -> torch.Tensor:
+    def _render(
+        self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None, noise: Any
+    ) -> torch.Tensor:
         """Images at path positions ``t`` ``[N]`` between ends ``a`` and ``b`` ``[N, ...]``."""
         if self.space == "z":
             return self.render.from_z(self.interp(a, b, t), c, noise)
@@ -300,22 +330,29 @@ class PathSampler:
         self.first = False
         return images
 
-    def _fd(self, idx: np.ndarray, z: torch.Tensor, t: torch.Tensor,
-            c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _fd(
+        self, idx: np.ndarray, z: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``d(G(t), G(t + eps))`` ``[B]`` (not yet divided by eps**2) and the finite flags."""
         noise = self.render.noise(idx)
         with torch.inference_mode():
             a, b = self._endpoints(z, c)
             # both images of every pair in one pass: [ends at t ..., ends at t + eps ...]
-            images = self._render(torch.cat([a, a]), torch.cat([b, b]), torch.cat([t, t + self.eps]),
-                                  None if c is None else torch.cat([c, c]), noise)
+            images = self._render(
+                torch.cat([a, a]),
+                torch.cat([b, b]),
+                torch.cat([t, t + self.eps]),
+                None if c is None else torch.cat([c, c]),
+                noise,
+            )
             images = self._checked(images, 2 * len(idx))
             finite = finite_rows(images, 2, len(idx))
             d = self.dist.pairs(self._to_distance_input(images)).to(torch.float32)
         return d, finite
 
-    def _jvp(self, idx: np.ndarray, z: torch.Tensor, t: torch.Tensor,
-             c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _jvp(
+        self, idx: np.ndarray, z: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``1/2 v^T H v`` ``[B]`` with ``v = d image / dt`` (forward mode), and the finite flags."""
         noise = self.render.noise(idx, halves=1)
         with torch.no_grad():  # forward-mode AD needs no graph; inference mode would disable it

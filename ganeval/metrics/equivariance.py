@@ -92,14 +92,19 @@ class EquivariancePreset:
     reference: str
 
 
-_REF = ("NVlabs/stylegan3 metrics `{name}` (50,000 samples, translations up to 0.125 image widths, rotations "
-        "up to pi); arXiv 2106.12423 section 3, appendix E. ganeval draws one transform per sample instead of "
-        "one per batch of 4.")
-EQ_PRESETS: dict[str, EquivariancePreset] = {p.name: p for p in (
-    EquivariancePreset("eqt50k_int", "eqt_int", 50_000, 0.125, 1.0, _REF.format(name="eqt50k_int")),
-    EquivariancePreset("eqt50k_frac", "eqt_frac", 50_000, 0.125, 1.0, _REF.format(name="eqt50k_frac")),
-    EquivariancePreset("eqr50k", "eqr", 50_000, 0.125, 1.0, _REF.format(name="eqr50k")),
-)}
+_REF = (
+    "NVlabs/stylegan3 metrics `{name}` (50,000 samples, translations up to 0.125 image widths, rotations "
+    "up to pi); arXiv 2106.12423 section 3, appendix E. ganeval draws one transform per sample instead of "
+    "one per batch of 4."
+)
+EQ_PRESETS: dict[str, EquivariancePreset] = {
+    p.name: p
+    for p in (
+        EquivariancePreset("eqt50k_int", "eqt_int", 50_000, 0.125, 1.0, _REF.format(name="eqt50k_int")),
+        EquivariancePreset("eqt50k_frac", "eqt_frac", 50_000, 0.125, 1.0, _REF.format(name="eqt50k_frac")),
+        EquivariancePreset("eqr50k", "eqr", 50_000, 0.125, 1.0, _REF.format(name="eqr50k")),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -132,9 +137,11 @@ class EquivarianceResult(MetricResult):
 
     def summary(self) -> str:
         """One line: value, 95 % CI, n, kind, generator."""
-        return (f"{self.metric} = {self.value:.4g} dB  (95% CI {self.ci_low:.4g} .. {self.ci_high:.4g}, "
-                f"n={self.num_samples}, kind={self.config.get('kind')}; "
-                f"generator={self.provenance.get('generator_source')})")
+        return (
+            f"{self.metric} = {self.value:.4g} dB  (95% CI {self.ci_low:.4g} .. {self.ci_high:.4g}, "
+            f"n={self.num_samples}, kind={self.config.get('kind')}; "
+            f"generator={self.provenance.get('generator_source')})"
+        )
 
 
 # --------------------------------------------------------------------------- statistics
@@ -146,8 +153,9 @@ def psnr(sse: float | np.ndarray, count: float | np.ndarray) -> float | np.ndarr
         return 20 * np.log10(PEAK) - 10 * np.log10(np.asarray(sse, np.float64) / np.asarray(count, np.float64))
 
 
-def ratio_bootstrap_ci(sse: np.ndarray, count: np.ndarray, *, seed: int, num_resamples: int = _BOOTSTRAP,
-                       level: float = 0.95) -> tuple[float, float]:
+def ratio_bootstrap_ci(
+    sse: np.ndarray, count: np.ndarray, *, seed: int, num_resamples: int = _BOOTSTRAP, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile-bootstrap CI of the pooled PSNR ``psnr(sum sse, sum count)``, resampling samples.
 
     Deterministic in ``seed``; resamples are drawn in chunks of about 8 MiB of indices.
@@ -160,7 +168,7 @@ def ratio_bootstrap_ci(sse: np.ndarray, count: np.ndarray, *, seed: int, num_res
     for start in range(0, num_resamples, chunk):
         b = min(chunk, num_resamples - start)
         idx = rng.integers(0, n, size=(b, n))
-        values[start:start + b] = psnr(sse[idx].sum(axis=1), count[idx].sum(axis=1))
+        values[start : start + b] = psnr(sse[idx].sum(axis=1), count[idx].sum(axis=1))
     alpha = (1 - level) / 2
     return float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
 
@@ -174,8 +182,9 @@ def shift_image(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     z = torch.zeros_like(x)
     if abs(dx) < w and abs(dy) < h:
-        z[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-            x[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+        z[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
+            ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+        ]
     return z
 
 
@@ -200,7 +209,9 @@ def _lanczos(t: np.ndarray, a: int) -> np.ndarray:
     return np.where(np.abs(t) < a, np.sinc(t) * np.sinc(t / a), 0.0)
 
 
-def fractional_translation(x: torch.Tensor, tx: float, ty: float, a: int = LANCZOS_A) -> tuple[torch.Tensor, torch.Tensor]:
+def fractional_translation(
+    x: torch.Tensor, tx: float, ty: float, a: int = LANCZOS_A
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Shift ``x`` ``[C, H, W]`` by ``(tx, ty)`` pixels with separable Lanczos-``a`` interpolation.
 
     ``z(u) = sum_m L(m - f) x(u - i - m)`` with ``t = i + f`` (``i = floor(t)``), taps
@@ -231,8 +242,15 @@ def _rotation(angle: float) -> np.ndarray:
     return np.array([[c, s], [-s, c]])
 
 
-def rotation_bandlimit_filter(mat: np.ndarray, *, up: int = ROT_UP, a: int = LANCZOS_A, support: int = ROT_SUPPORT,
-                              grid: int = ROT_GRID, device: torch.device | str = "cpu") -> torch.Tensor:
+def rotation_bandlimit_filter(
+    mat: np.ndarray,
+    *,
+    up: int = ROT_UP,
+    a: int = LANCZOS_A,
+    support: int = ROT_SUPPORT,
+    grid: int = ROT_GRID,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """Band-limit filter for resampling between a pixel grid and its image under ``mat`` (2x2).
 
     Returns a float32 ``[K, K]`` kernel on ``device``, ``K = 2 * support * up - 1``, sampled every
@@ -259,11 +277,12 @@ def rotation_bandlimit_filter(mat: np.ndarray, *, up: int = ROT_UP, a: int = LAN
     win = cconv(window(px) * window(py), window(qx) * window(qy))
     f = torch.fft.fftshift(ideal * win)  # centre at (n - 1) // 2
     r, c = support * up - 1, (n - 1) // 2
-    f = f[c - r:c + r + 1, c - r:c + r + 1]
+    f = f[c - r : c + r + 1, c - r : c + r + 1]
     # offsets d = -r..r: every residue class (d_y mod up, d_x mod up) sums to 1
     res = torch.arange(-r, r + 1, device=device) % up
     sums = torch.zeros(up, up, dtype=f.dtype, device=device).index_put_(
-        (res[:, None].expand_as(f).reshape(-1), res[None, :].expand_as(f).reshape(-1)), f.reshape(-1), accumulate=True)
+        (res[:, None].expand_as(f).reshape(-1), res[None, :].expand_as(f).reshape(-1)), f.reshape(-1), accumulate=True
+    )
     return (f / sums[res[:, None], res[None, :]]).to(torch.float32)
 
 
@@ -274,8 +293,9 @@ def _depthwise(x: torch.Tensor, f: torch.Tensor, pad: int) -> torch.Tensor:
     return F.conv2d(x[None], k, padding=pad, groups=c)[0]
 
 
-def rotate_reference(x: torch.Tensor, angle: float, *, up: int = ROT_UP, a: int = LANCZOS_A,
-                     support: int = ROT_SUPPORT) -> tuple[torch.Tensor, torch.Tensor]:
+def rotate_reference(
+    x: torch.Tensor, angle: float, *, up: int = ROT_UP, a: int = LANCZOS_A, support: int = ROT_SUPPORT
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Rotate ``x`` ``[C, H, W]`` by ``angle`` (radians; content at v moves to ``R v`` about the centre).
 
     The image is upsampled ``up`` times through :func:`rotation_bandlimit_filter` and read
@@ -303,8 +323,9 @@ def rotate_reference(x: torch.Tensor, angle: float, *, up: int = ROT_UP, a: int 
     return z, inside.to(x.dtype).to(x.device)
 
 
-def pseudo_rotate(x: torch.Tensor, angle: float, *, a: int = LANCZOS_A,
-                  support: int = ROT_SUPPORT) -> tuple[torch.Tensor, torch.Tensor]:
+def pseudo_rotate(
+    x: torch.Tensor, angle: float, *, a: int = LANCZOS_A, support: int = ROT_SUPPORT
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Filter ``x`` ``[C, H, W]`` (already rotated by ``angle``) with the band-limit of the rotation,
     as seen from its own grid (``mat^-1``), without moving it; valid ``support - 1`` px from the border."""
     _, h, w = x.shape
@@ -358,7 +379,7 @@ class _Synth:
             out = []
             for i in range(len(ws)):
                 buf.copy_(transforms[i])
-                out.append(self.G.synthesis(ws[i:i + 1], noise_mode="const"))
+                out.append(self.G.synthesis(ws[i : i + 1], noise_mode="const"))
             return torch.cat(out)
         finally:
             buf.copy_(saved)
@@ -367,8 +388,9 @@ class _Synth:
 # --------------------------------------------------------------------------- the metric
 
 
-def _reference(kind: str, orig: torch.Tensor, moved: torch.Tensor, t: np.ndarray
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _reference(
+    kind: str, orig: torch.Tensor, moved: torch.Tensor, t: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(reference, compared, mask)`` of one sample ``[C, H, W]``: the transformed plain image, the
     generator's transformed image (pseudo-rotated for EQ-R) and the valid-pixel mask ``[H, W]``.
     ``t``: the translation in pixels or the angle."""
@@ -386,8 +408,9 @@ def _reference(kind: str, orig: torch.Tensor, moved: torch.Tensor, t: np.ndarray
 class _Draws:
     """Per-sample z, labels and transforms from (seed, index), and the two synthesis passes."""
 
-    def __init__(self, G: Any, kind: str, seed: int, translate_max: float, rotate_max: float,
-                 device: torch.device) -> None:
+    def __init__(
+        self, G: Any, kind: str, seed: int, translate_max: float, rotate_max: float, device: torch.device
+    ) -> None:
         self.G, self.kind, self.seed, self.dev = G, kind, seed, device
         self.translate_max, self.rotate_max = translate_max, rotate_max
         self.res = int(G.img_resolution)
@@ -425,8 +448,16 @@ class _Draws:
         return params[i] if self.kind == "eqr" else params[i] * self.res
 
 
-def example_images(G: Any, *, kind: str, indices: list[int], seed: int = 0, translate_max: float = 0.125,
-                   rotate_max: float = 1.0, device: str | torch.device = "auto") -> dict[str, torch.Tensor]:
+def example_images(
+    G: Any,
+    *,
+    kind: str,
+    indices: list[int],
+    seed: int = 0,
+    translate_max: float = 0.125,
+    rotate_max: float = 1.0,
+    device: str | torch.device = "auto",
+) -> dict[str, torch.Tensor]:
     """The images behind samples ``indices`` of :func:`equivariance` (same draws), for figures.
 
     Returns CPU tensors ``plain``, ``transformed`` (the generator's), ``reference`` (the plain image
@@ -435,8 +466,9 @@ def example_images(G: Any, *, kind: str, indices: list[int], seed: int = 0, tran
     """
     kind = check_choice("kind", kind, KINDS)
     if not has_input_transform(G):
-        raise UnsupportedGeneratorError(f"Argument `G` must have an input transform (G.synthesis.input.transform), "
-                                        f"but {type(G).__name__} has none.")
+        raise UnsupportedGeneratorError(
+            f"Argument `G` must have an input transform (G.synthesis.input.transform), but {type(G).__name__} has none."
+        )
     dev = resolve_device(device)
     draws = _Draws(G, kind, int(seed), translate_max, rotate_max, dev)
     orig, moved, params = draws.images(np.asarray(indices, dtype=np.int64))
@@ -506,10 +538,13 @@ def equivariance(
     if not has_input_transform(G):
         raise UnsupportedGeneratorError(
             f"Argument `G` must have an input transform (G.synthesis.input.transform, 3x3) for equivariance "
-            f"metrics, but {type(G).__name__} has none; EQ-T / EQ-R apply to StyleGAN3 (alias-free) generators only.")
+            f"metrics, but {type(G).__name__} has none; EQ-T / EQ-R apply to StyleGAN3 (alias-free) generators only."
+        )
     for attr in ("z_dim", "c_dim", "img_resolution"):
         if not is_int(getattr(G, attr, None)):  # NumPy integers are integers too
-            raise GanevalTypeError(f"Argument `G` must have an integer attribute `{attr}`, but {type(G).__name__} has none.")
+            raise GanevalTypeError(
+                f"Argument `G` must have an integer attribute `{attr}`, but {type(G).__name__} has none."
+            )
 
     if isinstance(G, torch.nn.Module):
         G.to(dev)
@@ -524,46 +559,83 @@ def equivariance(
             count[i] = float(mask.sum()) * orig.shape[1]
         return {"sse": sse, "count": count, "transform": params.astype(np.float64)}
 
-    config: dict[str, Any] = {"kind": kind, "num_samples": num_samples, "translate_max": translate_max,
-                              "rotate_max": rotate_max, "seed": seed, "preset": preset, "lanczos_a": LANCZOS_A,
-                              "rotation_oversampling": ROT_UP, "rotation_support_px": ROT_SUPPORT,
-                              "truncation_psi": 1.0, "peak_to_peak": PEAK}
+    config: dict[str, Any] = {
+        "kind": kind,
+        "num_samples": num_samples,
+        "translate_max": translate_max,
+        "rotate_max": rotate_max,
+        "seed": seed,
+        "preset": preset,
+        "lanczos_a": LANCZOS_A,
+        "rotation_oversampling": ROT_UP,
+        "rotation_support_px": ROT_SUPPORT,
+        "truncation_psi": 1.0,
+        "peak_to_peak": PEAK,
+    }
     from ..runtime import map_samples
 
-    run_config = {"metric": "equivariance", "chunk_format": 1, **config, "device_type": dev.type,
-                  "generator": getattr(G, "provenance", {}).get("sha256")}
-    out = map_samples(fn, num_samples, batch_size=batch_size, desc=kind, progress=progress, run_dir=run_dir,
-                      config=run_config)
+    run_config = {
+        "metric": "equivariance",
+        "chunk_format": 1,
+        **config,
+        "device_type": dev.type,
+        "generator": getattr(G, "provenance", {}).get("sha256"),
+    }
+    out = map_samples(
+        fn, num_samples, batch_size=batch_size, desc=kind, progress=progress, run_dir=run_dir, config=run_config
+    )
     sse, count, params = out["sse"], out["count"], out["transform"]
     if not (np.isfinite(sse).all() and np.isfinite(count).all()):
         bad = np.flatnonzero(~np.isfinite(sse))
-        raise NonFiniteOutputError(f"The generator produced NaN or Inf images for {len(bad)} of {len(sse)} samples "
-                                   f"(seed {seed}; first sample indices: {bad[:5].tolist()}).")
+        raise NonFiniteOutputError(
+            f"The generator produced NaN or Inf images for {len(bad)} of {len(sse)} samples "
+            f"(seed {seed}; first sample indices: {bad[:5].tolist()})."
+        )
     if (count <= 0).any():
         bad = np.flatnonzero(count <= 0)
         hint = "a larger generator" if kind == "eqr" else "a larger generator or a smaller `translate_max`"
         raise GanevalValueError(
             f"Argument `G` makes {G.img_resolution} px images, too small for {kind}: no pixel is inside the "
             f"reference's valid region for {len(bad)} of {len(sse)} samples (first sample indices: "
-            f"{bad[:5].tolist()}); use {hint}.")
+            f"{bad[:5].tolist()}); use {hint}."
+        )
     per = np.asarray(psnr(sse, count), dtype=np.float64)
     value = float(psnr(sse.sum(), count.sum()))
     ci_low, ci_high = ratio_bootstrap_ci(sse, count, seed=seed)
     gprov = dict(getattr(G, "provenance", {}) or {})
     provenance = collect_provenance(
-        device=dev, seed=seed, weights={"generator": gprov["sha256"]} if gprov.get("sha256") else {},
-        wall_time=time.perf_counter() - t_start, generator_source=gprov.get("source", type(G).__name__),
-        generator=gprov, batch_size=batch_size, resumed=getattr(out, "resumed", 0),
-        oom_retries=getattr(out, "oom_retries", 0))
+        device=dev,
+        seed=seed,
+        weights={"generator": gprov["sha256"]} if gprov.get("sha256") else {},
+        wall_time=time.perf_counter() - t_start,
+        generator_source=gprov.get("source", type(G).__name__),
+        generator=gprov,
+        batch_size=batch_size,
+        resumed=getattr(out, "resumed", 0),
+        oom_retries=getattr(out, "oom_retries", 0),
+    )
     finite = per[np.isfinite(per)]
-    extra = {"mse": float(sse.sum() / count.sum()),
-             "reference": EQ_PRESETS[preset].reference if preset else None,
-             "transform_per": "sample"}
+    extra = {
+        "mse": float(sse.sum() / count.sum()),
+        "reference": EQ_PRESETS[preset].reference if preset else None,
+        "transform_per": "sample",
+    }
     return EquivarianceResult(
-        metric=preset or kind, value=value, std=float(finite.std(ddof=1)) if len(finite) > 1 else None,
-        ci_low=ci_low, ci_high=ci_high, num_samples=len(sse), higher_is_better=True, per_sample=per,
-        config={**config, "generator": generator_name(G)}, provenance=provenance, extra=extra, sse=sse, count=count,
-        transform=params)
+        metric=preset or kind,
+        value=value,
+        std=float(finite.std(ddof=1)) if len(finite) > 1 else None,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        num_samples=len(sse),
+        higher_is_better=True,
+        per_sample=per,
+        config={**config, "generator": generator_name(G)},
+        provenance=provenance,
+        extra=extra,
+        sse=sse,
+        count=count,
+        transform=params,
+    )
 
 
 def eqt_int(G: Any, **kwargs: Any) -> EquivarianceResult:
@@ -594,8 +666,7 @@ def _resolve_preset(preset: str | None, given: dict[str, Any], defaults: dict[st
     p = EQ_PRESETS.get(preset)
     if p is None:
         raise GanevalValueError(f"Argument `preset` must be one of {', '.join(EQ_PRESETS)}, but got {preset!r}.")
-    fixed = {"kind": p.kind, "num_samples": p.num_samples, "translate_max": p.translate_max,
-             "rotate_max": p.rotate_max}
+    fixed = {"kind": p.kind, "num_samples": p.num_samples, "translate_max": p.translate_max, "rotate_max": p.rotate_max}
     for k, v in given.items():
         if v is not None and v != fixed[k]:
             raise GanevalValueError(f"Argument `{k}` must be {fixed[k]!r} for preset {preset!r}, but got {v!r}.")

@@ -37,9 +37,21 @@ from ..features.resize import RESIZES
 from ..results import MetricResult, collect_provenance
 from .frechet import frechet_details, warn_small_sample
 
-__all__ = ["fid", "kid", "precision_recall", "inception_score", "evaluate", "FIDResult", "KIDResult", "PRResult",
-           "ISResult", "kid_from_features", "precision_recall_from_features", "inception_score_from_logits",
-           "inception_score_splits"]
+__all__ = [
+    "fid",
+    "kid",
+    "precision_recall",
+    "inception_score",
+    "evaluate",
+    "FIDResult",
+    "KIDResult",
+    "PRResult",
+    "ISResult",
+    "kid_from_features",
+    "precision_recall_from_features",
+    "inception_score_from_logits",
+    "inception_score_splits",
+]
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ MAX_SAMPLES = 100_000_000  # 2000x the references' 50k; beyond it a count is a t
 
 # ------------------------------------------------------------------------------------------- formulas
 
+
 def inception_score_splits(logits: np.ndarray, *, splits: int = 10) -> np.ndarray:
     """Inception score of each of ``splits`` consecutive splits of class logits ``[N, K]``; float64 ``[splits]``.
 
@@ -96,13 +109,14 @@ def inception_score_splits(logits: np.ndarray, *, splits: int = 10) -> np.ndarra
     if len(x) < splits:
         raise GanevalValueError(f"Argument `logits` must have at least `splits`={splits} rows, but got {len(x)}.")
     if not np.isfinite(x).all():
-        raise GanevalValueError(f"Argument `logits` must be finite, but got {int((~np.isfinite(x)).sum())} "
-                                "non-finite values.")
+        raise GanevalValueError(
+            f"Argument `logits` must be finite, but got {int((~np.isfinite(x)).sum())} non-finite values."
+        )
     log_p = x - logsumexp(x, axis=1, keepdims=True)
     n = len(x)
     scores = np.empty(splits, np.float64)
     for i in range(splits):
-        part = log_p[i * n // splits:(i + 1) * n // splits]
+        part = log_p[i * n // splits : (i + 1) * n // splits]
         log_marginal = logsumexp(part, axis=0) - np.log(len(part))  # log of the split's mean p(y|x)
         kl = (np.exp(part) * (part - log_marginal)).sum(axis=1)
         scores[i] = np.exp(kl.mean())
@@ -118,8 +132,9 @@ def inception_score_from_logits(logits: np.ndarray, *, splits: int = 10) -> tupl
     return float(scores.mean()), float(scores.std())
 
 
-def kid_from_features(gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 100, subset_size: int = 1000,
-                      seed: int = 0) -> np.ndarray:
+def kid_from_features(
+    gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> np.ndarray:
     """Unbiased MMD^2 with the kernel ``(x.y / d + 1)^3`` on random subsets; one value per subset.
 
     Subsets of size ``m = min(len(gen), len(real), subset_size)`` are drawn without replacement
@@ -131,8 +146,10 @@ def kid_from_features(gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 1
     check_positive_int("subset_size", subset_size, minimum=2)
     g, r = np.asarray(gen, np.float64), np.asarray(real, np.float64)
     if g.ndim != 2 or r.ndim != 2 or g.shape[1] != r.shape[1] or g.shape[1] == 0:
-        raise GanevalValueError(f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
-                                f"{list(g.shape)} and {list(r.shape)}.")
+        raise GanevalValueError(
+            f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
+            f"{list(g.shape)} and {list(r.shape)}."
+        )
     d = g.shape[1]
     m = min(len(g), len(r), subset_size)
     if m < 2:
@@ -152,25 +169,28 @@ def kid_from_features(gen: np.ndarray, real: np.ndarray, *, num_subsets: int = 1
 
 def _radii(manifold: torch.Tensor, k: int, batch: int) -> torch.Tensor:
     # (k + 1)-th smallest distance: the smallest is the point itself (0).
-    parts = [torch.cdist(manifold[i:i + batch], manifold).kthvalue(k + 1, dim=1).values
-             for i in range(0, len(manifold), batch)]
+    parts = [
+        torch.cdist(manifold[i : i + batch], manifold).kthvalue(k + 1, dim=1).values
+        for i in range(0, len(manifold), batch)
+    ]
     return torch.cat(parts)
 
 
 def _coverage(manifold: torch.Tensor, radii: torch.Tensor, probes: torch.Tensor, batch: int) -> np.ndarray:
     inside = torch.zeros(len(probes), dtype=torch.bool)
     for i in range(0, len(probes), batch):
-        p = probes[i:i + batch]
+        p = probes[i : i + batch]
         hit = torch.zeros(len(p), dtype=torch.bool)
         for j in range(0, len(manifold), batch):  # column batches bound the distance matrix
-            d = torch.cdist(p, manifold[j:j + batch])
-            hit |= (d <= radii[j:j + batch][None]).any(dim=1)
-        inside[i:i + batch] = hit
+            d = torch.cdist(p, manifold[j : j + batch])
+            hit |= (d <= radii[j : j + batch][None]).any(dim=1)
+        inside[i : i + batch] = hit
     return inside.numpy()
 
 
-def precision_recall_from_features(gen: np.ndarray, real: np.ndarray, *, k: int = 3,
-                                   batch_size: int = 10_000) -> tuple[float, float]:
+def precision_recall_from_features(
+    gen: np.ndarray, real: np.ndarray, *, k: int = 3, batch_size: int = 10_000
+) -> tuple[float, float]:
     """Precision (generated inside the real manifold) and recall (real inside the generated one).
 
     A probe is inside a manifold when its distance to some manifold point is at most that
@@ -181,11 +201,15 @@ def precision_recall_from_features(gen: np.ndarray, real: np.ndarray, *, k: int 
     g = torch.as_tensor(np.asarray(gen, np.float32))
     r = torch.as_tensor(np.asarray(real, np.float32))
     if g.ndim != 2 or r.ndim != 2 or g.shape[1] != r.shape[1] or g.shape[1] == 0:
-        raise GanevalValueError(f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
-                                f"{list(g.shape)} and {list(r.shape)}.")
+        raise GanevalValueError(
+            f"Arguments `gen` and `real` must be features [N, F] of one width F >= 1, but got "
+            f"{list(g.shape)} and {list(r.shape)}."
+        )
     if min(len(g), len(r)) <= k:
-        raise GanevalValueError(f"Precision/recall with k={k} needs more than {k} samples per set, "
-                                f"but got {len(g)} generated and {len(r)} real.")
+        raise GanevalValueError(
+            f"Precision/recall with k={k} needs more than {k} samples per set, "
+            f"but got {len(g)} generated and {len(r)} real."
+        )
     precision = float(_coverage(r, _radii(r, k, batch_size), g, batch_size).mean())
     recall = float(_coverage(g, _radii(g, k, batch_size), r, batch_size).mean())
     return precision, recall
@@ -196,12 +220,29 @@ def precision_recall_from_features(gen: np.ndarray, real: np.ndarray, *, k: int 
 _DISTRIBUTION_METRICS = ("fid", "kid", "pr")
 
 
-def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | list[str] = ("fid",),
-             num_samples: int = 50_000, num_real: int | None = None, extractor: Any = "inception-v3-fid",
-             resize: str = "tf", seed: int = 0, batch_size: int = 64, device: Any = "auto",
-             cache: bool = True, cache_dir: str | Path | None = None, bootstrap: int = 0,
-             kid_subsets: int = 100, kid_subset_size: int = 1000, pr_k: int = 3, strict: bool = False,
-             on_nan: str = "stop", progress: Any = None, protocol: str | None = None) -> list[MetricResult]:
+def evaluate(
+    generator_or_source: Any,
+    real: Any,
+    *,
+    metrics: tuple[str, ...] | list[str] = ("fid",),
+    num_samples: int = 50_000,
+    num_real: int | None = None,
+    extractor: Any = "inception-v3-fid",
+    resize: str = "tf",
+    seed: int = 0,
+    batch_size: int = 64,
+    device: Any = "auto",
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    bootstrap: int = 0,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    pr_k: int = 3,
+    strict: bool = False,
+    on_nan: str = "stop",
+    progress: Any = None,
+    protocol: str | None = None,
+) -> list[MetricResult]:
     """Several distribution metrics from one feature pass; see :func:`fid` for the arguments.
 
     Args:
@@ -220,12 +261,19 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
 
     t0 = time.time()
     resize = renamed_argument("evaluate", "protocol", "resize", protocol, resize, "tf")
-    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)) or not metrics or \
-            not all(isinstance(m, str) for m in metrics):
-        raise GanevalValueError(f"Argument `metrics` must be a non-empty list of 'fid', 'kid', 'pr', but got "
-                                f"{metrics!r}.")
+    if (
+        isinstance(metrics, str)
+        or not isinstance(metrics, (list, tuple))
+        or not metrics
+        or not all(isinstance(m, str) for m in metrics)
+    ):
+        raise GanevalValueError(
+            f"Argument `metrics` must be a non-empty list of 'fid', 'kid', 'pr', but got {metrics!r}."
+        )
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
-        raise GanevalTypeError(f"Argument `cache_dir` must be a folder path or None, but got {type(cache_dir).__name__}.")
+        raise GanevalTypeError(
+            f"Argument `cache_dir` must be a folder path or None, but got {type(cache_dir).__name__}."
+        )
     metrics = [m.strip().lower() for m in metrics]
     for m in metrics:
         if m not in _DISTRIBUTION_METRICS:
@@ -259,60 +307,114 @@ def evaluate(generator_or_source: Any, real: Any, *, metrics: tuple[str, ...] | 
     common = dict(resize=resize, batch_size=batch_size, device=dev, strict=strict, progress=progress)
     gen_feats = None
     if keep_gen:
-        gen_feats, gen_stats, gen_rep = extract_features(gen_src, ext, num_items=num_samples, desc="generated", **common)
+        gen_feats, gen_stats, gen_rep = extract_features(
+            gen_src, ext, num_items=num_samples, desc="generated", **common
+        )
     else:
-        gen_stats, gen_rep = source_statistics(gen_src, ext, num_items=num_samples, cache=False, desc="generated",
-                                               **common)
+        gen_stats, gen_rep = source_statistics(
+            gen_src, ext, num_items=num_samples, cache=False, desc="generated", **common
+        )
     real_feats = None
     if isinstance(real_src, FeatureStatistics):
         real_stats, real_rep = real_src, None
     elif needs_real_features:
         real_feats, real_stats, real_rep = extract_features(real_src, ext, num_items=num_real, desc="real", **common)
     else:
-        real_stats, real_rep = source_statistics(real_src, ext, num_items=num_real, cache=cache, cache_dir=cache_dir,
-                                                 desc="real", **common)
+        real_stats, real_rep = source_statistics(
+            real_src, ext, num_items=num_real, cache=cache, cache_dir=cache_dir, desc="real", **common
+        )
     if real_stats.dim != gen_stats.dim:
         raise GanevalValueError(
             f"The real statistics are {real_stats.dim}-d but extractor {ext.name!r} gives {gen_stats.dim}-d features; "
-            "they were computed with another extractor.")
-    config = {"resize": resize, "extractor": ext.name, "extractor_sha256": getattr(ext, "weights_sha256", None),
-              "feature_dim": gen_stats.dim, "num_generated": gen_stats.num_items, "num_real": real_stats.num_items,
-              "seed": seed, "on_nan": on_nan, "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)",
-              "generated": gen_src.describe() if isinstance(gen_src, ImageSet) else str(generator_or_source),
-              "real": real_src.describe() if isinstance(real_src, ImageSet) else real_stats.meta,
-              "batch_size": batch_size, "generator": _source_name(generator_or_source),
-              "real_source": _source_name(real), "num_samples": num_samples, "num_real_requested": num_real,
-              "strict": strict,
-              **_extractor_names(extractor, ext)}
+            "they were computed with another extractor."
+        )
+    config = {
+        "resize": resize,
+        "extractor": ext.name,
+        "extractor_sha256": getattr(ext, "weights_sha256", None),
+        "feature_dim": gen_stats.dim,
+        "num_generated": gen_stats.num_items,
+        "num_real": real_stats.num_items,
+        "seed": seed,
+        "on_nan": on_nan,
+        "truncation_psi": 1.0,
+        "quantization": "uint8 (x*127.5+128, clamp, truncate)",
+        "generated": gen_src.describe() if isinstance(gen_src, ImageSet) else str(generator_or_source),
+        "real": real_src.describe() if isinstance(real_src, ImageSet) else real_stats.meta,
+        "batch_size": batch_size,
+        "generator": _source_name(generator_or_source),
+        "real_source": _source_name(real),
+        "num_samples": num_samples,
+        "num_real_requested": num_real,
+        "strict": strict,
+        **_extractor_names(extractor, ext),
+    }
     reports = {"generated_input": gen_rep.to_dict(), "real_input": real_rep.to_dict() if real_rep else None}
-    prov_common: dict[str, Any] = {"weights": {ext.name: getattr(ext, "weights_sha256", None) or "unknown"},
-                   "generator_source": config["generated"].get("spec") if isinstance(config["generated"], dict) else None}
+    prov_common: dict[str, Any] = {
+        "weights": {ext.name: getattr(ext, "weights_sha256", None) or "unknown"},
+        "generator_source": config["generated"].get("spec") if isinstance(config["generated"], dict) else None,
+    }
     results: list[MetricResult] = []
     metric_name = getattr(ext, "metric_name", "FID")
     for m in metrics:
         if m == "fid":
-            results.append(_fid_result(gen_stats, real_stats, gen_feats, metric_name, bootstrap, seed, config,
-                                       reports, dev, t0, prov_common))
+            results.append(
+                _fid_result(
+                    gen_stats,
+                    real_stats,
+                    gen_feats,
+                    metric_name,
+                    bootstrap,
+                    seed,
+                    config,
+                    reports,
+                    dev,
+                    t0,
+                    prov_common,
+                )
+            )
         elif m == "kid":
             assert gen_feats is not None and real_feats is not None  # kept when KID or PR is asked for
-            vals = kid_from_features(gen_feats, real_feats, num_subsets=kid_subsets, subset_size=kid_subset_size,
-                                     seed=seed)
+            vals = kid_from_features(
+                gen_feats, real_feats, num_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed
+            )
             kname = "KID" if metric_name == "FID" else "KD" + metric_name[2:]
-            results.append(KIDResult(
-                metric=kname, value=float(vals.mean()), std=float(vals.std()), num_samples=len(gen_feats),
-                higher_is_better=False, per_sample=vals,
-                config={**config, "kernel": "(x.y/d + 1)^3", "num_subsets": kid_subsets,
-                        "subset_size": min(len(gen_feats), len(real_feats), kid_subset_size)},
-                provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
-                extra=dict(reports)))
+            results.append(
+                KIDResult(
+                    metric=kname,
+                    value=float(vals.mean()),
+                    std=float(vals.std()),
+                    num_samples=len(gen_feats),
+                    higher_is_better=False,
+                    per_sample=vals,
+                    config={
+                        **config,
+                        "kernel": "(x.y/d + 1)^3",
+                        "num_subsets": kid_subsets,
+                        "subset_size": min(len(gen_feats), len(real_feats), kid_subset_size),
+                    },
+                    provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
+                    extra=dict(reports),
+                )
+            )
         else:
             assert gen_feats is not None and real_feats is not None  # kept when KID or PR is asked for
             p, r = precision_recall_from_features(gen_feats, real_feats, k=pr_k)
-            results.append(PRResult(
-                metric="precision", value=p, num_samples=len(gen_feats), higher_is_better=True,
-                config={**config, "k": pr_k, "feature_distance": "L2, float32"},  # not a `distance` name: none loads it
-                provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
-                extra={"recall": r, **reports}))
+            results.append(
+                PRResult(
+                    metric="precision",
+                    value=p,
+                    num_samples=len(gen_feats),
+                    higher_is_better=True,
+                    config={
+                        **config,
+                        "k": pr_k,
+                        "feature_distance": "L2, float32",
+                    },  # not a `distance` name: none loads it
+                    provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
+                    extra={"recall": r, **reports},
+                )
+            )
     return results
 
 
@@ -336,9 +438,19 @@ def _extractor_names(extractor: Any, ext: Any) -> dict[str, Any]:
     return {"extractor": name, "extractor_description": description_of(ext, name)}
 
 
-def _fid_result(gen_stats: Any, real_stats: Any, gen_feats: np.ndarray | None, metric_name: str, bootstrap: int,
-                seed: int, config: dict[str, Any], reports: dict[str, Any], dev: torch.device, t0: float,
-                prov_common: dict[str, Any]) -> FIDResult:
+def _fid_result(
+    gen_stats: Any,
+    real_stats: Any,
+    gen_feats: np.ndarray | None,
+    metric_name: str,
+    bootstrap: int,
+    seed: int,
+    config: dict[str, Any],
+    reports: dict[str, Any],
+    dev: torch.device,
+    t0: float,
+    prov_common: dict[str, Any],
+) -> FIDResult:
     from .. import _seeding
 
     for what, st in (("generated", gen_stats), ("real", real_stats)):
@@ -357,21 +469,53 @@ def _fid_result(gen_stats: Any, real_stats: Any, gen_feats: np.ndarray | None, m
         ci_low, ci_high = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
         std = float(boot.std(ddof=1)) if bootstrap > 1 else None
     return FIDResult(
-        metric=metric_name, value=det.value, std=std, ci_low=ci_low, ci_high=ci_high,
-        num_samples=gen_stats.num_items, higher_is_better=False, per_sample=boot,
-        config={**config, "covariance": "unbiased (N-1)" if gen_stats.ddof == 1 else "population (N)",
-                "real_covariance_ddof": real_stats.ddof, "sqrt_method": "eigvalsh of S1^(1/2) S2 S1^(1/2), float64",
-                "bootstrap": bootstrap},
+        metric=metric_name,
+        value=det.value,
+        std=std,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        num_samples=gen_stats.num_items,
+        higher_is_better=False,
+        per_sample=boot,
+        config={
+            **config,
+            "covariance": "unbiased (N-1)" if gen_stats.ddof == 1 else "population (N)",
+            "real_covariance_ddof": real_stats.ddof,
+            "sqrt_method": "eigvalsh of S1^(1/2) S2 S1^(1/2), float64",
+            "bootstrap": bootstrap,
+        },
         provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0, **prov_common),
-        extra={"mean_term": det.mean_term, "trace_term": det.trace_term, "rank_generated": det.rank1,
-               "rank_real": det.rank2, "num_clipped_eigenvalues": det.num_clipped,
-               "most_negative_eigenvalue": det.most_negative, **reports})
+        extra={
+            "mean_term": det.mean_term,
+            "trace_term": det.trace_term,
+            "rank_generated": det.rank1,
+            "rank_real": det.rank2,
+            "num_clipped_eigenvalues": det.num_clipped,
+            "most_negative_eigenvalue": det.most_negative,
+            **reports,
+        },
+    )
 
 
-def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
-        extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
-        device: Any = "auto", cache: bool = True, cache_dir: str | Path | None = None, bootstrap: int = 0,
-        strict: bool = False, on_nan: str = "stop", progress: Any = None, protocol: str | None = None) -> FIDResult:
+def fid(
+    generator_or_source: Any,
+    real: Any,
+    *,
+    num_samples: int = 50_000,
+    num_real: int | None = None,
+    extractor: Any = "inception-v3-fid",
+    resize: str = "tf",
+    seed: int = 0,
+    batch_size: int = 64,
+    device: Any = "auto",
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    bootstrap: int = 0,
+    strict: bool = False,
+    on_nan: str = "stop",
+    progress: Any = None,
+    protocol: str | None = None,
+) -> FIDResult:
     """Fréchet distance between generated and real image features (FID with the FID Inception).
 
     Args:
@@ -402,15 +546,47 @@ def fid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_r
     from .._renamed import renamed_argument
 
     resize = renamed_argument("fid", "protocol", "resize", protocol, resize, "tf")
-    return cast(FIDResult, evaluate(generator_or_source, real, metrics=("fid",), num_samples=num_samples, num_real=num_real,
-                    extractor=extractor, resize=resize, seed=seed, batch_size=batch_size, device=device,
-                    cache=cache, cache_dir=cache_dir, bootstrap=bootstrap, strict=strict, on_nan=on_nan, progress=progress)[0])
+    return cast(
+        FIDResult,
+        evaluate(
+            generator_or_source,
+            real,
+            metrics=("fid",),
+            num_samples=num_samples,
+            num_real=num_real,
+            extractor=extractor,
+            resize=resize,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            cache=cache,
+            cache_dir=cache_dir,
+            bootstrap=bootstrap,
+            strict=strict,
+            on_nan=on_nan,
+            progress=progress,
+        )[0],
+    )
 
 
-def kid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
-        extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
-        device: Any = "auto", num_subsets: int = 100, subset_size: int = 1000, strict: bool = False,
-        on_nan: str = "stop", progress: Any = None, protocol: str | None = None) -> KIDResult:
+def kid(
+    generator_or_source: Any,
+    real: Any,
+    *,
+    num_samples: int = 50_000,
+    num_real: int | None = None,
+    extractor: Any = "inception-v3-fid",
+    resize: str = "tf",
+    seed: int = 0,
+    batch_size: int = 64,
+    device: Any = "auto",
+    num_subsets: int = 100,
+    subset_size: int = 1000,
+    strict: bool = False,
+    on_nan: str = "stop",
+    progress: Any = None,
+    protocol: str | None = None,
+) -> KIDResult:
     """Kernel Inception distance (unbiased MMD^2, cubic polynomial kernel, seeded subsets).
 
     Arguments as :func:`fid`, plus ``num_subsets`` (100) and ``subset_size`` (1000) as the reference.
@@ -418,22 +594,68 @@ def kid(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_r
     from .._renamed import renamed_argument
 
     resize = renamed_argument("kid", "protocol", "resize", protocol, resize, "tf")
-    return cast(KIDResult, evaluate(generator_or_source, real, metrics=("kid",), num_samples=num_samples, num_real=num_real,
-                    extractor=extractor, resize=resize, seed=seed, batch_size=batch_size, device=device,
-                    kid_subsets=num_subsets, kid_subset_size=subset_size, strict=strict, on_nan=on_nan, progress=progress)[0])
+    return cast(
+        KIDResult,
+        evaluate(
+            generator_or_source,
+            real,
+            metrics=("kid",),
+            num_samples=num_samples,
+            num_real=num_real,
+            extractor=extractor,
+            resize=resize,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            kid_subsets=num_subsets,
+            kid_subset_size=subset_size,
+            strict=strict,
+            on_nan=on_nan,
+            progress=progress,
+        )[0],
+    )
 
 
-def precision_recall(generator_or_source: Any, real: Any, *, num_samples: int = 50_000, num_real: int | None = None,
-                     extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
-                     device: Any = "auto", k: int = 3, strict: bool = False, on_nan: str = "stop",
-                     progress: Any = None, protocol: str | None = None) -> PRResult:
+def precision_recall(
+    generator_or_source: Any,
+    real: Any,
+    *,
+    num_samples: int = 50_000,
+    num_real: int | None = None,
+    extractor: Any = "inception-v3-fid",
+    resize: str = "tf",
+    seed: int = 0,
+    batch_size: int = 64,
+    device: Any = "auto",
+    k: int = 3,
+    strict: bool = False,
+    on_nan: str = "stop",
+    progress: Any = None,
+    protocol: str | None = None,
+) -> PRResult:
     """Precision and recall of k-NN manifolds (k = 3) in feature space. Arguments as :func:`fid`."""
     from .._renamed import renamed_argument
 
     resize = renamed_argument("precision_recall", "protocol", "resize", protocol, resize, "tf")
-    return cast(PRResult, evaluate(generator_or_source, real, metrics=("pr",), num_samples=num_samples, num_real=num_real,
-                    extractor=extractor, resize=resize, seed=seed, batch_size=batch_size, device=device,
-                    pr_k=k, strict=strict, on_nan=on_nan, progress=progress)[0])
+    return cast(
+        PRResult,
+        evaluate(
+            generator_or_source,
+            real,
+            metrics=("pr",),
+            num_samples=num_samples,
+            num_real=num_real,
+            extractor=extractor,
+            resize=resize,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            pr_k=k,
+            strict=strict,
+            on_nan=on_nan,
+            progress=progress,
+        )[0],
+    )
 
 
 class _InceptionLogits(torch.nn.Module):
@@ -455,10 +677,21 @@ class _InceptionLogits(torch.nn.Module):
         return self.inception.logits(images, no_output_bias=True)
 
 
-def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, splits: int = 10,
-                    extractor: Any = "inception-v3-fid", resize: str = "tf", seed: int = 0, batch_size: int = 64,
-                    device: Any = "auto", strict: bool = False, on_nan: str = "stop",
-                    progress: Any = None, protocol: str | None = None) -> ISResult:
+def inception_score(
+    generator_or_source: Any,
+    *,
+    num_samples: int = 50_000,
+    splits: int = 10,
+    extractor: Any = "inception-v3-fid",
+    resize: str = "tf",
+    seed: int = 0,
+    batch_size: int = 64,
+    device: Any = "auto",
+    strict: bool = False,
+    on_nan: str = "stop",
+    progress: Any = None,
+    protocol: str | None = None,
+) -> ISResult:
     """Inception score of generated images (NVIDIA's ``is50k``: 50k samples, 10 splits).
 
     Logits of the FID Inception without the output bias, softmax, and per split
@@ -497,26 +730,60 @@ def inception_score(generator_or_source: Any, *, num_samples: int = 50_000, spli
     src = open_source(generator_or_source, role="generated", num_samples=num_samples, seed=seed, device=dev)
     inception = load_extractor(extractor, device=dev)
     if not callable(getattr(inception, "logits", None)) or not hasattr(inception, "fc"):
-        raise GanevalValueError(f"Argument `extractor` must be the FID Inception (class logits are needed), "
-                                f"but got {getattr(inception, 'name', extractor)!r}.")
+        raise GanevalValueError(
+            f"Argument `extractor` must be the FID Inception (class logits are needed), "
+            f"but got {getattr(inception, 'name', extractor)!r}."
+        )
     if isinstance(src, FeatureStatistics):
         raise GanevalValueError("Argument `generator_or_source` must be images or a generator, not a statistics file.")
     if isinstance(src, GeneratorSource):
         src.on_nan = on_nan
     ext = _InceptionLogits(inception)
-    logits, _, report = extract_features(src, ext, resize=resize, num_items=num_samples, batch_size=batch_size,
-                                         device=dev, strict=strict, progress=progress, desc="generated")
+    logits, _, report = extract_features(
+        src,
+        ext,
+        resize=resize,
+        num_items=num_samples,
+        batch_size=batch_size,
+        device=dev,
+        strict=strict,
+        progress=progress,
+        desc="generated",
+    )
     scores = inception_score_splits(logits, splits=splits)
     generated = src.describe() if isinstance(src, ImageSet) else str(generator_or_source)
-    config = {"splits": splits, "resize": resize, "extractor": ext.name, "extractor_sha256": ext.weights_sha256,
-              "output_bias": False, "num_generated": len(logits), "seed": seed, "on_nan": on_nan,
-              "truncation_psi": 1.0, "quantization": "uint8 (x*127.5+128, clamp, truncate)", "generated": generated,
-              "batch_size": batch_size, "generator": _source_name(generator_or_source), "num_samples": num_samples,
-              "strict": strict, **_extractor_names(extractor, inception)}
+    config = {
+        "splits": splits,
+        "resize": resize,
+        "extractor": ext.name,
+        "extractor_sha256": ext.weights_sha256,
+        "output_bias": False,
+        "num_generated": len(logits),
+        "seed": seed,
+        "on_nan": on_nan,
+        "truncation_psi": 1.0,
+        "quantization": "uint8 (x*127.5+128, clamp, truncate)",
+        "generated": generated,
+        "batch_size": batch_size,
+        "generator": _source_name(generator_or_source),
+        "num_samples": num_samples,
+        "strict": strict,
+        **_extractor_names(extractor, inception),
+    }
     return ISResult(
-        metric="is", value=float(scores.mean()), std=float(scores.std()), num_samples=len(logits),
-        higher_is_better=True, per_sample=scores, config=config,
-        provenance=collect_provenance(device=dev, seed=seed, wall_time=time.time() - t0,
-                                      weights={ext.name: ext.weights_sha256 or "unknown"},
-                                      generator_source=generated.get("spec") if isinstance(generated, dict) else None),
-        extra={"generated_input": report.to_dict()})
+        metric="is",
+        value=float(scores.mean()),
+        std=float(scores.std()),
+        num_samples=len(logits),
+        higher_is_better=True,
+        per_sample=scores,
+        config=config,
+        provenance=collect_provenance(
+            device=dev,
+            seed=seed,
+            wall_time=time.time() - t0,
+            weights={ext.name: ext.weights_sha256 or "unknown"},
+            generator_source=generated.get("spec") if isinstance(generated, dict) else None,
+        ),
+        extra={"generated_input": report.to_dict()},
+    )

@@ -73,16 +73,20 @@ def _check(name: str, a: np.ndarray, ndim: int) -> np.ndarray:
         raise GanevalValueError(f"Argument `{name}` must be finite, but it holds NaN or Inf.")
     big = float(np.abs(a).max())
     if big > _MAX_ABS:
-        raise GanevalValueError(f"Argument `{name}` must hold values of magnitude <= {_MAX_ABS:g} (larger ones "
-                                f"overflow the distance), but holds {big:g}; these are not feature statistics.")
+        raise GanevalValueError(
+            f"Argument `{name}` must hold values of magnitude <= {_MAX_ABS:g} (larger ones "
+            f"overflow the distance), but holds {big:g}; these are not feature statistics."
+        )
     return a
 
 
 def _check_symmetric(name: str, m: np.ndarray) -> None:
     scale = float(np.abs(m).max())
     if float(np.abs(m - m.T).max()) > 1e-5 * scale:
-        raise GanevalValueError(f"Argument `{name}` must be a symmetric covariance matrix, but it is not "
-                                f"(largest asymmetry {float(np.abs(m - m.T).max()):.3g} of entries up to {scale:.3g}).")
+        raise GanevalValueError(
+            f"Argument `{name}` must be a symmetric covariance matrix, but it is not "
+            f"(largest asymmetry {float(np.abs(m - m.T).max()):.3g} of entries up to {scale:.3g})."
+        )
 
 
 def _check_psd(name: str, eigvals: torch.Tensor) -> None:
@@ -93,7 +97,8 @@ def _check_psd(name: str, eigvals: torch.Tensor) -> None:
     if low < -_PSD_TOL * top:
         raise GanevalValueError(
             f"Argument `{name}` must be positive semi-definite (a covariance matrix), but it has an eigenvalue "
-            f"{low:.4g} (largest magnitude {top:.4g}); the statistics are corrupt or were not computed as a covariance.")
+            f"{low:.4g} (largest magnitude {top:.4g}); the statistics are corrupt or were not computed as a covariance."
+        )
 
 
 def _rank(eigvals: torch.Tensor) -> int:
@@ -110,7 +115,9 @@ def frechet_details(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2
     d = mu1.shape[0]
     for name, m in (("sigma1", s1), ("sigma2", s2)):
         if m.shape != (d, d):
-            raise GanevalValueError(f"Argument `{name}` must have shape [{d}, {d}] to match `mu1`, but got {list(m.shape)}.")
+            raise GanevalValueError(
+                f"Argument `{name}` must have shape [{d}, {d}] to match `mu1`, but got {list(m.shape)}."
+            )
     if mu2.shape != (d,):
         raise GanevalValueError(f"Argument `mu2` must have shape [{d}] to match `mu1`, but got {list(mu2.shape)}.")
     _check_symmetric("sigma1", s1)
@@ -145,9 +152,11 @@ def frechet_details(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2
     trace_term = float(np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
     clipped = torch.cat(negatives)
     if not (np.isfinite(mean_term) and np.isfinite(trace_term) and np.isfinite(tr_sqrt)):
-        raise GanevalValueError("The Fréchet distance overflowed float64 (statistics of magnitude "
-                                f"{max(float(np.abs(s1).max()), float(np.abs(s2).max())):.3g}); these are not "
-                                "feature statistics of images.")
+        raise GanevalValueError(
+            "The Fréchet distance overflowed float64 (statistics of magnitude "
+            f"{max(float(np.abs(s1).max()), float(np.abs(s2).max())):.3g}); these are not "
+            "feature statistics of images."
+        )
     return FrechetDetails(
         value=max(mean_term + trace_term, 0.0),
         mean_term=mean_term,
@@ -183,4 +192,7 @@ def warn_small_sample(num_items: int, dim: int, what: str) -> None:
         warnings.warn(
             f"{what}: {num_items} samples for {dim}-d features give a rank-deficient covariance "
             f"(rank <= {num_items - 1}); the Fréchet distance is finite but strongly biased upward. "
-            f"Use more than {dim} samples (the references use 50,000).", SmallSampleWarning, stacklevel=3)
+            f"Use more than {dim} samples (the references use 50,000).",
+            SmallSampleWarning,
+            stacklevel=3,
+        )

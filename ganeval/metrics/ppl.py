@@ -108,33 +108,115 @@ class PPLPreset:
     method: str = "fd"  # every published number is a finite difference
 
 
-_SG2 = ("NVlabs/stylegan2 metrics/metric_defaults.py `{name}` (50,000 samples, eps 1e-4, {crop}); "
-        "the same row as stylegan2-ada TF and stylegan2-ada-pytorch metric_main (use downsample='ada-pytorch' "
-        "for that code's downsampling rule). Published: {published}.")
-_V1 = ("NVlabs/stylegan (v1) metrics/metric_base.py `{short}` (100,000 samples, eps 1e-4, face crop, TF order). "
-       "Published: {published}.")
+_SG2 = (
+    "NVlabs/stylegan2 metrics/metric_defaults.py `{name}` (50,000 samples, eps 1e-4, {crop}); "
+    "the same row as stylegan2-ada TF and stylegan2-ada-pytorch metric_main (use downsample='ada-pytorch' "
+    "for that code's downsampling rule). Published: {published}."
+)
+_V1 = (
+    "NVlabs/stylegan (v1) metrics/metric_base.py `{short}` (100,000 samples, eps 1e-4, face crop, TF order). "
+    "Published: {published}."
+)
 
-PPL_PRESETS: dict[str, PPLPreset] = {p.name: p for p in (
-    PPLPreset("ppl_zfull", "z", "full", True, 50_000, 1e-4, "tf",
-              _SG2.format(name="ppl_zfull", crop="face crop", published="StyleGAN2 README FFHQ config F 348.0 +- 3.8")),
-    PPLPreset("ppl_wfull", "w", "full", True, 50_000, 1e-4, "tf",
-              _SG2.format(name="ppl_wfull", crop="face crop", published="StyleGAN2 README FFHQ config F 126.9 +- 0.2")),
-    PPLPreset("ppl_zend", "z", "end", True, 50_000, 1e-4, "tf",
-              _SG2.format(name="ppl_zend", crop="face crop", published="StyleGAN2 README FFHQ config F 348.6 +- 3.0")),
-    PPLPreset("ppl_wend", "w", "end", True, 50_000, 1e-4, "tf",
-              _SG2.format(name="ppl_wend", crop="face crop", published="StyleGAN2 README FFHQ config F 129.4 +- 0.8")),
-    PPLPreset("ppl2_wend", "w", "end", False, 50_000, 1e-4, "tf",
-              _SG2.format(name="ppl2_wend", crop="no crop",
-                          published="StyleGAN2 paper Table 1 / README FFHQ config F 145.0 +- 0.5")),
-    PPLPreset("ppl_zfull_v1", "z", "full", True, 100_000, 1e-4, "tf",
-              _V1.format(short="ppl_zfull", published="StyleGAN README FFHQ 664.8854")),
-    PPLPreset("ppl_wfull_v1", "w", "full", True, 100_000, 1e-4, "tf",
-              _V1.format(short="ppl_wfull", published="StyleGAN README FFHQ 233.3059 (paper Table 4: 234.0)")),
-    PPLPreset("ppl_zend_v1", "z", "end", True, 100_000, 1e-4, "tf",
-              _V1.format(short="ppl_zend", published="StyleGAN README FFHQ 666.1057")),
-    PPLPreset("ppl_wend_v1", "w", "end", True, 100_000, 1e-4, "tf",
-              _V1.format(short="ppl_wend", published="StyleGAN README FFHQ 197.2266 (paper Table 4: 195.9)")),
-)}
+PPL_PRESETS: dict[str, PPLPreset] = {
+    p.name: p
+    for p in (
+        PPLPreset(
+            "ppl_zfull",
+            "z",
+            "full",
+            True,
+            50_000,
+            1e-4,
+            "tf",
+            _SG2.format(name="ppl_zfull", crop="face crop", published="StyleGAN2 README FFHQ config F 348.0 +- 3.8"),
+        ),
+        PPLPreset(
+            "ppl_wfull",
+            "w",
+            "full",
+            True,
+            50_000,
+            1e-4,
+            "tf",
+            _SG2.format(name="ppl_wfull", crop="face crop", published="StyleGAN2 README FFHQ config F 126.9 +- 0.2"),
+        ),
+        PPLPreset(
+            "ppl_zend",
+            "z",
+            "end",
+            True,
+            50_000,
+            1e-4,
+            "tf",
+            _SG2.format(name="ppl_zend", crop="face crop", published="StyleGAN2 README FFHQ config F 348.6 +- 3.0"),
+        ),
+        PPLPreset(
+            "ppl_wend",
+            "w",
+            "end",
+            True,
+            50_000,
+            1e-4,
+            "tf",
+            _SG2.format(name="ppl_wend", crop="face crop", published="StyleGAN2 README FFHQ config F 129.4 +- 0.8"),
+        ),
+        PPLPreset(
+            "ppl2_wend",
+            "w",
+            "end",
+            False,
+            50_000,
+            1e-4,
+            "tf",
+            _SG2.format(
+                name="ppl2_wend",
+                crop="no crop",
+                published="StyleGAN2 paper Table 1 / README FFHQ config F 145.0 +- 0.5",
+            ),
+        ),
+        PPLPreset(
+            "ppl_zfull_v1",
+            "z",
+            "full",
+            True,
+            100_000,
+            1e-4,
+            "tf",
+            _V1.format(short="ppl_zfull", published="StyleGAN README FFHQ 664.8854"),
+        ),
+        PPLPreset(
+            "ppl_wfull_v1",
+            "w",
+            "full",
+            True,
+            100_000,
+            1e-4,
+            "tf",
+            _V1.format(short="ppl_wfull", published="StyleGAN README FFHQ 233.3059 (paper Table 4: 234.0)"),
+        ),
+        PPLPreset(
+            "ppl_zend_v1",
+            "z",
+            "end",
+            True,
+            100_000,
+            1e-4,
+            "tf",
+            _V1.format(short="ppl_zend", published="StyleGAN README FFHQ 666.1057"),
+        ),
+        PPLPreset(
+            "ppl_wend_v1",
+            "w",
+            "end",
+            True,
+            100_000,
+            1e-4,
+            "tf",
+            _V1.format(short="ppl_wend", published="StyleGAN README FFHQ 197.2266 (paper Table 4: 195.9)"),
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -157,18 +239,21 @@ class PPLResult(MetricResult):
         import pandas as pd
 
         n = 0 if self.per_sample is None else len(self.per_sample)
-        return pd.DataFrame({"sample": np.arange(n), "t": self.t, "path_length": self.per_sample,
-                             "kept": self.kept_mask})
+        return pd.DataFrame(
+            {"sample": np.arange(n), "t": self.t, "path_length": self.per_sample, "kept": self.kept_mask}
+        )
 
     def summary(self) -> str:
         """One line: value, 95 % CI, n, generator, distance (with its description), downsampling rule."""
         from .._names import display_name
 
         c, p = self.config, self.provenance
-        return (f"{self.metric} = {self.value:.4g}  (95% CI {self.ci_low:.4g} .. {self.ci_high:.4g}, n={self.num_samples}, "
-                f"space={c.get('space')}, sampling={c.get('sampling')}, crop={c.get('crop')}; "
-                f"generator={p.get('generator_source')}, distance={display_name(c, 'distance')}, "
-                f"downsample={c.get('downsample')})")
+        return (
+            f"{self.metric} = {self.value:.4g}  (95% CI {self.ci_low:.4g} .. {self.ci_high:.4g}, n={self.num_samples}, "
+            f"space={c.get('space')}, sampling={c.get('sampling')}, crop={c.get('crop')}; "
+            f"generator={p.get('generator_source')}, distance={display_name(c, 'distance')}, "
+            f"downsample={c.get('downsample')})"
+        )
 
 
 # --------------------------------------------------------------------------- statistics
@@ -194,7 +279,9 @@ def filtered_mean(d: np.ndarray) -> float:
     return float(d[percentile_filter(d)].mean())
 
 
-def bootstrap_ci(d: np.ndarray, *, seed: int, num_resamples: int = _BOOTSTRAP, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    d: np.ndarray, *, seed: int, num_resamples: int = _BOOTSTRAP, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile-bootstrap CI of :func:`filtered_mean` (the filter is re-applied per resample).
 
     Each resample draws ``n`` indices with replacement into the sorted values; with the counts
@@ -215,7 +302,7 @@ def bootstrap_ci(d: np.ndarray, *, seed: int, num_resamples: int = _BOOTSTRAP, l
         lo = ds[(cum <= r_lo).sum(axis=1)]
         hi = ds[(cum <= r_hi).sum(axis=1)]
         w = counts * ((ds >= lo[:, None]) & (ds <= hi[:, None]))
-        means[start:start + b] = (w * ds).sum(axis=1) / w.sum(axis=1)
+        means[start : start + b] = (w * ds).sum(axis=1) / w.sum(axis=1)
     alpha = (1 - level) / 2
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
@@ -271,7 +358,8 @@ def _check_epsilon(eps: Any) -> float:
     if not EPSILON_RANGE[0] <= eps <= EPSILON_RANGE[1]:
         raise GanevalValueError(
             f"Argument `epsilon` must be in [{EPSILON_RANGE[0]:g}, {EPSILON_RANGE[1]:g}] (the path runs over "
-            f"t in [0, 1]; float32 cannot resolve smaller steps), but got {eps!r}.")
+            f"t in [0, 1]; float32 cannot resolve smaller steps), but got {eps!r}."
+        )
     return eps
 
 
@@ -284,19 +372,35 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def _plan(preset: str | None, given: dict[str, Any], downsample: str | None, interpolation: str | None,
-          chunk_size: Any, batch_size: Any, seed: Any, on_nan: str, target_ci: float | None,
-          min_samples: Any) -> _Plan:
+def _plan(
+    preset: str | None,
+    given: dict[str, Any],
+    downsample: str | None,
+    interpolation: str | None,
+    chunk_size: Any,
+    batch_size: Any,
+    seed: Any,
+    on_nan: str,
+    target_ci: float | None,
+    min_samples: Any,
+) -> _Plan:
     """Resolve the preset and validate every argument (one error naming the argument)."""
-    defaults = {"space": "w", "sampling": "end", "num_samples": DEFAULT_NUM_SAMPLES, "epsilon": 1e-4, "crop": False,
-                "method": "fd"}
+    defaults = {
+        "space": "w",
+        "sampling": "end",
+        "num_samples": DEFAULT_NUM_SAMPLES,
+        "epsilon": 1e-4,
+        "crop": False,
+        "method": "fd",
+    }
     args = _resolve_preset(preset, given, defaults)
     space = check_choice("space", args["space"], SPACES)
     num_samples = check_positive_int("num_samples", args["num_samples"], minimum=MIN_SAMPLES)
     if num_samples > MAX_SAMPLES:
         raise GanevalValueError(f"Argument `num_samples` must be at most {MAX_SAMPLES:,}, but got {num_samples}.")
-    interpolation = check_choice("interpolation", interpolation or ("slerp" if space == "z" else "lerp"),
-                                 INTERPOLATIONS)
+    interpolation = check_choice(
+        "interpolation", interpolation or ("slerp" if space == "z" else "lerp"), INTERPOLATIONS
+    )
     if space == "w" and interpolation != "lerp":
         raise GanevalValueError(f"Argument `interpolation` must be 'lerp' in W space, but got {interpolation!r}.")
     chunk = check_positive_int("chunk_size", chunk_size)
@@ -308,14 +412,27 @@ def _plan(preset: str | None, given: dict[str, Any], downsample: str | None, int
         target_ci = check_positive_float("target_ci", target_ci)
         min_n = min(check_positive_int("min_samples", min_samples, minimum=MIN_SAMPLES), num_samples)
     return _Plan(
-        space=space, sampling=check_choice("sampling", args["sampling"], SAMPLINGS), num_samples=num_samples,
-        eps=_check_epsilon(args["epsilon"]), crop=bool(args["crop"]),
-        downsample=check_choice("downsample", downsample if downsample is not None else
-                                (PPL_PRESETS[preset].downsample if preset else "tf"), DOWNSAMPLES),
-        interpolation=interpolation, method=check_choice("method", args["method"], METHODS), chunk_size=chunk,
+        space=space,
+        sampling=check_choice("sampling", args["sampling"], SAMPLINGS),
+        num_samples=num_samples,
+        eps=_check_epsilon(args["epsilon"]),
+        crop=bool(args["crop"]),
+        downsample=check_choice(
+            "downsample",
+            downsample if downsample is not None else (PPL_PRESETS[preset].downsample if preset else "tf"),
+            DOWNSAMPLES,
+        ),
+        interpolation=interpolation,
+        method=check_choice("method", args["method"], METHODS),
+        chunk_size=chunk,
         # the batch only groups chunks: a multiple of the chunk size
-        batch_size=-(-batch // chunk) * chunk, seed=_check_seed(seed), on_nan=check_choice("on_nan", on_nan, ON_NAN),
-        preset=preset, target_ci=target_ci, min_samples=min_n)
+        batch_size=-(-batch // chunk) * chunk,
+        seed=_check_seed(seed),
+        on_nan=check_choice("on_nan", on_nan, ON_NAN),
+        preset=preset,
+        target_ci=target_ci,
+        min_samples=min_n,
+    )
 
 
 # --------------------------------------------------------------------------- stopping and statistics
@@ -357,8 +474,9 @@ class _Monitor:
         return False
 
 
-def _checked_lengths(out: Mapping[str, np.ndarray], n: int, plan: _Plan,
-                     dist_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _checked_lengths(
+    out: Mapping[str, np.ndarray], n: int, plan: _Plan, dist_name: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first ``n`` samples' path lengths, t and finite flags; raises on what cannot be a PPL."""
     d_all, t, ok = out["path_length"][:n], out["t"][:n], out["finite"][:n].astype(bool)
     bad = np.flatnonzero(~ok)
@@ -368,22 +486,31 @@ def _checked_lengths(out: Mapping[str, np.ndarray], n: int, plan: _Plan,
     if len(wrong):
         raise NonFiniteOutputError(
             f"Distance `{dist_name}` returned NaN, Inf or negative values for {len(wrong)} pairs of finite images "
-            f"(seed {plan.seed}; first sample indices: {wrong[:5].tolist()}); a distance must be finite and >= 0.")
+            f"(seed {plan.seed}; first sample indices: {wrong[:5].tolist()}); a distance must be finite and >= 0."
+        )
     if len(bad):
-        log.warning("ppl: skipped %d of %d samples whose images were NaN or Inf (seed %d; first sample indices: %s)",
-                    len(bad), n, plan.seed, bad[:5].tolist())
+        log.warning(
+            "ppl: skipped %d of %d samples whose images were NaN or Inf (seed %d; first sample indices: %s)",
+            len(bad),
+            n,
+            plan.seed,
+            bad[:5].tolist(),
+        )
     if ok.sum() < MIN_SAMPLES:
         raise NonFiniteOutputError(
             f"Only {int(ok.sum())} of the {n} pairs had finite images ({len(bad)} skipped; seed {plan.seed}; first "
-            f"bad sample indices: {bad[:5].tolist()}); at least {MIN_SAMPLES} are needed for the statistics.")
+            f"bad sample indices: {bad[:5].tolist()}); at least {MIN_SAMPLES} are needed for the statistics."
+        )
     return d_all, t, ok
 
 
 def _nonfinite_message(bad: np.ndarray, n: int, seed: int) -> str:
     """Names how many of the first ``n`` pairs had non-finite images, and the first indices."""
-    return (f"The generator returned NaN or Inf for {len(bad)} of the {n} pairs with sample indices 0..{n - 1} "
-            f"(seed {seed}; first bad sample indices: {bad[:5].tolist()}); use on_nan='skip' (CLI --on-nan skip) "
-            "to drop them from the statistics.")
+    return (
+        f"The generator returned NaN or Inf for {len(bad)} of the {n} pairs with sample indices 0..{n - 1} "
+        f"(seed {seed}; first bad sample indices: {bad[:5].tolist()}); use on_nan='skip' (CLI --on-nan skip) "
+        "to drop them from the statistics."
+    )
 
 
 # --------------------------------------------------------------------------- the metric
@@ -475,13 +602,18 @@ def ppl(
         >>> print(r.summary())                                              # doctest: +SKIP
     """
     t_start = time.perf_counter()
-    given = {"space": space, "sampling": sampling, "num_samples": num_samples, "epsilon": epsilon, "crop": crop,
-             "method": method}
+    given = {
+        "space": space,
+        "sampling": sampling,
+        "num_samples": num_samples,
+        "epsilon": epsilon,
+        "crop": crop,
+        "method": method,
+    }
     from .._renamed import renamed_argument
 
     downsample = renamed_argument("ppl", "protocol", "downsample", protocol, downsample, None)
-    plan = _plan(preset, given, downsample, interpolation, chunk_size, batch_size, seed, on_nan, target_ci,
-                 min_samples)
+    plan = _plan(preset, given, downsample, interpolation, chunk_size, batch_size, seed, on_nan, target_ci, min_samples)
     from ..distances import load_distance
     from ..loaders import resolve_generator
 
@@ -502,11 +634,23 @@ def ppl(
         raise GanevalValueError(
             f"Argument `chunk_size` is {plan.chunk_size}, but one chunk of pairs does not fit in GPU memory; "
             f"rerun with chunk_size={max(1, plan.chunk_size // 2)} (CLI --chunk-size; per-sample values then "
-            "differ within the float32 noise floor, see docs/numerics.md).") from None
+            "differ within the float32 noise floor, see docs/numerics.md)."
+        ) from None
     n = monitor.stop_at or len(out["path_length"])
     d_all, t, ok = _checked_lengths(out, n, plan, dist.name)
-    return _result(G, dist, plan, {**config, **_input_names(G, distance, dist)}, d_all, t, ok, monitor, out, dev,
-                   time.perf_counter() - t_start)
+    return _result(
+        G,
+        dist,
+        plan,
+        {**config, **_input_names(G, distance, dist)},
+        d_all,
+        t,
+        ok,
+        monitor,
+        out,
+        dev,
+        time.perf_counter() - t_start,
+    )
 
 
 def _input_names(G: Any, distance: Any, dist: Any) -> dict[str, Any]:
@@ -523,15 +667,38 @@ def _sampler(G: Any, dist: Any, plan: _Plan, dev: torch.device) -> tuple[PathSam
     res = int(G.img_resolution)
     cropped = res // 2 if plan.crop else res
     factor = downsample_factor(res, cropped, plan.downsample)
-    sampler = PathSampler(G, render, dist, space=plan.space, sampling=plan.sampling,
-                          interpolation=plan.interpolation, eps=plan.eps, crop=plan.crop, factor=factor,
-                          method=plan.method, chunk_size=plan.chunk_size, seed=plan.seed)
+    sampler = PathSampler(
+        G,
+        render,
+        dist,
+        space=plan.space,
+        sampling=plan.sampling,
+        interpolation=plan.interpolation,
+        eps=plan.eps,
+        crop=plan.crop,
+        factor=factor,
+        method=plan.method,
+        chunk_size=plan.chunk_size,
+        seed=plan.seed,
+    )
     config: dict[str, Any] = {
-        "space": plan.space, "sampling": plan.sampling, "num_samples": plan.num_samples,
-        "epsilon": plan.eps if plan.method == "fd" else None, "crop": plan.crop, "downsample": plan.downsample,
-        "interpolation": plan.interpolation, "method": plan.method, "chunk_size": plan.chunk_size,
-        "distance": dist.name, "seed": plan.seed, "noise": render.mode, "distance_input_px": cropped // factor,
-        "downsample_factor": factor, "truncation_psi": 1.0, "preset": plan.preset, "target_ci": plan.target_ci,
+        "space": plan.space,
+        "sampling": plan.sampling,
+        "num_samples": plan.num_samples,
+        "epsilon": plan.eps if plan.method == "fd" else None,
+        "crop": plan.crop,
+        "downsample": plan.downsample,
+        "interpolation": plan.interpolation,
+        "method": plan.method,
+        "chunk_size": plan.chunk_size,
+        "distance": dist.name,
+        "seed": plan.seed,
+        "noise": render.mode,
+        "distance_input_px": cropped // factor,
+        "downsample_factor": factor,
+        "truncation_psi": 1.0,
+        "preset": plan.preset,
+        "target_ci": plan.target_ci,
         "min_samples": plan.min_samples,
     }
     return sampler, config
@@ -547,7 +714,8 @@ def _probe_jvp(sampler: PathSampler, dist_name: str) -> None:
     except (RuntimeError, NotImplementedError, TypeError) as exc:
         raise GanevalValueError(
             f"Argument `method` is 'jvp', but forward-mode AD fails through the generator or distance `{dist_name}` "
-            f"({str(exc).splitlines()[0][:200]}); use method='fd'.") from None
+            f"({str(exc).splitlines()[0][:200]}); use method='fd'."
+        ) from None
     sampler.method = "fd"
     try:
         fd = sampler.run_chunk(idx)
@@ -560,24 +728,57 @@ def _probe_jvp(sampler: PathSampler, dist_name: str) -> None:
         raise GanevalValueError(
             f"Argument `method` is 'jvp', but distance `{dist_name}` is not locally quadratic along the paths "
             f"(finite difference / exact limit = {ratio:.3g} on the first {sampler.chunk} pairs); its path length "
-            "has no eps -> 0 limit. Use method='fd'.")
+            "has no eps -> 0 limit. Use method='fd'."
+        )
 
 
-def _run(sampler: PathSampler, plan: _Plan, config: dict[str, Any], monitor: _Monitor, dev: torch.device,
-         G: Any, progress: Any, run_dir: Any) -> Any:
+def _run(
+    sampler: PathSampler,
+    plan: _Plan,
+    config: dict[str, Any],
+    monitor: _Monitor,
+    dev: torch.device,
+    G: Any,
+    progress: Any,
+    run_dir: Any,
+) -> Any:
     from ..runtime import map_samples
 
     # on_nan is left out of the run-folder hash: it does not change any per-sample value
-    run_config = {"metric": "ppl", "chunk_format": 3, **config, "device_type": dev.type,
-                  "generator": getattr(G, "provenance", {}).get("sha256")}
-    return map_samples(sampler, plan.num_samples, batch_size=plan.batch_size,
-                       desc=f"ppl {plan.space}{plan.sampling}", progress=progress, stop_when=monitor,
-                       min_samples=plan.min_samples or 0, run_dir=run_dir, config=run_config,
-                       batch_multiple=plan.chunk_size)
+    run_config = {
+        "metric": "ppl",
+        "chunk_format": 3,
+        **config,
+        "device_type": dev.type,
+        "generator": getattr(G, "provenance", {}).get("sha256"),
+    }
+    return map_samples(
+        sampler,
+        plan.num_samples,
+        batch_size=plan.batch_size,
+        desc=f"ppl {plan.space}{plan.sampling}",
+        progress=progress,
+        stop_when=monitor,
+        min_samples=plan.min_samples or 0,
+        run_dir=run_dir,
+        config=run_config,
+        batch_multiple=plan.chunk_size,
+    )
 
 
-def _result(G: Any, dist: Any, plan: _Plan, config: dict[str, Any], d_all: np.ndarray, t: np.ndarray,
-            ok: np.ndarray, monitor: _Monitor, out: Any, dev: torch.device, wall: float) -> PPLResult:
+def _result(
+    G: Any,
+    dist: Any,
+    plan: _Plan,
+    config: dict[str, Any],
+    d_all: np.ndarray,
+    t: np.ndarray,
+    ok: np.ndarray,
+    monitor: _Monitor,
+    out: Any,
+    dev: torch.device,
+    wall: float,
+) -> PPLResult:
     """Statistics (1/99 filter, mean, std, bootstrap CI) and provenance of the checked samples."""
     n, d = len(d_all), d_all[ok]
     bad = np.flatnonzero(~ok)
@@ -590,26 +791,50 @@ def _result(G: Any, dist: Any, plan: _Plan, config: dict[str, Any], d_all: np.nd
     if gprov.get("sha256"):
         weights["generator"] = gprov["sha256"]
     provenance = collect_provenance(
-        device=dev, seed=plan.seed, weights=weights, wall_time=wall,
-        generator_source=gprov.get("source", type(G).__name__), generator=gprov, batch_size=plan.batch_size,
-        resumed=getattr(out, "resumed", 0), oom_retries=getattr(out, "oom_retries", 0),
+        device=dev,
+        seed=plan.seed,
+        weights=weights,
+        wall_time=wall,
+        generator_source=gprov.get("source", type(G).__name__),
+        generator=gprov,
+        batch_size=plan.batch_size,
+        resumed=getattr(out, "resumed", 0),
+        oom_retries=getattr(out, "oom_retries", 0),
     )
-    met = monitor.stop_at is not None or (plan.target_ci is not None and
-                                          (ci_high - ci_low) / 2 < plan.target_ci * value)
-    extra = {"num_kept": int(kept.sum()), "lo": float(d_all[kept].min()), "hi": float(d_all[kept].max()),
-             "num_evaluated": int(n), "num_nonfinite_skipped": len(bad),
-             "first_nonfinite_indices": bad[:5].tolist(),
-             "target_ci_met": met if plan.target_ci is not None else None,
-             "reference": PPL_PRESETS[plan.preset].reference if plan.preset else None,
-             "comparable_with_published": bool(plan.preset) and dist.name in ("lpips-vgg16", "nvidia-vgg16")}
-    return PPLResult(metric=plan.preset or "ppl", value=value, std=float(d_all[kept].std(ddof=1)), ci_low=ci_low,
-                     ci_high=ci_high, num_samples=len(d), higher_is_better=False,
-                     per_sample=np.where(ok, d_all, np.nan), config={**config, "on_nan": plan.on_nan},
-                     provenance=provenance, extra=extra, kept_mask=kept, t=t)
+    met = monitor.stop_at is not None or (
+        plan.target_ci is not None and (ci_high - ci_low) / 2 < plan.target_ci * value
+    )
+    extra = {
+        "num_kept": int(kept.sum()),
+        "lo": float(d_all[kept].min()),
+        "hi": float(d_all[kept].max()),
+        "num_evaluated": int(n),
+        "num_nonfinite_skipped": len(bad),
+        "first_nonfinite_indices": bad[:5].tolist(),
+        "target_ci_met": met if plan.target_ci is not None else None,
+        "reference": PPL_PRESETS[plan.preset].reference if plan.preset else None,
+        "comparable_with_published": bool(plan.preset) and dist.name in ("lpips-vgg16", "nvidia-vgg16"),
+    }
+    return PPLResult(
+        metric=plan.preset or "ppl",
+        value=value,
+        std=float(d_all[kept].std(ddof=1)),
+        ci_low=ci_low,
+        ci_high=ci_high,
+        num_samples=len(d),
+        higher_is_better=False,
+        per_sample=np.where(ok, d_all, np.nan),
+        config={**config, "on_nan": plan.on_nan},
+        provenance=provenance,
+        extra=extra,
+        kept_mask=kept,
+        t=t,
+    )
 
 
-def path_images(G: Any, *, space: str, indices: Sequence[int], steps: int = 7, seed: int = 0,
-                device: str | torch.device = "auto") -> torch.Tensor:
+def path_images(
+    G: Any, *, space: str, indices: Sequence[int], steps: int = 7, seed: int = 0, device: str | torch.device = "auto"
+) -> torch.Tensor:
     """Images along the PPL paths of pairs ``indices`` (same z0, z1, labels and noise as :func:`ppl`).
 
     Returns float32 ``[P, steps, C, H, W]`` in [-1, 1] at t = 0, 1/(steps-1), ..., 1 (slerp in

@@ -82,6 +82,7 @@ SEPARABILITY_PRESETS: dict[str, dict[str, Any]] = {
 
 # ------------------------------------------------------------------------- pure computations
 
+
 def joint_table(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """2x2 joint frequencies ``P[x, y]`` (rows: prediction X, columns: label Y), summing to 1."""
     pred = np.asarray(pred).astype(np.int64)
@@ -99,12 +100,18 @@ def conditional_entropy_bits(table: np.ndarray) -> float:
     p = np.asarray(table, dtype=np.float64)
     total = p.sum()
     if not np.isfinite(total) or total <= 0 or (p < 0).any():
-        raise GanevalValueError(f"Argument `table` must hold non-negative frequencies with a positive sum, but got {p.tolist()}.")
+        raise GanevalValueError(
+            f"Argument `table` must hold non-negative frequencies with a positive sum, but got {p.tolist()}."
+        )
     p = p / total
     px, py = p.sum(1), p.sum(0)
     h_y = -sum(v * math.log2(v) for v in py if v > 0)
-    mi = sum(p[i, j] * math.log2(p[i, j] / (px[i] * py[j]))
-             for i in range(p.shape[0]) for j in range(p.shape[1]) if p[i, j] > 0)
+    mi = sum(
+        p[i, j] * math.log2(p[i, j] / (px[i] * py[j]))
+        for i in range(p.shape[0])
+        for j in range(p.shape[1])
+        if p[i, j] > 0
+    )
     return max(0.0, h_y - mi)
 
 
@@ -150,13 +157,27 @@ def _coef(model: Any) -> np.ndarray:
     return np.asarray(model.coef_ if hasattr(model, "coef_") else model.coef, dtype=np.float64).reshape(-1)
 
 
-def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, split: str, solver: str,
-                     moment: torch.Tensor | None, constant: bool) -> tuple[dict[str, Any], np.ndarray | None]:
+def _score_attribute(
+    x: np.ndarray,
+    y: np.ndarray,
+    idx: np.ndarray,
+    *,
+    split: str,
+    solver: str,
+    moment: torch.Tensor | None,
+    constant: bool,
+) -> tuple[dict[str, Any], np.ndarray | None]:
     """One (attribute, space): row of the table and the unit SVM normal (None when not scored)."""
     test = (idx % 5 == 0) if split == "heldout" else np.ones(len(idx), dtype=bool)
     train = ~test if split == "heldout" else test
-    row: dict[str, Any] = {"entropy_bits": math.nan, "svm_train_acc": math.nan, "heldout_acc": math.nan,
-                           "heldout_entropy_bits": math.nan, "class_balance": float(y.mean()), "kept": len(y)}
+    row: dict[str, Any] = {
+        "entropy_bits": math.nan,
+        "svm_train_acc": math.nan,
+        "heldout_acc": math.nan,
+        "heldout_entropy_bits": math.nan,
+        "class_balance": float(y.mean()),
+        "kept": len(y),
+    }
     if constant or y[train].min() == y[train].max():
         row["status"] = "constant" if constant else "single_class"
         return row, None
@@ -182,6 +203,7 @@ def _score_attribute(x: np.ndarray, y: np.ndarray, idx: np.ndarray, *, split: st
 
 # ------------------------------------------------------------------------- result
 
+
 @dataclass(frozen=True)
 class SeparabilityResult(MetricResult):
     """Linear separability result.
@@ -203,7 +225,7 @@ class SeparabilityResult(MetricResult):
 
     def scores(self) -> dict[str, float]:
         """``{space: score}``."""
-        return {k[len("score_"):]: v for k, v in self.extra.items() if k.startswith("score_")}
+        return {k[len("score_") :]: v for k, v in self.extra.items() if k.startswith("score_")}
 
     def per_attribute_frame(self) -> Any:
         """The per-attribute table (a copy)."""
@@ -240,6 +262,7 @@ def export_boundaries(result: SeparabilityResult, directory: str | Path, space: 
 
 # ------------------------------------------------------------------------- sampling
 
+
 def _module_hash(module: Any) -> str:
     prov = getattr(module, "provenance", None)
     if isinstance(prov, dict) and prov.get("sha256"):
@@ -264,8 +287,9 @@ def _default_cache_dir() -> Path:
     return cache_root() / "separability"
 
 
-def _sample_fn(G: Any, clf: Any, seed: int,
-               device: torch.device) -> tuple[Callable[[np.ndarray], dict[str, np.ndarray]], str]:
+def _sample_fn(
+    G: Any, clf: Any, seed: int, device: torch.device
+) -> tuple[Callable[[np.ndarray], dict[str, np.ndarray]], str]:
     from .. import _seeding
 
     explicit_noise = hasattr(getattr(G, "synthesis", None), "noise_resolutions")
@@ -291,8 +315,12 @@ def _sample_fn(G: Any, clf: Any, seed: int,
             img = torch.nn.functional.avg_pool2d(img.float(), img.shape[-1] // r)
         logits = clf(img).float()
         finite = torch.isfinite(img.flatten(1)).all(1) & torch.isfinite(logits).all(1)
-        return {"z": z.cpu().numpy(), "w": ws[:, -1].float().cpu().numpy(), "logits": logits.cpu().numpy(),
-                "finite": finite.cpu().numpy()}
+        return {
+            "z": z.cpu().numpy(),
+            "w": ws[:, -1].float().cpu().numpy(),
+            "logits": logits.cpu().numpy(),
+            "finite": finite.cpu().numpy(),
+        }
 
     return fn, ("per-image random (seed, index)" if explicit_noise else "const")
 
@@ -301,25 +329,33 @@ def _check_images(img: Any, n: int, r: int) -> None:
     """Refuse synthesis output that is not float images ``[n, C, H, H]`` with H a multiple of ``r``."""
     if not isinstance(img, torch.Tensor) or img.ndim != 4 or img.shape[0] != n or img.shape[-1] % r:
         got = list(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
-        raise GanevalValueError(f"The generator's synthesis must return images [{n}, C, H, H] (H a multiple of "
-                                f"{r}) for {n} latents, but returned {got}.")
+        raise GanevalValueError(
+            f"The generator's synthesis must return images [{n}, C, H, H] (H a multiple of "
+            f"{r}) for {n} latents, but returned {got}."
+        )
     check_float_images("the generator's images", img)
 
 
 def _check_inputs(G: Any, clf: Any, spaces: Sequence[str], num_samples: int, num_keep: int, w_layer: int) -> None:
     for attr in ("z_dim", "c_dim", "w_dim", "num_ws", "img_resolution", "mapping", "synthesis"):
         if not hasattr(G, attr):
-            raise UnsupportedGeneratorError(f"Argument `G` must be a style-based generator with `{attr}` "
-                                            "(mapping + synthesis); load one with ganeval.load_generator.")
+            raise UnsupportedGeneratorError(
+                f"Argument `G` must be a style-based generator with `{attr}` "
+                "(mapping + synthesis); load one with ganeval.load_generator."
+            )
     for attr in ("z_dim", "w_dim", "num_ws", "img_resolution"):  # NumPy integers are integers too
         check_positive_int(f"G.{attr}", getattr(G, attr))
     check_positive_int("G.c_dim", G.c_dim, minimum=0)
     for attr in ("attribute_names", "input_resolution"):
         if not hasattr(clf, attr):
-            raise GanevalTypeError(f"Argument `classifier` must provide `{attr}`; "
-                                   "use ganeval.load_classifier or ganeval.classifiers.wrap_classifier.")
+            raise GanevalTypeError(
+                f"Argument `classifier` must provide `{attr}`; "
+                "use ganeval.load_classifier or ganeval.classifiers.wrap_classifier."
+            )
     if num_keep > num_samples:
-        raise GanevalValueError(f"Argument `num_keep` must be at most `num_samples` ({num_samples}), but got {num_keep}.")
+        raise GanevalValueError(
+            f"Argument `num_keep` must be at most `num_samples` ({num_samples}), but got {num_keep}."
+        )
     if not spaces:
         raise GanevalValueError("Argument `spaces` must name at least one of 'z', 'w', but got an empty sequence.")
     for s in spaces:
@@ -327,17 +363,22 @@ def _check_inputs(G: Any, clf: Any, spaces: Sequence[str], num_samples: int, num
     if len(set(spaces)) != len(spaces):
         raise GanevalValueError(f"Argument `spaces` must not repeat a space, but got {list(spaces)}.")
     if "w" in spaces and not getattr(G, "has_w_space", True):
-        raise UnsupportedGeneratorError(f"Argument `spaces` includes 'w', but the generator {type(G).__name__} has no "
-                                        "intermediate latent space (z feeds its synthesis input); use spaces=('z',).")
+        raise UnsupportedGeneratorError(
+            f"Argument `spaces` includes 'w', but the generator {type(G).__name__} has no "
+            "intermediate latent space (z feeds its synthesis input); use spaces=('z',)."
+        )
     if not -G.num_ws <= w_layer < G.num_ws:
         raise GanevalValueError(f"Argument `w_layer` must be in [{-G.num_ws}, {G.num_ws - 1}], but got {w_layer}.")
     res, r = int(G.img_resolution), int(clf.input_resolution)
     if res < r or res % r:
-        raise GanevalValueError(f"The generator's resolution ({res}) must be a multiple of the classifier's input "
-                                f"resolution ({r}) for box downsampling, but it is not.")
+        raise GanevalValueError(
+            f"The generator's resolution ({res}) must be a multiple of the classifier's input "
+            f"resolution ({r}) for box downsampling, but it is not."
+        )
 
 
 # ------------------------------------------------------------------------- the metric
+
 
 def separability(
     G: Any,
@@ -397,8 +438,18 @@ def separability(
 
     t0 = time.time()
     split = renamed_argument("separability", "protocol", "split", protocol, split, "stylegan")
-    opts = _check_options(spaces=spaces, num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
-                          split=split, solver=solver, w_layer=w_layer, cache_dir=cache_dir, on_nan=on_nan)
+    opts = _check_options(
+        spaces=spaces,
+        num_samples=num_samples,
+        num_keep=num_keep,
+        seed=seed,
+        batch_size=batch_size,
+        split=split,
+        solver=solver,
+        w_layer=w_layer,
+        cache_dir=cache_dir,
+        on_nan=on_nan,
+    )
     dev = resolve_device(device)
     G = resolve_generator(G, dev)
     clf = load_classifier(classifier, device=dev)
@@ -406,14 +457,18 @@ def separability(
     G = G.to(dev).eval()
     samples = _draw_samples(G, clf, opts, dev, progress)
     keep = confident_indices(samples.logits, opts.num_keep)
-    rows, normals, extra = [], {}, {"num_nonfinite_skipped": len(samples.bad),
-                                    "first_nonfinite_indices": samples.bad[:10].tolist()}
+    rows, normals, extra = (
+        [],
+        {},
+        {"num_nonfinite_skipped": len(samples.bad), "first_nonfinite_indices": samples.bad[:10].tolist()},
+    )
     for space in opts.spaces:
         space_rows, normals[space], scores = _score_space(space, samples, keep, clf.attribute_names, opts)
         rows += space_rows
         extra.update(scores)
-    return _result(G, clf, opts, samples, rows, normals, extra, dev, time.time() - t0,
-                   names=_input_names(G, classifier, clf))
+    return _result(
+        G, clf, opts, samples, rows, normals, extra, dev, time.time() - t0, names=_input_names(G, classifier, clf)
+    )
 
 
 @dataclass(frozen=True)
@@ -432,8 +487,19 @@ class _Options:
     on_nan: str
 
 
-def _check_options(*, spaces: Any, num_samples: Any, num_keep: Any, seed: Any, batch_size: Any, split: Any,
-                   solver: Any, w_layer: Any, cache_dir: Any, on_nan: Any) -> _Options:
+def _check_options(
+    *,
+    spaces: Any,
+    num_samples: Any,
+    num_keep: Any,
+    seed: Any,
+    batch_size: Any,
+    split: Any,
+    solver: Any,
+    w_layer: Any,
+    cache_dir: Any,
+    on_nan: Any,
+) -> _Options:
     """Validate every argument that does not need the generator or classifier (one error naming the argument)."""
     num_samples = check_positive_int("num_samples", num_samples, maximum=_MAX_SAMPLES)
     num_keep = check_positive_int("num_keep", num_keep)
@@ -445,16 +511,27 @@ def _check_options(*, spaces: Any, num_samples: Any, num_keep: Any, seed: Any, b
         raise GanevalTypeError(f"Argument `w_layer` must be an integer, but got {w_layer!r}.")
     seed = check_positive_int("seed", seed, minimum=0, maximum=2**63 - 1)
     if cache_dir is not None and cache_dir is not False and not isinstance(cache_dir, (str, os.PathLike)):
-        raise GanevalTypeError(f"Argument `cache_dir` must be a folder path, None or False, but got "
-                               f"{type(cache_dir).__name__}.")
+        raise GanevalTypeError(
+            f"Argument `cache_dir` must be a folder path, None or False, but got {type(cache_dir).__name__}."
+        )
     if isinstance(spaces, str):
         spaces = (spaces,)
     if not isinstance(spaces, (list, tuple)):
         raise GanevalTypeError(f"Argument `spaces` must be a sequence of 'z', 'w', but got {type(spaces).__name__}.")
     for s in spaces:
         check_choice("spaces", s, SPACES)
-    return _Options(spaces=tuple(spaces), num_samples=num_samples, num_keep=num_keep, seed=seed, batch_size=batch_size,
-                    split=split, solver=solver, w_layer=int(w_layer), cache_dir=cache_dir, on_nan=on_nan)
+    return _Options(
+        spaces=tuple(spaces),
+        num_samples=num_samples,
+        num_keep=num_keep,
+        seed=seed,
+        batch_size=batch_size,
+        split=split,
+        solver=solver,
+        w_layer=int(w_layer),
+        cache_dir=cache_dir,
+        on_nan=on_nan,
+    )
 
 
 @dataclass(frozen=True)
@@ -489,44 +566,75 @@ def _draw_samples(G: Any, clf: Any, opts: _Options, dev: torch.device, progress:
     group = int(getattr(clf, "group_size", 1))
     batch = -(-opts.batch_size // group) * group
     fn, noise_desc = _sample_fn(G, clf, opts.seed, dev)
-    sample_config = {"kind": "separability-samples", "version": _CACHE_VERSION, "generator": _module_hash(G),
-                     "classifier": _classifier_hash(clf), "attributes": list(clf.attribute_names),
-                     "seed": int(opts.seed), "noise": noise_desc, "device_type": dev.type,
-                     "classifier_group_size": group}
+    sample_config = {
+        "kind": "separability-samples",
+        "version": _CACHE_VERSION,
+        "generator": _module_hash(G),
+        "classifier": _classifier_hash(clf),
+        "attributes": list(clf.attribute_names),
+        "seed": int(opts.seed),
+        "noise": noise_desc,
+        "device_type": dev.type,
+        "classifier_group_size": group,
+    }
     run_dir = None
     if opts.cache_dir is not False:
         root = Path(opts.cache_dir) if opts.cache_dir is not None else _default_cache_dir()
         run_dir = root / config_hash(sample_config)[:20]
-    data = map_samples(fn, opts.num_samples, batch_size=batch, desc="separability", progress=progress,
-                       run_dir=run_dir, config=sample_config, batch_multiple=group,
-                       stop_when=(lambda g: not g["finite"].all()) if opts.on_nan == "stop" else None)
+    data = map_samples(
+        fn,
+        opts.num_samples,
+        batch_size=batch,
+        desc="separability",
+        progress=progress,
+        run_dir=run_dir,
+        config=sample_config,
+        batch_multiple=group,
+        stop_when=(lambda g: not g["finite"].all()) if opts.on_nan == "stop" else None,
+    )
     logits = data["logits"]
     latents = {"z": data["z"]}
     if "w" in opts.spaces:
-        latents["w"] = data["w"] if opts.w_layer in (-1, G.num_ws - 1) else \
-            _recompute_w(G, data["z"], opts.w_layer, opts.seed, batch, dev)
+        latents["w"] = (
+            data["w"]
+            if opts.w_layer in (-1, G.num_ws - 1)
+            else _recompute_w(G, data["z"], opts.w_layer, opts.seed, batch, dev)
+        )
     finite = data["finite"]
     bad = np.flatnonzero(~finite)
     if len(bad) and opts.on_nan == "stop":
         raise NonFiniteOutputError(
             f"The generator produced {len(bad)} non-finite image(s) or classifier outputs in the first "
             f"{len(finite)} samples (first sample indices: {bad[:10].tolist()}); pass on_nan='skip' "
-            "(--on-nan skip) to leave them out.")
+            "(--on-nan skip) to leave them out."
+        )
     if len(bad):
-        warnings.warn(f"separability: left out {len(bad)} sample(s) with non-finite images or logits "
-                      f"(first sample indices: {bad[:10].tolist()}).", stacklevel=3)
+        warnings.warn(
+            f"separability: left out {len(bad)} sample(s) with non-finite images or logits "
+            f"(first sample indices: {bad[:10].tolist()}).",
+            stacklevel=3,
+        )
         logits = logits[finite]
         latents = {k: v[finite] for k, v in latents.items()}
         if opts.num_keep > len(logits):
-            raise GanevalValueError(f"Only {len(logits)} finite samples remain, fewer than `num_keep` "
-                                    f"({opts.num_keep}).")
-    return _Samples(logits=logits, latents=latents, sample_index=np.flatnonzero(finite), bad=bad,
-                    config=sample_config, batch=batch, run_dir=run_dir,
-                    resumed=int(getattr(data, "resumed", 0)))
+            raise GanevalValueError(
+                f"Only {len(logits)} finite samples remain, fewer than `num_keep` ({opts.num_keep})."
+            )
+    return _Samples(
+        logits=logits,
+        latents=latents,
+        sample_index=np.flatnonzero(finite),
+        bad=bad,
+        config=sample_config,
+        batch=batch,
+        run_dir=run_dir,
+        resumed=int(getattr(data, "resumed", 0)),
+    )
 
 
-def _score_space(space: str, samples: _Samples, keep: np.ndarray, names: Sequence[str],
-                 opts: _Options) -> tuple[list[dict[str, Any]], dict[str, np.ndarray], dict[str, Any]]:
+def _score_space(
+    space: str, samples: _Samples, keep: np.ndarray, names: Sequence[str], opts: _Options
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray], dict[str, Any]]:
     """Fit and score every attribute in one space: (table rows, unit SVM normals, score entries of ``extra``).
 
     ``keep`` is :func:`confident_indices` of the logits, int64 ``[A, num_keep]``; the score is
@@ -543,33 +651,66 @@ def _score_space(space: str, samples: _Samples, keep: np.ndarray, names: Sequenc
     rows, normals = [], {}
     for a, attr in enumerate(names):
         idx = keep[a]
-        row, normal = _score_attribute(x[idx], labels[idx, a].astype(np.int64), samples.sample_index[idx],
-                                       split=opts.split, solver=opts.solver, moment=moment,
-                                       constant=bool(constant[a]))
+        row, normal = _score_attribute(
+            x[idx],
+            labels[idx, a].astype(np.int64),
+            samples.sample_index[idx],
+            split=opts.split,
+            solver=opts.solver,
+            moment=moment,
+            constant=bool(constant[a]),
+        )
         rows.append({"attribute": attr, "space": space, **row})
         if normal is not None:
             normals[attr] = normal
     scored = [r for r in rows if r["status"] in SCORED]
     excluded = [r["attribute"] for r in rows if r["status"] not in SCORED]
     if excluded:
-        warnings.warn(f"separability ({space}): {len(excluded)} of {len(names)} attribute(s) excluded from the "
-                      f"score (no usable SVM fit): {excluded}; see the table's status column.", stacklevel=3)
-    scores = {f"score_{space}": float(2.0 ** sum(r["entropy_bits"] for r in scored)) if scored else math.nan,
-              f"num_scored_{space}": len(scored), f"excluded_{space}": excluded}
+        warnings.warn(
+            f"separability ({space}): {len(excluded)} of {len(names)} attribute(s) excluded from the "
+            f"score (no usable SVM fit): {excluded}; see the table's status column.",
+            stacklevel=3,
+        )
+    scores = {
+        f"score_{space}": float(2.0 ** sum(r["entropy_bits"] for r in scored)) if scored else math.nan,
+        f"num_scored_{space}": len(scored),
+        f"excluded_{space}": excluded,
+    }
     return rows, normals, scores
 
 
-def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict[str, Any]],
-            normals: dict[str, dict[str, np.ndarray]], extra: dict[str, Any], dev: torch.device,
-            wall: float, names: dict[str, Any]) -> SeparabilityResult:
+def _result(
+    G: Any,
+    clf: Any,
+    opts: _Options,
+    samples: _Samples,
+    rows: list[dict[str, Any]],
+    normals: dict[str, dict[str, np.ndarray]],
+    extra: dict[str, Any],
+    dev: torch.device,
+    wall: float,
+    names: dict[str, Any],
+) -> SeparabilityResult:
     """The result: the table, the configuration that defines the number (with ``names``: the generator
     and classifier as names that load again), and provenance."""
     import pandas as pd
 
     from ..results import collect_provenance
 
-    table = pd.DataFrame(rows, columns=["attribute", "space", "entropy_bits", "svm_train_acc", "heldout_acc",
-                                        "heldout_entropy_bits", "class_balance", "kept", "status"])
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "attribute",
+            "space",
+            "entropy_bits",
+            "svm_train_acc",
+            "heldout_acc",
+            "heldout_entropy_bits",
+            "class_balance",
+            "kept",
+            "status",
+        ],
+    )
     extra["attributes"] = table.to_dict(orient="records")
     value_space = "w" if "w" in opts.spaces else opts.spaces[0]
     sklearn_version = None
@@ -577,25 +718,56 @@ def _result(G: Any, clf: Any, opts: _Options, samples: _Samples, rows: list[dict
         import sklearn
 
         sklearn_version = sklearn.__version__
-    config = {"spaces": list(opts.spaces), "num_samples": opts.num_samples, "num_keep": opts.num_keep,
-              "seed": opts.seed, "on_nan": opts.on_nan, "split": opts.split, "solver": opts.solver,
-              "w_layer": opts.w_layer, "batch_size": samples.batch, "truncation_psi": 1.0,
-              "noise": samples.config["noise"], "classifier_resolution": clf.input_resolution,
-              "attributes": list(clf.attribute_names), "score_space": value_space,
-              "svm": ("fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)" if opts.solver == "fast" else
-                      f"sklearn LinearSVC(dual={opts.solver == 'liblinear-dual'}, random_state=0)"),
-              **names}
-    metric = "ls_stylegan" if (opts.split, opts.solver) == ("stylegan", "liblinear-dual") else \
-        f"ls_{opts.split}_{opts.solver}"
+    config = {
+        "spaces": list(opts.spaces),
+        "num_samples": opts.num_samples,
+        "num_keep": opts.num_keep,
+        "seed": opts.seed,
+        "on_nan": opts.on_nan,
+        "split": opts.split,
+        "solver": opts.solver,
+        "w_layer": opts.w_layer,
+        "batch_size": samples.batch,
+        "truncation_psi": 1.0,
+        "noise": samples.config["noise"],
+        "classifier_resolution": clf.input_resolution,
+        "attributes": list(clf.attribute_names),
+        "score_space": value_space,
+        "svm": (
+            "fast Newton-CG, LinearSVC primal problem (C=1, tol=1e-4)"
+            if opts.solver == "fast"
+            else f"sklearn LinearSVC(dual={opts.solver == 'liblinear-dual'}, random_state=0)"
+        ),
+        **names,
+    }
+    metric = (
+        "ls_stylegan"
+        if (opts.split, opts.solver) == ("stylegan", "liblinear-dual")
+        else f"ls_{opts.split}_{opts.solver}"
+    )
     weights: dict[str, Any] = {"generator": samples.config["generator"], "classifier": samples.config["classifier"]}
-    prov = collect_provenance(device=dev, seed=opts.seed, weights=weights, wall_time=wall,
-                              generator_source=(getattr(G, "provenance", None) or {}).get("source"),
-                              classifier=clf.name, sklearn=sklearn_version,
-                              cache_dir=str(samples.run_dir) if samples.run_dir else None,
-                              samples_resumed=samples.resumed)
-    return SeparabilityResult(metric=metric, value=extra[f"score_{value_space}"], num_samples=len(samples.sample_index),
-                              higher_is_better=False, config=config, provenance=prov, extra=extra, table=table,
-                              normals=normals)
+    prov = collect_provenance(
+        device=dev,
+        seed=opts.seed,
+        weights=weights,
+        wall_time=wall,
+        generator_source=(getattr(G, "provenance", None) or {}).get("source"),
+        classifier=clf.name,
+        sklearn=sklearn_version,
+        cache_dir=str(samples.run_dir) if samples.run_dir else None,
+        samples_resumed=samples.resumed,
+    )
+    return SeparabilityResult(
+        metric=metric,
+        value=extra[f"score_{value_space}"],
+        num_samples=len(samples.sample_index),
+        higher_is_better=False,
+        config=config,
+        provenance=prov,
+        extra=extra,
+        table=table,
+        normals=normals,
+    )
 
 
 def _input_names(G: Any, classifier: Any, clf: Any) -> dict[str, Any]:
@@ -613,7 +785,7 @@ def _recompute_w(G: Any, z: np.ndarray, layer: int, seed: int, batch: int, devic
 
     out = []
     for start in range(0, len(z), max(batch, 1024)):
-        zz = torch.from_numpy(z[start:start + max(batch, 1024)]).to(device)
+        zz = torch.from_numpy(z[start : start + max(batch, 1024)]).to(device)
         c = None
         if G.c_dim > 0:
             idx = np.arange(start, start + len(zz))

@@ -12,8 +12,9 @@ from ..errors import CheckpointError
 __all__ = ["load_state_exact"]
 
 
-def load_state_exact(G: nn.Module, state: Mapping[str, torch.Tensor], *, source: str,
-                     rebuilt: Iterable[str] = ()) -> None:
+def load_state_exact(
+    G: nn.Module, state: Mapping[str, torch.Tensor], *, source: str, rebuilt: Iterable[str] = ()
+) -> None:
     """Load ``state`` into ``G`` after checking the key sets and every shape explicitly.
 
     ``rebuilt`` lists keys (e.g. resample filters) that the source format does not store; they
@@ -32,8 +33,11 @@ def load_state_exact(G: nn.Module, state: Mapping[str, torch.Tensor], *, source:
             f"{source}: expected exactly the {type(G).__name__} parameters, but {len(missing)} are missing "
             f"(first: {missing[:3]}) and {len(unexpected)} are unexpected (first: {unexpected[:3]})."
         )
-    bad = [f"{k} expected {list(v.shape)} found {list(full[k].shape)}"
-           for k, v in expected.items() if tuple(full[k].shape) != tuple(v.shape)]
+    bad = [
+        f"{k} expected {list(v.shape)} found {list(full[k].shape)}"
+        for k, v in expected.items()
+        if tuple(full[k].shape) != tuple(v.shape)
+    ]
     if bad:
         raise CheckpointError(f"{source}: {len(bad)} tensor(s) have mismatched shapes, first: {'; '.join(bad[:3])}.")
     G.load_state_dict({k: v.to(expected[k].dtype) for k, v in full.items()}, strict=True)

@@ -61,8 +61,14 @@ class ZOnlyGenerator(nn.Module):
         """Always raises :class:`UnsupportedGeneratorError` (no synthesis network)."""
         raise self._no_w("synthesis")
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, noise_mode: str = "const") -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "const",
+    ) -> torch.Tensor:
         """z ``[N, z_dim]`` -> images ``[N, C, R, R]``; truncation is not defined without W."""
         check_tensor_shape("z", z, [None, self.z_dim])
         check_finite("z", z)
@@ -71,8 +77,9 @@ class ZOnlyGenerator(nn.Module):
         if truncation_psi != 1:
             raise self._no_w("truncation_psi")
         img = self.module(z)
-        check_tensor_shape("output of module", img, [z.shape[0], self.img_channels, self.img_resolution,
-                                                     self.img_resolution])
+        check_tensor_shape(
+            "output of module", img, [z.shape[0], self.img_channels, self.img_resolution, self.img_resolution]
+        )
         return img
 
     def extra_repr(self) -> str:

@@ -32,7 +32,18 @@ from torch import nn
 from .._validate import check_choice, check_finite, check_tensor_shape
 from ..errors import GanevalValueError
 
-__all__ = ["GeneratorProtocol", "StyleGenerator", "truncate_ws", "check_truncation", "check_noise", "check_mapping_call", "check_synthesis_call", "NoiseMode", "NOISE_MODES", "check_resolution"]
+__all__ = [
+    "GeneratorProtocol",
+    "StyleGenerator",
+    "truncate_ws",
+    "check_truncation",
+    "check_noise",
+    "check_mapping_call",
+    "check_synthesis_call",
+    "NoiseMode",
+    "NOISE_MODES",
+    "check_resolution",
+]
 
 NoiseMode = Literal["const", "random", "none"]
 NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
@@ -60,8 +71,9 @@ class GeneratorProtocol(Protocol):
     def synthesis(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor: ...
 
 
-def truncate_ws(ws: torch.Tensor, w_avg: torch.Tensor, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
+def truncate_ws(
+    ws: torch.Tensor, w_avg: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None
+) -> torch.Tensor:
     """Pull ws ``[N, L, w_dim]`` toward ``w_avg`` ``[w_dim]``: ``w_avg + psi * (w - w_avg)``.
 
     Applies to layers ``< truncation_cutoff`` (all layers when ``None``); psi = 1 is a no-op,
@@ -77,12 +89,17 @@ def truncate_ws(ws: torch.Tensor, w_avg: torch.Tensor, truncation_psi: float = 1
 
 def check_truncation(truncation_psi: Any, truncation_cutoff: Any, num_ws: int) -> None:
     """Validate ``truncation_psi`` (finite number) and ``truncation_cutoff`` (None or 0..num_ws)."""
-    if isinstance(truncation_psi, bool) or not isinstance(truncation_psi, (int, float)) or not math.isfinite(
-            truncation_psi):
+    if (
+        isinstance(truncation_psi, bool)
+        or not isinstance(truncation_psi, (int, float))
+        or not math.isfinite(truncation_psi)
+    ):
         raise GanevalValueError(f"Argument `truncation_psi` must be a finite float, but got {truncation_psi!r}.")
     if truncation_cutoff is not None and (
-            isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, int)
-            or not 0 <= truncation_cutoff <= num_ws):
+        isinstance(truncation_cutoff, bool)
+        or not isinstance(truncation_cutoff, int)
+        or not 0 <= truncation_cutoff <= num_ws
+    ):
         raise GanevalValueError(
             f"Argument `truncation_cutoff` must be None or an integer from 0 to {num_ws}, "
             f"but got {truncation_cutoff!r}."
@@ -112,8 +129,9 @@ def check_noise(noise: Any, resolutions: Sequence[int], batch: int) -> list[torc
     return list(noise)
 
 
-def check_mapping_call(z: Any, c: Any, z_dim: int, c_dim: int, num_ws: int, truncation_psi: Any,
-                       truncation_cutoff: Any) -> torch.Tensor | None:
+def check_mapping_call(
+    z: Any, c: Any, z_dim: int, c_dim: int, num_ws: int, truncation_psi: Any, truncation_cutoff: Any
+) -> torch.Tensor | None:
     """Validate the arguments of a mapping call; returns ``c`` (``None`` when unconditional).
 
     z must be finite ``[N, z_dim]``; c is required, finite ``[N, c_dim]`` iff ``c_dim > 0``.
@@ -124,17 +142,21 @@ def check_mapping_call(z: Any, c: Any, z_dim: int, c_dim: int, num_ws: int, trun
     if c_dim > 0:
         if c is None:
             raise GanevalValueError(
-                f"Argument `c` must be a tensor of shape [N, {c_dim}] for this conditional generator, but got None.")
+                f"Argument `c` must be a tensor of shape [N, {c_dim}] for this conditional generator, but got None."
+            )
         check_tensor_shape("c", c, [z.shape[0], c_dim])
         check_finite("c", c)
         return c
     if c is not None and c.numel() > 0:
-        raise GanevalValueError(f"Argument `c` must be None for an unconditional generator, but got shape {list(c.shape)}.")
+        raise GanevalValueError(
+            f"Argument `c` must be None for an unconditional generator, but got shape {list(c.shape)}."
+        )
     return None
 
 
-def check_synthesis_call(ws: Any, num_ws: int, w_dim: int, noise_mode: Any, noise: Any,
-                         noise_resolutions: Sequence[int]) -> list[torch.Tensor | None]:
+def check_synthesis_call(
+    ws: Any, num_ws: int, w_dim: int, noise_mode: Any, noise: Any, noise_resolutions: Sequence[int]
+) -> list[torch.Tensor | None]:
     """Validate the arguments of a synthesis call; returns the per-layer noise list (``None`` entries
     follow ``noise_mode``). ws must be finite ``[N, num_ws, w_dim]``."""
     check_tensor_shape("ws", ws, [None, num_ws, w_dim])
@@ -178,8 +200,17 @@ class StyleGenerator(nn.Module):
     #: Where the weights came from (source, format, sha256, ...): set by the loaders, absent on a model built here.
     provenance: dict[str, Any]
 
-    def _set_dims(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, img_resolution: int,
-                  img_channels: int, init_kwargs: dict[str, Any]) -> None:
+    def _set_dims(
+        self,
+        *,
+        z_dim: int,
+        c_dim: int,
+        w_dim: int,
+        num_ws: int,
+        img_resolution: int,
+        img_channels: int,
+        init_kwargs: dict[str, Any],
+    ) -> None:
         self.z_dim, self.c_dim, self.w_dim = int(z_dim), int(c_dim), int(w_dim)
         self.num_ws, self.img_resolution, self.img_channels = int(num_ws), int(img_resolution), int(img_channels)
         self.init_kwargs = dict(init_kwargs)
@@ -193,13 +224,22 @@ class StyleGenerator(nn.Module):
     def log2_resolution(self) -> int:
         return int(math.log2(self.img_resolution))
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, noise_mode: str = "const", **synthesis_kwargs: Any) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "const",
+        **synthesis_kwargs: Any,
+    ) -> torch.Tensor:
         """z ``[N, z_dim]`` -> images ``[N, C, H, W]`` float32 in nominal [-1, 1]."""
         check_choice("noise_mode", noise_mode, NOISE_MODES)
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
 
     def extra_repr(self) -> str:
-        return (f"arch={self.arch_name}, z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, "
-                f"num_ws={self.num_ws}, resolution={self.img_resolution}, channels={self.img_channels}")
+        return (
+            f"arch={self.arch_name}, z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, "
+            f"num_ws={self.num_ws}, resolution={self.img_resolution}, channels={self.img_channels}"
+        )

@@ -31,8 +31,16 @@ from .. import _seeding
 from .._validate import check_choice, check_finite, check_positive_int
 from ..errors import GanevalTypeError, GanevalValueError, UnsupportedGeneratorError
 
-__all__ = ["GROUPS", "NOISE_STREAM", "layer_groups", "ws_resolutions", "resolve_layers", "mix_styles", "crossover",
-           "make_noise"]
+__all__ = [
+    "GROUPS",
+    "NOISE_STREAM",
+    "layer_groups",
+    "ws_resolutions",
+    "resolve_layers",
+    "mix_styles",
+    "crossover",
+    "make_noise",
+]
 
 GROUPS: tuple[str, ...] = ("coarse", "middle", "fine")
 NOISE_STREAM = "noise"
@@ -153,7 +161,8 @@ def mix_styles(ws_sources: Sequence[torch.Tensor], layer_source: Sequence[int]) 
         check_finite(f"ws_sources[{s}]", ws)
     num_layers = first.shape[1]
     if len(layer_source) != num_layers or not all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(ws_sources) for i in layer_source):
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(ws_sources) for i in layer_source
+    ):
         raise GanevalValueError(
             f"Argument `layer_source` must hold {num_layers} source indices from 0 to {len(ws_sources) - 1}, "
             f"but got {list(layer_source)}."
@@ -163,7 +172,7 @@ def mix_styles(ws_sources: Sequence[torch.Tensor], layer_source: Sequence[int]) 
         raise GanevalValueError(
             f"Argument `ws_sources` must share one batch size (or 1), but got {[ws.shape[0] for ws in ws_sources]}."
         )
-    parts = [ws_sources[src][:, k: k + 1].expand(batch, -1, -1) for k, src in enumerate(layer_source)]
+    parts = [ws_sources[src][:, k : k + 1].expand(batch, -1, -1) for k, src in enumerate(layer_source)]
     return torch.cat(parts, dim=1)
 
 
@@ -205,9 +214,15 @@ def _const_maps(G: Any, resolutions: Sequence[int]) -> list[torch.Tensor]:
     return maps
 
 
-def make_noise(G: Any, batch: int, mode: NoiseKind = "const", seed: int = 0, layers: LayerSpec | None = None,
-               device: torch.device | str | None = None, indices: Sequence[int] | np.ndarray | None = None
-               ) -> list[torch.Tensor | None]:
+def make_noise(
+    G: Any,
+    batch: int,
+    mode: NoiseKind = "const",
+    seed: int = 0,
+    layers: LayerSpec | None = None,
+    device: torch.device | str | None = None,
+    indices: Sequence[int] | np.ndarray | None = None,
+) -> list[torch.Tensor | None]:
     """Per-layer noise maps for ``G.synthesis(ws, noise_mode=..., noise=maps)``.
 
     Args:
@@ -249,8 +264,10 @@ def make_noise(G: Any, batch: int, mode: NoiseKind = "const", seed: int = 0, lay
             out[k] = torch.zeros(1, 1, r, r, device=device).expand(batch, -1, -1, -1)
         else:
             stream = f"{NOISE_STREAM}/{k}"
-            out[k] = torch.stack([
-                torch.randn(1, r, r, generator=_seeding.torch_generator(seed, stream, i, device), device=device)
-                for i in rows
-            ])
+            out[k] = torch.stack(
+                [
+                    torch.randn(1, r, r, generator=_seeding.torch_generator(seed, stream, i, device), device=device)
+                    for i in rows
+                ]
+            )
     return out

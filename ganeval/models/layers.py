@@ -52,8 +52,16 @@ class EqualLinear(nn.Module):
     effective initial bias is ``bias_init``.
     """
 
-    def __init__(self, in_features: int, out_features: int, *, gain: float = 1.0, lr_mul: float = 1.0,
-                 bias: bool = True, bias_init: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        gain: float = 1.0,
+        lr_mul: float = 1.0,
+        bias: bool = True,
+        bias_init: float = 0.0,
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
@@ -83,8 +91,17 @@ class EqualConv2d(nn.Module):
     The bias is optional because the v1 synthesis layer adds its bias after the noise.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, gain: float = SQRT2,
-                 bias: bool = False, up: bool = False, fused: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        *,
+        gain: float = SQRT2,
+        bias: bool = False,
+        up: bool = False,
+        fused: bool = False,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.kernel_size = int(in_channels), int(out_channels), int(kernel_size)
         self.up, self.fused = bool(up), bool(up and fused)
@@ -104,8 +121,7 @@ class EqualConv2d(nn.Module):
         return F.conv2d(x, w, self.bias, padding=self.kernel_size // 2)
 
     def extra_repr(self) -> str:
-        return (f"in={self.in_channels}, out={self.out_channels}, k={self.kernel_size}, up={self.up}, "
-                f"fused={self.fused}")
+        return f"in={self.in_channels}, out={self.out_channels}, k={self.kernel_size}, up={self.up}, fused={self.fused}"
 
 
 class Blur(nn.Module):
@@ -156,7 +172,7 @@ class AdaIN(nn.Module):
     def style(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``w`` ``[N, w_dim]`` -> ``(ys, yb)``, each ``[N, C]`` (``ys`` without the +1)."""
         s = self.affine(w)
-        return s[:, : self.channels], s[:, self.channels:]
+        return s[:, : self.channels], s[:, self.channels :]
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         ys, yb = self.style(w)

@@ -37,8 +37,16 @@ from ..weights import sha256_file
 from ._state import load_state_exact
 from .base import StyleGenerator
 
-__all__ = ["ARCHITECTURES", "FORMAT", "FORMAT_VERSION", "architecture_class", "save_generator", "load_native", "read_config",
-           "native_paths"]
+__all__ = [
+    "ARCHITECTURES",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "architecture_class",
+    "save_generator",
+    "load_native",
+    "read_config",
+    "native_paths",
+]
 
 FORMAT = "ganeval-native"
 FORMAT_VERSION = 1
@@ -80,8 +88,9 @@ def native_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
 
 
-def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
-                   provenance: dict[str, Any] | None = None) -> Path:
+def save_generator(
+    G: torch.nn.Module, path: str | os.PathLike[str], *, provenance: dict[str, Any] | None = None
+) -> Path:
     """Save a ganeval generator in the native format; returns the weights path.
 
     Args:
@@ -126,7 +135,9 @@ def save_generator(G: torch.nn.Module, path: str | os.PathLike[str], *,
     try:
         text = json.dumps(config, indent=2, sort_keys=True)
     except TypeError as exc:
-        raise GanevalTypeError(f"Argument `G` must have JSON-serialisable init_kwargs and provenance, but: {exc}") from None
+        raise GanevalTypeError(
+            f"Argument `G` must have JSON-serialisable init_kwargs and provenance, but: {exc}"
+        ) from None
     atomic_write(config_path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
     return weights_path
 
@@ -138,14 +149,15 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"Argument `path` must name a native checkpoint, but {config_path} does not exist.")
     try:
         if config_path.stat().st_size > _MAX_CONFIG_BYTES:
-            raise CheckpointError(f"Native config {config_path} is larger than {_MAX_CONFIG_BYTES >> 20} MiB; "
-                                  "it is not a ganeval config.")
+            raise CheckpointError(
+                f"Native config {config_path} is larger than {_MAX_CONFIG_BYTES >> 20} MiB; it is not a ganeval config."
+            )
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise CheckpointError(f"Native config {config_path} is not readable JSON: {reason}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise CheckpointError(f"File {config_path} must have \"format\": \"{FORMAT}\", but it does not.")
+        raise CheckpointError(f'File {config_path} must have "format": "{FORMAT}", but it does not.')
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"File {config_path} must have format_version {FORMAT_VERSION}, but got {config.get('format_version')!r}."
@@ -190,13 +202,20 @@ def _check_value(key: str, kind: str, allows_none: bool, allows_str: bool, v: An
     elif kind == "str":
         bad = None if isinstance(v, str) and len(v) <= 64 else "a short string"
     elif kind == "sequence":
-        ok = isinstance(v, list) and len(v) <= _MAX_COUNT and all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and 0 <= x <= _MAX_DIM
-            for x in v)
+        ok = (
+            isinstance(v, list)
+            and len(v) <= _MAX_COUNT
+            and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and 0 <= x <= _MAX_DIM
+                for x in v
+            )
+        )
         bad = None if ok else f"a list of at most {_MAX_COUNT} numbers in [0, {_MAX_DIM}]"
     if bad is not None:
-        raise CheckpointError(f"Native config {where}: `init_kwargs.{key}` must be {bad}"
-                              f"{' or null' if allows_none else ''}, but got {short_repr(v)}.")
+        raise CheckpointError(
+            f"Native config {where}: `init_kwargs.{key}` must be {bad}"
+            f"{' or null' if allows_none else ''}, but got {short_repr(v)}."
+        )
 
 
 def _check_init_kwargs(cls: type, kwargs: dict[str, Any], where: Path) -> None:
@@ -205,8 +224,10 @@ def _check_init_kwargs(cls: type, kwargs: dict[str, Any], where: Path) -> None:
     for key, v in kwargs.items():
         p = params.get(key)
         if p is None or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or key == "self":
-            raise CheckpointError(f"Native config {where}: `init_kwargs` has the unknown key {short_repr(key)}; "
-                                  f"{cls.__name__} accepts {sorted(k for k in params if k != 'self')}.")
+            raise CheckpointError(
+                f"Native config {where}: `init_kwargs` has the unknown key {short_repr(key)}; "
+                f"{cls.__name__} accepts {sorted(k for k in params if k != 'self')}."
+            )
         text = p.annotation if isinstance(p.annotation, str) else ""
         _check_value(key, _kind(p.annotation, p.default), "None" in text, "str" in text.split(" | ")[1:], v, where)
 
@@ -218,8 +239,9 @@ def _construct(cls: type, kwargs: dict[str, Any], where: Path, *, meta: bool) ->
                 return cls(**kwargs)
         return cls(**kwargs)
     except (TypeError, ValueError, ArithmeticError, IndexError, KeyError, GanevalError) as exc:
-        raise CheckpointError(f"Native config {where} has init_kwargs that {cls.__name__} does not "
-                              f"accept: {exc}") from None
+        raise CheckpointError(
+            f"Native config {where} has init_kwargs that {cls.__name__} does not accept: {exc}"
+        ) from None
 
 
 def _check_size(expected: dict[str, torch.Tensor], path: Path) -> None:
@@ -228,17 +250,23 @@ def _check_size(expected: dict[str, torch.Tensor], path: Path) -> None:
     need = sum(t.numel() * t.element_size() for t in expected.values())
     have = path.stat().st_size
     if need > have:
-        raise CheckpointError(f"Native config for {path.name} describes a generator of {need:,} bytes of weights, but "
-                              f"the weights file holds {have:,} bytes; the config does not belong to these weights.")
+        raise CheckpointError(
+            f"Native config for {path.name} describes a generator of {need:,} bytes of weights, but "
+            f"the weights file holds {have:,} bytes; the config does not belong to these weights."
+        )
 
 
 def _w_avg_field(value: Any, ref: torch.Tensor, where: Path) -> torch.Tensor:
     """The config's ``w_avg`` list as a tensor like ``ref``; CheckpointError when it is not one."""
-    ok = isinstance(value, list) and len(value) == ref.numel() and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    ok = (
+        isinstance(value, list)
+        and len(value) == ref.numel()
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    )
     if not ok:
-        raise CheckpointError(f"Field `w_avg` of {where.name} must be a list of {ref.numel()} numbers, but got "
-                              f"{short_repr(value)}.")
+        raise CheckpointError(
+            f"Field `w_avg` of {where.name} must be a list of {ref.numel()} numbers, but got {short_repr(value)}."
+        )
     return torch.tensor(value, dtype=ref.dtype).reshape(ref.shape)
 
 
@@ -271,11 +299,15 @@ def load_native(path: str | os.PathLike[str], device: str | torch.device | None 
             f"the file is corrupted or was replaced."
         )
     if not isinstance(config["arch_name"], str):
-        raise CheckpointError(f"Field `arch_name` of {config_path} must be a string, but got {short_repr(config['arch_name'])}.")
+        raise CheckpointError(
+            f"Field `arch_name` of {config_path} must be a string, but got {short_repr(config['arch_name'])}."
+        )
     cls = architecture_class(config["arch_name"])
     kwargs = config.get("init_kwargs")
     if not isinstance(kwargs, dict):
-        raise CheckpointError(f"Native config {config_path} must hold an `init_kwargs` object, but got {short_repr(kwargs)}.")
+        raise CheckpointError(
+            f"Native config {config_path} must hold an `init_kwargs` object, but got {short_repr(kwargs)}."
+        )
     _check_init_kwargs(cls, kwargs, config_path)
     # build on the meta device first (no memory): shapes are compared with the file's header
     # before anything is allocated, so a config claiming z_dim=10**7 costs nothing
@@ -295,6 +327,8 @@ def load_native(path: str | os.PathLike[str], device: str | torch.device | None 
     G.to(dev)
     saved = config.get("provenance") or {}
     if not isinstance(saved, dict):
-        raise CheckpointError(f"Field `provenance` of {config_path.name} must be an object, but got {short_repr(saved)}.")
+        raise CheckpointError(
+            f"Field `provenance` of {config_path.name} must be an object, but got {short_repr(saved)}."
+        )
     G.provenance = {"source": str(weights_path), "format": "native", "sha256": sha, "saved": dict(saved)}
     return G

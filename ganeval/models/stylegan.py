@@ -62,8 +62,17 @@ class MappingNetwork(nn.Module):
 
     w_avg: torch.Tensor
 
-    def __init__(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int = 8,
-                 hidden: int | None = None, lr_mul: float = 0.01) -> None:
+    def __init__(
+        self,
+        *,
+        z_dim: int,
+        c_dim: int,
+        w_dim: int,
+        num_ws: int,
+        num_layers: int = 8,
+        hidden: int | None = None,
+        lr_mul: float = 0.01,
+    ) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim, self.num_ws, self.num_layers = z_dim, c_dim, w_dim, num_ws, num_layers
         hidden = w_dim if hidden is None else hidden
@@ -76,8 +85,13 @@ class MappingNetwork(nn.Module):
             setattr(self, f"fc{i}", EqualLinear(dims[i], dims[i + 1], gain=SQRT2, lr_mul=lr_mul))
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         """Map z to ws ``[N, num_ws, w_dim]``; truncation applies to layers ``< truncation_cutoff``."""
         c = check_mapping_call(z, c, self.z_dim, self.c_dim, self.num_ws, truncation_psi, truncation_cutoff)
         x = z.to(torch.float32)
@@ -104,8 +118,9 @@ class SynthesisLayer(nn.Module):
 
     noise_const: torch.Tensor
 
-    def __init__(self, *, in_channels: int, channels: int, w_dim: int, resolution: int, conv: bool,
-                 up: bool, fused: bool) -> None:
+    def __init__(
+        self, *, in_channels: int, channels: int, w_dim: int, resolution: int, conv: bool, up: bool, fused: bool
+    ) -> None:
         super().__init__()
         self.resolution = int(resolution)
         self.conv = EqualConv2d(in_channels, channels, 3, up=up, fused=fused) if conv else None
@@ -136,8 +151,9 @@ class SynthesisNetwork(nn.Module):
     or ``None`` for layers that follow ``noise_mode``.
     """
 
-    def __init__(self, *, w_dim: int, img_resolution: int, img_channels: int, channels: Sequence[int],
-                 fused_scale: bool | str) -> None:
+    def __init__(
+        self, *, w_dim: int, img_resolution: int, img_channels: int, channels: Sequence[int], fused_scale: bool | str
+    ) -> None:
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         log2 = int(math.log2(img_resolution))
@@ -149,8 +165,11 @@ class SynthesisNetwork(nn.Module):
             up = k >= 2 and k % 2 == 0
             fused = res >= 128 if fused_scale == "auto" else bool(fused_scale)
             c_in, c_out = channels[max(k - 1, 0) // 2], channels[k // 2]
-            layers.append(SynthesisLayer(in_channels=c_in, channels=c_out, w_dim=w_dim, resolution=res,
-                                         conv=k > 0, up=up, fused=fused))
+            layers.append(
+                SynthesisLayer(
+                    in_channels=c_in, channels=c_out, w_dim=w_dim, resolution=res, conv=k > 0, up=up, fused=fused
+                )
+            )
         self.layers = nn.ModuleList(layers)
         self.torgb = EqualConv2d(channels[-1], img_channels, 1, gain=1.0, bias=True)
 
@@ -163,8 +182,9 @@ class SynthesisNetwork(nn.Module):
     def _layers(self) -> list[SynthesisLayer]:
         return cast("list[SynthesisLayer]", list(self.layers))  # nn.ModuleList is not generic
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const",
-                noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+    def forward(
+        self, ws: torch.Tensor, noise_mode: str = "const", noise: Sequence[torch.Tensor | None] | None = None
+    ) -> torch.Tensor:
         noise = check_synthesis_call(ws, self.num_ws, self.w_dim, noise_mode, noise, self.noise_resolutions)
         n = ws.shape[0]
         ws = ws.to(torch.float32)
@@ -213,10 +233,21 @@ class StyleGAN(StyleGenerator):
 
     arch_name = "stylegan"
 
-    def __init__(self, z_dim: int = 512, w_dim: int = 512, c_dim: int = 0, img_resolution: int = 1024,
-                 img_channels: int = 3, mapping_layers: int = 8, mapping_fmaps: int | None = None,
-                 mapping_lr_mul: float = 0.01, fmap_base: int = 8192, fmap_decay: float = 1.0,
-                 fmap_max: int = 512, fused_scale: bool | str = "auto") -> None:
+    def __init__(
+        self,
+        z_dim: int = 512,
+        w_dim: int = 512,
+        c_dim: int = 0,
+        img_resolution: int = 1024,
+        img_channels: int = 3,
+        mapping_layers: int = 8,
+        mapping_fmaps: int | None = None,
+        mapping_lr_mul: float = 0.01,
+        fmap_base: int = 8192,
+        fmap_decay: float = 1.0,
+        fmap_max: int = 512,
+        fused_scale: bool | str = "auto",
+    ) -> None:
         super().__init__()
         check_resolution(img_resolution)
         check_positive_int("z_dim", z_dim)
@@ -231,17 +262,45 @@ class StyleGAN(StyleGenerator):
         if fused_scale not in ("auto", True, False):
             raise GanevalTypeError(f"Argument `fused_scale` must be 'auto', True or False, but got {fused_scale!r}.")
         num_ws = 2 * int(math.log2(img_resolution)) - 2
-        self._set_dims(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=num_ws, img_resolution=img_resolution,
-                       img_channels=img_channels, init_kwargs=dict(
-                           z_dim=z_dim, w_dim=w_dim, c_dim=c_dim, img_resolution=img_resolution,
-                           img_channels=img_channels, mapping_layers=mapping_layers, mapping_fmaps=mapping_fmaps,
-                           mapping_lr_mul=float(mapping_lr_mul), fmap_base=fmap_base, fmap_decay=float(fmap_decay),
-                           fmap_max=fmap_max, fused_scale=fused_scale))
+        self._set_dims(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            num_ws=num_ws,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            init_kwargs=dict(
+                z_dim=z_dim,
+                w_dim=w_dim,
+                c_dim=c_dim,
+                img_resolution=img_resolution,
+                img_channels=img_channels,
+                mapping_layers=mapping_layers,
+                mapping_fmaps=mapping_fmaps,
+                mapping_lr_mul=float(mapping_lr_mul),
+                fmap_base=fmap_base,
+                fmap_decay=float(fmap_decay),
+                fmap_max=fmap_max,
+                fused_scale=fused_scale,
+            ),
+        )
         self.channels = _channels(img_resolution, fmap_base, fmap_decay, fmap_max)
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=num_ws,
-                                      num_layers=mapping_layers, hidden=mapping_fmaps, lr_mul=mapping_lr_mul)
-        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-                                          channels=self.channels, fused_scale=fused_scale)
+        self.mapping = MappingNetwork(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            num_ws=num_ws,
+            num_layers=mapping_layers,
+            hidden=mapping_fmaps,
+            lr_mul=mapping_lr_mul,
+        )
+        self.synthesis = SynthesisNetwork(
+            w_dim=w_dim,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            channels=self.channels,
+            fused_scale=fused_scale,
+        )
 
     @property
     def w_avg(self) -> torch.Tensor:

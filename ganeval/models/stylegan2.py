@@ -61,8 +61,9 @@ def _setup_filter(taps: Sequence[float]) -> torch.Tensor:
     return f / f.sum()
 
 
-def _upfirdn2d(x: torch.Tensor, f: torch.Tensor, *, up: int = 1, pad: tuple[int, int, int, int] = (0, 0, 0, 0),
-               gain: float = 1.0) -> torch.Tensor:
+def _upfirdn2d(
+    x: torch.Tensor, f: torch.Tensor, *, up: int = 1, pad: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0
+) -> torch.Tensor:
     """Zero-insertion upsampling by ``up``, zero padding ``(x0, x1, y0, y1)``, then a depthwise FIR
     filter ``f`` ``[k, k]`` scaled by ``gain`` (``gain = up**2`` keeps the mean after upsampling)."""
     n, c, h, w = x.shape
@@ -75,8 +76,9 @@ def _upfirdn2d(x: torch.Tensor, f: torch.Tensor, *, up: int = 1, pad: tuple[int,
     return F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c)
 
 
-def _bias_act(x: torch.Tensor, b: torch.Tensor, *, lrelu: bool, gain: float = 1.0,
-              clamp: float | None = None) -> torch.Tensor:
+def _bias_act(
+    x: torch.Tensor, b: torch.Tensor, *, lrelu: bool, gain: float = 1.0, clamp: float | None = None
+) -> torch.Tensor:
     """``x + b`` (b along dim 1), then leaky ReLU 0.2 (if ``lrelu``), times ``gain``, clamped to ±clamp."""
     x = x + b.reshape([-1 if i == 1 else 1 for i in range(x.ndim)])
     if lrelu:
@@ -88,8 +90,15 @@ def _bias_act(x: torch.Tensor, b: torch.Tensor, *, lrelu: bool, gain: float = 1.
     return x
 
 
-def _modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool,
-                      up: bool = False, resample_filter: torch.Tensor | None = None) -> torch.Tensor:
+def _modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    *,
+    demodulate: bool,
+    up: bool = False,
+    resample_filter: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Per-sample modulated convolution as one grouped convolution.
 
     x ``[N, I, H, W]``, weight ``[O, I, k, k]``, styles ``[N, I]`` -> ``[N, O, H', W']`` with
@@ -122,8 +131,15 @@ class FullyConnectedLayer(nn.Module):
     leaky ReLU 0.2 with gain sqrt(2).
     """
 
-    def __init__(self, in_features: int, out_features: int, *, lrelu: bool = False, lr_multiplier: float = 1.0,
-                 bias_init: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        lrelu: bool = False,
+        lr_multiplier: float = 1.0,
+        bias_init: float = 0.0,
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features, self.lrelu = int(in_features), int(out_features), bool(lrelu)
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
@@ -154,9 +170,18 @@ class MappingNetwork(nn.Module):
 
     w_avg: torch.Tensor
 
-    def __init__(self, *, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int = 8,
-                 embed_features: int | None = None, layer_features: int | None = None,
-                 lr_multiplier: float = 0.01) -> None:
+    def __init__(
+        self,
+        *,
+        z_dim: int,
+        c_dim: int,
+        w_dim: int,
+        num_ws: int,
+        num_layers: int = 8,
+        embed_features: int | None = None,
+        layer_features: int | None = None,
+        lr_multiplier: float = 0.01,
+    ) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim, self.num_ws, self.num_layers = z_dim, c_dim, w_dim, num_ws, num_layers
         embed_features = (w_dim if embed_features is None else embed_features) if c_dim > 0 else 0
@@ -168,8 +193,13 @@ class MappingNetwork(nn.Module):
             setattr(self, f"fc{i}", FullyConnectedLayer(dims[i], dims[i + 1], lrelu=True, lr_multiplier=lr_multiplier))
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         """Map z to ws; truncation pulls layers ``< truncation_cutoff`` (all if None) toward ``w_avg``."""
         c = check_mapping_call(z, c, self.z_dim, self.c_dim, self.num_ws, truncation_psi, truncation_cutoff)
         x = _pixel_norm(z.to(torch.float32))
@@ -197,8 +227,17 @@ class SynthesisLayer(nn.Module):
     noise_const: torch.Tensor
     resample_filter: torch.Tensor
 
-    def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, up: bool,
-                 resample_filter: torch.Tensor, conv_clamp: float | None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        w_dim: int,
+        resolution: int,
+        up: bool,
+        resample_filter: torch.Tensor,
+        conv_clamp: float | None,
+    ) -> None:
         super().__init__()
         self.resolution, self.up, self.conv_clamp = int(resolution), bool(up), conv_clamp
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1.0)
@@ -210,8 +249,9 @@ class SynthesisLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         """``noise``: the unit-scale noise map (``[N or 1, 1, R, R]`` or ``[R, R]``) or None for no noise."""
-        x = _modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, up=self.up,
-                              resample_filter=self.resample_filter)
+        x = _modulated_conv2d(
+            x, self.weight, self.affine(w), demodulate=True, up=self.up, resample_filter=self.resample_filter
+        )
         if noise is not None:
             x = x + noise * self.noise_strength
         return _bias_act(x, self.bias, lrelu=True, gain=SQRT2, clamp=self.conv_clamp)
@@ -239,18 +279,41 @@ class SynthesisBlock(nn.Module):
 
     resample_filter: torch.Tensor
 
-    def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, img_channels: int,
-                 resample_filter: torch.Tensor, conv_clamp: float | None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        w_dim: int,
+        resolution: int,
+        img_channels: int,
+        resample_filter: torch.Tensor,
+        conv_clamp: float | None,
+    ) -> None:
         super().__init__()
         self.in_channels, self.resolution = in_channels, resolution
         self.register_buffer("resample_filter", resample_filter.clone())
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim=w_dim, resolution=resolution, up=True,
-                                        resample_filter=resample_filter, conv_clamp=conv_clamp)
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim=w_dim, resolution=resolution, up=False,
-                                    resample_filter=resample_filter, conv_clamp=conv_clamp)
+            self.conv0 = SynthesisLayer(
+                in_channels,
+                out_channels,
+                w_dim=w_dim,
+                resolution=resolution,
+                up=True,
+                resample_filter=resample_filter,
+                conv_clamp=conv_clamp,
+            )
+        self.conv1 = SynthesisLayer(
+            out_channels,
+            out_channels,
+            w_dim=w_dim,
+            resolution=resolution,
+            up=False,
+            resample_filter=resample_filter,
+            conv_clamp=conv_clamp,
+        )
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim=w_dim, conv_clamp=conv_clamp)
         self.num_conv = 1 if in_channels == 0 else 2
 
@@ -258,8 +321,9 @@ class SynthesisBlock(nn.Module):
     def layers(self) -> list[SynthesisLayer]:
         return [self.conv1] if self.in_channels == 0 else [self.conv0, self.conv1]
 
-    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor,
-                noise: Sequence[torch.Tensor | None]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, noise: Sequence[torch.Tensor | None]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """ws ``[N, num_conv + 1, w_dim]``; ``noise``: one (scaled-later) map or None per conv."""
         if self.in_channels == 0:
             x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
@@ -275,7 +339,7 @@ class SynthesisBlock(nn.Module):
 def stylegan2_channels(img_resolution: int, channel_base: int = 32768, channel_max: int = 512) -> list[int]:
     """Channels of blocks 4, 8, ..., img_resolution: ``min(channel_base // R, channel_max)``."""
     log2 = int(math.log2(img_resolution))
-    return [min(channel_base // 2 ** r, channel_max) for r in range(2, log2 + 1)]
+    return [min(channel_base // 2**r, channel_max) for r in range(2, log2 + 1)]
 
 
 class SynthesisNetwork(nn.Module):
@@ -289,15 +353,30 @@ class SynthesisNetwork(nn.Module):
     follow ``noise_mode``; layer order and sizes are :attr:`noise_resolutions`.
     """
 
-    def __init__(self, *, w_dim: int, img_resolution: int, img_channels: int, channels: Sequence[int],
-                 resample_filter: Sequence[float], conv_clamp: float | None) -> None:
+    def __init__(
+        self,
+        *,
+        w_dim: int,
+        img_resolution: int,
+        img_channels: int,
+        channels: Sequence[int],
+        resample_filter: Sequence[float],
+        conv_clamp: float | None,
+    ) -> None:
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         f = _setup_filter(resample_filter)
-        self.block_resolutions = [2 ** r for r in range(2, int(math.log2(img_resolution)) + 1)]
+        self.block_resolutions = [2**r for r in range(2, int(math.log2(img_resolution)) + 1)]
         for idx, res in enumerate(self.block_resolutions):
-            block = SynthesisBlock(channels[idx - 1] if idx > 0 else 0, channels[idx], w_dim=w_dim, resolution=res,
-                                   img_channels=img_channels, resample_filter=f, conv_clamp=conv_clamp)
+            block = SynthesisBlock(
+                channels[idx - 1] if idx > 0 else 0,
+                channels[idx],
+                w_dim=w_dim,
+                resolution=res,
+                img_channels=img_channels,
+                resample_filter=f,
+                conv_clamp=conv_clamp,
+            )
             setattr(self, f"b{res}", block)
         self.num_ws = 2 * len(self.block_resolutions)  # one per conv, plus the last toRGB
 
@@ -315,8 +394,9 @@ class SynthesisNetwork(nn.Module):
         """Spatial size (px) of each conv layer's noise map, in layer order (num_ws - 1 entries)."""
         return [layer.resolution for layer in self.noise_layers]
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const",
-                noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+    def forward(
+        self, ws: torch.Tensor, noise_mode: str = "const", noise: Sequence[torch.Tensor | None] | None = None
+    ) -> torch.Tensor:
         maps = check_synthesis_call(ws, self.num_ws, self.w_dim, noise_mode, noise, self.noise_resolutions)
         n = ws.shape[0]
         for k, layer in enumerate(self.noise_layers):
@@ -330,7 +410,7 @@ class SynthesisNetwork(nn.Module):
         x = img = None
         w_idx = k = 0
         for block in self.blocks:
-            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], maps[k:k + block.num_conv])
+            x, img = block(x, img, ws[:, w_idx : w_idx + block.num_conv + 1], maps[k : k + block.num_conv])
             w_idx += block.num_conv
             k += block.num_conv
         assert img is not None  # there is at least the 4 px block
@@ -366,16 +446,34 @@ class StyleGAN2(StyleGenerator):
     mapping: MappingNetwork
     synthesis: SynthesisNetwork
 
-    def __init__(self, z_dim: int = 512, c_dim: int = 0, w_dim: int = 512, img_resolution: int = 1024,
-                 img_channels: int = 3, mapping_layers: int = 8, mapping_lr_multiplier: float = 0.01,
-                 embed_features: int | None = None, layer_features: int | None = None,
-                 channel_base: int = 32768, channel_max: int = 512, channels: Sequence[int] | None = None,
-                 resample_filter: Sequence[float] = (1, 3, 3, 1), conv_clamp: float | None = None) -> None:
+    def __init__(
+        self,
+        z_dim: int = 512,
+        c_dim: int = 0,
+        w_dim: int = 512,
+        img_resolution: int = 1024,
+        img_channels: int = 3,
+        mapping_layers: int = 8,
+        mapping_lr_multiplier: float = 0.01,
+        embed_features: int | None = None,
+        layer_features: int | None = None,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        channels: Sequence[int] | None = None,
+        resample_filter: Sequence[float] = (1, 3, 3, 1),
+        conv_clamp: float | None = None,
+    ) -> None:
         super().__init__()
         check_resolution(img_resolution)
-        for name, value, minimum in (("z_dim", z_dim, 1), ("c_dim", c_dim, 0), ("w_dim", w_dim, 1),
-                                     ("img_channels", img_channels, 1), ("mapping_layers", mapping_layers, 1),
-                                     ("channel_base", channel_base, 1), ("channel_max", channel_max, 1)):
+        for name, value, minimum in (
+            ("z_dim", z_dim, 1),
+            ("c_dim", c_dim, 0),
+            ("w_dim", w_dim, 1),
+            ("img_channels", img_channels, 1),
+            ("mapping_layers", mapping_layers, 1),
+            ("channel_base", channel_base, 1),
+            ("channel_max", channel_max, 1),
+        ):
             check_positive_int(name, value, minimum=minimum)
         for name, width in (("embed_features", embed_features), ("layer_features", layer_features)):
             if width is not None:
@@ -392,20 +490,46 @@ class StyleGAN2(StyleGenerator):
             raise GanevalValueError(f"Argument `conv_clamp` must be None or a positive number, but got {conv_clamp!r}.")
         self.channels = [int(c) for c in channels]
         num_ws = 2 * num_blocks
-        self._set_dims(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=num_ws, img_resolution=img_resolution,
-                       img_channels=img_channels, init_kwargs=dict(
-                           z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
-                           img_channels=img_channels, mapping_layers=mapping_layers,
-                           mapping_lr_multiplier=float(mapping_lr_multiplier), embed_features=embed_features,
-                           layer_features=layer_features, channels=self.channels,
-                           resample_filter=[float(t) for t in resample_filter],
-                           conv_clamp=None if conv_clamp is None else float(conv_clamp)))
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=num_ws, num_layers=mapping_layers,
-                                      embed_features=embed_features, layer_features=layer_features,
-                                      lr_multiplier=mapping_lr_multiplier)
-        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-                                          channels=self.channels, resample_filter=resample_filter,
-                                          conv_clamp=None if conv_clamp is None else float(conv_clamp))
+        self._set_dims(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            num_ws=num_ws,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            init_kwargs=dict(
+                z_dim=z_dim,
+                c_dim=c_dim,
+                w_dim=w_dim,
+                img_resolution=img_resolution,
+                img_channels=img_channels,
+                mapping_layers=mapping_layers,
+                mapping_lr_multiplier=float(mapping_lr_multiplier),
+                embed_features=embed_features,
+                layer_features=layer_features,
+                channels=self.channels,
+                resample_filter=[float(t) for t in resample_filter],
+                conv_clamp=None if conv_clamp is None else float(conv_clamp),
+            ),
+        )
+        self.mapping = MappingNetwork(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            num_ws=num_ws,
+            num_layers=mapping_layers,
+            embed_features=embed_features,
+            layer_features=layer_features,
+            lr_multiplier=mapping_lr_multiplier,
+        )
+        self.synthesis = SynthesisNetwork(
+            w_dim=w_dim,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            channels=self.channels,
+            resample_filter=resample_filter,
+            conv_clamp=None if conv_clamp is None else float(conv_clamp),
+        )
 
     @property
     def w_avg(self) -> torch.Tensor:

@@ -71,6 +71,7 @@ SQRT2 = math.sqrt(2.0)
 # Layer schedule and filter design
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LayerSpec:
     """Static description of one synthesis layer (index ``idx``; the last one is the toRGB).
@@ -99,9 +100,19 @@ class LayerSpec:
         return f"L{self.idx}_{self.out_size}_{self.out_channels}"
 
 
-def layer_schedule(*, img_resolution: int, img_channels: int, channel_base: int, channel_max: int,
-                   num_layers: int, num_critical: int, first_cutoff: float, first_stopband: float,
-                   last_stopband_rel: float, margin_size: int) -> tuple[dict[str, Any], list[LayerSpec]]:
+def layer_schedule(
+    *,
+    img_resolution: int,
+    img_channels: int,
+    channel_base: int,
+    channel_max: int,
+    num_layers: int,
+    num_critical: int,
+    first_cutoff: float,
+    first_stopband: float,
+    last_stopband_rel: float,
+    margin_size: int,
+) -> tuple[dict[str, Any], list[LayerSpec]]:
     """The per-layer cutoffs, stopbands, sampling rates, sizes and widths (paper appendix F.1).
 
     Returns ``(input_spec, layers)``: ``input_spec`` has ``channels``, ``size``, ``sampling_rate``
@@ -123,20 +134,32 @@ def layer_schedule(*, img_resolution: int, img_channels: int, channel_base: int,
     layers = []
     for idx in range(num_layers + 1):
         prev = max(idx - 1, 0)
-        layers.append(LayerSpec(
-            idx=idx, is_torgb=idx == num_layers, is_critically_sampled=idx >= num_layers - num_critical,
-            in_channels=int(channels[prev]), out_channels=int(channels[idx]),
-            in_size=int(sizes[prev]), out_size=int(sizes[idx]),
-            in_sampling_rate=int(rates[prev]), out_sampling_rate=int(rates[idx]),
-            in_cutoff=float(cutoffs[prev]), out_cutoff=float(cutoffs[idx]),
-            in_half_width=float(half_widths[prev]), out_half_width=float(half_widths[idx])))
-    input_spec = dict(channels=int(channels[0]), size=int(sizes[0]), sampling_rate=float(rates[0]),
-                      bandwidth=float(cutoffs[0]))
+        layers.append(
+            LayerSpec(
+                idx=idx,
+                is_torgb=idx == num_layers,
+                is_critically_sampled=idx >= num_layers - num_critical,
+                in_channels=int(channels[prev]),
+                out_channels=int(channels[idx]),
+                in_size=int(sizes[prev]),
+                out_size=int(sizes[idx]),
+                in_sampling_rate=int(rates[prev]),
+                out_sampling_rate=int(rates[idx]),
+                in_cutoff=float(cutoffs[prev]),
+                out_cutoff=float(cutoffs[idx]),
+                in_half_width=float(half_widths[prev]),
+                out_half_width=float(half_widths[idx]),
+            )
+        )
+    input_spec = dict(
+        channels=int(channels[0]), size=int(sizes[0]), sampling_rate=float(rates[0]), bandwidth=float(cutoffs[0])
+    )
     return input_spec, layers
 
 
-def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
-                          radial: bool = False) -> torch.Tensor | None:
+def design_lowpass_filter(
+    numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False
+) -> torch.Tensor | None:
     """A Kaiser-windowed low-pass FIR filter (paper appendix C.2), or None for one tap (identity).
 
     Separable: 1-D windowed sinc ``[numtaps]`` with cutoff ``cutoff`` and transition width
@@ -167,6 +190,7 @@ def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
 # Ops
 # ---------------------------------------------------------------------------------------------
 
+
 def _fir(x: torch.Tensor, f: torch.Tensor | None, gain: float) -> torch.Tensor:
     """Depthwise 'valid' convolution of ``x`` ``[N, C, H, W]`` with ``f`` (1-D separable ``[k]``:
     along width then height; 2-D ``[k, k]``; None: only the gain)."""
@@ -184,12 +208,22 @@ def _pad_or_crop(x: torch.Tensor, pad: Sequence[int]) -> torch.Tensor:
     """Pad with zeros (positive entries) or crop (negative entries); ``pad = (x0, x1, y0, y1)``."""
     x0, x1, y0, y1 = (int(p) for p in pad)
     x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
-    return x[:, :, max(-y0, 0):x.shape[2] - max(-y1, 0), max(-x0, 0):x.shape[3] - max(-x1, 0)]
+    return x[:, :, max(-y0, 0) : x.shape[2] - max(-y1, 0), max(-x0, 0) : x.shape[3] - max(-x1, 0)]
 
 
-def filtered_lrelu(x: torch.Tensor, *, fu: torch.Tensor | None, fd: torch.Tensor | None, b: torch.Tensor,
-                   up: int, down: int, padding: Sequence[int], gain: float, slope: float,
-                   clamp: float | None) -> torch.Tensor:
+def filtered_lrelu(
+    x: torch.Tensor,
+    *,
+    fu: torch.Tensor | None,
+    fd: torch.Tensor | None,
+    b: torch.Tensor,
+    up: int,
+    down: int,
+    padding: Sequence[int],
+    gain: float,
+    slope: float,
+    clamp: float | None,
+) -> torch.Tensor:
     """The alias-free nonlinearity (paper section 3.2): ``x + b`` -> upsample ``up``x (zero
     insertion, pad/crop ``padding`` on the upsampled grid, FIR ``fu`` with gain up^2) ->
     leaky ReLU(slope) * gain -> clamp to ±clamp -> FIR ``fd`` -> keep every ``down``-th sample.
@@ -211,8 +245,15 @@ def filtered_lrelu(x: torch.Tensor, *, fu: torch.Tensor | None, fd: torch.Tensor
     return x[:, :, ::down, ::down] if down > 1 else x
 
 
-def _modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool,
-                      input_gain: torch.Tensor, padding: int) -> torch.Tensor:
+def _modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    *,
+    demodulate: bool,
+    input_gain: torch.Tensor,
+    padding: int,
+) -> torch.Tensor:
     """StyleGAN3's modulated convolution as one grouped convolution.
 
     x ``[N, I, H, W]``, weight ``[O, I, k, k]``, styles ``[N, I]``, input_gain scalar; padding
@@ -242,13 +283,15 @@ def make_transform(translate: Sequence[float] = (0.0, 0.0), angle: float = 0.0) 
     ``G.synthesis.input.transform.copy_(torch.linalg.inv(make_transform((0.1, 0), 0.3)))``.
     """
     c, s = math.cos(angle), math.sin(angle)
-    return torch.tensor([[c, s, float(translate[0])], [-s, c, float(translate[1])], [0.0, 0.0, 1.0]],
-                        dtype=torch.float32)
+    return torch.tensor(
+        [[c, s, float(translate[0])], [-s, c, float(translate[1])], [0.0, 0.0, 1.0]], dtype=torch.float32
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Modules
 # ---------------------------------------------------------------------------------------------
+
 
 class SynthesisInput(nn.Module):
     """Fourier-feature input: w ``[N, w_dim]`` -> ``[N, channels, size, size]``.
@@ -309,8 +352,10 @@ class SynthesisInput(nn.Module):
         return x.permute(0, 3, 1, 2)
 
     def extra_repr(self) -> str:
-        return (f"channels={self.channels}, size={self.size}, sampling_rate={self.sampling_rate:g}, "
-                f"bandwidth={self.bandwidth:g}")
+        return (
+            f"channels={self.channels}, size={self.size}, sampling_rate={self.sampling_rate:g}, "
+            f"bandwidth={self.bandwidth:g}"
+        )
 
 
 class SynthesisLayer(nn.Module):
@@ -326,8 +371,17 @@ class SynthesisLayer(nn.Module):
     up_filter: torch.Tensor | None
     down_filter: torch.Tensor | None
 
-    def __init__(self, spec: LayerSpec, *, w_dim: int, conv_kernel: int, filter_size: int, lrelu_upsampling: int,
-                 use_radial_filters: bool, conv_clamp: float | None) -> None:
+    def __init__(
+        self,
+        spec: LayerSpec,
+        *,
+        w_dim: int,
+        conv_kernel: int,
+        filter_size: int,
+        lrelu_upsampling: int,
+        use_radial_filters: bool,
+        conv_clamp: float | None,
+    ) -> None:
         super().__init__()
         self.spec, self.conv_clamp = spec, conv_clamp
         self.is_torgb = spec.is_torgb
@@ -338,7 +392,8 @@ class SynthesisLayer(nn.Module):
         if spec.in_sampling_rate * self.up_factor != tmp_rate or spec.out_sampling_rate * self.down_factor != tmp_rate:
             raise GanevalValueError(
                 f"Argument `lrelu_upsampling` must make every layer's rate an integer multiple, "
-                f"but got {lrelu_upsampling!r}.")
+                f"but got {lrelu_upsampling!r}."
+            )
         self.up_taps = filter_size * self.up_factor if self.up_factor > 1 and not spec.is_torgb else 1
         self.down_taps = filter_size * self.down_factor if self.down_factor > 1 and not spec.is_torgb else 1
         self.down_radial = bool(use_radial_filters) and not spec.is_critically_sampled
@@ -346,10 +401,15 @@ class SynthesisLayer(nn.Module):
         self.weight = nn.Parameter(torch.randn(spec.out_channels, spec.in_channels, self.conv_kernel, self.conv_kernel))
         self.bias = nn.Parameter(torch.zeros(spec.out_channels))
         self.register_buffer("magnitude_ema", torch.ones([]))
-        self.register_buffer("up_filter", design_lowpass_filter(
-            self.up_taps, spec.in_cutoff, spec.in_half_width * 2, tmp_rate))
-        self.register_buffer("down_filter", design_lowpass_filter(
-            self.down_taps, spec.out_cutoff, spec.out_half_width * 2, tmp_rate, radial=self.down_radial))
+        self.register_buffer(
+            "up_filter", design_lowpass_filter(self.up_taps, spec.in_cutoff, spec.in_half_width * 2, tmp_rate)
+        )
+        self.register_buffer(
+            "down_filter",
+            design_lowpass_filter(
+                self.down_taps, spec.out_cutoff, spec.out_half_width * 2, tmp_rate, radial=self.down_radial
+            ),
+        )
         # pad the upsampled 'full' conv output so that the filtered, downsampled result has out_size
         # samples centred like the input's (symmetric interpretation of the sample grid)
         total = (spec.out_size - 1) * self.down_factor + 1
@@ -361,18 +421,35 @@ class SynthesisLayer(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w)
         if self.is_torgb:
-            styles = styles * (1 / math.sqrt(self.spec.in_channels * self.conv_kernel ** 2))
-        x = _modulated_conv2d(x, self.weight, styles, demodulate=not self.is_torgb,
-                              input_gain=self.magnitude_ema.rsqrt(), padding=self.conv_kernel - 1)
-        return filtered_lrelu(x, fu=self.up_filter, fd=self.down_filter, b=self.bias, up=self.up_factor,
-                              down=self.down_factor, padding=self.padding, gain=1.0 if self.is_torgb else SQRT2,
-                              slope=1.0 if self.is_torgb else LRELU_SLOPE, clamp=self.conv_clamp)
+            styles = styles * (1 / math.sqrt(self.spec.in_channels * self.conv_kernel**2))
+        x = _modulated_conv2d(
+            x,
+            self.weight,
+            styles,
+            demodulate=not self.is_torgb,
+            input_gain=self.magnitude_ema.rsqrt(),
+            padding=self.conv_kernel - 1,
+        )
+        return filtered_lrelu(
+            x,
+            fu=self.up_filter,
+            fd=self.down_filter,
+            b=self.bias,
+            up=self.up_factor,
+            down=self.down_factor,
+            padding=self.padding,
+            gain=1.0 if self.is_torgb else SQRT2,
+            slope=1.0 if self.is_torgb else LRELU_SLOPE,
+            clamp=self.conv_clamp,
+        )
 
     def extra_repr(self) -> str:
         s = self.spec
-        return (f"{s.in_channels}->{s.out_channels}, {s.in_size}->{s.out_size} px, rate {s.in_sampling_rate}->"
-                f"{s.out_sampling_rate}, cutoff {s.in_cutoff:.4g}->{s.out_cutoff:.4g}, up={self.up_factor}, "
-                f"down={self.down_factor}, k={self.conv_kernel}, radial={self.down_radial}, torgb={self.is_torgb}")
+        return (
+            f"{s.in_channels}->{s.out_channels}, {s.in_size}->{s.out_size} px, rate {s.in_sampling_rate}->"
+            f"{s.out_sampling_rate}, cutoff {s.in_cutoff:.4g}->{s.out_cutoff:.4g}, up={self.up_factor}, "
+            f"down={self.down_factor}, k={self.conv_kernel}, radial={self.down_radial}, torgb={self.is_torgb}"
+        )
 
 
 class SynthesisNetwork(nn.Module):
@@ -383,23 +460,58 @@ class SynthesisNetwork(nn.Module):
     Submodules: ``input`` and the layers named ``L{idx}_{size}_{channels}`` (:attr:`layer_names`).
     """
 
-    def __init__(self, *, w_dim: int, img_resolution: int, img_channels: int, channel_base: int, channel_max: int,
-                 num_layers: int, num_critical: int, first_cutoff: float, first_stopband: float,
-                 last_stopband_rel: float, margin_size: int, output_scale: float, conv_kernel: int,
-                 filter_size: int, lrelu_upsampling: int, use_radial_filters: bool, conv_clamp: float | None) -> None:
+    def __init__(
+        self,
+        *,
+        w_dim: int,
+        img_resolution: int,
+        img_channels: int,
+        channel_base: int,
+        channel_max: int,
+        num_layers: int,
+        num_critical: int,
+        first_cutoff: float,
+        first_stopband: float,
+        last_stopband_rel: float,
+        margin_size: int,
+        output_scale: float,
+        conv_kernel: int,
+        filter_size: int,
+        lrelu_upsampling: int,
+        use_radial_filters: bool,
+        conv_clamp: float | None,
+    ) -> None:
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.num_ws, self.output_scale = num_layers + 2, float(output_scale)
         input_spec, self.specs = layer_schedule(
-            img_resolution=img_resolution, img_channels=img_channels, channel_base=channel_base,
-            channel_max=channel_max, num_layers=num_layers, num_critical=num_critical, first_cutoff=first_cutoff,
-            first_stopband=first_stopband, last_stopband_rel=last_stopband_rel, margin_size=margin_size)
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            channel_base=channel_base,
+            channel_max=channel_max,
+            num_layers=num_layers,
+            num_critical=num_critical,
+            first_cutoff=first_cutoff,
+            first_stopband=first_stopband,
+            last_stopband_rel=last_stopband_rel,
+            margin_size=margin_size,
+        )
         self.input = SynthesisInput(w_dim=w_dim, **input_spec)
         self.layer_names = [spec.name for spec in self.specs]
         for spec in self.specs:
-            setattr(self, spec.name, SynthesisLayer(spec, w_dim=w_dim, conv_kernel=conv_kernel, filter_size=filter_size,
-                                                    lrelu_upsampling=lrelu_upsampling,
-                                                    use_radial_filters=use_radial_filters, conv_clamp=conv_clamp))
+            setattr(
+                self,
+                spec.name,
+                SynthesisLayer(
+                    spec,
+                    w_dim=w_dim,
+                    conv_kernel=conv_kernel,
+                    filter_size=filter_size,
+                    lrelu_upsampling=lrelu_upsampling,
+                    use_radial_filters=use_radial_filters,
+                    conv_clamp=conv_clamp,
+                ),
+            )
 
     @property
     def layers(self) -> list[SynthesisLayer]:
@@ -410,9 +522,13 @@ class SynthesisNetwork(nn.Module):
         """StyleGAN3 has no noise layers."""
         return []
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const",
-                noise: Sequence[torch.Tensor | None] | None = None,
-                input_transform: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "const",
+        noise: Sequence[torch.Tensor | None] | None = None,
+        input_transform: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``input_transform``: optional per-sample ``[N, 3, 3]`` inverse image transforms that replace
         the ``input.transform`` buffer for this call (equivariance metrics draw one per sample)."""
         check_synthesis_call(ws, self.num_ws, self.w_dim, noise_mode, noise, [])
@@ -456,52 +572,124 @@ class StyleGAN3(StyleGenerator):
     mapping: MappingNetwork
     synthesis: SynthesisNetwork
 
-    def __init__(self, z_dim: int = 512, c_dim: int = 0, w_dim: int = 512, img_resolution: int = 1024,
-                 img_channels: int = 3, mapping_layers: int = 2, mapping_lr_multiplier: float = 0.01,
-                 channel_base: int = 32768, channel_max: int = 512, num_layers: int = 14, num_critical: int = 2,
-                 first_cutoff: float = 2.0, first_stopband: float = 2 ** 2.1, last_stopband_rel: float = 2 ** 0.3,
-                 margin_size: int = 10, output_scale: float = 0.25, conv_kernel: int = 3, filter_size: int = 6,
-                 lrelu_upsampling: int = 2, use_radial_filters: bool = False,
-                 conv_clamp: float | None = 256.0) -> None:
+    def __init__(
+        self,
+        z_dim: int = 512,
+        c_dim: int = 0,
+        w_dim: int = 512,
+        img_resolution: int = 1024,
+        img_channels: int = 3,
+        mapping_layers: int = 2,
+        mapping_lr_multiplier: float = 0.01,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        num_layers: int = 14,
+        num_critical: int = 2,
+        first_cutoff: float = 2.0,
+        first_stopband: float = 2**2.1,
+        last_stopband_rel: float = 2**0.3,
+        margin_size: int = 10,
+        output_scale: float = 0.25,
+        conv_kernel: int = 3,
+        filter_size: int = 6,
+        lrelu_upsampling: int = 2,
+        use_radial_filters: bool = False,
+        conv_clamp: float | None = 256.0,
+    ) -> None:
         super().__init__()
         check_resolution(img_resolution)
-        for name, value, minimum in (("z_dim", z_dim, 1), ("c_dim", c_dim, 0), ("w_dim", w_dim, 1),
-                                     ("img_channels", img_channels, 1), ("mapping_layers", mapping_layers, 1),
-                                     ("channel_base", channel_base, 1), ("channel_max", channel_max, 1),
-                                     ("num_layers", num_layers, 1), ("num_critical", num_critical, 0),
-                                     ("margin_size", margin_size, 0), ("conv_kernel", conv_kernel, 1),
-                                     ("filter_size", filter_size, 1), ("lrelu_upsampling", lrelu_upsampling, 1)):
+        for name, value, minimum in (
+            ("z_dim", z_dim, 1),
+            ("c_dim", c_dim, 0),
+            ("w_dim", w_dim, 1),
+            ("img_channels", img_channels, 1),
+            ("mapping_layers", mapping_layers, 1),
+            ("channel_base", channel_base, 1),
+            ("channel_max", channel_max, 1),
+            ("num_layers", num_layers, 1),
+            ("num_critical", num_critical, 0),
+            ("margin_size", margin_size, 0),
+            ("conv_kernel", conv_kernel, 1),
+            ("filter_size", filter_size, 1),
+            ("lrelu_upsampling", lrelu_upsampling, 1),
+        ):
             check_positive_int(name, value, minimum=minimum)
         if num_critical >= num_layers:
             raise GanevalValueError(
-                f"Argument `num_critical` must be smaller than num_layers={num_layers}, but got {num_critical!r}.")
-        for name, number in (("first_cutoff", first_cutoff), ("first_stopband", first_stopband),
-                             ("last_stopband_rel", last_stopband_rel), ("output_scale", output_scale)):
+                f"Argument `num_critical` must be smaller than num_layers={num_layers}, but got {num_critical!r}."
+            )
+        for name, number in (
+            ("first_cutoff", first_cutoff),
+            ("first_stopband", first_stopband),
+            ("last_stopband_rel", last_stopband_rel),
+            ("output_scale", output_scale),
+        ):
             if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 < number < math.inf:
                 raise GanevalValueError(f"Argument `{name}` must be a positive finite number, but got {number!r}.")
         if conv_clamp is not None and not (isinstance(conv_clamp, (int, float)) and conv_clamp > 0):
             raise GanevalValueError(f"Argument `conv_clamp` must be None or a positive number, but got {conv_clamp!r}.")
         conv_clamp = None if conv_clamp is None else float(conv_clamp)
-        kwargs = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-                      mapping_layers=mapping_layers, mapping_lr_multiplier=float(mapping_lr_multiplier),
-                      channel_base=channel_base, channel_max=channel_max, num_layers=num_layers,
-                      num_critical=num_critical, first_cutoff=float(first_cutoff),
-                      first_stopband=float(first_stopband), last_stopband_rel=float(last_stopband_rel),
-                      margin_size=margin_size, output_scale=float(output_scale), conv_kernel=conv_kernel,
-                      filter_size=filter_size, lrelu_upsampling=lrelu_upsampling,
-                      use_radial_filters=bool(use_radial_filters), conv_clamp=conv_clamp)
-        self._set_dims(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=num_layers + 2, img_resolution=img_resolution,
-                       img_channels=img_channels, init_kwargs=kwargs)
+        kwargs = dict(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            mapping_layers=mapping_layers,
+            mapping_lr_multiplier=float(mapping_lr_multiplier),
+            channel_base=channel_base,
+            channel_max=channel_max,
+            num_layers=num_layers,
+            num_critical=num_critical,
+            first_cutoff=float(first_cutoff),
+            first_stopband=float(first_stopband),
+            last_stopband_rel=float(last_stopband_rel),
+            margin_size=margin_size,
+            output_scale=float(output_scale),
+            conv_kernel=conv_kernel,
+            filter_size=filter_size,
+            lrelu_upsampling=lrelu_upsampling,
+            use_radial_filters=bool(use_radial_filters),
+            conv_clamp=conv_clamp,
+        )
+        self._set_dims(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            num_ws=num_layers + 2,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            init_kwargs=kwargs,
+        )
         self.synthesis = SynthesisNetwork(
-            w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels, channel_base=channel_base,
-            channel_max=channel_max, num_layers=num_layers, num_critical=num_critical,
-            first_cutoff=float(first_cutoff), first_stopband=float(first_stopband),
-            last_stopband_rel=float(last_stopband_rel), margin_size=margin_size, output_scale=float(output_scale),
-            conv_kernel=conv_kernel, filter_size=filter_size, lrelu_upsampling=lrelu_upsampling,
-            use_radial_filters=bool(use_radial_filters), conv_clamp=conv_clamp)
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=num_layers + 2,
-                                      num_layers=mapping_layers, embed_features=w_dim, layer_features=w_dim,
-                                      lr_multiplier=mapping_lr_multiplier)
+            w_dim=w_dim,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            channel_base=channel_base,
+            channel_max=channel_max,
+            num_layers=num_layers,
+            num_critical=num_critical,
+            first_cutoff=float(first_cutoff),
+            first_stopband=float(first_stopband),
+            last_stopband_rel=float(last_stopband_rel),
+            margin_size=margin_size,
+            output_scale=float(output_scale),
+            conv_kernel=conv_kernel,
+            filter_size=filter_size,
+            lrelu_upsampling=lrelu_upsampling,
+            use_radial_filters=bool(use_radial_filters),
+            conv_clamp=conv_clamp,
+        )
+        self.mapping = MappingNetwork(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            num_ws=num_layers + 2,
+            num_layers=mapping_layers,
+            embed_features=w_dim,
+            layer_features=w_dim,
+            lr_multiplier=mapping_lr_multiplier,
+        )
 
     @property
     def config(self) -> str:
@@ -530,17 +718,37 @@ class StyleGAN3(StyleGenerator):
         layers = []
         for layer in self.synthesis.layers:
             s = layer.spec
-            layers.append(dict(
-                name=s.name, in_channels=s.in_channels, out_channels=s.out_channels, size=s.out_size,
-                sampling_rate=s.out_sampling_rate, cutoff=round(s.out_cutoff, 6), half_width=round(s.out_half_width, 6),
-                critically_sampled=s.is_critically_sampled, torgb=s.is_torgb, conv_kernel=layer.conv_kernel,
-                up=layer.up_factor, down=layer.down_factor, up_taps=layer.up_taps, down_taps=layer.down_taps,
-                down_filter="radial" if layer.down_radial else ("separable" if layer.down_taps > 1 else "none")))
-        return dict(arch="stylegan3", config=self.config, img_resolution=self.img_resolution,
-                    img_channels=self.img_channels, z_dim=self.z_dim, c_dim=self.c_dim, w_dim=self.w_dim,
-                    num_ws=self.num_ws, num_layers=len(layers) - 1,
-                    num_critical=self.init_kwargs["num_critical"],
-                    input=dict(channels=inp.channels, size=inp.size, sampling_rate=inp.sampling_rate,
-                               bandwidth=inp.bandwidth),
-                    transform_is_identity=bool(torch.equal(inp.transform.cpu(), torch.eye(3))),
-                    layers=layers)
+            layers.append(
+                dict(
+                    name=s.name,
+                    in_channels=s.in_channels,
+                    out_channels=s.out_channels,
+                    size=s.out_size,
+                    sampling_rate=s.out_sampling_rate,
+                    cutoff=round(s.out_cutoff, 6),
+                    half_width=round(s.out_half_width, 6),
+                    critically_sampled=s.is_critically_sampled,
+                    torgb=s.is_torgb,
+                    conv_kernel=layer.conv_kernel,
+                    up=layer.up_factor,
+                    down=layer.down_factor,
+                    up_taps=layer.up_taps,
+                    down_taps=layer.down_taps,
+                    down_filter="radial" if layer.down_radial else ("separable" if layer.down_taps > 1 else "none"),
+                )
+            )
+        return dict(
+            arch="stylegan3",
+            config=self.config,
+            img_resolution=self.img_resolution,
+            img_channels=self.img_channels,
+            z_dim=self.z_dim,
+            c_dim=self.c_dim,
+            w_dim=self.w_dim,
+            num_ws=self.num_ws,
+            num_layers=len(layers) - 1,
+            num_critical=self.init_kwargs["num_critical"],
+            input=dict(channels=inp.channels, size=inp.size, sampling_rate=inp.sampling_rate, bandwidth=inp.bandwidth),
+            transform_is_identity=bool(torch.equal(inp.transform.cpu(), torch.eye(3))),
+            layers=layers,
+        )

@@ -53,8 +53,13 @@ class InputLatent(nn.Module):
         self.z_dim = z_dim
         self.register_buffer("w_avg", torch.zeros(z_dim))
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         check_mapping_call(z, c, self.z_dim, 0, 1, truncation_psi, truncation_cutoff)
         ws = pixel_norm(z.to(torch.float32)).unsqueeze(1)
         return truncate_ws(ws, self.w_avg, truncation_psi, truncation_cutoff)
@@ -97,8 +102,9 @@ class TraditionalSynthesis(nn.Module):
         """No noise inputs."""
         return []
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const",
-                noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+    def forward(
+        self, ws: torch.Tensor, noise_mode: str = "const", noise: Sequence[torch.Tensor | None] | None = None
+    ) -> torch.Tensor:
         check_synthesis_call(ws, 1, self.w_dim, noise_mode, noise, [])
         x = self.dense(ws[:, 0].to(torch.float32)).view(ws.shape[0], -1, 4, 4)
         x = pixel_norm(F.leaky_relu(x + self.dense_bias.view(1, -1, 1, 1), LRELU_SLOPE))
@@ -125,22 +131,42 @@ class TraditionalGenerator(StyleGenerator):
     #: No mapping network: W-space metrics and style mixing do not apply.
     has_w_space = False
 
-    def __init__(self, z_dim: int = 512, img_resolution: int = 1024, img_channels: int = 3,
-                 fmap_base: int = 8192, fmap_decay: float = 1.0, fmap_max: int = 512) -> None:
+    def __init__(
+        self,
+        z_dim: int = 512,
+        img_resolution: int = 1024,
+        img_channels: int = 3,
+        fmap_base: int = 8192,
+        fmap_decay: float = 1.0,
+        fmap_max: int = 512,
+    ) -> None:
         super().__init__()
         check_resolution(img_resolution)
         check_positive_int("z_dim", z_dim)
         check_positive_int("img_channels", img_channels)
         check_positive_int("fmap_base", fmap_base)
         check_positive_int("fmap_max", fmap_max)
-        self._set_dims(z_dim=z_dim, c_dim=0, w_dim=z_dim, num_ws=1, img_resolution=img_resolution,
-                       img_channels=img_channels, init_kwargs=dict(
-                           z_dim=z_dim, img_resolution=img_resolution, img_channels=img_channels,
-                           fmap_base=fmap_base, fmap_decay=float(fmap_decay), fmap_max=fmap_max))
+        self._set_dims(
+            z_dim=z_dim,
+            c_dim=0,
+            w_dim=z_dim,
+            num_ws=1,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            init_kwargs=dict(
+                z_dim=z_dim,
+                img_resolution=img_resolution,
+                img_channels=img_channels,
+                fmap_base=fmap_base,
+                fmap_decay=float(fmap_decay),
+                fmap_max=fmap_max,
+            ),
+        )
         self.channels = _channels(img_resolution, fmap_base, fmap_decay, fmap_max)
         self.mapping = InputLatent(z_dim)
-        self.synthesis = TraditionalSynthesis(z_dim=z_dim, img_resolution=img_resolution,
-                                              img_channels=img_channels, channels=self.channels)
+        self.synthesis = TraditionalSynthesis(
+            z_dim=z_dim, img_resolution=img_resolution, img_channels=img_channels, channels=self.channels
+        )
 
     @property
     def ws_resolutions(self) -> list[int]:

@@ -18,7 +18,7 @@ def plot_psnr(results: Sequence[Any], *, bins: int = 40, ax: Any = None) -> Any:
     objects on one axis; the dashed lines mark each pooled value."""
     import matplotlib.pyplot as plt
 
-    fig, ax = (plt.subplots(figsize=(6, 3.5)) if ax is None else (ax.figure, ax))
+    fig, ax = plt.subplots(figsize=(6, 3.5)) if ax is None else (ax.figure, ax)
     finite = [r.per_sample[np.isfinite(r.per_sample)] for r in results]
     lo = min((v.min() for v in finite if len(v)), default=0.0)
     hi = max((v.max() for v in finite if len(v)), default=1.0)
@@ -43,13 +43,18 @@ def plot_equivariance_strips(examples: dict[str, Any], *, title: str = "", error
 
     n = len(examples["plain"])
     fig, axes = plt.subplots(n, 4, figsize=(8, 2 * n + 0.4), squeeze=False)
+
     def to_img(x):
         return ((x.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy().squeeze()
+
     for i in range(n):
         err = (examples["reference"][i] - examples["compared"][i]).abs() * examples["mask"][i] * error_gain
-        cells = [("plain", to_img(examples["plain"][i])), ("transformed", to_img(examples["transformed"][i])),
-                 ("reference", to_img(examples["reference"][i])),
-                 (f"|error| x{error_gain:g}: {float(examples['psnr'][i]):.1f} dB", err.mean(0).clamp(0, 1).numpy())]
+        cells = [
+            ("plain", to_img(examples["plain"][i])),
+            ("transformed", to_img(examples["transformed"][i])),
+            ("reference", to_img(examples["reference"][i])),
+            (f"|error| x{error_gain:g}: {float(examples['psnr'][i]):.1f} dB", err.mean(0).clamp(0, 1).numpy()),
+        ]
         for ax, (label, img) in zip(axes[i], cells):
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
             ax.set_xticks([])

@@ -31,8 +31,11 @@ def plot_path_lengths(results: Mapping[str, Any] | Sequence[Any], *, bins: int =
     """
     import matplotlib.pyplot as plt
 
-    items = list(results.items()) if isinstance(results, Mapping) else \
-        [(f"{r.config.get('space', '?').upper()}  (PPL {r.value:.3g})", r) for r in results]
+    items = (
+        list(results.items())
+        if isinstance(results, Mapping)
+        else [(f"{r.config.get('space', '?').upper()}  (PPL {r.value:.3g})", r) for r in results]
+    )
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 3.6), constrained_layout=True)
     else:
@@ -69,12 +72,19 @@ def _to_grid(images: torch.Tensor) -> np.ndarray:
     grid = np.ones((p * (h + 1) - 1, s * (w + 1) - 1, 3), dtype=np.float32)
     for i in range(p):
         for j in range(s):
-            grid[i * (h + 1):i * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = x[i, j, :3].transpose(1, 2, 0)
+            grid[i * (h + 1) : i * (h + 1) + h, j * (w + 1) : j * (w + 1) + w] = x[i, j, :3].transpose(1, 2, 0)
     return grid
 
 
-def plot_interpolation_strips(G: Any, *, pairs: Sequence[int] = (0, 1, 2, 3), steps: int = 7, seed: int = 0,
-                              device: str | torch.device = "cpu", ax: Any = None) -> Any:
+def plot_interpolation_strips(
+    G: Any,
+    *,
+    pairs: Sequence[int] = (0, 1, 2, 3),
+    steps: int = 7,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    ax: Any = None,
+) -> Any:
     """Images along the PPL paths of a few pairs: slerp in Z (left) and lerp in W (right).
 
     Each row is one pair (same z0, z1 and noise as :func:`ganeval.ppl` with that ``seed``), from
@@ -91,8 +101,9 @@ def plot_interpolation_strips(G: Any, *, pairs: Sequence[int] = (0, 1, 2, 3), st
     except UnsupportedGeneratorError:
         w = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.0 * steps * (2 if w is not None else 1) + 0.6, 1.0 * len(pairs) + 0.8),
-                               constrained_layout=True)
+        fig, ax = plt.subplots(
+            figsize=(1.0 * steps * (2 if w is not None else 1) + 0.6, 1.0 * len(pairs) + 0.8), constrained_layout=True
+        )
     else:
         fig = ax.figure
     if w is not None:

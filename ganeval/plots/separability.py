@@ -26,7 +26,6 @@ def plot_separability(result: Any, ax: Any = None, *, title: str | None = None) 
     if ax is None:
         from matplotlib.figure import Figure
 
-
         n_attr = result.table["attribute"].nunique()
         fig = Figure(figsize=(max(6.0, 0.35 * n_attr + 2.0), 3.6), layout="constrained")
         ax = fig.add_subplot()
@@ -43,12 +42,24 @@ def plot_separability(result: Any, ax: Any = None, *, title: str | None = None) 
         sub = table[table["space"] == space].set_index("attribute").reindex(attrs)
         ent = sub["entropy_bits"].to_numpy(dtype=float)
         pos = x + (k - (len(spaces) - 1) / 2) * width
-        ax.bar(pos, np.nan_to_num(ent, nan=0.0), width, color=colours.get(space), alpha=0.9,
-               label=f"{space.upper()} (score {scores.get(space, float('nan')):.3g})")
+        ax.bar(
+            pos,
+            np.nan_to_num(ent, nan=0.0),
+            width,
+            color=colours.get(space),
+            alpha=0.9,
+            label=f"{space.upper()} (score {scores.get(space, float('nan')):.3g})",
+        )
         missing = np.isnan(ent)
         if missing.any():
-            ax.plot(pos[missing], np.zeros(missing.sum()), "x", color="crimson", clip_on=False,
-                    label=f"{space.upper()}: not scored")
+            ax.plot(
+                pos[missing],
+                np.zeros(missing.sum()),
+                "x",
+                color="crimson",
+                clip_on=False,
+                label=f"{space.upper()}: not scored",
+            )
     ax.set_xticks(x, attrs, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("H(Y | X)  [bits]")
     ax.set_ylim(bottom=0)

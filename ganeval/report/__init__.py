@@ -21,5 +21,15 @@ from .config import FigureSpec, GeneratorSpec, MetricSpec, ReportConfig, load_co
 from .renderer import RenderOutcome, render_report
 from .runner import RunOutcome, run_report
 
-__all__ = ["ReportConfig", "GeneratorSpec", "MetricSpec", "FigureSpec", "load_config", "parse_config",
-           "run_report", "RunOutcome", "render_report", "RenderOutcome"]
+__all__ = [
+    "ReportConfig",
+    "GeneratorSpec",
+    "MetricSpec",
+    "FigureSpec",
+    "load_config",
+    "parse_config",
+    "run_report",
+    "RunOutcome",
+    "render_report",
+    "RenderOutcome",
+]

@@ -75,21 +75,26 @@ class ClaimOutcome:
 
 def _ref(where: str, value: Any, generators: set[str], metrics: set[str]) -> ClaimRef:
     if not isinstance(value, dict):
-        raise GanevalTypeError(f"Config key `{where}` must be a table {{ generator = ..., metric = ... }}, "
-                               f"but got {value!r}.")
+        raise GanevalTypeError(
+            f"Config key `{where}` must be a table {{ generator = ..., metric = ... }}, but got {value!r}."
+        )
     extra = sorted(set(value) - _REF_KEYS)
     if extra:
-        raise GanevalValueError(f"Config table `{where}` has unknown key(s) {extra}; expected some of "
-                                f"{sorted(_REF_KEYS)}.")
+        raise GanevalValueError(
+            f"Config table `{where}` has unknown key(s) {extra}; expected some of {sorted(_REF_KEYS)}."
+        )
     for key, known in (("generator", generators), ("metric", metrics)):
         if value.get(key) not in known:
-            raise GanevalValueError(f"Config key `{where}.{key}` must be one of the report's {key} labels "
-                                    f"{sorted(known)}, but got {value.get(key)!r}.")
+            raise GanevalValueError(
+                f"Config key `{where}.{key}` must be one of the report's {key} labels "
+                f"{sorted(known)}, but got {value.get(key)!r}."
+            )
     for key in ("field", "part"):
         if key in value and (not isinstance(value[key], str) or not value[key]):
             raise GanevalTypeError(f"Config key `{where}.{key}` must be a non-empty string, but got {value[key]!r}.")
-    return ClaimRef(generator=value["generator"], metric=value["metric"], field=value.get("field"),
-                    part=value.get("part"))
+    return ClaimRef(
+        generator=value["generator"], metric=value["metric"], field=value.get("field"), part=value.get("part")
+    )
 
 
 def parse_claims(data: Any, generators: set[str], metrics: set[str]) -> tuple[ClaimSpec, ...]:
@@ -103,8 +108,9 @@ def parse_claims(data: Any, generators: set[str], metrics: set[str]) -> tuple[Cl
             raise GanevalTypeError(f"Config key `{where}` must be a table, but got {c!r}.")
         extra = sorted(set(c) - _CLAIM_KEYS)
         if extra:
-            raise GanevalValueError(f"Config table `{where}` has unknown key(s) {extra}; expected some of "
-                                    f"{sorted(_CLAIM_KEYS)}.")
+            raise GanevalValueError(
+                f"Config table `{where}` has unknown key(s) {extra}; expected some of {sorted(_CLAIM_KEYS)}."
+            )
         for key in ("text", "paper"):
             if key in c and (not isinstance(c[key], str) or (key == "text" and not c[key].strip())):
                 raise GanevalTypeError(f"Config key `{where}.{key}` must be a non-empty string, but got {c[key]!r}.")
@@ -112,9 +118,15 @@ def parse_claims(data: Any, generators: set[str], metrics: set[str]) -> tuple[Cl
             raise GanevalValueError(f"Config table `{where}` must have `text` (what is claimed).")
         if c.get("op") not in OPS:
             raise GanevalValueError(f"Config key `{where}.op` must be one of {list(OPS)}, but got {c.get('op')!r}.")
-        claims.append(ClaimSpec(text=c["text"], paper=c.get("paper", ""), op=c["op"],
-                                left=_ref(f"{where}.left", c.get("left"), generators, metrics),
-                                right=_ref(f"{where}.right", c.get("right"), generators, metrics)))
+        claims.append(
+            ClaimSpec(
+                text=c["text"],
+                paper=c.get("paper", ""),
+                op=c["op"],
+                left=_ref(f"{where}.left", c.get("left"), generators, metrics),
+                right=_ref(f"{where}.right", c.get("right"), generators, metrics),
+            )
+        )
     return tuple(claims)
 
 

@@ -56,8 +56,17 @@ from .._renamed import upgrade_options
 from ..errors import GanevalTypeError, GanevalValueError
 from .claims import ClaimSpec, parse_claims
 
-__all__ = ["ReportConfig", "GeneratorSpec", "MetricSpec", "FigureSpec", "load_config", "parse_config",
-           "KNOWN_METRICS", "OPTION_ALIASES", "METRIC_DEFAULTS"]
+__all__ = [
+    "ReportConfig",
+    "GeneratorSpec",
+    "MetricSpec",
+    "FigureSpec",
+    "load_config",
+    "parse_config",
+    "KNOWN_METRICS",
+    "OPTION_ALIASES",
+    "METRIC_DEFAULTS",
+]
 
 KNOWN_METRICS: tuple[str, ...] = ("ppl", "separability", "fid", "equivariance")
 
@@ -75,8 +84,17 @@ _PATH_OPTIONS = ("real", "classifier", "extractor", "distance")
 
 _MAX_CONFIG_BYTES = 16 << 20
 _TOP_KEYS = {"name", "out", "seed", "device", "generators", "metrics", "figures", "intro", "claims"}
-_FIGURE_KEYS = {"enabled", "truncation", "grid", "mixing_rows", "mixing_cols", "noise_realisations",
-                "std_realisations", "interpolation_steps", "interpolation_pairs"}
+_FIGURE_KEYS = {
+    "enabled",
+    "truncation",
+    "grid",
+    "mixing_rows",
+    "mixing_cols",
+    "noise_realisations",
+    "std_realisations",
+    "interpolation_steps",
+    "interpolation_pairs",
+}
 
 
 @dataclass(frozen=True)
@@ -141,13 +159,17 @@ def load_config(path: str | Path) -> ReportConfig:
     if not path.is_file():
         raise GanevalValueError(f"Argument `config` must be an existing TOML file, but got {str(path)!r} (not found).")
     if path.stat().st_size > _MAX_CONFIG_BYTES:
-        raise GanevalValueError(f"Argument `config` must be a TOML file of at most {_MAX_CONFIG_BYTES >> 20} MiB, but "
-                                f"{str(path)!r} is larger.")
+        raise GanevalValueError(
+            f"Argument `config` must be a TOML file of at most {_MAX_CONFIG_BYTES >> 20} MiB, but "
+            f"{str(path)!r} is larger."
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise GanevalValueError(f"Argument `config` must be valid TOML, but {str(path)!r} fails to parse: {why}.") from None
+        raise GanevalValueError(
+            f"Argument `config` must be valid TOML, but {str(path)!r} fails to parse: {why}."
+        ) from None
     return parse_config(data, base_dir=path.parent)
 
 
@@ -185,9 +207,11 @@ def _resolve_source(source: str, base_dir: Path | None) -> str:
 def _folder_name(name: str) -> str:
     """``name`` as the default folder ``reports/<name>``: refused when it is a path, not a name."""
     if any(c in name for c in "/\\\0:") or name.strip() in (".", "..") or any(ord(c) < 32 for c in name):
-        raise GanevalValueError(f"Config key `name` names the output folder reports/<name> (no `out` is given), so "
-                                f"it must not contain '/', '\\', ':', control characters or be '..', but got "
-                                f"{name!r}; set `out` or choose a plain name.")
+        raise GanevalValueError(
+            f"Config key `name` names the output folder reports/<name> (no `out` is given), so "
+            f"it must not contain '/', '\\', ':', control characters or be '..', but got "
+            f"{name!r}; set `out` or choose a plain name."
+        )
     return name
 
 
@@ -204,9 +228,11 @@ def _confined_out(value: str, base_dir: Path | None) -> Path:
         return out
     target = (root / out).resolve()
     if target != root and root not in target.parents:
-        raise GanevalValueError(f"Config key `out` must be a relative folder inside the config's folder "
-                                f"{str(root)!r}, but {value!r} points to {str(target)!r}; give another folder with "
-                                "--out instead.")
+        raise GanevalValueError(
+            f"Config key `out` must be a relative folder inside the config's folder "
+            f"{str(root)!r}, but {value!r} points to {str(target)!r}; give another folder with "
+            "--out instead."
+        )
     return Path(_shown_path(target))
 
 
@@ -214,7 +240,9 @@ def _figures(data: Any) -> FigureSpec:
     data = _table("figures", data)
     unknown = sorted(set(data) - _FIGURE_KEYS)
     if unknown:
-        raise GanevalValueError(f"Config table `figures` has unknown key(s) {unknown}; expected some of {sorted(_FIGURE_KEYS)}.")
+        raise GanevalValueError(
+            f"Config table `figures` has unknown key(s) {unknown}; expected some of {sorted(_FIGURE_KEYS)}."
+        )
     spec = FigureSpec(**data)
     if not isinstance(spec.enabled, bool):
         raise GanevalTypeError(f"Config key `figures.enabled` must be true or false, but got {spec.enabled!r}.")
@@ -223,7 +251,11 @@ def _figures(data: Any) -> FigureSpec:
         raise GanevalTypeError(f"Config key `figures.truncation` must be a finite number, but got {psi!r}.")
     for key in _FIGURE_KEYS - {"enabled", "truncation"}:
         v = getattr(spec, key)
-        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if key in ("std_realisations", "interpolation_steps") else 1):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int)
+            or v < (2 if key in ("std_realisations", "interpolation_steps") else 1)
+        ):
             raise GanevalValueError(f"Config key `figures.{key}` must be a positive integer, but got {v!r}.")
     return FigureSpec(**{**asdict(spec), "truncation": float(psi)})
 
@@ -247,14 +279,18 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
 
     gens_raw = data.get("generators")
     if not isinstance(gens_raw, list) or not gens_raw:
-        raise GanevalValueError("Config must list at least one generator as [[generators]] with `label` and `source`, "
-                                f"but got {gens_raw!r}.")
+        raise GanevalValueError(
+            "Config must list at least one generator as [[generators]] with `label` and `source`, "
+            f"but got {gens_raw!r}."
+        )
     generators = []
     for i, g in enumerate(gens_raw):
         g = _table(f"generators[{i}]", g)
         extra = sorted(set(g) - {"label", "source"})
         if extra:
-            raise GanevalValueError(f"Config table `generators[{i}]` has unknown key(s) {extra}; expected `label`, `source`.")
+            raise GanevalValueError(
+                f"Config table `generators[{i}]` has unknown key(s) {extra}; expected `label`, `source`."
+            )
         source = _resolve_source(_str(f"generators[{i}].source", g.get("source")), base_dir)
         generators.append(GeneratorSpec(label=_str(f"generators[{i}].label", g.get("label", source)), source=source))
     labels = [g.label for g in generators]
@@ -286,5 +322,14 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None) -> Repor
     if not isinstance(intro, str):
         raise GanevalTypeError(f"Config key `intro` must be a string, but got {intro!r}.")
     claims = parse_claims(data.get("claims", []), set(labels), set(mlabels))
-    return ReportConfig(name=name, out=out, seed=seed, device=device, generators=tuple(generators),
-                        metrics=tuple(metrics), figures=figures, intro=intro, claims=claims)
+    return ReportConfig(
+        name=name,
+        out=out,
+        seed=seed,
+        device=device,
+        generators=tuple(generators),
+        metrics=tuple(metrics),
+        figures=figures,
+        intro=intro,
+        claims=claims,
+    )

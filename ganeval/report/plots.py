@@ -61,11 +61,20 @@ def ppl_result(rec: dict[str, Any]) -> Any:
         kept = np.zeros(len(d), dtype=bool)
         kept[finite] = percentile_filter(d[finite])
     ci = rec.get("ci95") or [None, None]
-    return PPLResult(metric=rec["metric"], value=_float(rec["results"][rec["metric"]]), std=rec.get("std"),
-                     ci_low=ci[0], ci_high=ci[1], num_samples=int(rec.get("num_samples") or 0),
-                     higher_is_better=bool(rec.get("higher_is_better", False)), per_sample=d,
-                     config=dict(rec.get("config") or {}), provenance=dict(rec.get("provenance") or {}),
-                     extra=dict(rec.get("extra") or {}), kept_mask=kept)
+    return PPLResult(
+        metric=rec["metric"],
+        value=_float(rec["results"][rec["metric"]]),
+        std=rec.get("std"),
+        ci_low=ci[0],
+        ci_high=ci[1],
+        num_samples=int(rec.get("num_samples") or 0),
+        higher_is_better=bool(rec.get("higher_is_better", False)),
+        per_sample=d,
+        config=dict(rec.get("config") or {}),
+        provenance=dict(rec.get("provenance") or {}),
+        extra=dict(rec.get("extra") or {}),
+        kept_mask=kept,
+    )
 
 
 def separability_result(rec: dict[str, Any]) -> Any:
@@ -85,11 +94,17 @@ def separability_result(rec: dict[str, Any]) -> Any:
     for col in ("entropy_bits", "svm_train_acc", "heldout_acc", "heldout_entropy_bits", "class_balance"):
         if col in table:
             table[col] = pd.to_numeric(table[col], errors="coerce").astype(np.float64)
-    return SeparabilityResult(metric=rec["metric"], value=_float(rec["results"][rec["metric"]]),
-                              num_samples=int(rec.get("num_samples") or 0),
-                              higher_is_better=bool(rec.get("higher_is_better", False)),
-                              config=dict(rec.get("config") or {}), provenance=dict(rec.get("provenance") or {}),
-                              extra=extra, table=table, normals={})
+    return SeparabilityResult(
+        metric=rec["metric"],
+        value=_float(rec["results"][rec["metric"]]),
+        num_samples=int(rec.get("num_samples") or 0),
+        higher_is_better=bool(rec.get("higher_is_better", False)),
+        config=dict(rec.get("config") or {}),
+        provenance=dict(rec.get("provenance") or {}),
+        extra=extra,
+        table=table,
+        normals={},
+    )
 
 
 def _ppl_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
@@ -110,11 +125,19 @@ def _ppl_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
             fig.axes[0].set_title(f"{gen}: {fig.axes[0].get_title()}", fontsize=10)
             return fig
 
-        n = "; ".join(f"{r['report']['metric_label']}: n = {len(r['per_sample'])}, seed "
-                      f"{(r.get('config') or {}).get('seed', '?')}" for r in rs)
-        specs.append((_stem("ppl", str(i), gen),
-                      f"{gen}: per-sample path lengths d / eps\u00b2 ({n}), log scale. Dashed lines: each PPL (mean "
-                      "of the kept samples); dotted lines: the 1 / 99 percentile bounds of the first column.", draw))
+        n = "; ".join(
+            f"{r['report']['metric_label']}: n = {len(r['per_sample'])}, seed "
+            f"{(r.get('config') or {}).get('seed', '?')}"
+            for r in rs
+        )
+        specs.append(
+            (
+                _stem("ppl", str(i), gen),
+                f"{gen}: per-sample path lengths d / eps\u00b2 ({n}), log scale. Dashed lines: each PPL (mean "
+                "of the kept samples); dotted lines: the 1 / 99 percentile bounds of the first column.",
+                draw,
+            )
+        )
     return specs
 
 
@@ -132,11 +155,15 @@ def _separability_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
             return plot_separability(separability_result(r), title=f"{gen}: {label} ({r['metric']}); lower is better")
 
         cfg = r.get("config") or {}
-        specs.append((_stem("separability", str(i), gen),
-                      f"{gen}: conditional entropy H(Y | X) in bits per attribute, for each latent space "
-                      f"({cfg.get('num_samples', '?')} samples, the {cfg.get('num_keep', '?')} most confident kept "
-                      f"per attribute, seed {cfg.get('seed', '?')}); \u00d7 marks an attribute that was not scored.",
-                      draw))
+        specs.append(
+            (
+                _stem("separability", str(i), gen),
+                f"{gen}: conditional entropy H(Y | X) in bits per attribute, for each latent space "
+                f"({cfg.get('num_samples', '?')} samples, the {cfg.get('num_keep', '?')} most confident kept "
+                f"per attribute, seed {cfg.get('seed', '?')}); \u00d7 marks an attribute that was not scored.",
+                draw,
+            )
+        )
     return specs
 
 
@@ -150,17 +177,28 @@ def _equivariance_plots(recs: list[dict[str, Any]]) -> list[PlotSpec]:
 
             from ..plots.equivariance import plot_psnr
 
-            fig = plot_psnr([SimpleNamespace(metric=f"{r['report']['metric_label']} ({r['metric']})",
-                                             value=_float(r["results"][r["metric"]]),
-                                             per_sample=np.array([_float(v) for v in r["per_sample"]]))
-                             for r in rs])
+            fig = plot_psnr(
+                [
+                    SimpleNamespace(
+                        metric=f"{r['report']['metric_label']} ({r['metric']})",
+                        value=_float(r["results"][r["metric"]]),
+                        per_sample=np.array([_float(v) for v in r["per_sample"]]),
+                    )
+                    for r in rs
+                ]
+            )
             fig.axes[0].set_title(f"{gen}: per-sample PSNR; higher is better", fontsize=10)
             return fig
 
         n = "; ".join(f"{r['report']['metric_label']}: n = {len(r['per_sample'])}" for r in rs)
-        specs.append((_stem("equivariance", str(i), gen),
-                      f"{gen}: per-sample PSNR in dB of the output under a transformed input against the "
-                      f"transformed output ({n}); dashed lines: the pooled value of each column.", draw))
+        specs.append(
+            (
+                _stem("equivariance", str(i), gen),
+                f"{gen}: per-sample PSNR in dB of the output under a transformed input against the "
+                f"transformed output ({n}); dashed lines: the pooled value of each column.",
+                draw,
+            )
+        )
     return specs
 
 

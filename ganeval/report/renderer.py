@@ -35,9 +35,12 @@ _METRIC_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "fid": ("extractor", "real", "num_generated", "num_real", "resize"),
     "equivariance": ("kind", "num_samples", "translate_max", "rotate_max"),
 }
-_SECTION_TITLES = {"ppl": "Perceptual path length", "separability": "Linear separability",
-                   "fid": "Fréchet and kernel distances, precision and recall",
-                   "equivariance": "Equivariance (StyleGAN3): EQ-T, EQ-T_frac, EQ-R"}
+_SECTION_TITLES = {
+    "ppl": "Perceptual path length",
+    "separability": "Linear separability",
+    "fid": "Fréchet and kernel distances, precision and recall",
+    "equivariance": "Equivariance (StyleGAN3): EQ-T, EQ-T_frac, EQ-R",
+}
 
 
 def _fmt(v: Any) -> str:
@@ -111,11 +114,12 @@ class _Results:
     def __init__(self, records: list[dict[str, Any]], path: Path) -> None:
         runs = [i for i, r in enumerate(records) if r.get("record") == "run"]
         if not runs:
-            raise GanevalValueError(f"Argument `results` must hold a run record, but {path} has none; "
-                                    "run `ganeval report CONFIG` first.")
+            raise GanevalValueError(
+                f"Argument `results` must hold a run record, but {path} has none; run `ganeval report CONFIG` first."
+            )
         self.run = records[runs[-1]]
         self.by_key: dict[str, list[dict[str, Any]]] = {}
-        for r in records[:runs[-1]]:
+        for r in records[: runs[-1]]:
             if r.get("record") in ("metric", "failure", "figures"):
                 self.by_key.setdefault(r["report"]["key"], []).append(r)
 
@@ -127,7 +131,7 @@ class _Results:
         last = recs[-1]
         if last["record"] != "metric":
             return [last]
-        return recs[len(recs) - 1 - last["report"]["part"]:]
+        return recs[len(recs) - 1 - last["report"]["part"] :]
 
 
 def _scale(item: dict[str, Any]) -> int:
@@ -153,7 +157,7 @@ def _part_text(rec: dict[str, Any]) -> str:
     text = _value_text(rec)
     if "recall" in extra:
         text += f" / {_fmt(extra['recall'])}"
-    spaces = {k[len("score_"):]: v for k, v in extra.items() if k.startswith("score_")}
+    spaces = {k[len("score_") :]: v for k, v in extra.items() if k.startswith("score_")}
     if len(spaces) > 1:  # separability: every space's score, not only the headline one
         text = " · ".join(f"{s.upper()} {_fmt(v)}" for s, v in sorted(spaces.items(), reverse=True))
     return text
@@ -175,12 +179,14 @@ def _summary(res: _Results) -> Table:
     metrics = res.run["config"]["metrics"]
     cells = {(c["generator"], c["metric_label"]): c["key"] for c in res.run["cells"]}
     gens = res.run["generators"]
-    latest = {(g["label"], m["label"]): res.latest(cells.get((g["label"], m["label"]), ""))
-              for g in gens for m in metrics}
+    latest = {
+        (g["label"], m["label"]): res.latest(cells.get((g["label"], m["label"]), "")) for g in gens for m in metrics
+    }
     columns, layout, notes = ["generator"], [], {}
     for m in metrics:
-        oks = [recs for (_, lab), recs in latest.items()
-               if lab == m["label"] and recs and recs[0]["record"] == "metric"]
+        oks = [
+            recs for (_, lab), recs in latest.items() if lab == m["label"] and recs and recs[0]["record"] == "metric"
+        ]
         num_parts = max((len(r) for r in oks), default=1)
         for part in range(num_parts):
             example = next((r[part] for r in oks if len(r) > part), None)
@@ -199,11 +205,13 @@ def _summary(res: _Results) -> Table:
                 if recs and recs[0]["record"] == "metric" and part < len(recs):
                     r = recs[part]
                     ci = r.get("ci95") or [None, None]
-                    row += [Cell(r["results"][r["metric"]], _part_text(r), cls="num"), Cell(ci[0], ""),
-                            Cell(ci[1], "")]
+                    row += [Cell(r["results"][r["metric"]], _part_text(r), cls="num"), Cell(ci[0], ""), Cell(ci[1], "")]
                 elif recs and _not_applicable(recs[0]):
-                    row += [Cell("n/a", "n/a", link=_anchor(recs[0]["report"]["key"]), cls="na"), Cell(None, ""),
-                            Cell(None, "")]
+                    row += [
+                        Cell("n/a", "n/a", link=_anchor(recs[0]["report"]["key"]), cls="na"),
+                        Cell(None, ""),
+                        Cell(None, ""),
+                    ]
                 elif recs and recs[0]["record"] == "failure":
                     key = recs[0]["report"]["key"]
                     what = "generator failed to load" if recs[0]["report"]["stage"] == "load" else "failed"
@@ -225,17 +233,37 @@ def _metric_records(res: _Results, name: str) -> list[dict[str, Any]]:
 
 def _metric_table(name: str, recs: list[dict[str, Any]]) -> Table:
     keys = [k for k in _METRIC_CONFIG_KEYS.get(name, ()) if any(k in r.get("config", {}) for r in recs)]
-    extra = sorted({k for r in recs for k, v in (r.get("extra") or {}).items()
-                    if isinstance(v, (int, float, str, bool))})
-    columns = ["generator", "column", "metric", "value", "ci_low", "ci_high", "std", "num_samples",
-               "lower_is_better", *keys, *extra]
+    extra = sorted(
+        {k for r in recs for k, v in (r.get("extra") or {}).items() if isinstance(v, (int, float, str, bool))}
+    )
+    columns = [
+        "generator",
+        "column",
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+        "std",
+        "num_samples",
+        "lower_is_better",
+        *keys,
+        *extra,
+    ]
     table = Table(name, f"{_SECTION_TITLES.get(name, name)}: results", columns)
     for r in recs:
         ci = r.get("ci95") or [None, None]
         rep = r["report"]
-        row = [Cell(rep["generator"], rep["generator"]), Cell(rep["metric_label"], rep["metric_label"]),
-               Cell(r["metric"], r["metric"]), Cell.of(r["results"][r["metric"]]), Cell.of(ci[0]), Cell.of(ci[1]),
-               Cell.of(r.get("std")), Cell.of(r.get("num_samples")), Cell.of(not r.get("higher_is_better", False))]
+        row = [
+            Cell(rep["generator"], rep["generator"]),
+            Cell(rep["metric_label"], rep["metric_label"]),
+            Cell(r["metric"], r["metric"]),
+            Cell.of(r["results"][r["metric"]]),
+            Cell.of(ci[0]),
+            Cell.of(ci[1]),
+            Cell.of(r.get("std")),
+            Cell.of(r.get("num_samples")),
+            Cell.of(not r.get("higher_is_better", False)),
+        ]
         row += [Cell.of(r["config"].get(k)) for k in keys]
         row += [Cell.of((r.get("extra") or {}).get(k)) for k in extra]
         table.rows.append(row)
@@ -256,12 +284,18 @@ def _attribute_table(name: str, recs: list[dict[str, Any]]) -> Table | None:
     if not rows:
         return None
     keys = list(dict.fromkeys(k for _, a in rows for k in a))
-    table = Table(f"{name}-attributes", f"{_SECTION_TITLES.get(name, name)}: per attribute",
-                  ["generator", "column", *keys])
+    table = Table(
+        f"{name}-attributes", f"{_SECTION_TITLES.get(name, name)}: per attribute", ["generator", "column", *keys]
+    )
     for r, a in rows:
         rep = r["report"]
-        table.rows.append([Cell(rep["generator"], rep["generator"]), Cell(rep["metric_label"], rep["metric_label"]),
-                           *[Cell.of(a.get(k)) for k in keys]])
+        table.rows.append(
+            [
+                Cell(rep["generator"], rep["generator"]),
+                Cell(rep["metric_label"], rep["metric_label"]),
+                *[Cell.of(a.get(k)) for k in keys],
+            ]
+        )
     return table
 
 
@@ -270,8 +304,9 @@ def _save_plot(fig: Any, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # no Software/date metadata: the same results give byte-identical PNGs
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight",
-                                                   metadata={"Software": None}))
+        atomic_write(
+            path, lambda tmp: fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
+        )
     finally:
         plt.close(fig)
 
@@ -299,7 +334,7 @@ def _weights_table(res: _Results, metric_recs: list[dict[str, Any]]) -> Table:
                 continue
             if isinstance(sha, str) and sha.startswith("{"):
                 sha = json.loads(sha)  # separability records several hashes as one JSON object
-            for file, digest in (sha.items() if isinstance(sha, dict) else [(name, sha)]):
+            for file, digest in sha.items() if isinstance(sha, dict) else [(name, sha)]:
                 if (file, digest) not in seen:
                     seen.add((file, digest))
                     table.rows.append([Cell(v, _fmt(v)) for v in (r["report"]["metric_label"], file, digest)])
@@ -312,26 +347,42 @@ def _wall_table(res: _Results) -> Table:
         recs = res.latest(c["key"])
         if recs and recs[0]["record"] == "metric":
             t = recs[0]["report"]["wall_time"]
-            table.rows.append([Cell(c["generator"], c["generator"]), Cell(c["metric_label"], c["metric_label"]),
-                               Cell(round(t, 3), _fmt(round(t, 3)), cls="num"), Cell(format_time(t), format_time(t))])
+            table.rows.append(
+                [
+                    Cell(c["generator"], c["generator"]),
+                    Cell(c["metric_label"], c["metric_label"]),
+                    Cell(round(t, 3), _fmt(round(t, 3)), cls="num"),
+                    Cell(format_time(t), format_time(t)),
+                ]
+            )
     for label, key in res.run["figures"].items():
         recs = res.latest(key)
         if recs and recs[0]["record"] == "figures":
             t = recs[0]["report"]["wall_time"]
-            table.rows.append([Cell(label, label), Cell("analysis figures", "analysis figures"),
-                               Cell(round(t, 3), _fmt(round(t, 3)), cls="num"), Cell(format_time(t), format_time(t))])
+            table.rows.append(
+                [
+                    Cell(label, label),
+                    Cell("analysis figures", "analysis figures"),
+                    Cell(round(t, 3), _fmt(round(t, 3)), cls="num"),
+                    Cell(format_time(t), format_time(t)),
+                ]
+            )
     return table
 
 
 def _not_applicable(rec: dict[str, Any]) -> bool:
     """A metric cell refused because the generator lacks what the metric measures (e.g. W of a
     traditional generator): shown as n/a, not counted as a failure."""
-    return rec["record"] == "failure" and rec["report"].get("error_type") == "UnsupportedGeneratorError" \
+    return (
+        rec["record"] == "failure"
+        and rec["report"].get("error_type") == "UnsupportedGeneratorError"
         and rec["report"].get("stage") == "metric"
+    )
 
 
-def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]
-              ) -> tuple[Table, list[dict[str, Any]], list[dict[str, Any]]]:
+def _failures(
+    res: _Results, plot_failures: Sequence[dict[str, Any]]
+) -> tuple[Table, list[dict[str, Any]], list[dict[str, Any]]]:
     """The failures table, the failures' details and the not-applicable cells' details."""
     table = Table("failures", "Failures", ["generator", "column", "stage", "error_type", "message"])
     details: list[dict[str, Any]] = []
@@ -345,16 +396,24 @@ def _failures(res: _Results, plot_failures: Sequence[dict[str, Any]]
             (not_applicable if _not_applicable(recs[0]) else details).append(recs[0]["report"])
     details += list(plot_failures)
     for d in details:
-        table.rows.append([Cell(d["generator"], d["generator"]), Cell(d.get("metric_label"), _fmt(d.get("metric_label"))),
-                           Cell(d["stage"], d["stage"]), Cell(d["error_type"], d["error_type"]),
-                           Cell(d["message"], d["message"], cls="msg")])
+        table.rows.append(
+            [
+                Cell(d["generator"], d["generator"]),
+                Cell(d.get("metric_label"), _fmt(d.get("metric_label"))),
+                Cell(d["stage"], d["stage"]),
+                Cell(d["error_type"], d["error_type"]),
+                Cell(d["message"], d["message"], cls="msg"),
+            ]
+        )
     return table, details, not_applicable
 
 
 def _claim_value(res: _Results, ref: ClaimRef) -> tuple[float, float | None, float | None] | None:
     """The (value, ci_low, ci_high) a claim side names, or None when that cell has no such result."""
-    key = next((c["key"] for c in res.run["cells"]
-                if c["generator"] == ref.generator and c["metric_label"] == ref.metric), None)
+    key = next(
+        (c["key"] for c in res.run["cells"] if c["generator"] == ref.generator and c["metric_label"] == ref.metric),
+        None,
+    )
     recs = [r for r in res.latest(key) if r["record"] == "metric"] if key else []
     if ref.part is not None:
         recs = [r for r in recs if r["metric"] == ref.part]
@@ -379,22 +438,37 @@ def _findings(res: _Results) -> list[dict[str, str]]:
     """The config's claims, each with both sides' values and the verdict (see :mod:`ganeval.report.claims`)."""
     out = []
     for c in res.run["config"].get("claims", []):
-        claim = ClaimSpec(text=c["text"], paper=c.get("paper", ""), op=c["op"], left=ClaimRef(**c["left"]),
-                          right=ClaimRef(**c["right"]))
+        claim = ClaimSpec(
+            text=c["text"],
+            paper=c.get("paper", ""),
+            op=c["op"],
+            left=ClaimRef(**c["left"]),
+            right=ClaimRef(**c["right"]),
+        )
         outcome = evaluate_claim(claim, lambda ref: _claim_value(res, ref))
-        out.append({"text": claim.text, "paper": claim.paper, "verdict": outcome.verdict,
-                    "comparison": f"{claim.left.describe()} = {_side_text(outcome.left)} {claim.op} "
-                                  f"{claim.right.describe()} = {_side_text(outcome.right)}",
-                    "cls": "ok" if outcome.verdict.startswith("holds") else "fail"})
+        out.append(
+            {
+                "text": claim.text,
+                "paper": claim.paper,
+                "verdict": outcome.verdict,
+                "comparison": f"{claim.left.describe()} = {_side_text(outcome.left)} {claim.op} "
+                f"{claim.right.describe()} = {_side_text(outcome.right)}",
+                "cls": "ok" if outcome.verdict.startswith("holds") else "fail",
+            }
+        )
     return out
 
 
 def _env() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("ganeval.report", "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("ganeval.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["fmt"] = _fmt
     env.filters["anchor"] = _anchor
     return env
@@ -436,15 +510,21 @@ def render_report(results: str | Path, out_dir: str | Path | None = None) -> Ren
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, jinja2.TemplateError) as exc:
         if isinstance(exc, GanevalValueError):
             raise
-        raise GanevalValueError(f"{results} holds a malformed record ({type(exc).__name__}: {exc}); it was not "
-                                "written by this version of ganeval, or was edited.") from None
+        raise GanevalValueError(
+            f"{results} holds a malformed record ({type(exc).__name__}: {exc}); it was not "
+            "written by this version of ganeval, or was edited."
+        ) from None
 
 
 def _links(folder: str, names: list[str]) -> list[str]:
     """Names ``copytree`` must not follow: symlinks (a link to a private file would be copied in
     as content) and anything that is neither a file nor a folder."""
-    return [n for n in names if os.path.islink(os.path.join(folder, n))
-            or not (os.path.isfile(os.path.join(folder, n)) or os.path.isdir(os.path.join(folder, n)))]
+    return [
+        n
+        for n in names
+        if os.path.islink(os.path.join(folder, n))
+        or not (os.path.isfile(os.path.join(folder, n)) or os.path.isdir(os.path.join(folder, n)))
+    ]
 
 
 def _render(res: _Results, out: Path) -> RenderOutcome:
@@ -466,9 +546,17 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
             try:
                 _save_plot(draw(), out / rel)
             except Exception as exc:  # a plot error is reported in the failures section
-                plot_failures.append({"generator": "", "metric_label": name, "stage": "plot", "key": stem,
-                                      "error_type": type(exc).__name__, "message": f"{stem}: {exc}",
-                                      "traceback": ""})
+                plot_failures.append(
+                    {
+                        "generator": "",
+                        "metric_label": name,
+                        "stage": "plot",
+                        "key": stem,
+                        "error_type": type(exc).__name__,
+                        "message": f"{stem}: {exc}",
+                        "traceback": "",
+                    }
+                )
                 continue
             plots.append({"file": rel, "caption": caption})
         tables.append(table)
@@ -477,8 +565,9 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
         if attrs is not None:
             tables.append(attrs)
             section_tables.append(attrs)
-        sections.append({"name": name, "title": _SECTION_TITLES.get(name, name), "tables": section_tables,
-                         "plots": plots})
+        sections.append(
+            {"name": name, "title": _SECTION_TITLES.get(name, name), "tables": section_tables, "plots": plots}
+        )
 
     figures: list[dict[str, Any]] = []
     kinds: dict[str, dict[str, Any]] = {}
@@ -489,7 +578,8 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
             figures.append({"generator": g["label"], "failure": None})
             for it in recs[0]["report"]["items"]:
                 kinds.setdefault(it["name"], {"title": it["title"], "figs": []})["figs"].append(
-                    it | {"scale": _scale(it), "generator": g["label"]})
+                    it | {"scale": _scale(it), "generator": g["label"]}
+                )
         elif recs:
             figures.append({"generator": g["label"], "failure": recs[0]["report"]})
 
@@ -501,15 +591,32 @@ def _render(res: _Results, out: Path) -> RenderOutcome:
         t.write_csv(out)
 
     prov = run["provenance"]
-    html = _env().get_template("report.html.j2").render(
-        name=run["config"]["name"], run=run, prov=prov, summary=tables[0], sections=sections, figures=figures,
-        figure_kinds=list(kinds.values()),
-        generators=run["generators"], weights=weights, walls=walls, failures=failures,
-        failure_details=failure_details, not_applicable=not_applicable, findings=_findings(res),
-        intro=[p.strip() for p in run["config"].get("intro", "").split("\n\n") if p.strip()], config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
-        total_time=format_time(prov.get("wall_time") or 0.0))
+    html = (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            name=run["config"]["name"],
+            run=run,
+            prov=prov,
+            summary=tables[0],
+            sections=sections,
+            figures=figures,
+            figure_kinds=list(kinds.values()),
+            generators=run["generators"],
+            weights=weights,
+            walls=walls,
+            failures=failures,
+            failure_details=failure_details,
+            not_applicable=not_applicable,
+            findings=_findings(res),
+            intro=[p.strip() for p in run["config"].get("intro", "").split("\n\n") if p.strip()],
+            config_json=json.dumps(run["config"], indent=2, ensure_ascii=False),
+            total_time=format_time(prov.get("wall_time") or 0.0),
+        )
+    )
     index = out / "index.html"
     data = html.encode("utf-8")
     atomic_write(index, lambda tmp: Path(tmp).write_bytes(data))
-    return RenderOutcome(index=index, csv_files=[out / f"{t.slug}.csv" for t in tables],
-                         num_failures=len(failure_details))
+    return RenderOutcome(
+        index=index, csv_files=[out / f"{t.slug}.csv" for t in tables], num_failures=len(failure_details)
+    )

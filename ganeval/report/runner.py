@@ -56,8 +56,9 @@ def _run_separability(G: Any, options: dict[str, Any], *, seed: int, device: Any
 
     opts = dict(options)
     # by name, so the result records the name that loads the classifier again
-    return ganeval.separability(G, opts.pop("classifier", "zoo:shapes-classifier"),
-                                **{"seed": seed, "device": device, **opts})
+    return ganeval.separability(
+        G, opts.pop("classifier", "zoo:shapes-classifier"), **{"seed": seed, "device": device, **opts}
+    )
 
 
 def _run_fid(G: Any, options: dict[str, Any], *, seed: int, device: Any) -> Any:
@@ -74,8 +75,12 @@ def _run_equivariance(G: Any, options: dict[str, Any], *, seed: int, device: Any
     return equivariance(G, **{"seed": seed, "device": device, **options})
 
 
-METRICS: dict[str, MetricRunner] = {"ppl": _run_ppl, "separability": _run_separability, "fid": _run_fid,
-                                    "equivariance": _run_equivariance}
+METRICS: dict[str, MetricRunner] = {
+    "ppl": _run_ppl,
+    "separability": _run_separability,
+    "fid": _run_fid,
+    "equivariance": _run_equivariance,
+}
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             raise GanevalValueError(f"{path} line {n} is not valid JSON ({exc}); fix or remove that line.") from None
         problem = _record_problem(rec)
         if problem:
-            raise GanevalValueError(f"{path} line {n} is not a ganeval results record ({problem}); fix or remove "
-                                    "that line.")
+            raise GanevalValueError(
+                f"{path} line {n} is not a ganeval results record ({problem}); fix or remove that line."
+            )
         if rec["record"] == "metric" and isinstance(rec.get("config"), dict):
             rec["config"] = upgrade_config(rec["config"])  # key names of this release (e.g. protocol -> resize)
         out.append(rec)
@@ -152,13 +158,20 @@ def _record_problem(rec: Any) -> str | None:
         return f"its `record` is {kind!r}, not metric, failure, figures or run"
     if kind == "run":
         cfg = rec.get("config")
-        if not (isinstance(cfg, dict) and isinstance(cfg.get("name"), str) and isinstance(cfg.get("metrics"), list)
-                and all(isinstance(m, dict) and isinstance(m.get("name"), str) for m in cfg["metrics"])):
+        if not (
+            isinstance(cfg, dict)
+            and isinstance(cfg.get("name"), str)
+            and isinstance(cfg.get("metrics"), list)
+            and all(isinstance(m, dict) and isinstance(m.get("name"), str) for m in cfg["metrics"])
+        ):
             return "a run record needs `config` with a `name` and a list of `metrics`"
-        if not (isinstance(rec.get("generators"), list) and all(isinstance(g, dict) and isinstance(g.get("label"), str)
-                                                                for g in rec["generators"])
-                and isinstance(rec.get("figures"), dict) and isinstance(rec.get("cells"), list)
-                and isinstance(rec.get("provenance"), dict)):
+        if not (
+            isinstance(rec.get("generators"), list)
+            and all(isinstance(g, dict) and isinstance(g.get("label"), str) for g in rec["generators"])
+            and isinstance(rec.get("figures"), dict)
+            and isinstance(rec.get("cells"), list)
+            and isinstance(rec.get("provenance"), dict)
+        ):
             return "a run record needs `generators`, `cells`, `figures` and `provenance`"
         return None
     rep = rec.get("report")
@@ -166,11 +179,19 @@ def _record_problem(rec: Any) -> str | None:
         return "it needs a `report` object with a string `key`"
     if kind == "metric":
         part = rep.get("part")
-        if not (isinstance(part, int) and not isinstance(part, bool) and part >= 0 and isinstance(rec.get("metric"), str)
-                and isinstance(rec.get("results"), dict) and rec["metric"] in rec["results"]):
+        if not (
+            isinstance(part, int)
+            and not isinstance(part, bool)
+            and part >= 0
+            and isinstance(rec.get("metric"), str)
+            and isinstance(rec.get("results"), dict)
+            and rec["metric"] in rec["results"]
+        ):
             return "a metric record needs `metric`, `results[metric]` and `report.part` >= 0"
-    if kind == "figures" and not (isinstance(rep.get("items"), list)
-                                  and all(isinstance(i, dict) and isinstance(i.get("file"), str) for i in rep["items"])):
+    if kind == "figures" and not (
+        isinstance(rep.get("items"), list)
+        and all(isinstance(i, dict) and isinstance(i.get("file"), str) for i in rep["items"])
+    ):
         return "a figures record needs `report.items` with a `file` each"
     return None
 
@@ -188,10 +209,18 @@ def _compact(values: Any) -> list[float | None]:
 
 
 def _failure(stage: str, generator: str, metric: str | None, key: str, exc: BaseException) -> dict[str, Any]:
-    return {"record": "failure",
-            "report": {"stage": stage, "generator": generator, "metric_label": metric, "key": key,
-                       "error_type": type(exc).__name__, "message": str(exc),
-                       "traceback": "".join(traceback.format_exception(exc)[-6:])}}
+    return {
+        "record": "failure",
+        "report": {
+            "stage": stage,
+            "generator": generator,
+            "metric_label": metric,
+            "key": key,
+            "error_type": type(exc).__name__,
+            "message": str(exc),
+            "traceback": "".join(traceback.format_exception(exc)[-6:]),
+        },
+    }
 
 
 class _Log:
@@ -225,14 +254,14 @@ def check_own_folder(out: Path, records: list[dict[str, Any]], name: str, force:
         other_name = runs[-1]["config"].get("name")
         if other_name != name:
             other = f"the report {other_name!r}"
-    elif not records and any(p.name in ("index.html", "plots", "figures") or p.suffix == ".csv"
-                             for p in out.iterdir()):
+    elif not records and any(p.name in ("index.html", "plots", "figures") or p.suffix == ".csv" for p in out.iterdir()):
         other = "files that are not a ganeval report (no results.jsonl)"
     if other is not None and not force:
         from ..errors import OutputError
 
-        raise OutputError(f"Output folder {out} already holds {other}; choose another --out, or pass --force to "
-                          "overwrite its files.")
+        raise OutputError(
+            f"Output folder {out} already holds {other}; choose another --out, or pass --force to overwrite its files."
+        )
 
 
 def _results_of(value: Any, name: str) -> list[MetricResult]:
@@ -256,14 +285,29 @@ def _make_figures(G: Any, spec: FigureSpec, seed: int, folder: Path, rel: str) -
 
     folder.mkdir(parents=True, exist_ok=True)
     items = []
-    for fig in analysis_figures(G, seed=seed, truncation_psi=spec.truncation, grid=spec.grid,
-                                mixing_rows=spec.mixing_rows, mixing_cols=spec.mixing_cols,
-                                noise_realisations=spec.noise_realisations, std_realisations=spec.std_realisations,
-                                interpolation_steps=spec.interpolation_steps,
-                                interpolation_pairs=spec.interpolation_pairs):
+    for fig in analysis_figures(
+        G,
+        seed=seed,
+        truncation_psi=spec.truncation,
+        grid=spec.grid,
+        mixing_rows=spec.mixing_rows,
+        mixing_cols=spec.mixing_cols,
+        noise_realisations=spec.noise_realisations,
+        std_realisations=spec.std_realisations,
+        interpolation_steps=spec.interpolation_steps,
+        interpolation_pairs=spec.interpolation_pairs,
+    ):
         atomic_write(folder / f"{fig.name}.png", fig.save)  # a kill never leaves half a PNG
-        items.append({"file": f"{rel}/{fig.name}.png", "name": fig.name, "title": fig.title, "caption": fig.caption,
-                      "width": int(fig.image.shape[1]), "height": int(fig.image.shape[0])})
+        items.append(
+            {
+                "file": f"{rel}/{fig.name}.png",
+                "name": fig.name,
+                "title": fig.title,
+                "caption": fig.caption,
+                "width": int(fig.image.shape[1]),
+                "height": int(fig.image.shape[0]),
+            }
+        )
     return items + _equivariance_strips(G, seed, folder, rel)
 
 
@@ -283,22 +327,36 @@ def _equivariance_strips(G: Any, seed: int, folder: Path, rel: str) -> list[dict
         return []
     items = []
     for kind, what in _STRIPS.items():
-        fig = plot_equivariance_strips(example_images(G, kind=kind, indices=[0, 1, 2], seed=seed, device="cpu"),
-                                       title=f"{kind}: {what}")
+        fig = plot_equivariance_strips(
+            example_images(G, kind=kind, indices=[0, 1, 2], seed=seed, device="cpu"), title=f"{kind}: {what}"
+        )
         name, dpi = f"equivariance-{kind}", 100
         width, height = (round(v * dpi) for v in fig.get_size_inches())
         atomic_write(folder / f"{name}.png", functools.partial(fig.savefig, format="png", dpi=dpi))
         plt.close(fig)
-        items.append({"file": f"{rel}/{name}.png", "name": name, "title": f"Equivariance: {what}",
-                      "caption": f"Samples 0-2 of {kind} (seed {seed}): the plain image, the generator's output under "
-                                 "the transformed input, the plain image transformed (reference), and 10x the error "
-                                 "inside the valid pixels, with each sample's PSNR.",
-                      "width": width, "height": height})
+        items.append(
+            {
+                "file": f"{rel}/{name}.png",
+                "name": name,
+                "title": f"Equivariance: {what}",
+                "caption": f"Samples 0-2 of {kind} (seed {seed}): the plain image, the generator's output under "
+                "the transformed input, the plain image transformed (reference), and 10x the error "
+                "inside the valid pixels, with each sample's PSNR.",
+                "width": width,
+                "height": height,
+            }
+        )
     return items
 
 
-def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force: bool = False,
-               device: str | None = None, log: Callable[[str], None] | None = None) -> RunOutcome:
+def run_report(
+    config: ReportConfig,
+    *,
+    out_dir: str | Path | None = None,
+    force: bool = False,
+    device: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> RunOutcome:
     """Evaluate every (generator, metric) cell and draw the figures; append everything to results.jsonl.
 
     Args:
@@ -315,14 +373,26 @@ def run_report(config: ReportConfig, *, out_dir: str | Path | None = None, force
 
     t_run = time.perf_counter()
     out, done = _open_folder(config, out_dir, force)
-    ctx = _Context(config=config, out=out, dev=resolve_device(device or config.device), done=done, force=force,
-                   sink=_Log(out / RESULTS_FILE), say=log or (lambda msg: None))
+    ctx = _Context(
+        config=config,
+        out=out,
+        dev=resolve_device(device or config.device),
+        done=done,
+        force=force,
+        sink=_Log(out / RESULTS_FILE),
+        say=log or (lambda msg: None),
+    )
     tally = _Tally()
     for gspec in config.generators:
         _evaluate_generator(ctx, gspec, tally)
     ctx.sink.append(_run_record(ctx, device, tally, time.perf_counter() - t_run))
-    return RunOutcome(out_dir=out, results_path=out / RESULTS_FILE, num_failures=tally.failures,
-                      num_computed=tally.computed, num_reused=tally.reused)
+    return RunOutcome(
+        out_dir=out,
+        results_path=out / RESULTS_FILE,
+        num_failures=tally.failures,
+        num_computed=tally.computed,
+        num_reused=tally.reused,
+    )
 
 
 @dataclass(frozen=True)
@@ -351,8 +421,9 @@ class _Tally:
     reused: int = 0
 
 
-def _open_folder(config: ReportConfig, out_dir: str | Path | None,
-                 force: bool) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
+def _open_folder(
+    config: ReportConfig, out_dir: str | Path | None, force: bool
+) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
     """The checked output folder and its reusable records (metric and figure lines by key)."""
     from .._io import check_writable_dir
 
@@ -392,8 +463,9 @@ def _evaluate_generator(ctx: _Context, gspec: Any, tally: _Tally) -> None:
         _draw_figures(ctx, G, gspec.label, gid, tally)
 
 
-def _evaluate_cell(ctx: _Context, G: Any, label: str, gid: str, sha256: str | None, mspec: MetricSpec,
-                   tally: _Tally) -> None:
+def _evaluate_cell(
+    ctx: _Context, G: Any, label: str, gid: str, sha256: str | None, mspec: MetricSpec, tally: _Tally
+) -> None:
     """One (generator, metric) cell: reused from an earlier run when its key matches, else computed
     and appended (one line per result), or recorded as a failure."""
     key = cell_key(gid, mspec, ctx.config.seed)
@@ -409,15 +481,22 @@ def _evaluate_cell(ctx: _Context, G: Any, label: str, gid: str, sha256: str | No
         if runner is None:
             from ..errors import GanevalValueError
 
-            raise GanevalValueError(f"Config metric `name` must be one of {', '.join(KNOWN_METRICS)}, "
-                                    f"but got {mspec.name!r}.")
+            raise GanevalValueError(
+                f"Config metric `name` must be one of {', '.join(KNOWN_METRICS)}, but got {mspec.name!r}."
+            )
         results = _results_of(runner(G, dict(mspec.options), seed=ctx.config.seed, device=ctx.dev), mspec.name)
     except Exception as exc:
         ctx.sink.append(_failure("metric", label, mspec.label, key, exc))
         tally.failures += 1
         return
-    report = {"generator": label, "metric_name": mspec.name, "metric_label": mspec.label, "key": key,
-              "wall_time": time.perf_counter() - t0, "generator_sha256": sha256}
+    report = {
+        "generator": label,
+        "metric_name": mspec.name,
+        "metric_label": mspec.label,
+        "key": key,
+        "wall_time": time.perf_counter() - t0,
+        "generator_sha256": sha256,
+    }
     for part, res in enumerate(results):
         ctx.sink.append(metric_line(res, {**report, "part": part}))
     tally.computed += 1
@@ -429,8 +508,10 @@ def metric_line(res: MetricResult, report: dict[str, Any]) -> dict[str, Any]:
     and, for PPL, ``kept_mask``."""
     line = json.loads(res.to_json_line(include_per_sample=True))
     line["record"] = "metric"
-    line["report"] = {k: report[k] for k in ("generator", "metric_name", "metric_label", "key", "part", "wall_time",
-                                             "generator_sha256")}
+    line["report"] = {
+        k: report[k]
+        for k in ("generator", "metric_name", "metric_label", "key", "part", "wall_time", "generator_sha256")
+    }
     line["per_sample"] = None if res.per_sample is None else _compact(res.per_sample)
     kept = getattr(res, "kept_mask", None)
     if kept is not None:
@@ -455,8 +536,12 @@ def _draw_figures(ctx: _Context, G: Any, label: str, gid: str, tally: _Tally) ->
         ctx.sink.append(_failure("figures", label, None, fkey, exc))
         tally.failures += 1
         return
-    ctx.sink.append({"record": "figures", "report": {"generator": label, "key": fkey, "items": items,
-                                                     "wall_time": time.perf_counter() - t0}})
+    ctx.sink.append(
+        {
+            "record": "figures",
+            "report": {"generator": label, "key": fkey, "items": items, "wall_time": time.perf_counter() - t0},
+        }
+    )
 
 
 def _run_record(ctx: _Context, device: str | None, tally: _Tally, wall: float) -> dict[str, Any]:
@@ -467,12 +552,25 @@ def _run_record(ctx: _Context, device: str | None, tally: _Tally, wall: float) -
     from .. import __version__
 
     dev = ctx.dev
-    return {"record": "run",
-            "config": ctx.config.to_dict() | {"out": str(ctx.out), "device": device or ctx.config.device},
-            "provenance": {"versions": {"ganeval": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                                        "python": platform.python_version()},
-                           "platform": platform.platform(), "device": str(dev),
-                           "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor(),
-                           "argv": sys.argv[1:], "timestamp": time.time(), "wall_time": wall},
-            "generators": tally.generators, "cells": tally.cells, "figures": tally.figures,
-            "summary": {"failures": tally.failures, "computed": tally.computed, "reused": tally.reused}}
+    return {
+        "record": "run",
+        "config": ctx.config.to_dict() | {"out": str(ctx.out), "device": device or ctx.config.device},
+        "provenance": {
+            "versions": {
+                "ganeval": __version__,
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+            },
+            "platform": platform.platform(),
+            "device": str(dev),
+            "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor(),
+            "argv": sys.argv[1:],
+            "timestamp": time.time(),
+            "wall_time": wall,
+        },
+        "generators": tally.generators,
+        "cells": tally.cells,
+        "figures": tally.figures,
+        "summary": {"failures": tally.failures, "computed": tally.computed, "reused": tally.reused},
+    }

@@ -30,12 +30,20 @@ import torch
 from .. import _seeding
 from ..errors import GanevalValueError, UnsupportedGeneratorError
 
-__all__ = ["AnalysisFigure", "sample_grid", "style_mixing_grid", "stochastic_variation", "noise_scope",
-           "interpolation_strips", "analysis_figures", "slerp"]
+__all__ = [
+    "AnalysisFigure",
+    "sample_grid",
+    "style_mixing_grid",
+    "stochastic_variation",
+    "noise_scope",
+    "interpolation_strips",
+    "analysis_figures",
+    "slerp",
+]
 
-_PAD = 2      # px between tiles
-_GAP = 6      # px between blocks of rows
-_BG = 255     # white background
+_PAD = 2  # px between tiles
+_GAP = 6  # px between blocks of rows
+_BG = 255  # white background
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class AnalysisFigure:
 
 # ----------------------------------------------------------------------------- helpers
 
+
 def _device(G: Any) -> torch.device:
     p = next(iter(G.parameters()), None) if isinstance(G, torch.nn.Module) else None
     return p.device if p is not None else torch.device("cpu")
@@ -69,8 +78,12 @@ def _device(G: Any) -> torch.device:
 
 def _has_w(G: Any) -> bool:
     """Whether G has per-layer styles from a mapping network (not Z-only, not the traditional generator)."""
-    return (hasattr(G, "mapping") and hasattr(G, "synthesis") and getattr(G, "num_ws", 0) > 0
-            and getattr(G, "has_w_space", True))
+    return (
+        hasattr(G, "mapping")
+        and hasattr(G, "synthesis")
+        and getattr(G, "num_ws", 0) > 0
+        and getattr(G, "has_w_space", True)
+    )
 
 
 def _require_w(G: Any, what: str) -> None:
@@ -123,7 +136,7 @@ def _tile(rows: Sequence[Sequence[np.ndarray | None]], gaps_after: Sequence[int]
         for j, t in enumerate(row):
             if t is not None:
                 x = _PAD + j * (w + _PAD)
-                canvas[y:y + h, x:x + w] = t
+                canvas[y : y + h, x : x + w] = t
         y += h + _PAD + (_GAP if i in gaps_after else 0)
     return canvas
 
@@ -153,7 +166,9 @@ def _px(lo: int, hi: int) -> str:
 
 def _span(indices: Sequence[int]) -> str:
     idx = list(indices)
-    return f"{idx[0]}-{idx[-1]}" if idx == list(range(idx[0], idx[-1] + 1)) and len(idx) > 1 else ",".join(map(str, idx))
+    return (
+        f"{idx[0]}-{idx[-1]}" if idx == list(range(idx[0], idx[-1] + 1)) and len(idx) > 1 else ",".join(map(str, idx))
+    )
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -180,9 +195,17 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- figures
 
+
 @torch.no_grad()
-def sample_grid(G: Any, *, seed: int = 0, indices: Sequence[int] = range(16), truncation_psi: float = 1.0,
-                columns: int | None = None, max_tile: int = 128) -> AnalysisFigure:
+def sample_grid(
+    G: Any,
+    *,
+    seed: int = 0,
+    indices: Sequence[int] = range(16),
+    truncation_psi: float = 1.0,
+    columns: int | None = None,
+    max_tile: int = 128,
+) -> AnalysisFigure:
     """Uncurated samples: image ``k`` from ``z = normal(seed, "z", [indices[k]])``, const noise."""
     indices = list(indices)
     if not indices:
@@ -191,17 +214,25 @@ def sample_grid(G: Any, *, seed: int = 0, indices: Sequence[int] = range(16), tr
     imgs = G.synthesis(_ws(G, z, truncation_psi), noise_mode="const") if hasattr(G, "mapping") else G(z)
     tiles = _to_tiles(imgs, max_tile)
     cols = columns or int(np.ceil(np.sqrt(len(tiles))))
-    rows = [tiles[i:i + cols] for i in range(0, len(tiles), cols)]
+    rows = [tiles[i : i + cols] for i in range(0, len(tiles), cols)]
     psi = _psi_text(truncation_psi) if hasattr(G, "mapping") else "Z-only generator"
-    caption = (f"{len(tiles)} uncurated samples, row by row: z from seed {seed}, indices {_span(indices)}; "
-               f"{psi}; stored (const) noise{_tile_note(G, max_tile)}.")
+    caption = (
+        f"{len(tiles)} uncurated samples, row by row: z from seed {seed}, indices {_span(indices)}; "
+        f"{psi}; stored (const) noise{_tile_note(G, max_tile)}."
+    )
     return AnalysisFigure("samples", "Uncurated samples", caption, _tile(rows))
 
 
 @torch.no_grad()
-def style_mixing_grid(G: Any, *, seed: int = 0, row_indices: Sequence[int] = range(100, 103),
-                      col_indices: Sequence[int] = range(200, 204), truncation_psi: float = 1.0,
-                      max_tile: int = 128) -> AnalysisFigure:
+def style_mixing_grid(
+    G: Any,
+    *,
+    seed: int = 0,
+    row_indices: Sequence[int] = range(100, 103),
+    col_indices: Sequence[int] = range(200, 204),
+    truncation_psi: float = 1.0,
+    max_tile: int = 128,
+) -> AnalysisFigure:
     """Style mixing: row 0 holds sources B (columns), column 0 sources A (rows); cell (A, B) is A
     with B's styles at the layers of one group; one block of rows per non-empty group
     (coarse, middle, fine, top to bottom)."""
@@ -224,22 +255,27 @@ def style_mixing_grid(G: Any, *, seed: int = 0, row_indices: Sequence[int] = ran
         b = ws_b.repeat(len(rows_i), 1, 1)
         mixed = _to_tiles(G.synthesis(crossover(a, b, idx, G=G), noise_mode="const"), max_tile)
         for r in range(len(rows_i)):
-            rows.append([tiles_a[r], *mixed[r * nb:(r + 1) * nb]])
+            rows.append([tiles_a[r], *mixed[r * nb : (r + 1) * nb]])
         gaps.append(len(rows) - 1)
     res = G.ws_resolutions if hasattr(G, "ws_resolutions") else None
-    blocks = "; ".join(f"{name} (ws {_span(idx)}" + (f", {_px(res[idx[0]], res[idx[-1]])})" if res else ")")
-                       for name, idx in used)
+    blocks = "; ".join(
+        f"{name} (ws {_span(idx)}" + (f", {_px(res[idx[0]], res[idx[-1]])})" if res else ")") for name, idx in used
+    )
     missing = [name for name, idx in groups.items() if not idx]
     note = f"; no {' or '.join(missing)} layers at {G.img_resolution} px" if missing else ""
-    caption = (f"Style mixing: sources B on the top row (z from seed {seed}, indices {_span(cols_i)}), sources A in "
-               f"the left column (indices {_span(rows_i)}); each block copies B's styles into A at: {blocks}{note}; "
-               f"{_psi_text(truncation_psi)}; const noise{_tile_note(G, max_tile)}.")
-    return AnalysisFigure("style_mixing", "Style mixing (coarse / middle / fine)", caption,
-                          _tile(rows, gaps_after=gaps[:-1]))
+    caption = (
+        f"Style mixing: sources B on the top row (z from seed {seed}, indices {_span(cols_i)}), sources A in "
+        f"the left column (indices {_span(rows_i)}); each block copies B's styles into A at: {blocks}{note}; "
+        f"{_psi_text(truncation_psi)}; const noise{_tile_note(G, max_tile)}."
+    )
+    return AnalysisFigure(
+        "style_mixing", "Style mixing (coarse / middle / fine)", caption, _tile(rows, gaps_after=gaps[:-1])
+    )
 
 
-def _noise_maps(G: Any, n: int, seed: int, indices: Sequence[int], layers: Sequence[int] | None
-                ) -> list[torch.Tensor | None]:
+def _noise_maps(
+    G: Any, n: int, seed: int, indices: Sequence[int], layers: Sequence[int] | None
+) -> list[torch.Tensor | None]:
     """Random noise (stream of ``seed``, rows = ``indices``) at ``layers`` (None: all), zero elsewhere."""
     from ..models.control import make_noise
 
@@ -249,15 +285,23 @@ def _noise_maps(G: Any, n: int, seed: int, indices: Sequence[int], layers: Seque
 
 
 @torch.no_grad()
-def stochastic_variation(G: Any, *, seed: int = 0, indices: Sequence[int] = range(300, 302),
-                         num_shown: int = 4, num_std: int = 32, truncation_psi: float = 1.0,
-                         max_tile: int = 128) -> AnalysisFigure:
+def stochastic_variation(
+    G: Any,
+    *,
+    seed: int = 0,
+    indices: Sequence[int] = range(300, 302),
+    num_shown: int = 4,
+    num_std: int = 32,
+    truncation_psi: float = 1.0,
+    max_tile: int = 128,
+) -> AnalysisFigure:
     """One row per latent: ``num_shown`` noise realisations, then the per-pixel standard deviation
     over ``num_std`` realisations (mean over colour channels, scaled so the largest value is white)."""
     _require_w(G, "stochastic-variation figure")
     if num_std < max(2, num_shown):
-        raise GanevalValueError(f"Argument `num_std` must be >= max(2, num_shown) = {max(2, num_shown)}, "
-                                f"but got {num_std}.")
+        raise GanevalValueError(
+            f"Argument `num_std` must be >= max(2, num_shown) = {max(2, num_shown)}, but got {num_std}."
+        )
     rows, maxima = [], []
     for i in indices:
         ws = _ws(G, _z(G, seed, [i]), truncation_psi).expand(num_std, -1, -1)
@@ -271,14 +315,24 @@ def stochastic_variation(G: Any, *, seed: int = 0, indices: Sequence[int] = rang
     for imgs, std in rows:
         gray = (std / top * 2 - 1)[None, None].expand(1, 3, -1, -1)
         out.append([*_to_tiles(imgs, max_tile), *_to_tiles(gray, max_tile)])
-    caption = (f"Stochastic variation: each row is one latent (z from seed {seed}, indices {_span(list(indices))}, "
-               f"{_psi_text(truncation_psi)}) with {num_shown} random noise realisations (noise seed {seed}); "
-               f"last column: per-pixel standard deviation over {num_std} realisations, "
-               + (f"white = {top:.3g} (image units, range [-1, 1])" if max(maxima) > 0 else
-                  "zero everywhere (this generator's noise strengths are 0)") + f"{_tile_note(G, max_tile)}.")
+    caption = (
+        f"Stochastic variation: each row is one latent (z from seed {seed}, indices {_span(list(indices))}, "
+        f"{_psi_text(truncation_psi)}) with {num_shown} random noise realisations (noise seed {seed}); "
+        f"last column: per-pixel standard deviation over {num_std} realisations, "
+        + (
+            f"white = {top:.3g} (image units, range [-1, 1])"
+            if max(maxima) > 0
+            else "zero everywhere (this generator's noise strengths are 0)"
+        )
+        + f"{_tile_note(G, max_tile)}."
+    )
     labels = [f"#{k + 1}" for k in range(num_shown)] + ["std"]
-    return AnalysisFigure("stochastic_variation", "Stochastic variation", caption,
-                          _with_col_labels(_tile(out), out[0][0].shape[0], labels))
+    return AnalysisFigure(
+        "stochastic_variation",
+        "Stochastic variation",
+        caption,
+        _with_col_labels(_tile(out), out[0][0].shape[0], labels),
+    )
 
 
 def _noise_split(G: Any) -> tuple[list[int], list[int], int]:
@@ -290,8 +344,9 @@ def _noise_split(G: Any) -> tuple[list[int], list[int], int]:
 
 
 @torch.no_grad()
-def noise_scope(G: Any, *, seed: int = 0, indices: Sequence[int] = range(400, 403), truncation_psi: float = 1.0,
-                max_tile: int = 128) -> AnalysisFigure:
+def noise_scope(
+    G: Any, *, seed: int = 0, indices: Sequence[int] = range(400, 403), truncation_psi: float = 1.0, max_tile: int = 128
+) -> AnalysisFigure:
     """Columns: random noise in all layers, no noise, noise in the fine layers only, noise in the
     coarse layers only (paper figure 5); one row per latent, the same noise maps in every column."""
     _require_w(G, "noise-scope figure")
@@ -303,16 +358,29 @@ def noise_scope(G: Any, *, seed: int = 0, indices: Sequence[int] = range(400, 40
         noise = _noise_maps(G, len(idx), seed, idx, layers)
         cols.append(_to_tiles(G.synthesis(ws, noise_mode="const", noise=noise), max_tile))
     rows = [[c[r] for c in cols] for r in range(len(idx))]
-    caption = (f"Noise scope, columns: noise in all layers; no noise; noise only in fine layers (> {split} px); "
-               f"noise only in coarse layers (<= {split} px). Rows: z from seed {seed}, indices {_span(idx)}, "
-               f"{_psi_text(truncation_psi)}; random noise from seed {seed}{_tile_note(G, max_tile)}.")
-    return AnalysisFigure("noise_scope", "Coarse-only vs fine-only noise", caption,
-                          _with_col_labels(_tile(rows), rows[0][0].shape[0], ["all", "none", "fine", "coarse"]))
+    caption = (
+        f"Noise scope, columns: noise in all layers; no noise; noise only in fine layers (> {split} px); "
+        f"noise only in coarse layers (<= {split} px). Rows: z from seed {seed}, indices {_span(idx)}, "
+        f"{_psi_text(truncation_psi)}; random noise from seed {seed}{_tile_note(G, max_tile)}."
+    )
+    return AnalysisFigure(
+        "noise_scope",
+        "Coarse-only vs fine-only noise",
+        caption,
+        _with_col_labels(_tile(rows), rows[0][0].shape[0], ["all", "none", "fine", "coarse"]),
+    )
 
 
 @torch.no_grad()
-def interpolation_strips(G: Any, *, seed: int = 0, pairs: Sequence[tuple[int, int]] = ((500, 501),),
-                         steps: int = 8, truncation_psi: float = 1.0, max_tile: int = 128) -> AnalysisFigure:
+def interpolation_strips(
+    G: Any,
+    *,
+    seed: int = 0,
+    pairs: Sequence[tuple[int, int]] = ((500, 501),),
+    steps: int = 8,
+    truncation_psi: float = 1.0,
+    max_tile: int = 128,
+) -> AnalysisFigure:
     """For each pair of latents, two rows between the same endpoints: Z (slerp, then mapping) and
     W (mapping, then lerp of every layer's w). Const noise."""
     _require_w(G, "interpolation strips")
@@ -330,17 +398,30 @@ def interpolation_strips(G: Any, *, seed: int = 0, pairs: Sequence[tuple[int, in
         rows += [_to_tiles(img_z, max_tile), _to_tiles(img_w, max_tile)]
         gaps.append(len(rows) - 1)
     names = ", ".join(f"({a}, {b})" for a, b in pairs)
-    caption = (f"Interpolation, {steps} steps per row; each pair of rows: Z path (slerp of z, norm interpolated "
-               f"linearly), then W path (lerp of w); endpoints z from seed {seed}, index pairs {names}; "
-               f"{_psi_text(truncation_psi)}; const noise{_tile_note(G, max_tile)}.")
-    return AnalysisFigure("interpolation", "Interpolation in Z (slerp) and W (lerp)", caption,
-                          _tile(rows, gaps_after=gaps[:-1]))
+    caption = (
+        f"Interpolation, {steps} steps per row; each pair of rows: Z path (slerp of z, norm interpolated "
+        f"linearly), then W path (lerp of w); endpoints z from seed {seed}, index pairs {names}; "
+        f"{_psi_text(truncation_psi)}; const noise{_tile_note(G, max_tile)}."
+    )
+    return AnalysisFigure(
+        "interpolation", "Interpolation in Z (slerp) and W (lerp)", caption, _tile(rows, gaps_after=gaps[:-1])
+    )
 
 
-def analysis_figures(G: Any, *, seed: int = 0, truncation_psi: float = 0.7, grid: int = 16, mixing_rows: int = 3,
-                     mixing_cols: int = 4, noise_realisations: int = 4, std_realisations: int = 32,
-                     interpolation_steps: int = 8, interpolation_pairs: int = 2,
-                     max_tile: int = 128) -> list[AnalysisFigure]:
+def analysis_figures(
+    G: Any,
+    *,
+    seed: int = 0,
+    truncation_psi: float = 0.7,
+    grid: int = 16,
+    mixing_rows: int = 3,
+    mixing_cols: int = 4,
+    noise_realisations: int = 4,
+    std_realisations: int = 32,
+    interpolation_steps: int = 8,
+    interpolation_pairs: int = 2,
+    max_tile: int = 128,
+) -> list[AnalysisFigure]:
     """All five figures with disjoint sample indices (a generator without W, such as a Z-only or the
     traditional one, gets the sample grid only: it has no styles to mix and no noise inputs).
 
@@ -350,15 +431,36 @@ def analysis_figures(G: Any, *, seed: int = 0, truncation_psi: float = 0.7, grid
     figs = [sample_grid(G, seed=seed, indices=range(grid), truncation_psi=truncation_psi, max_tile=max_tile)]
     if not _has_w(G):
         return figs
-    figs.append(style_mixing_grid(G, seed=seed, row_indices=range(1000, 1000 + mixing_rows),
-                                  col_indices=range(2000, 2000 + mixing_cols), truncation_psi=truncation_psi,
-                                  max_tile=max_tile))
-    figs.append(stochastic_variation(G, seed=seed, indices=range(3000, 3002), num_shown=noise_realisations,
-                                     num_std=max(std_realisations, noise_realisations, 2),
-                                     truncation_psi=truncation_psi, max_tile=max_tile))
-    figs.append(noise_scope(G, seed=seed, indices=range(4000, 4003), truncation_psi=truncation_psi,
-                            max_tile=max_tile))
-    figs.append(interpolation_strips(G, seed=seed, pairs=[(5000 + 2 * k, 5001 + 2 * k)
-                                                          for k in range(interpolation_pairs)],
-                                     steps=interpolation_steps, truncation_psi=truncation_psi, max_tile=max_tile))
+    figs.append(
+        style_mixing_grid(
+            G,
+            seed=seed,
+            row_indices=range(1000, 1000 + mixing_rows),
+            col_indices=range(2000, 2000 + mixing_cols),
+            truncation_psi=truncation_psi,
+            max_tile=max_tile,
+        )
+    )
+    figs.append(
+        stochastic_variation(
+            G,
+            seed=seed,
+            indices=range(3000, 3002),
+            num_shown=noise_realisations,
+            num_std=max(std_realisations, noise_realisations, 2),
+            truncation_psi=truncation_psi,
+            max_tile=max_tile,
+        )
+    )
+    figs.append(noise_scope(G, seed=seed, indices=range(4000, 4003), truncation_psi=truncation_psi, max_tile=max_tile))
+    figs.append(
+        interpolation_strips(
+            G,
+            seed=seed,
+            pairs=[(5000 + 2 * k, 5001 + 2 * k) for k in range(interpolation_pairs)],
+            steps=interpolation_steps,
+            truncation_psi=truncation_psi,
+            max_tile=max_tile,
+        )
+    )
     return figs

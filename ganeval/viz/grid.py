@@ -47,7 +47,7 @@ def _tile(cells: np.ndarray, ncols: int, padding: int, background: int) -> np.nd
     for i in range(n):
         r, q = divmod(i, ncols)
         y, x = padding + r * (h + padding), padding + q * (w + padding)
-        out[y: y + h, x: x + w] = cells[i]
+        out[y : y + h, x : x + w] = cells[i]
     return out
 
 
@@ -70,8 +70,9 @@ def image_grid(images: torch.Tensor, ncols: int | None = None, padding: int = 0,
     return _pil(_tile(cells, ncols, padding, background))
 
 
-def mixing_grid(row_images: torch.Tensor, col_images: torch.Tensor, mixed: torch.Tensor, padding: int = 0,
-                background: int = 255) -> Image.Image:
+def mixing_grid(
+    row_images: torch.Tensor, col_images: torch.Tensor, mixed: torch.Tensor, padding: int = 0, background: int = 255
+) -> Image.Image:
     """The StyleGAN paper's style-mixing figure.
 
     Args:
@@ -90,13 +91,21 @@ def mixing_grid(row_images: torch.Tensor, col_images: torch.Tensor, mixed: torch
     check_tensor_shape("col_images", col_images, [k, *row_images.shape[1:]])
     blank = torch.full_like(row_images[:1], float(background) / 127.5 - 1.0)
     rows = [torch.cat([blank, col_images])]
-    rows += [torch.cat([row_images[i: i + 1], mixed[i * k: (i + 1) * k]]) for i in range(r)]
+    rows += [torch.cat([row_images[i : i + 1], mixed[i * k : (i + 1) * k]]) for i in range(r)]
     return image_grid(torch.cat(rows), ncols=k + 1, padding=padding, background=background)
 
 
-def labelled_grid(grid: Image.Image, *, cell_size: int, padding: int = 0, row_labels: Sequence[str] = (),
-                  col_labels: Sequence[str] = (), title: str | None = None, margin: int = 14,
-                  background: int = 255) -> Image.Image:
+def labelled_grid(
+    grid: Image.Image,
+    *,
+    cell_size: int,
+    padding: int = 0,
+    row_labels: Sequence[str] = (),
+    col_labels: Sequence[str] = (),
+    title: str | None = None,
+    margin: int = 14,
+    background: int = 255,
+) -> Image.Image:
     """Add text labels to the left of each row and above each column of a grid, and a title line.
 
     ``cell_size`` is the side of one cell in pixels (without padding). Labels are drawn with
@@ -108,8 +117,11 @@ def labelled_grid(grid: Image.Image, *, cell_size: int, padding: int = 0, row_la
     head = margin if title else 0
     top = head + (margin if col_labels else 0)
     title_width = int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(title)) + 4 if title else 0
-    out = Image.new(grid.mode, (max(grid.width + left, title_width), grid.height + top),
-                    background if grid.mode == "L" else (background,) * 3)
+    out = Image.new(
+        grid.mode,
+        (max(grid.width + left, title_width), grid.height + top),
+        background if grid.mode == "L" else (background,) * 3,
+    )
     out.paste(grid, (left, top))
     draw = ImageDraw.Draw(out)
     fill = 0 if grid.mode == "L" else (0, 0, 0)

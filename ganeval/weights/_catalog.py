@@ -185,8 +185,10 @@ def _metric_networks() -> list[WeightsEntry]:
             name="pytorch-fid-inception",
             kind="inception",
             filename="pt_inception-2015-12-05-6726825d.pth",
-            urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-                  "pt_inception-2015-12-05-6726825d.pth",),
+            urls=(
+                "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                "pt_inception-2015-12-05-6726825d.pth",
+            ),
             # pytorch-fid loads it with check_hash=False: the suffix is not documented as a digest.
             licence="Apache-2.0 (pytorch-fid; TensorFlow Models Inception-v3)",
             source="mseitzer/pytorch-fid src/pytorch_fid/inception.py FID_WEIGHTS_URL (pytorch-fid 0.3.0)",

@@ -298,8 +298,7 @@ def _check_file(entry: WeightsEntry, path: Path, *, rehash: bool) -> str:
         )
     if expected is not None and actual != expected:
         raise ChecksumError(
-            f"Weights file {path} of `{entry.name}` has sha256 {actual}, but {expected} was expected "
-            f"({origin}). {fix}"
+            f"Weights file {path} of `{entry.name}` has sha256 {actual}, but {expected} was expected ({origin}). {fix}"
         )
     if expected is None and entry.size is not None and st.st_size != entry.size:
         raise ChecksumError(
@@ -338,7 +337,9 @@ def _package_copy(entry: WeightsEntry) -> Path | None:
 
 def _resolve_path(name: str | os.PathLike[str]) -> Path | None:
     """A local file named directly (not a registry name); None if ``name`` is not path-like."""
-    named_path = isinstance(name, str) and (os.sep in name or "/" in name or name.startswith(".") or Path(name).exists())
+    named_path = isinstance(name, str) and (
+        os.sep in name or "/" in name or name.startswith(".") or Path(name).exists()
+    )
     if not (isinstance(name, os.PathLike) or named_path):
         return None
     path = Path(name).expanduser()

@@ -39,9 +39,7 @@ class _Fatal(Exception):
     """A failure that another attempt at the same URL will not fix (404, HTML page, ...)."""
 
 
-def _fetch_once(
-    url: str, dest: Path, *, timeout: float, progress: bool, desc: str
-) -> tuple[Path, str, int]:
+def _fetch_once(url: str, dest: Path, *, timeout: float, progress: bool, desc: str) -> tuple[Path, str, int]:
     """Stream ``url`` into a temp file next to ``dest``; return (temp path, sha256, size)."""
     request = urllib.request.Request(url, headers={"User-Agent": f"ganeval/{__version__}"})
     try:
@@ -69,10 +67,19 @@ def _fetch_once(
         digest = hashlib.sha256()
         received = 0
         try:
-            with os.fdopen(fd, "wb") as out, tqdm(
-                total=expected_len, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-                file=sys.stderr, disable=not progress, leave=False,
-            ) as bar:
+            with (
+                os.fdopen(fd, "wb") as out,
+                tqdm(
+                    total=expected_len,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=desc,
+                    file=sys.stderr,
+                    disable=not progress,
+                    leave=False,
+                ) as bar,
+            ):
                 while True:
                     chunk = response.read(_CHUNK)
                     if not chunk:
@@ -147,9 +154,7 @@ def download_file(
     for url in urls:
         for attempt in range(retries + 1):
             try:
-                tmp, actual_sha, actual_size = _fetch_once(
-                    url, dest, timeout=timeout, progress=progress, desc=label
-                )
+                tmp, actual_sha, actual_size = _fetch_once(url, dest, timeout=timeout, progress=progress, desc=label)
             except _Retryable as exc:
                 if attempt < retries:
                     time.sleep(backoff * 2**attempt)
@@ -172,6 +177,4 @@ def download_file(
         raise ChecksumError(f"{mismatch} Nothing was saved to {dest}.")
     reasons = "; ".join(failures) if failures else "no URL is registered"
     cls = ChecksumError if mismatch is not None else WeightsNotFoundError
-    raise cls(
-        f"Could not download {label}: {reasons}. Download it by hand and save it as {dest}."
-    )
+    raise cls(f"Could not download {label}: {reasons}. Download it by hand and save it as {dest}.")

@@ -42,8 +42,9 @@ def _classifier(name: str) -> Any:
     from .classifier import load_zoo_classifier
 
     net = load_zoo_classifier(name)
-    return AttributeClassifier(net, net.attribute_names, net.input_resolution, name=name,
-                               weights_sha256=net.weights_sha256 or None)
+    return AttributeClassifier(
+        net, net.attribute_names, net.input_resolution, name=name, weights_sha256=net.weights_sha256 or None
+    )
 
 
 def _extractor(name: str, device: Any) -> Any:
@@ -56,9 +57,15 @@ def _extractor(name: str, device: Any) -> Any:
         sha = next(iter(sha.values()), None)
     sha = sha or (getattr(clf, "provenance", None) or {}).get("sha256")
     # every zoo network is trained on the shapes data: its Fréchet distance is FD_shapes, never FID
-    return MethodExtractor(clf, name=name, method="features", feature_dim=getattr(clf, "feature_dim", None),
-                           input_resolution=getattr(clf, "input_resolution", 32), weights_sha256=sha,
-                           metric_name="FD_shapes")
+    return MethodExtractor(
+        clf,
+        name=name,
+        method="features",
+        feature_dim=getattr(clf, "feature_dim", None),
+        input_resolution=getattr(clf, "input_resolution", 32),
+        weights_sha256=sha,
+        metric_name="FD_shapes",
+    )
 
 
 def _shapes(num: int, seed: int = 0) -> Any:
@@ -77,8 +84,12 @@ def _register_all() -> None:
         elif kind == "classifier":
             register("classifier", name, partial(_classifier, name), description=text)
             register("extractor", name, partial(_extractor, name), description=f"penultimate features of {name}")
-    register("dataset", "zoo:shapes", _shapes,
-             description="renders of the procedural shapes dataset (ganeval.zoo.shapes), 32x32; zoo:shapes:N for N")
+    register(
+        "dataset",
+        "zoo:shapes",
+        _shapes,
+        description="renders of the procedural shapes dataset (ganeval.zoo.shapes), 32x32; zoo:shapes:N for N",
+    )
 
 
 _register_all()

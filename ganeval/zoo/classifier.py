@@ -24,12 +24,16 @@ class ShapesClassifier(ShapesNet):
     name = "zoo:shapes-classifier"
     input_resolution = shapes.RESOLUTION
 
-    def __init__(self, attribute_names: list[str], widths: tuple[int, int, int] = (16, 32, 64),
-                 feature_dim: int = 128) -> None:
+    def __init__(
+        self, attribute_names: list[str], widths: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128
+    ) -> None:
         super().__init__(num_outputs=len(attribute_names), widths=widths, feature_dim=feature_dim)
         self.attribute_names = list(attribute_names)
-        self.init_kwargs = {"attribute_names": self.attribute_names, "widths": list(widths),
-                            "feature_dim": int(feature_dim)}
+        self.init_kwargs = {
+            "attribute_names": self.attribute_names,
+            "widths": list(widths),
+            "feature_dim": int(feature_dim),
+        }
         self.weights_sha256: dict[str, str] = {}
 
     def _check(self, images: torch.Tensor) -> None:
@@ -53,8 +57,9 @@ def evaluate_classifier(model: torch.nn.Module, *, num: int, seed: int, batch: i
     return {a: round(float(c) / num, 5) for a, c in zip(shapes.ATTRIBUTES, correct)}
 
 
-def load_zoo_classifier(name: str = "zoo:shapes-classifier", device: Any = None,
-                        root: str | Path | None = None) -> ShapesClassifier:
+def load_zoo_classifier(
+    name: str = "zoo:shapes-classifier", device: Any = None, root: str | Path | None = None
+) -> ShapesClassifier:
     """Load the zoo classifier (sha256-checked), in eval mode with requires_grad False."""
     from ..devices import resolve_device
     from ._load import pretrained_dir, read_card, verified_state_dict
@@ -62,8 +67,9 @@ def load_zoo_classifier(name: str = "zoo:shapes-classifier", device: Any = None,
     root = Path(root) if root is not None else pretrained_dir()
     card = read_card(name, root)
     kwargs = dict(card["init_kwargs"])
-    model = ShapesClassifier(attribute_names=kwargs["attribute_names"], widths=tuple(kwargs["widths"]),
-                             feature_dim=kwargs["feature_dim"])
+    model = ShapesClassifier(
+        attribute_names=kwargs["attribute_names"], widths=tuple(kwargs["widths"]), feature_dim=kwargs["feature_dim"]
+    )
     state, sha = verified_state_dict(card, root)
     model.load_state_dict(state, strict=True)
     model.weights_sha256 = {card["name"]: sha}

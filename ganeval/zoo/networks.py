@@ -25,13 +25,19 @@ class ShapesNet(nn.Module):
 
     def __init__(self, num_outputs: int, widths: tuple[int, int, int] = (16, 32, 64), feature_dim: int = 128) -> None:
         super().__init__()
-        self.init_kwargs: dict[str, Any] = {"num_outputs": int(num_outputs), "widths": list(widths),
-                                            "feature_dim": int(feature_dim)}
+        self.init_kwargs: dict[str, Any] = {
+            "num_outputs": int(num_outputs),
+            "widths": list(widths),
+            "feature_dim": int(feature_dim),
+        }
         stages = []
         cin = 3
         for c in widths:
-            stages.append(nn.Sequential(nn.Conv2d(cin, c, 3, padding=1), nn.LeakyReLU(0.2),
-                                        nn.Conv2d(c, c, 3, padding=1), nn.LeakyReLU(0.2)))
+            stages.append(
+                nn.Sequential(
+                    nn.Conv2d(cin, c, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(c, c, 3, padding=1), nn.LeakyReLU(0.2)
+                )
+            )
             cin = c
         self.stages = nn.ModuleList(stages)
         self.fc = nn.Linear(widths[-1] * 16, feature_dim)

@@ -33,8 +33,17 @@ REGRESSION_TARGETS: list[str] = ["cx", "cy", "rx", "ry", "hue_cos", "hue_sin", "
 def regression_targets(indices: np.ndarray, seed: int) -> torch.Tensor:
     """Scaled scene parameters ``[N, 9]`` (order of :data:`REGRESSION_TARGETS`), each roughly in [-1, 1]."""
     p = shapes.render_params(indices, seed)
-    cols = [(p["cx"] - 16) / 16, (p["cy"] - 16) / 16, p["rx"] / 16, p["ry"] / 16,
-            np.cos(2 * np.pi * p["hue"]), np.sin(2 * np.pi * p["hue"]), p["sat"], p["val"], p["bg_val"]]
+    cols = [
+        (p["cx"] - 16) / 16,
+        (p["cy"] - 16) / 16,
+        p["rx"] / 16,
+        p["ry"] / 16,
+        np.cos(2 * np.pi * p["hue"]),
+        np.sin(2 * np.pi * p["hue"]),
+        p["sat"],
+        p["val"],
+        p["bg_val"],
+    ]
     return torch.from_numpy(np.stack(cols, axis=1).astype(np.float32))
 
 
@@ -69,7 +78,6 @@ class ShapesPerceptual(nn.Module):
             total = total + diff.sum(dim=1).mean(dim=(1, 2))
         return total
 
-
     def _unit_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [f / (f.square().sum(dim=1, keepdim=True).sqrt() + 1e-10) for f in self.net.stage_outputs(x)]
 
@@ -88,8 +96,9 @@ class ShapesPerceptual(nn.Module):
         return total
 
 
-def load_zoo_distance(name: str = "zoo:shapes-perceptual", device: Any = None,
-                      root: str | Path | None = None) -> ShapesPerceptual:
+def load_zoo_distance(
+    name: str = "zoo:shapes-perceptual", device: Any = None, root: str | Path | None = None
+) -> ShapesPerceptual:
     """Load the zoo perceptual distance (sha256-checked), in eval mode with requires_grad False."""
     from ..devices import resolve_device
     from ._load import pretrained_dir, read_card, verified_state_dict
@@ -97,8 +106,9 @@ def load_zoo_distance(name: str = "zoo:shapes-perceptual", device: Any = None,
     root = Path(root) if root is not None else pretrained_dir()
     card = read_card(name, root)
     kwargs = card["init_kwargs"]
-    model = ShapesPerceptual(num_outputs=kwargs["num_outputs"], widths=tuple(kwargs["widths"]),
-                             feature_dim=kwargs["feature_dim"])
+    model = ShapesPerceptual(
+        num_outputs=kwargs["num_outputs"], widths=tuple(kwargs["widths"]), feature_dim=kwargs["feature_dim"]
+    )
     state, sha = verified_state_dict(card, root)
     model.load_state_dict(state, strict=True)
     model.weights_sha256 = {card["name"]: sha}

@@ -89,7 +89,9 @@ def uniforms(indices: Sequence[int] | np.ndarray, seed: int, count: int = _NUM_U
 def _check_indices(indices: Sequence[int] | np.ndarray) -> np.ndarray:
     arr = np.asarray(indices)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise GanevalTypeError(f"Argument `indices` must be a 1-D sequence of integers, but got {arr.dtype} {list(arr.shape)}.")
+        raise GanevalTypeError(
+            f"Argument `indices` must be a 1-D sequence of integers, but got {arr.dtype} {list(arr.shape)}."
+        )
     return arr.astype(np.int64)
 
 
@@ -152,7 +154,7 @@ def render(indices: Sequence[int] | np.ndarray, seed: int = 0) -> tuple[torch.Te
     """
     idx = _check_indices(indices)
     # Chunks keep the working set in cache; every operation is per image, so chunking changes nothing.
-    parts = [_render_chunk(idx[i:i + 256], seed) for i in range(0, len(idx), 256)] or [_render_chunk(idx, seed)]
+    parts = [_render_chunk(idx[i : i + 256], seed) for i in range(0, len(idx), 256)] or [_render_chunk(idx, seed)]
     return torch.cat([a for a, _ in parts]), torch.cat([b for _, b in parts])
 
 
@@ -204,4 +206,3 @@ def attribute_frequencies(num: int = 100_000, seed: int = 0) -> dict[str, float]
     check_positive_int("num", num)
     p = render_params(np.arange(num), seed)
     return {a: float(np.mean(p[a])) for a in ATTRIBUTES}
-

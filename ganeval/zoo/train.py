@@ -77,8 +77,9 @@ def _save_safetensors(module: torch.nn.Module, path: Path) -> str:
     return sha256_file(path)
 
 
-def train_classifier(out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3,
-                     eval_num: int = 4096, log_every: int = 100) -> dict[str, Any]:
+def train_classifier(
+    out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3, eval_num: int = 4096, log_every: int = 100
+) -> dict[str, Any]:
     """Train :class:`ShapesClassifier` on ground-truth labels; write ``shapes-classifier.{safetensors,json}``."""
     _check_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -106,25 +107,38 @@ def train_classifier(out: Path, *, seed: int, steps: int, batch: int = 64, lr: f
         "file": "shapes-classifier.safetensors",
         "sha256": sha,
         "description": "Attribute classifier for the procedural shapes dataset (ganeval.zoo.shapes), "
-                       "one logit per attribute; features() gives the 128-d penultimate layer.",
+        "one logit per attribute; features() gives the 128-d penultimate layer.",
         "architecture": "ganeval.zoo.networks.ShapesNet",
         "init_kwargs": model.init_kwargs,
         "attribute_names": list(shapes.ATTRIBUTES),
         "input_resolution": shapes.RESOLUTION,
         "feature_dim": model.init_kwargs["feature_dim"],
-        "training": {"command": _command(), "seed": seed, "steps": steps, "batch": batch, "lr": lr,
-                     "optimizer": "Adam, cosine decay", "data": f"shapes.render(seed={seed}), fresh per step",
-                     "wall_time_s": round(wall, 1), "threads": torch.get_num_threads()},
-        "quality": {"eval_seed": EVAL_SEED, "eval_num": eval_num, "per_attribute_accuracy": accuracy,
-                    "min_accuracy": min(accuracy.values())},
+        "training": {
+            "command": _command(),
+            "seed": seed,
+            "steps": steps,
+            "batch": batch,
+            "lr": lr,
+            "optimizer": "Adam, cosine decay",
+            "data": f"shapes.render(seed={seed}), fresh per step",
+            "wall_time_s": round(wall, 1),
+            "threads": torch.get_num_threads(),
+        },
+        "quality": {
+            "eval_seed": EVAL_SEED,
+            "eval_num": eval_num,
+            "per_attribute_accuracy": accuracy,
+            "min_accuracy": min(accuracy.values()),
+        },
     }
     write_card(out / "shapes-classifier.json", card)
     print(json.dumps(card["quality"], indent=1), flush=True)
     return card
 
 
-def train_perceptual(out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3,
-                     log_every: int = 100) -> dict[str, Any]:
+def train_perceptual(
+    out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3, log_every: int = 100
+) -> dict[str, Any]:
     """Train the perceptual trunk (attributes + scene geometry/colour regression); write ``shapes-perceptual.*``."""
     _check_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,8 +162,11 @@ def train_perceptual(out: Path, *, seed: int, steps: int, batch: int = 64, lr: f
         loss.backward()
         opt.step()
         if step % log_every == 0 or step == steps - 1:
-            print(f"[perceptual] step {step} bce {loss_attr.item():.4f} mse {loss_reg.item():.4f} "
-                  f"t {time.time() - t0:.0f}s", flush=True)
+            print(
+                f"[perceptual] step {step} bce {loss_attr.item():.4f} mse {loss_reg.item():.4f} "
+                f"t {time.time() - t0:.0f}s",
+                flush=True,
+            )
     wall = time.time() - t0
     model.eval()
     sha = _save_safetensors(model, out / "shapes-perceptual.safetensors")
@@ -160,14 +177,21 @@ def train_perceptual(out: Path, *, seed: int, steps: int, batch: int = 64, lr: f
         "sha256": sha,
         "display_name": ShapesPerceptual.name,
         "description": "LPIPS-style distance on a CNN trained on the shapes dataset (NOT LPIPS-VGG16): "
-                       "unit-normalised features of 3 stages, squared differences, per-channel weights "
-                       "(uniform 1, not fitted to human judgements), spatial mean, sum over stages.",
+        "unit-normalised features of 3 stages, squared differences, per-channel weights "
+        "(uniform 1, not fitted to human judgements), spatial mean, sum over stages.",
         "architecture": "ganeval.zoo.perceptual.ShapesPerceptual",
         "init_kwargs": model.init_kwargs,
         "input_resolution": shapes.RESOLUTION,
-        "training": {"command": _command(), "seed": seed, "steps": steps, "batch": batch, "lr": lr,
-                     "objective": "BCE on the 11 attributes + MSE on " + ", ".join(REGRESSION_TARGETS),
-                     "wall_time_s": round(wall, 1), "threads": torch.get_num_threads()},
+        "training": {
+            "command": _command(),
+            "seed": seed,
+            "steps": steps,
+            "batch": batch,
+            "lr": lr,
+            "objective": "BCE on the 11 attributes + MSE on " + ", ".join(REGRESSION_TARGETS),
+            "wall_time_s": round(wall, 1),
+            "threads": torch.get_num_threads(),
+        },
     }
     write_card(out / "shapes-perceptual.json", card)
     return card
@@ -176,8 +200,9 @@ def train_perceptual(out: Path, *, seed: int, steps: int, batch: int = 64, lr: f
 # ---------------------------------------------------------------------------------------------- generator
 
 
-def _mixed_ws(G: StyleGAN | TraditionalGenerator, z: torch.Tensor, z2: torch.Tensor, prob: float,
-              gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _mixed_ws(
+    G: StyleGAN | TraditionalGenerator, z: torch.Tensor, z2: torch.Tensor, prob: float, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """ws for z, with the layers from a random cutoff on taken from z2 (probability ``prob``); also the unmixed ws."""
     ws = G.mapping(z)
     out = ws
@@ -188,26 +213,54 @@ def _mixed_ws(G: StyleGAN | TraditionalGenerator, z: torch.Tensor, z2: torch.Ten
     return out, ws
 
 
-def _build_generator(arch: str, *, z_dim: int, w_dim: int, mapping_layers: int, fmap_base: int,
-                     fmap_max: int) -> StyleGAN | TraditionalGenerator:
+def _build_generator(
+    arch: str, *, z_dim: int, w_dim: int, mapping_layers: int, fmap_base: int, fmap_max: int
+) -> StyleGAN | TraditionalGenerator:
     """The zoo generator of ``arch`` ("stylegan" or "traditional") at the shapes resolution."""
     if arch == "traditional":
         from ..models.traditional import TraditionalGenerator
 
-        return TraditionalGenerator(z_dim=z_dim, img_resolution=shapes.RESOLUTION, fmap_base=fmap_base,
-                                    fmap_max=fmap_max)
+        return TraditionalGenerator(
+            z_dim=z_dim, img_resolution=shapes.RESOLUTION, fmap_base=fmap_base, fmap_max=fmap_max
+        )
     from ..models.stylegan import StyleGAN
 
-    return StyleGAN(z_dim=z_dim, w_dim=w_dim, img_resolution=shapes.RESOLUTION, mapping_layers=mapping_layers,
-                    fmap_base=fmap_base, fmap_max=fmap_max)
+    return StyleGAN(
+        z_dim=z_dim,
+        w_dim=w_dim,
+        img_resolution=shapes.RESOLUTION,
+        mapping_layers=mapping_layers,
+        fmap_base=fmap_base,
+        fmap_max=fmap_max,
+    )
 
 
-def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: float = 2e-3, r1_gamma: float = 1.0,
-                    r1_every: int = 16, mixing_prob: float = 0.9, ema_kimg: float = 2.0, z_dim: int = 64,
-                    w_dim: int = 64, mapping_layers: int = 8, fmap_base: int = 256, fmap_max: int = 64,
-                    d_widths: Sequence[int] = (16, 32, 64, 64), ckpt_every: int = 250, resume: bool = False,
-                    log_every: int = 50, max_minutes: float | None = None, arch: str = "stylegan",
-                    eval_every: int = 0, eval_num: int = 1024, snapshot_every: int = 0) -> Path:
+def train_generator(
+    out: Path,
+    *,
+    seed: int,
+    steps: int,
+    batch: int = 32,
+    lr: float = 2e-3,
+    r1_gamma: float = 1.0,
+    r1_every: int = 16,
+    mixing_prob: float = 0.9,
+    ema_kimg: float = 2.0,
+    z_dim: int = 64,
+    w_dim: int = 64,
+    mapping_layers: int = 8,
+    fmap_base: int = 256,
+    fmap_max: int = 64,
+    d_widths: Sequence[int] = (16, 32, 64, 64),
+    ckpt_every: int = 250,
+    resume: bool = False,
+    log_every: int = 50,
+    max_minutes: float | None = None,
+    arch: str = "stylegan",
+    eval_every: int = 0,
+    eval_num: int = 1024,
+    snapshot_every: int = 0,
+) -> Path:
     """Train a zoo generator (StyleGAN v1 or the traditional baseline) on shapes renders.
 
     Returns the path of ``OUT/checkpoint.pt``. The checkpoint (written every ``ckpt_every``
@@ -222,17 +275,19 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
         raise GanevalValueError("The traditional generator has no per-layer styles to mix: pass --mixing-prob 0.")
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    G = _build_generator(arch, z_dim=z_dim, w_dim=w_dim, mapping_layers=mapping_layers, fmap_base=fmap_base,
-                         fmap_max=fmap_max)
+    G = _build_generator(
+        arch, z_dim=z_dim, w_dim=w_dim, mapping_layers=mapping_layers, fmap_base=fmap_base, fmap_max=fmap_max
+    )
     if len(d_widths) != 4:
-        raise GanevalValueError(f"Argument `d_widths` must give 4 channel counts (32, 16, 8, 4 px), but got "
-                                f"{list(d_widths)}.")
+        raise GanevalValueError(
+            f"Argument `d_widths` must give 4 channel counts (32, 16, 8, 4 px), but got {list(d_widths)}."
+        )
     D = Discriminator(widths=(d_widths[0], d_widths[1], d_widths[2], d_widths[3]))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.99), eps=1e-8)
     # Lazy R1: scale the D step's betas/lr as in StyleGAN2 so lazy regularisation matches the eager one.
     c = r1_every / (r1_every + 1)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr * c, betas=(0.0, 0.99 ** c), eps=1e-8)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr * c, betas=(0.0, 0.99**c), eps=1e-8)
     gen = torch.Generator().manual_seed(seed)
     ema_beta = 0.5 ** (batch / (ema_kimg * 1000.0))
     start, wall_prev = 0, 0.0
@@ -246,9 +301,19 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
         start, wall_prev = state["step"], state["wall_time_s"]
         print(f"[generator] resumed at step {start}", flush=True)
     t0 = time.time()
-    config = dict(arch=arch, seed=seed, steps=steps, batch=batch, lr=lr, r1_gamma=r1_gamma, r1_every=r1_every,
-                  mixing_prob=mixing_prob, ema_kimg=ema_kimg, d_widths=list(d_widths),
-                  threads=torch.get_num_threads())
+    config = dict(
+        arch=arch,
+        seed=seed,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        r1_gamma=r1_gamma,
+        r1_every=r1_every,
+        mixing_prob=mixing_prob,
+        ema_kimg=ema_kimg,
+        d_widths=list(d_widths),
+        threads=torch.get_num_threads(),
+    )
     classifier = None
     if eval_every > 0:
         from .classifier import load_zoo_classifier
@@ -259,10 +324,23 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
 
     def export(step: int) -> Path:
         wall = wall_prev + time.time() - t0
-        torch.save({"G": G.state_dict(), "G_ema": G_ema.state_dict(), "D": D.state_dict(),
-                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "gen": gen.get_state(),
-                    "torch_rng": torch.get_rng_state(), "step": step, "wall_time_s": wall,
-                    "G_init_kwargs": G.init_kwargs, "config": config, "command": _command()}, ckpt_path.with_suffix(".tmp"))
+        torch.save(
+            {
+                "G": G.state_dict(),
+                "G_ema": G_ema.state_dict(),
+                "D": D.state_dict(),
+                "opt_g": opt_g.state_dict(),
+                "opt_d": opt_d.state_dict(),
+                "gen": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "wall_time_s": wall,
+                "G_init_kwargs": G.init_kwargs,
+                "config": config,
+                "command": _command(),
+            },
+            ckpt_path.with_suffix(".tmp"),
+        )
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)
         if snapshot_every > 0 and step % snapshot_every == 0:
             shutil.copyfile(ckpt_path, out / f"checkpoint-{step}.pt")
@@ -270,10 +348,15 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
             with torch.random.fork_rng(devices=[]):  # the evaluation's noise must not shift training's RNG
                 quality = generator_quality(G_ema, classifier, num=eval_num, seed=seed + 7)
             with open(out / "history.jsonl", "a") as fh:
-                fh.write(json.dumps({"step": step, "images_seen": step * batch, "wall_time_s": round(wall, 1),
-                                     **quality}) + "\n")
-            print(f"[generator] step {step} FD {quality['frechet_classifier_features']:.1f} "
-                  f"confident {quality['confident_fraction_generated']:.3f}", flush=True)
+                fh.write(
+                    json.dumps({"step": step, "images_seen": step * batch, "wall_time_s": round(wall, 1), **quality})
+                    + "\n"
+                )
+            print(
+                f"[generator] step {step} FD {quality['frechet_classifier_features']:.1f} "
+                f"confident {quality['confident_fraction_generated']:.3f}",
+                flush=True,
+            )
         with torch.no_grad():
             _save_grid(G_ema(fixed_z, noise_mode="const"), out / "samples_latest.png")
         print(f"[generator] checkpoint at step {step}, {wall:.0f}s", flush=True)
@@ -312,9 +395,12 @@ def train_generator(out: Path, *, seed: int, steps: int, batch: int = 32, lr: fl
             for b_ema, b in zip(G_ema.buffers(), G.buffers()):
                 b_ema.copy_(b)
         if step % log_every == 0:
-            print(f"[generator] step {step} loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f} "
-                  f"d_real {d_real.mean().item():.2f} d_fake {d_fake.mean().item():.2f} "
-                  f"t {wall_prev + time.time() - t0:.0f}s", flush=True)
+            print(
+                f"[generator] step {step} loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f} "
+                f"d_real {d_real.mean().item():.2f} d_fake {d_fake.mean().item():.2f} "
+                f"t {wall_prev + time.time() - t0:.0f}s",
+                flush=True,
+            )
         done = step + 1
         over_time = max_minutes is not None and (time.time() - t0) > 60 * max_minutes
         if done % ckpt_every == 0 or done == steps or over_time:
@@ -333,8 +419,14 @@ def _save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
 
 
 @torch.no_grad()
-def generator_quality(G: StyleGAN | TraditionalGenerator, classifier: ShapesClassifier, *, num: int = 2048, seed: int = 0,
-                      batch: int = 256) -> dict[str, Any]:
+def generator_quality(
+    G: StyleGAN | TraditionalGenerator,
+    classifier: ShapesClassifier,
+    *,
+    num: int = 2048,
+    seed: int = 0,
+    batch: int = 256,
+) -> dict[str, Any]:
     """Quality of a 32x32 shapes generator, judged by the zoo classifier.
 
     Returns the Fréchet distance between classifier features (``features()``, 128-d) of ``num``
@@ -374,7 +466,10 @@ def generator_quality(G: StyleGAN | TraditionalGenerator, classifier: ShapesClas
         "frechet_real_vs_real": round(frechet_distance(mu_r2, s_r2, mu_r, s_r), 4),
         "confident_fraction_generated": round(float(torch.cat(fake_conf).float().mean()), 4),
         "confident_fraction_real": round(float(torch.cat(real_conf).float().mean()), 4),
-        "num": num, "eval_seed": EVAL_SEED, "z_seed": seed, "confidence_rule": "all attributes |p - 0.5| > 0.4",
+        "num": num,
+        "eval_seed": EVAL_SEED,
+        "z_seed": seed,
+        "confidence_rule": "all attributes |p - 0.5| > 0.4",
         "feature_network": "zoo:shapes-classifier features() (128-d)",
     }
 
@@ -389,19 +484,25 @@ def _mixing_grid(G: StyleGAN | TraditionalGenerator, path: Path, seed: int, num:
     img_a, img_b = G.synthesis(ws_a), G.synthesis(ws_b)
     cells = [torch.ones_like(img_a[:1]), *img_a.split(1)]
     for j in range(num):
-        mixed = torch.cat([ws_a[:, :coarse], ws_b[j:j + 1, coarse:].expand(num, -1, -1)], dim=1)
-        cells += [img_b[j:j + 1], *G.synthesis(mixed).split(1)]
+        mixed = torch.cat([ws_a[:, :coarse], ws_b[j : j + 1, coarse:].expand(num, -1, -1)], dim=1)
+        cells += [img_b[j : j + 1], *G.synthesis(mixed).split(1)]
     _save_grid(torch.cat(cells), path, nrow=num + 1)
 
 
 #: arch -> (zoo name, card description, architecture class)
 _GENERATOR_CARDS: dict[str, tuple[str, str, str]] = {
-    "stylegan": ("shapes-stylegan", "StyleGAN (v1) trained by ganeval on the procedural 32x32 shapes dataset "
-                 "(ganeval.zoo.shapes); EMA weights.", "ganeval.models.stylegan.StyleGAN"),
-    "traditional": ("shapes-traditional", "The StyleGAN paper's traditional generator (z at the input layer, no "
-                    "mapping network, styles or noise; Table 4's 'traditional, 0 mapping layers') trained by ganeval "
-                    "exactly like zoo:shapes-stylegan except for style mixing, which it cannot do; EMA weights.",
-                    "ganeval.models.traditional.TraditionalGenerator"),
+    "stylegan": (
+        "shapes-stylegan",
+        "StyleGAN (v1) trained by ganeval on the procedural 32x32 shapes dataset (ganeval.zoo.shapes); EMA weights.",
+        "ganeval.models.stylegan.StyleGAN",
+    ),
+    "traditional": (
+        "shapes-traditional",
+        "The StyleGAN paper's traditional generator (z at the input layer, no "
+        "mapping network, styles or noise; Table 4's 'traditional, 0 mapping layers') trained by ganeval "
+        "exactly like zoo:shapes-stylegan except for style mixing, which it cannot do; EMA weights.",
+        "ganeval.models.traditional.TraditionalGenerator",
+    ),
 }
 
 
@@ -409,23 +510,40 @@ def _training_record(state: dict[str, Any], history: Path) -> dict[str, Any]:
     """The card's ``training`` field from a checkpoint (and its quality history, when recorded)."""
     cfg = state["config"]
     record: dict[str, Any] = {
-        "command": state["command"], "seed": cfg["seed"], "steps_done": state["step"], "steps_planned": cfg["steps"],
-        "batch": cfg["batch"], "images_seen": state["step"] * cfg["batch"],
-        "loss": "non-saturating logistic, lazy R1 on reals", "r1_gamma": cfg["r1_gamma"],
-        "r1_every": cfg["r1_every"], "optimizer": f"Adam lr {cfg['lr']} betas (0, 0.99)",
-        "style_mixing_prob": cfg["mixing_prob"], "w_avg_beta": 0.995, "ema_kimg": cfg["ema_kimg"],
-        "wall_time_s": round(state["wall_time_s"], 1), "threads": cfg.get("threads"),
+        "command": state["command"],
+        "seed": cfg["seed"],
+        "steps_done": state["step"],
+        "steps_planned": cfg["steps"],
+        "batch": cfg["batch"],
+        "images_seen": state["step"] * cfg["batch"],
+        "loss": "non-saturating logistic, lazy R1 on reals",
+        "r1_gamma": cfg["r1_gamma"],
+        "r1_every": cfg["r1_every"],
+        "optimizer": f"Adam lr {cfg['lr']} betas (0, 0.99)",
+        "style_mixing_prob": cfg["mixing_prob"],
+        "w_avg_beta": 0.995,
+        "ema_kimg": cfg["ema_kimg"],
+        "wall_time_s": round(state["wall_time_s"], 1),
+        "threads": cfg.get("threads"),
     }
     if history.exists():
         rows = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
-        record["quality_history"] = [{k: row[k] for k in ("step", "images_seen", "frechet_classifier_features",
-                                                            "confident_fraction_generated")}
-                                     for row in rows if row["step"] <= state["step"]]
+        record["quality_history"] = [
+            {k: row[k] for k in ("step", "images_seen", "frechet_classifier_features", "confident_fraction_generated")}
+            for row in rows
+            if row["step"] <= state["step"]
+        ]
     return record
 
 
-def export_generator(run: Path, out: Path, *, classifier_root: Path | None = None, quality_num: int = 2048,
-                     checkpoint: Path | None = None) -> dict[str, Any]:
+def export_generator(
+    run: Path,
+    out: Path,
+    *,
+    classifier_root: Path | None = None,
+    quality_num: int = 2048,
+    checkpoint: Path | None = None,
+) -> dict[str, Any]:
     """Turn a training run's checkpoint into the shipped ``out/<name>.{safetensors,json}`` (EMA weights).
 
     ``checkpoint`` defaults to ``run/checkpoint.pt`` (a snapshot ``run/checkpoint-<step>.pt``
@@ -452,8 +570,12 @@ def export_generator(run: Path, out: Path, *, classifier_root: Path | None = Non
     _, config_path = native_paths(weights)
     config = json.loads(config_path.read_text())
     card = {
-        "name": name, "kind": "generator", "file": weights.name, "sha256": config["sha256"],
-        "description": description, "architecture": architecture,
+        "name": name,
+        "kind": "generator",
+        "file": weights.name,
+        "sha256": config["sha256"],
+        "description": description,
+        "architecture": architecture,
         "discriminator": {"class": "ganeval.zoo.networks.Discriminator", "widths": cfg["d_widths"]},
         "training": _training_record(state, run / "history.jsonl"),
         "quality": quality,
@@ -499,10 +621,18 @@ def plot_training_curves(root: Path) -> Path:
     if floor is not None:
         ax_fd.axhline(floor["frechet_real_vs_real"], color="gray", ls="--", lw=1, label="real vs real")
         ax_conf.axhline(floor["confident_fraction_real"], color="gray", ls="--", lw=1, label="real renders")
-    ax_fd.set(xlabel="training images (thousands)", ylabel="FD in classifier features", yscale="log",
-              title="Fréchet distance (lower is better)")
-    ax_conf.set(xlabel="training images (thousands)", ylabel="fraction", ylim=(0, 1),
-                title="confidently classified (higher is better)")
+    ax_fd.set(
+        xlabel="training images (thousands)",
+        ylabel="FD in classifier features",
+        yscale="log",
+        title="Fréchet distance (lower is better)",
+    )
+    ax_conf.set(
+        xlabel="training images (thousands)",
+        ylabel="fraction",
+        ylim=(0, 1),
+        title="confidently classified (higher is better)",
+    )
     for ax in (ax_fd, ax_conf):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -540,9 +670,9 @@ def write_readme(root: Path) -> Path:
         "",
         "Everything here was trained on CPU by `python -m ganeval.zoo.train` on renders of",
         "`ganeval.zoo.shapes` (32x32 RGB, chosen so the GAN trains in under an hour on 2 CPU cores).",
-        "Load by name: `ganeval.load_generator(\"zoo:shapes-stylegan\")`, "
-        "`ganeval.load_classifier(\"zoo:shapes-classifier\")`,",
-        "`ganeval.load_distance(\"zoo:shapes-perceptual\")`. Each `<name>.json` card records the architecture,",
+        'Load by name: `ganeval.load_generator("zoo:shapes-stylegan")`, '
+        '`ganeval.load_classifier("zoo:shapes-classifier")`,',
+        '`ganeval.load_distance("zoo:shapes-perceptual")`. Each `<name>.json` card records the architecture,',
         "the training command, seed, wall time, the sha256 of `<name>.safetensors` (checked on load) "
         "and measured quality.",
         "",
@@ -557,22 +687,33 @@ def write_readme(root: Path) -> Path:
     ]
     for k, a in enumerate(shapes.ATTRIBUTES):
         lines.append(f"| {k} | `{a}` | {defs.get(a, '')} | {freq[a]:.3f} | {acc[a]:.4f} |")
-    lines += ["", "Correlations: see the `ganeval.zoo.shapes` docstring (outline|square, upper|large, dark|warm, dot|small).",
-              "", "## Models", ""]
+    lines += [
+        "",
+        "Correlations: see the `ganeval.zoo.shapes` docstring (outline|square, upper|large, dark|warm, dot|small).",
+        "",
+        "## Models",
+        "",
+    ]
     for card in (*gens, clf, per):
         t = card["training"]
         lines.append(f"- `zoo:{card['name']}` ({card['kind']}): {card['description']}  ")
-        lines.append(f"  trained with `{t['command']}` in {t['wall_time_s'] / 60:.1f} min; sha256 `{card['sha256'][:16]}...`")
+        lines.append(
+            f"  trained with `{t['command']}` in {t['wall_time_s'] / 60:.1f} min; sha256 `{card['sha256'][:16]}...`"
+        )
         if card["kind"] == "generator":
             q = card["quality"]
-            lines.append(f"  Fréchet distance in classifier-feature space, generated vs real: "
-                         f"{q['frechet_classifier_features']} (real vs real: {q['frechet_real_vs_real']}); "
-                         f"confidently classified: {q['confident_fraction_generated']:.3f} generated vs "
-                         f"{q['confident_fraction_real']:.3f} real ({q['confidence_rule']}).")
+            lines.append(
+                f"  Fréchet distance in classifier-feature space, generated vs real: "
+                f"{q['frechet_classifier_features']} (real vs real: {q['frechet_real_vs_real']}); "
+                f"confidently classified: {q['confident_fraction_generated']:.3f} generated vs "
+                f"{q['confident_fraction_real']:.3f} real ({q['confidence_rule']})."
+            )
             figures = f"  Samples: `{card['name']}-samples.png`"
             if (root / f"{card['name']}-mixing.png").exists():
-                figures += (f"; style mixing (top row A, left column B, cells: B with A's 4-8 px styles): "
-                            f"`{card['name']}-mixing.png`")
+                figures += (
+                    f"; style mixing (top row A, left column B, cells: B with A's 4-8 px styles): "
+                    f"`{card['name']}-mixing.png`"
+                )
             lines.append(figures + ".")
     path = root / "README.md"
     path.write_text("\n".join(lines) + "\n")
@@ -583,8 +724,12 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ganeval.zoo.train", description=__doc__.split("\n")[0])
     p.add_argument("what", choices=["generator", "classifier", "perceptual", "export-generator", "readme", "curves"])
     p.add_argument("--run", type=Path, default=None, help="export-generator: the training run folder")
-    p.add_argument("--checkpoint", type=Path, default=None,
-                   help="export-generator: a snapshot of the run to export (default RUN/checkpoint.pt)")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="export-generator: a snapshot of the run to export (default RUN/checkpoint.pt)",
+    )
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--steps", type=int, default=None)
@@ -603,7 +748,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fmap-base", type=int, default=256)
     p.add_argument("--d-widths", type=str, default="16,32,64,64", help="generator: D channels at 32,16,8,4 px")
     p.add_argument("--max-minutes", type=float, default=None, help="generator: stop (and checkpoint) after this")
-    p.add_argument("--eval-num", type=int, default=4096, help="classifier: renders for the accuracy check; generator: images per quality evaluation")
+    p.add_argument(
+        "--eval-num",
+        type=int,
+        default=4096,
+        help="classifier: renders for the accuracy check; generator: images per quality evaluation",
+    )
     return p
 
 
@@ -631,12 +781,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | Path:
         return train_classifier(args.out, eval_num=args.eval_num, **common)
     if args.what == "perceptual":
         return train_perceptual(args.out, **common)
-    return train_generator(args.out, ckpt_every=args.ckpt_every, resume=args.resume, r1_gamma=args.r1_gamma,
-                           fmap_base=args.fmap_base, max_minutes=args.max_minutes, arch=args.arch,
-                           mixing_prob=args.mixing_prob, ema_kimg=args.ema_kimg,
-                           mapping_layers=args.mapping_layers, eval_every=args.eval_every,
-                           snapshot_every=args.snapshot_every, eval_num=args.eval_num,
-                           d_widths=tuple(int(v) for v in args.d_widths.split(",")), **common)
+    return train_generator(
+        args.out,
+        ckpt_every=args.ckpt_every,
+        resume=args.resume,
+        r1_gamma=args.r1_gamma,
+        fmap_base=args.fmap_base,
+        max_minutes=args.max_minutes,
+        arch=args.arch,
+        mixing_prob=args.mixing_prob,
+        ema_kimg=args.ema_kimg,
+        mapping_layers=args.mapping_layers,
+        eval_every=args.eval_every,
+        snapshot_every=args.snapshot_every,
+        eval_num=args.eval_num,
+        d_widths=tuple(int(v) for v in args.d_widths.split(",")),
+        **common,
+    )
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ class Tally:
 
 # ------------------------------------------------------------------------------------ generic mutations
 
+
 def byte_mutations(data: bytes, rng: random.Random, n: int) -> Iterator[Case]:
     """Truncations at spread and random offsets, byte flips, inserted and zeroed runs."""
     size = len(data)
@@ -118,8 +119,8 @@ def byte_mutations(data: bytes, rng: random.Random, n: int) -> Iterator[Case]:
 def npy_header_lies(npy: bytes) -> Iterator[tuple[str, bytes]]:
     """``.npy`` records whose header states another shape or dtype than the payload holds."""
     head_len = struct.unpack("<H", npy[8:10])[0]
-    header = npy[10:10 + head_len].decode("latin1")
-    payload = npy[10 + head_len:]
+    header = npy[10 : 10 + head_len].decode("latin1")
+    payload = npy[10 + head_len :]
     import ast
 
     d = ast.literal_eval(header)
@@ -176,8 +177,10 @@ def json_field_cases(doc: Any, path: tuple[str, ...] = ()) -> Iterator[Case]:
         for bad in bad_values:
             if bad == v and type(bad) is type(v):
                 continue
-            yield Case(f"{'.'.join(map(str, (*path, str(k))))}={json.dumps(bad)[:20]}",
-                       json.dumps(_replace(doc, k, bad)).encode())
+            yield Case(
+                f"{'.'.join(map(str, (*path, str(k))))}={json.dumps(bad)[:20]}",
+                json.dumps(_replace(doc, k, bad)).encode(),
+            )
         for sub in json_field_cases(v, (*path, str(k))):
             yield Case(sub.label, json.dumps(_replace(doc, k, json.loads(sub.data))).encode())
 
@@ -189,6 +192,7 @@ def _replace(doc: Any, key: Any, value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------ running
+
 
 def _classify(target: Target, path: Path, protected: dict[Path, str]) -> tuple[str, str]:
     from ganeval.errors import GanevalError
@@ -228,8 +232,9 @@ def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-def run_target(target: Target, workdir: Path, *, cases: int, seed: int = 0,
-               protected: list[Path] | None = None) -> Tally:
+def run_target(
+    target: Target, workdir: Path, *, cases: int, seed: int = 0, protected: list[Path] | None = None
+) -> Tally:
     """Run up to ``cases`` mutations of ``target``'s seed file (format-aware ones first)."""
     rng = random.Random(seed)
     workdir.mkdir(parents=True, exist_ok=True)

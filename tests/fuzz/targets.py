@@ -21,6 +21,7 @@ MU, SIGMA = _FEATS.mean(0), np.cov(_FEATS, rowvar=False)
 
 # ------------------------------------------------------------------------------------ statistics
 
+
 def _stats_seed(folder: Path) -> Path:
     from ganeval.features.stats import FeatureStatistics
 
@@ -69,14 +70,23 @@ def _pytorch_fid_seed(folder: Path) -> Path:
 
 
 def stats_npz_foreign() -> Target:
-    return Target("statistics .npz (pytorch-fid)", ".npz", _pytorch_fid_seed, _stats_read, _stats_check_sane,
-                  _npz_mutations)
+    return Target(
+        "statistics .npz (pytorch-fid)", ".npz", _pytorch_fid_seed, _stats_read, _stats_check_sane, _npz_mutations
+    )
 
 
 def _pkl_seed(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    obj = {"capture_all": False, "capture_mean_cov": True, "max_items": None, "num_items": 40, "num_features": 6,
-           "all_features": None, "raw_mean": _FEATS.sum(0), "raw_cov": _FEATS.T @ _FEATS}
+    obj = {
+        "capture_all": False,
+        "capture_mean_cov": True,
+        "max_items": None,
+        "num_items": 40,
+        "num_features": 6,
+        "all_features": None,
+        "raw_mean": _FEATS.sum(0),
+        "raw_cov": _FEATS.T @ _FEATS,
+    }
     (folder / "s.pkl").write_bytes(pickle.dumps(obj, protocol=4))
     return folder / "s.pkl"
 
@@ -84,8 +94,20 @@ def _pkl_seed(folder: Path) -> Path:
 def _pkl_mutations(data: bytes, rng: random.Random) -> Iterator[Case]:
     base = pickle.loads(data)
     for key in list(base):
-        for bad in ("abc", None, [1, 2], -5, 1, 10**30, 1e308, np.zeros(0), np.full(6, np.inf), np.ones((3, 3)),
-                    np.array(["x"]), {"a": 1}):
+        for bad in (
+            "abc",
+            None,
+            [1, 2],
+            -5,
+            1,
+            10**30,
+            1e308,
+            np.zeros(0),
+            np.full(6, np.inf),
+            np.ones((3, 3)),
+            np.array(["x"]),
+            {"a": 1},
+        ):
             obj = dict(base, **{key: bad})
             yield Case(f"{key}={type(bad).__name__}", pickle.dumps(obj, protocol=4))
     yield Case("list", pickle.dumps([1, 2, 3]))
@@ -158,6 +180,7 @@ def images_npz() -> Target:
 
 # ------------------------------------------------------------------------------------ native config
 
+
 def _native_seed(folder: Path) -> Path:
     import torch
 
@@ -203,8 +226,15 @@ def _native_mutations(data: bytes, rng: random.Random) -> Iterator[Case]:
 
 
 def native_config() -> Target:
-    return Target("native config .json", ".json", _native_seed, _native_read, _native_check, _native_mutations,
-                  reset=_native_reset)
+    return Target(
+        "native config .json",
+        ".json",
+        _native_seed,
+        _native_read,
+        _native_check,
+        _native_mutations,
+        reset=_native_reset,
+    )
 
 
 # ------------------------------------------------------------------------------------ resume chunks
@@ -220,8 +250,7 @@ def _chunk_fn(idx: np.ndarray) -> dict[str, np.ndarray]:
 def _run(run_dir: Path) -> dict[str, np.ndarray]:
     from ganeval.runtime import map_samples
 
-    return map_samples(_chunk_fn, N_SAMPLES, batch_size=BATCH, progress="quiet", run_dir=run_dir,
-                       config={"fuzz": 1})
+    return map_samples(_chunk_fn, N_SAMPLES, batch_size=BATCH, progress="quiet", run_dir=run_dir, config={"fuzz": 1})
 
 
 def _clean() -> dict[str, np.ndarray]:
@@ -281,19 +310,34 @@ def _chunk_mutations(data: bytes, rng: random.Random) -> Iterator[Case]:
 
 
 def resume_chunk() -> Target:
-    return Target("resume chunk .npz", ".npz", _chunk_seed, _chunk_read, _chunk_check, _chunk_mutations,
-                  reset=_chunk_reset, recovered=lambda out: bool(out.discarded))
+    return Target(
+        "resume chunk .npz",
+        ".npz",
+        _chunk_seed,
+        _chunk_read,
+        _chunk_check,
+        _chunk_mutations,
+        reset=_chunk_reset,
+        recovered=lambda out: bool(out.discarded),
+    )
 
 
 # ------------------------------------------------------------------------------------ results.jsonl
+
 
 def _results_seed(folder: Path) -> Path:
     from ganeval.report import parse_config, run_report
 
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = parse_config({"name": "fuzz", "out": str(folder / "rep"), "generators": [
-        {"label": "shapes", "source": "zoo:shapes-stylegan"}], "metrics": [{"name": "no-such-metric"}],
-        "figures": {"enabled": False}})
+    cfg = parse_config(
+        {
+            "name": "fuzz",
+            "out": str(folder / "rep"),
+            "generators": [{"label": "shapes", "source": "zoo:shapes-stylegan"}],
+            "metrics": [{"name": "no-such-metric"}],
+            "figures": {"enabled": False},
+        }
+    )
     run_report(cfg)
     return folder / "rep" / "results.jsonl"
 
@@ -367,17 +411,34 @@ def _toml_check(result: Any) -> str | None:
 
 
 def _toml_mutations(data: bytes, rng: random.Random) -> Iterator[Case]:
-    bad = ['"abc"', "-1", "0", "1e308", "nan", "inf", "[1, 2]", "{a = 1}", "true", '"../../x"', '"../.."', '""',
-           '"a/../../b"', '"x\u0000y"', '"' + "a" * 5000 + '"', "[[[[]]]]", "2099-01-01"]
+    bad = [
+        '"abc"',
+        "-1",
+        "0",
+        "1e308",
+        "nan",
+        "inf",
+        "[1, 2]",
+        "{a = 1}",
+        "true",
+        '"../../x"',
+        '"../.."',
+        '""',
+        '"a/../../b"',
+        '"x\u0000y"',
+        '"' + "a" * 5000 + '"',
+        "[[[[]]]]",
+        "2099-01-01",
+    ]
     lines = data.decode().splitlines()
     for i, line in enumerate(lines):
         if "=" not in line:
             continue
         key = line.split("=")[0].strip()
         for value in bad:
-            body = [*lines[:i], f"{key} = {value}", *lines[i + 1:]]
+            body = [*lines[:i], f"{key} = {value}", *lines[i + 1 :]]
             yield Case(f"{key}={value[:16]}", ("\n".join(body) + "\n").encode())
-        yield Case(f"drop {key}", ("\n".join(lines[:i] + lines[i + 1:]) + "\n").encode())
+        yield Case(f"drop {key}", ("\n".join(lines[:i] + lines[i + 1 :]) + "\n").encode())
     yield Case("deep", b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n")
     yield Case("unknown-top", data + b"\nevil = 1\n")
 
@@ -386,5 +447,14 @@ def report_config() -> Target:
     return Target("report config .toml", ".toml", _toml_seed, _toml_read, _toml_check, _toml_mutations)
 
 
-ALL = (stats_npz, stats_npz_foreign, stats_pkl, images_npy, images_npz, native_config, resume_chunk, results_jsonl,
-       report_config)
+ALL = (
+    stats_npz,
+    stats_npz_foreign,
+    stats_pkl,
+    images_npy,
+    images_npz,
+    native_config,
+    resume_chunk,
+    results_jsonl,
+    report_config,
+)

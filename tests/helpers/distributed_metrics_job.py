@@ -32,16 +32,29 @@ def main() -> None:
     def sq_l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return (a - b).square().mean(dim=(1, 2, 3))
 
-    p = ganeval.ppl(G, space="w", sampling="full", num_samples=130, distance=sq_l2, seed=5, batch_size=8,
-                    device="cpu", progress="quiet")
-    s = ganeval.separability(G, clf, num_samples=150, num_keep=100, seed=5, batch_size=8, device="cpu",
-                             cache_dir=False, progress="quiet")
-    f = ganeval.fid(G, real, num_samples=90, extractor=feat, seed=5, batch_size=8, device="cpu", cache=False,
-                    progress="quiet")
+    p = ganeval.ppl(
+        G,
+        space="w",
+        sampling="full",
+        num_samples=130,
+        distance=sq_l2,
+        seed=5,
+        batch_size=8,
+        device="cpu",
+        progress="quiet",
+    )
+    s = ganeval.separability(
+        G, clf, num_samples=150, num_keep=100, seed=5, batch_size=8, device="cpu", cache_dir=False, progress="quiet"
+    )
+    f = ganeval.fid(
+        G, real, num_samples=90, extractor=feat, seed=5, batch_size=8, device="cpu", cache=False, progress="quiet"
+    )
     if distributed.is_main():
-        res = {"ppl": {"value": p.value, "per_sample": p.per_sample.tolist()},
-               "separability": {"value": s.value, "per_sample": s.table["entropy_bits"].tolist()},
-               "fid": {"value": f.value, "per_sample": []}}
+        res = {
+            "ppl": {"value": p.value, "per_sample": p.per_sample.tolist()},
+            "separability": {"value": s.value, "per_sample": s.table["entropy_bits"].tolist()},
+            "fid": {"value": f.value, "per_sample": []},
+        }
         with open(out, "w") as fh:
             json.dump(res, fh)
 

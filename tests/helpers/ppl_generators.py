@@ -15,19 +15,34 @@ class LinearGenerator(nn.Module):
     With ``c_dim > 0`` the one-hot label adds a fixed image offset (cancels within a pair).
     """
 
-    def __init__(self, z_dim: int = 8, resolution: int = 4, channels: int = 3, scale: float = 0.5,
-                 c_dim: int = 0, num_ws: int = 3, squash: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        z_dim: int = 8,
+        resolution: int = 4,
+        channels: int = 3,
+        scale: float = 0.5,
+        c_dim: int = 0,
+        num_ws: int = 3,
+        squash: bool = False,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
-        q, _ = torch.linalg.qr(torch.randn(channels * resolution * resolution, z_dim, generator=gen,
-                                           dtype=torch.float64))
+        q, _ = torch.linalg.qr(
+            torch.randn(channels * resolution * resolution, z_dim, generator=gen, dtype=torch.float64)
+        )
         self.register_buffer("A", (scale * q).to(torch.float32))
         self.register_buffer("offsets", torch.randn(max(c_dim, 1), channels * resolution * resolution, generator=gen))
         self.z_dim, self.w_dim, self.c_dim, self.num_ws = z_dim, z_dim, c_dim, num_ws
         self.img_resolution, self.img_channels, self.squash = resolution, channels, squash
 
-    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
+    def mapping(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         return z.unsqueeze(1).repeat(1, self.num_ws, 1)
 
     def synthesis(self, ws: torch.Tensor, noise_mode: str = "const", c: torch.Tensor | None = None) -> torch.Tensor:
@@ -40,8 +55,13 @@ class LinearGenerator(nn.Module):
 class ConditionalLinearGenerator(LinearGenerator):
     """LinearGenerator whose image gets a per-class offset (mapping keeps the label in ws)."""
 
-    def mapping(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
+    def mapping(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         ws = super().mapping(z)
         label = c.argmax(dim=1).to(ws.dtype)  # carried in an extra ws row, read by synthesis
         return torch.cat([ws, label[:, None, None].expand(-1, 1, ws.shape[2])], dim=1)

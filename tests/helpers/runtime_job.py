@@ -22,10 +22,9 @@ def main() -> None:
     def fn(idx: np.ndarray) -> dict[str, np.ndarray]:
         time.sleep(sleep)
         z = _seeding.normal(7, "job", idx, (3,)).numpy()
-        return {"sq": (z ** 2).sum(1), "idx": idx}
+        return {"sq": (z**2).sum(1), "idx": idx}
 
-    res = runtime.map_samples(fn, n, batch_size=batch, run_dir=run_dir, config={"job": 1, "n": n},
-                              progress="lines")
+    res = runtime.map_samples(fn, n, batch_size=batch, run_dir=run_dir, config={"job": 1, "n": n}, progress="lines")
     if distributed.is_main():
         np.save(out, np.stack([res["idx"].astype(np.float64), res["sq"]]))
         print(f"done {res.num_done} resumed {res.resumed}", flush=True)
