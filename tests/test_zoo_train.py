@@ -97,6 +97,7 @@ def test_traditional_generator_trains_and_exports_with_its_history(tmp_path):
     main(["classifier", "--out", str(out), "--seed", "11", "--steps", "2", "--batch", "8", "--eval-num", "16"])
     card = export_generator(run, out, classifier_root=out, quality_num=16, checkpoint=run / "checkpoint-2.pt")
     assert card["name"] == "shapes-traditional" and card["training"]["steps_done"] == 2
+    assert str(tmp_path) not in json.dumps(card) and " --out RUN " in card["training"]["command"]
     assert [r["step"] for r in card["training"]["quality_history"]] == [2]
     G = load_native(out / "shapes-traditional.json")
     assert not G.has_w_space and G.num_ws == 1

@@ -60,8 +60,9 @@ def _check_seed(seed: int) -> None:
         raise GanevalValueError(f"Argument `seed` must differ from the evaluation seed {EVAL_SEED}, but got {seed}.")
 
 
-def _command() -> str:
-    return "python -m ganeval.zoo.train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+def _command(argv: Sequence[str] | None = None) -> str:
+    """The command line that reproduces a run (``argv`` as given to :func:`main`, else the process's)."""
+    return "python -m ganeval.zoo.train " + shlex.join(sys.argv[1:] if argv is None else argv)
 
 
 def _lr_at(step: int, steps: int, lr: float) -> float:
@@ -78,7 +79,15 @@ def _save_safetensors(module: torch.nn.Module, path: Path) -> str:
 
 
 def train_classifier(
-    out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3, eval_num: int = 4096, log_every: int = 100
+    out: Path,
+    *,
+    seed: int,
+    steps: int,
+    batch: int = 64,
+    lr: float = 2e-3,
+    eval_num: int = 4096,
+    log_every: int = 100,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """Train :class:`ShapesClassifier` on ground-truth labels; write ``shapes-classifier.{safetensors,json}``."""
     _check_seed(seed)
@@ -114,7 +123,7 @@ def train_classifier(
         "input_resolution": shapes.RESOLUTION,
         "feature_dim": model.init_kwargs["feature_dim"],
         "training": {
-            "command": _command(),
+            "command": command or _command(),
             "seed": seed,
             "steps": steps,
             "batch": batch,
@@ -137,7 +146,14 @@ def train_classifier(
 
 
 def train_perceptual(
-    out: Path, *, seed: int, steps: int, batch: int = 64, lr: float = 2e-3, log_every: int = 100
+    out: Path,
+    *,
+    seed: int,
+    steps: int,
+    batch: int = 64,
+    lr: float = 2e-3,
+    log_every: int = 100,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """Train the perceptual trunk (attributes + scene geometry/colour regression); write ``shapes-perceptual.*``."""
     _check_seed(seed)
@@ -183,7 +199,7 @@ def train_perceptual(
         "init_kwargs": model.init_kwargs,
         "input_resolution": shapes.RESOLUTION,
         "training": {
-            "command": _command(),
+            "command": command or _command(),
             "seed": seed,
             "steps": steps,
             "batch": batch,
@@ -260,6 +276,7 @@ def train_generator(
     eval_every: int = 0,
     eval_num: int = 1024,
     snapshot_every: int = 0,
+    command: str | None = None,
 ) -> Path:
     """Train a zoo generator (StyleGAN v1 or the traditional baseline) on shapes renders.
 
@@ -337,7 +354,7 @@ def train_generator(
                 "wall_time_s": wall,
                 "G_init_kwargs": G.init_kwargs,
                 "config": config,
-                "command": _command(),
+                "command": command or _command(),
             },
             ckpt_path.with_suffix(".tmp"),
         )
@@ -506,11 +523,20 @@ _GENERATOR_CARDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _portable_command(command: str) -> str:
+    """The training command with its ``--out`` folder written as ``RUN``: a card holds no machine paths."""
+    words = shlex.split(command)
+    for i, word in enumerate(words[:-1]):
+        if word == "--out":
+            words[i + 1] = "RUN"
+    return shlex.join(words)
+
+
 def _training_record(state: dict[str, Any], history: Path) -> dict[str, Any]:
     """The card's ``training`` field from a checkpoint (and its quality history, when recorded)."""
     cfg = state["config"]
     record: dict[str, Any] = {
-        "command": state["command"],
+        "command": _portable_command(state["command"]),
         "seed": cfg["seed"],
         "steps_done": state["step"],
         "steps_planned": cfg["steps"],
@@ -772,7 +798,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | Path:
         parser.error(f"{args.what} needs --seed and --steps")
     if args.threads:
         torch.set_num_threads(args.threads)
-    common: dict[str, Any] = {"seed": args.seed, "steps": args.steps}
+    common: dict[str, Any] = {"seed": args.seed, "steps": args.steps, "command": _command(argv)}
     if args.batch:
         common["batch"] = args.batch
     if args.lr:
