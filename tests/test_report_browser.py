@@ -48,6 +48,7 @@ window.addEventListener("load", function () {
       return {src: i.getAttribute("src"), width: i.naturalWidth, complete: i.complete};
     }),
     summary_rows: document.querySelectorAll("#summary-table tbody tr").length,
+    findings_rows: document.querySelectorAll("#findings-table tbody tr").length,
     resources: performance.getEntriesByType("resource").map(function (r) { return r.name; }),
     errors: window.__probe.errors
   };
@@ -138,6 +139,15 @@ def example_report(tmp_path_factory) -> Path:
     return render_report(results, out_dir=out).index
 
 
+@pytest.fixture(scope="module")
+def paper_report(tmp_path_factory) -> Path:
+    """The committed paper report (style-based vs traditional zoo generators), re-rendered from its results.jsonl."""
+    results = REPO / "reports" / "paper" / "results.jsonl"
+    if not results.is_file():
+        pytest.skip("reports/paper/results.jsonl is not generated yet (ganeval report reports/paper/report.toml)")
+    return render_report(results, out_dir=tmp_path_factory.mktemp("paper")).index
+
+
 def _probe(exe: str, index: Path, profile: Path) -> dict:
     probe_page = index.parent / "probe.html"
     probe_page.write_text(index.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1), encoding="utf-8")
@@ -149,17 +159,24 @@ def _probe(exe: str, index: Path, profile: Path) -> dict:
     return probe
 
 
-@pytest.mark.parametrize("which", ["random-init", "example"])
+#: report -> (fixture, analysis figures, findings rows): 5 figures per style-based generator, 1 (the sample grid) for
+#: the traditional one; the paper report states 7 claims
+_PAGES = {"random-init": ("report", 10, 0), "example": ("example_report", 10, 0), "paper": ("paper_report", 6, 7)}
+
+
+@pytest.mark.parametrize("which", list(_PAGES))
 def test_report_in_headless_chromium(which, request, tmp_path):
     exe = _chromium()
-    index = request.getfixturevalue("report" if which == "random-init" else "example_report")
+    fixture, num_figures, num_findings = _PAGES[which]
+    index = request.getfixturevalue(fixture)
     probe = _probe(exe, index, tmp_path / "profile")
 
     images = probe["images"]
     srcs = [i["src"] for i in images]
-    # 5 analysis figures per generator and one PPL plot per generator (the example adds separability bars)
-    assert sum(s.startswith("figures/") for s in srcs) == 10
-    assert sum(s.startswith("plots/ppl-") for s in srcs) == 2
+    assert sum(s.startswith("figures/") for s in srcs) == num_figures
+    assert probe["findings_rows"] == num_findings
+    if which != "paper":  # one PPL plot per generator (the example adds separability bars)
+        assert sum(s.startswith("plots/ppl-") for s in srcs) == 2
     if which == "example":
         assert sum(s.startswith("plots/separability-") for s in srcs) == 2
     not_loaded = [i["src"] for i in images if not (i["complete"] and i["width"] > 0)]
