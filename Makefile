@@ -34,8 +34,12 @@ browser:
 	      || echo "warning: could not install chromium; the browser test will report it"; \
 	  else echo "note: chromium not found; install it to run the report's browser test"; fi; }
 
+# Test processes (pytest-xdist): the suite is CPU-bound and most tests run one torch thread, so two workers
+# use both cores of the project's machines; `make test WORKERS=0` runs it in one process.
+WORKERS ?= 2
+
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(WORKERS)
 	$(MAKE) --no-print-directory lint
 
 # Lint, formatting and types (configured in pyproject.toml); part of `make test`.
