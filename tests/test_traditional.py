@@ -65,3 +65,20 @@ def test_ppl_in_z_does_not_depend_on_batch_size():
         for b in (16, 128)
     ]
     assert runs[0].value == runs[1].value and runs[0].value > 0
+
+
+def test_cli_refuses_w_and_style_mixing_for_the_zoo_traditional_generator(tmp_path, capsys):
+    from ganeval.cli import main
+
+    def run(args: list[str]) -> int:
+        try:
+            return main(args, standalone_mode=False) or 0
+        except SystemExit as exc:
+            return int(exc.code or 0)
+
+    assert run(["ppl", "--generator", "zoo:shapes-traditional", "--space", "w", "--samples", "200"]) == 2
+    assert run(["mix", "zoo:shapes-traditional", "--rows", "1,2", "--cols", "3", "--out", str(tmp_path / "m.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("Error:") == 2 and "no intermediate latent space" in err and "has none" in err
+    assert "zoo:shapes-perceptual" in err  # a zoo generator gets the zoo distance, not an offline download
+    assert not (tmp_path / "m.png").exists()

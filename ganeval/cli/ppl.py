@@ -104,7 +104,7 @@ def _rows(r: Any) -> list[tuple[str, str]]:
     "--distance",
     default=None,
     help="lpips-vgg16 | lpips-alex | lpips-squeeze | nvidia-vgg16 | "
-    f"zoo:shapes-perceptual [default: lpips-vgg16; {DEFAULT_ZOO_DISTANCE} with the embedded generator].",
+    f"zoo:shapes-perceptual [default: lpips-vgg16; {DEFAULT_ZOO_DISTANCE} with a zoo generator].",
 )
 @click.option("--generator", default=None, help=f"Checkpoint path or registry name [default: {DEFAULT_GENERATOR}].")
 @seed_option
@@ -198,12 +198,12 @@ def command(
     if generator is None:
         generator = DEFAULT_GENERATOR
         _note(f"no --generator given: running on the embedded default {DEFAULT_GENERATOR} (32 px shapes StyleGAN).")
-        if distance is None:
-            distance = DEFAULT_ZOO_DISTANCE
-            _note(
-                f"distance {DEFAULT_ZOO_DISTANCE}: the zoo's shapes-trained perceptual network, NOT LPIPS-VGG16; "
-                "its numbers are not comparable with published PPL."
-            )
+    if distance is None and str(generator).startswith("zoo:"):  # the zoo's generators draw the zoo's 32 px shapes
+        distance = DEFAULT_ZOO_DISTANCE
+        _note(
+            f"distance {DEFAULT_ZOO_DISTANCE}: the zoo's shapes-trained perceptual network, NOT LPIPS-VGG16; "
+            "its numbers are not comparable with published PPL."
+        )
     distance = distance or "lpips-vgg16"
     if samples is None and preset is None:
         note_sample_default("--samples", DEFAULT_SAMPLES, "ganeval.ppl()", DEFAULT_NUM_SAMPLES)

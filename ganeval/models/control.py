@@ -66,9 +66,9 @@ def ws_resolutions(G: Any) -> list[int]:
     (capped at ``G.img_resolution``). Raises :class:`UnsupportedGeneratorError` for a generator
     without a W space.
     """
-    if int(getattr(G, "num_ws", 0) or 0) <= 0:
+    if int(getattr(G, "num_ws", 0) or 0) <= 0 or not getattr(G, "has_w_space", True):
         raise UnsupportedGeneratorError(
-            f"Argument `G` must be a style-based generator with a W space (num_ws > 0), "
+            f"Argument `G` must be a style-based generator with a W space (per-layer styles from a mapping network), "
             f"but {type(G).__name__} has none."
         )
     res = getattr(G, "ws_resolutions", None)
