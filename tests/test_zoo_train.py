@@ -110,3 +110,54 @@ def test_traditional_generator_trains_and_exports_with_its_history(tmp_path):
 def test_traditional_generator_refuses_style_mixing(tmp_path):
     with pytest.raises(GanevalValueError, match="mixing-prob 0"):
         main(["generator", "--arch", "traditional", "--out", str(tmp_path), "--seed", "14", "--steps", "1"])
+
+
+@pytest.mark.parametrize("lr_mul", [0.01, 1.0])
+def test_mapping_lr_multiplier_scales_the_mappings_first_step(tmp_path, lr_mul):
+    """Adam with beta1 = 0 moves a stored weight by lr * |g| / (|g| + eps) on its first step, so the
+    mapping's effective weights move by at most lr * lr_mul * gain / sqrt(fan_in), reached where |g| >> eps
+    (with lr_mul 0.01 the stored gradients are small enough that eps = 1e-8 visibly slows many of them)."""
+    from ganeval.models.stylegan import StyleGAN
+
+    run = tmp_path / "run"
+    args = ["generator", "--out", str(run), "--seed", "15", "--batch", "4", "--ckpt-every", "1", "--steps", "1"]
+    main([*args, "--fmap-base", "64", "--fmap-max", "32", "--mapping-layers", "2", "--mapping-lr-mul", str(lr_mul)])
+    main([*args[:-2], "--steps", "1", "--mbstd-group", "2", "--out", str(tmp_path / "run2")])
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert state["G_init_kwargs"]["mapping_lr_mul"] == lr_mul and state["G_init_kwargs"]["mapping_layers"] == 2
+    assert state["G_init_kwargs"]["fmap_max"] == 32 and state["config"]["mbstd_group"] == 4
+    assert torch.load(tmp_path / "run2" / "checkpoint.pt", weights_only=True)["config"]["mbstd_group"] == 2
+    torch.manual_seed(15)  # training builds G first from this seed: the same initial weights
+    G0 = StyleGAN(**state["G_init_kwargs"])
+    moved = state["G"]["mapping.fc0.weight"] - G0.mapping.fc0.weight.detach()
+    step = moved.abs() * G0.mapping.fc0.weight_gain
+    lr = 0.002
+    expected = lr * G0.mapping.fc0.weight_gain
+    assert (moved != 0).float().mean() > 0.9
+    assert step.max() <= expected * 1.01
+    torch.testing.assert_close(step.max(), torch.tensor(expected), rtol=1e-2, atol=0)
+
+
+def test_a_named_export_adds_a_generator_variant_to_the_zoo(tmp_path):
+    from ganeval.models.native import load_native
+    from ganeval.zoo._load import zoo_cards
+    from ganeval.zoo.train import generator_card_names, write_readme
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    main(["generator", "--out", str(run), "--seed", "16", "--batch", "4", "--steps", "1", "--fmap-base", "64"])
+    main(["classifier", "--out", str(out), "--seed", "11", "--steps", "2", "--batch", "8", "--eval-num", "16"])
+    main(["perceptual", "--out", str(out), "--seed", "12", "--steps", "1", "--batch", "8"])
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    for name in (None, "shapes-stylegan-map8"):
+        card = export_generator(run, out, classifier_root=out, quality_num=16, name=name)
+    assert card["name"] == "shapes-stylegan-map8" and card["file"] == "shapes-stylegan-map8.safetensors"
+    assert "Mapping network: 8 dense layers, learning-rate multiplier 0.01." in card["description"]
+    assert generator_card_names(out) == ["shapes-stylegan", "shapes-stylegan-map8"]
+    assert set(zoo_cards(out)) >= {"shapes-stylegan", "shapes-stylegan-map8"}
+    G = load_native(out / "shapes-stylegan-map8.json")
+    for key, value in G.state_dict().items():  # both cards hold the run's EMA weights
+        assert torch.equal(value, state["G_ema"][key]), key
+    assert "`zoo:shapes-stylegan-map8` (generator)" in write_readme(out).read_text()
+    for bad in ("stylegan2", "shapes-", "shapes-Map8", "shapes--x", "shapes-x/../y"):
+        with pytest.raises(GanevalValueError, match="Argument `name`"):
+            export_generator(run, out, classifier_root=out, quality_num=16, name=bad)

@@ -230,7 +230,14 @@ def _mixed_ws(
 
 
 def _build_generator(
-    arch: str, *, z_dim: int, w_dim: int, mapping_layers: int, fmap_base: int, fmap_max: int
+    arch: str,
+    *,
+    z_dim: int,
+    w_dim: int,
+    mapping_layers: int,
+    mapping_lr_mul: float,
+    fmap_base: int,
+    fmap_max: int,
 ) -> StyleGAN | TraditionalGenerator:
     """The zoo generator of ``arch`` ("stylegan" or "traditional") at the shapes resolution."""
     if arch == "traditional":
@@ -246,6 +253,7 @@ def _build_generator(
         w_dim=w_dim,
         img_resolution=shapes.RESOLUTION,
         mapping_layers=mapping_layers,
+        mapping_lr_mul=mapping_lr_mul,
         fmap_base=fmap_base,
         fmap_max=fmap_max,
     )
@@ -265,9 +273,11 @@ def train_generator(
     z_dim: int = 64,
     w_dim: int = 64,
     mapping_layers: int = 8,
+    mapping_lr_mul: float = 0.01,
     fmap_base: int = 256,
     fmap_max: int = 64,
     d_widths: Sequence[int] = (16, 32, 64, 64),
+    mbstd_group: int = 4,
     ckpt_every: int = 250,
     resume: bool = False,
     log_every: int = 50,
@@ -293,13 +303,19 @@ def train_generator(
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     G = _build_generator(
-        arch, z_dim=z_dim, w_dim=w_dim, mapping_layers=mapping_layers, fmap_base=fmap_base, fmap_max=fmap_max
+        arch,
+        z_dim=z_dim,
+        w_dim=w_dim,
+        mapping_layers=mapping_layers,
+        mapping_lr_mul=mapping_lr_mul,
+        fmap_base=fmap_base,
+        fmap_max=fmap_max,
     )
     if len(d_widths) != 4:
         raise GanevalValueError(
             f"Argument `d_widths` must give 4 channel counts (32, 16, 8, 4 px), but got {list(d_widths)}."
         )
-    D = Discriminator(widths=(d_widths[0], d_widths[1], d_widths[2], d_widths[3]))
+    D = Discriminator(widths=(d_widths[0], d_widths[1], d_widths[2], d_widths[3]), mbstd_group=mbstd_group)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.99), eps=1e-8)
     # Lazy R1: scale the D step's betas/lr as in StyleGAN2 so lazy regularisation matches the eager one.
@@ -329,6 +345,7 @@ def train_generator(
         mixing_prob=mixing_prob,
         ema_kimg=ema_kimg,
         d_widths=list(d_widths),
+        mbstd_group=mbstd_group,
         threads=torch.get_num_threads(),
     )
     classifier = None
@@ -506,7 +523,7 @@ def _mixing_grid(G: StyleGAN | TraditionalGenerator, path: Path, seed: int, num:
     _save_grid(torch.cat(cells), path, nrow=num + 1)
 
 
-#: arch -> (zoo name, card description, architecture class)
+#: arch -> (default zoo name, card description, architecture class)
 _GENERATOR_CARDS: dict[str, tuple[str, str, str]] = {
     "stylegan": (
         "shapes-stylegan",
@@ -521,6 +538,36 @@ _GENERATOR_CARDS: dict[str, tuple[str, str, str]] = {
         "ganeval.models.traditional.TraditionalGenerator",
     ),
 }
+
+
+def _card_description(arch: str, init_kwargs: dict[str, Any]) -> str:
+    """The card's description: the architecture's, plus the mapping network's depth for style-based ones."""
+    text = _GENERATOR_CARDS[arch][1]
+    if arch == "stylegan":
+        text += (
+            f" Mapping network: {init_kwargs['mapping_layers']} dense layers, "
+            f"learning-rate multiplier {init_kwargs['mapping_lr_mul']:g}."
+        )
+    return text
+
+
+def _check_card_name(name: str) -> str:
+    """A zoo card name: ``shapes-`` and lower-case letters, digits and hyphens (it names files and ``zoo:`` ids)."""
+    import re
+
+    if not re.fullmatch(r"shapes-[a-z0-9]+(-[a-z0-9]+)*", name):
+        raise GanevalValueError(
+            "Argument `name` must be 'shapes-' followed by lower-case letters, digits and single hyphens "
+            f"(e.g. 'shapes-stylegan-map2'), but got {name!r}."
+        )
+    return name
+
+
+def generator_card_names(root: Path) -> list[str]:
+    """Names of the generator cards in ``root``: the architectures' default names first, then the rest sorted."""
+    names = sorted(p.stem for p in root.glob("shapes-*.json") if json.loads(p.read_text()).get("kind") == "generator")
+    defaults = [n for n, _, _ in _GENERATOR_CARDS.values() if n in names]
+    return defaults + [n for n in names if n not in defaults]
 
 
 def _portable_command(command: str) -> str:
@@ -569,12 +616,14 @@ def export_generator(
     classifier_root: Path | None = None,
     quality_num: int = 2048,
     checkpoint: Path | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """Turn a training run's checkpoint into the shipped ``out/<name>.{safetensors,json}`` (EMA weights).
 
     ``checkpoint`` defaults to ``run/checkpoint.pt`` (a snapshot ``run/checkpoint-<step>.pt``
-    exports the run at an earlier, equal budget). ``<name>`` is ``shapes-stylegan`` or
-    ``shapes-traditional`` by the run's architecture. The JSON is the native-format config
+    exports the run at an earlier, equal budget). ``<name>`` defaults to ``shapes-stylegan`` or
+    ``shapes-traditional`` by the run's architecture (another name adds a variant to the zoo,
+    e.g. ``shapes-stylegan-map2``). The JSON is the native-format config
     (readable by :func:`ganeval.models.native.load_native`) extended with the zoo card keys
     (name, kind, file, training, quality). Also writes ``<name>-samples.png`` (8x8, noise
     const) and, for the style-based generator, ``<name>-mixing.png``.
@@ -585,7 +634,8 @@ def export_generator(
     state = torch.load(checkpoint or run / "checkpoint.pt", map_location="cpu", weights_only=True)
     cfg = state["config"]
     arch = cfg.get("arch", "stylegan")
-    name, description, architecture = _GENERATOR_CARDS[arch]
+    default_name, _, architecture = _GENERATOR_CARDS[arch]
+    name = _check_card_name(name or default_name)
     G = architecture_class(arch)(**state["G_init_kwargs"])
     G.load_state_dict(state["G_ema"])
     G.eval().requires_grad_(False)
@@ -600,9 +650,13 @@ def export_generator(
         "kind": "generator",
         "file": weights.name,
         "sha256": config["sha256"],
-        "description": description,
+        "description": _card_description(arch, state["G_init_kwargs"]),
         "architecture": architecture,
-        "discriminator": {"class": "ganeval.zoo.networks.Discriminator", "widths": cfg["d_widths"]},
+        "discriminator": {
+            "class": "ganeval.zoo.networks.Discriminator",
+            "widths": cfg["d_widths"],
+            "mbstd_group": cfg.get("mbstd_group", 4),
+        },
         "training": _training_record(state, run / "history.jsonl"),
         "quality": quality,
         **config,
@@ -633,9 +687,7 @@ def plot_training_curves(root: Path) -> Path:
 
     fig, (ax_fd, ax_conf) = plt.subplots(1, 2, figsize=(10, 3.6))
     floor = None
-    for name, _, _ in _GENERATOR_CARDS.values():
-        if not (root / f"{name}.json").exists():
-            continue
+    for name in generator_card_names(root):
         card = read_card(name, root)
         rows = card["training"].get("quality_history", [])
         if not rows:
@@ -683,7 +735,7 @@ def write_readme(root: Path) -> Path:
 
     freq = shapes.attribute_frequencies(100_000, seed=0)
     clf, per = read_card("shapes-classifier", root), read_card("shapes-perceptual", root)
-    gens = [read_card(name, root) for name, _, _ in _GENERATOR_CARDS.values() if (root / f"{name}.json").exists()]
+    gens = [read_card(name, root) for name in generator_card_names(root)]
     acc = clf["quality"]["per_attribute_accuracy"]
     doc = shapes.__doc__ or ""
     defs = {}
@@ -756,6 +808,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="export-generator: a snapshot of the run to export (default RUN/checkpoint.pt)",
     )
+    p.add_argument(
+        "--name",
+        default=None,
+        help="export-generator: zoo name of the card (default shapes-stylegan / shapes-traditional by architecture)",
+    )
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--steps", type=int, default=None)
@@ -771,7 +828,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping-layers", type=int, default=8, help="generator (stylegan): mapping depth")
     p.add_argument("--eval-every", type=int, default=0, help="generator: log quality to history.jsonl this often")
     p.add_argument("--snapshot-every", type=int, default=0, help="generator: keep checkpoint-<step>.pt this often")
+    p.add_argument(
+        "--mapping-lr-mul", type=float, default=0.01, help="generator (stylegan): mapping learning-rate multiplier"
+    )
     p.add_argument("--fmap-base", type=int, default=256)
+    p.add_argument("--fmap-max", type=int, default=64)
+    p.add_argument("--mbstd-group", type=int, default=4, help="generator: D minibatch-stddev group size")
     p.add_argument("--d-widths", type=str, default="16,32,64,64", help="generator: D channels at 32,16,8,4 px")
     p.add_argument("--max-minutes", type=float, default=None, help="generator: stop (and checkpoint) after this")
     p.add_argument(
@@ -793,7 +855,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | Path:
     if args.what == "export-generator":
         if args.run is None:
             parser.error("export-generator needs --run")
-        return export_generator(args.run, args.out, checkpoint=args.checkpoint)
+        return export_generator(args.run, args.out, checkpoint=args.checkpoint, name=args.name)
     if args.seed is None or args.steps is None:
         parser.error(f"{args.what} needs --seed and --steps")
     if args.threads:
@@ -818,6 +880,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | Path:
         mixing_prob=args.mixing_prob,
         ema_kimg=args.ema_kimg,
         mapping_layers=args.mapping_layers,
+        mapping_lr_mul=args.mapping_lr_mul,
+        fmap_max=args.fmap_max,
+        mbstd_group=args.mbstd_group,
         eval_every=args.eval_every,
         snapshot_every=args.snapshot_every,
         eval_num=args.eval_num,
