@@ -144,7 +144,8 @@ def test_a_named_export_adds_a_generator_variant_to_the_zoo(tmp_path):
     from ganeval.zoo.train import generator_card_names, write_readme
 
     run, out = tmp_path / "run", tmp_path / "out"
-    main(["generator", "--out", str(run), "--seed", "16", "--batch", "4", "--steps", "1", "--fmap-base", "64"])
+    args = ["generator", "--out", str(run), "--seed", "16", "--batch", "4", "--steps", "1", "--fmap-base", "64"]
+    main([*args, "--eval-every", "1", "--eval-num", "8"])
     main(["classifier", "--out", str(out), "--seed", "11", "--steps", "2", "--batch", "8", "--eval-num", "16"])
     main(["perceptual", "--out", str(out), "--seed", "12", "--steps", "1", "--batch", "8"])
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
@@ -152,6 +153,8 @@ def test_a_named_export_adds_a_generator_variant_to_the_zoo(tmp_path):
         card = export_generator(run, out, classifier_root=out, quality_num=16, name=name)
     assert card["name"] == "shapes-stylegan-map8" and card["file"] == "shapes-stylegan-map8.safetensors"
     assert "Mapping network: 8 dense layers, learning-rate multiplier 0.01." in card["description"]
+    (row,) = card["training"]["quality_history"]
+    assert row["step"] == 1 and 1.0 <= row["w_participation_ratio"] <= 64.0
     assert generator_card_names(out) == ["shapes-stylegan", "shapes-stylegan-map8"]
     assert set(zoo_cards(out)) >= {"shapes-stylegan", "shapes-stylegan-map8"}
     G = load_native(out / "shapes-stylegan-map8.json")
@@ -161,3 +164,26 @@ def test_a_named_export_adds_a_generator_variant_to_the_zoo(tmp_path):
     for bad in ("stylegan2", "shapes-", "shapes-Map8", "shapes--x", "shapes-x/../y"):
         with pytest.raises(GanevalValueError, match="Argument `name`"):
             export_generator(run, out, classifier_root=out, quality_num=16, name=bad)
+
+
+def test_w_participation_ratio_is_the_effective_dimension():
+    """Isotropic W -> about w_dim; W on a line -> 1; W on k equal axes -> k (analytic values)."""
+    from ganeval.zoo.train import w_participation_ratio
+
+    class Mapped(torch.nn.Module):
+        z_dim = 16
+
+        def __init__(self, transform):
+            super().__init__()
+            self.transform = transform
+
+        def mapping(self, z):
+            return self.transform(z)[:, None, :].expand(-1, 2, -1)
+
+    iso = w_participation_ratio(Mapped(lambda z: z), num=20000)
+    assert 15.0 < iso <= 16.0
+    line = w_participation_ratio(Mapped(lambda z: z[:, :1] * torch.ones(1, 16)))
+    assert line == pytest.approx(1.0, abs=1e-9)
+    axes = torch.zeros(16, 16)
+    axes[[0, 1, 2], [3, 7, 9]] = 1.0
+    assert w_participation_ratio(Mapped(lambda z: z @ axes), num=50000) == pytest.approx(3.0, rel=0.02)

@@ -381,6 +381,8 @@ def train_generator(
         if classifier is not None and step % eval_every == 0:
             with torch.random.fork_rng(devices=[]):  # the evaluation's noise must not shift training's RNG
                 quality = generator_quality(G_ema, classifier, num=eval_num, seed=seed + 7)
+            if G_ema.has_w_space:  # the mapping network can collapse W onto a few directions
+                quality["w_participation_ratio"] = round(w_participation_ratio(G_ema, seed=seed + 7), 2)
             with open(out / "history.jsonl", "a") as fh:
                 fh.write(
                     json.dumps({"step": step, "images_seen": step * batch, "wall_time_s": round(wall, 1), **quality})
@@ -509,6 +511,20 @@ def generator_quality(
 
 
 @torch.no_grad()
+def w_participation_ratio(G: StyleGAN | TraditionalGenerator, *, num: int = 4096, seed: int = 0) -> float:
+    """Effective dimension of W: the participation ratio ``(sum l)^2 / sum l^2`` of the covariance
+    eigenvalues ``l`` of ``num`` mapped latents (z ~ N(0, I) from ``seed``).
+
+    1 when W lies on a line, ``w_dim`` when it is isotropic. A training diagnostic: a mapping network
+    that learns too fast can collapse W onto a few directions, and the generator's diversity with it.
+    """
+    z = torch.randn(num, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    w = G.mapping(z)[:, 0].double()
+    eig = torch.linalg.svdvals(w - w.mean(0)).square()
+    return float(eig.sum().square() / eig.square().sum())
+
+
+@torch.no_grad()
 def _mixing_grid(G: StyleGAN | TraditionalGenerator, path: Path, seed: int, num: int = 6) -> None:
     """Style-mixing figure: row 0 = sources A, column 0 = sources B; cell = B with A's coarse (4-8 px) styles."""
     gen = torch.Generator().manual_seed(seed)
@@ -601,8 +617,9 @@ def _training_record(state: dict[str, Any], history: Path) -> dict[str, Any]:
     }
     if history.exists():
         rows = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+        keys = ("step", "images_seen", "frechet_classifier_features", "confident_fraction_generated")
         record["quality_history"] = [
-            {k: row[k] for k in ("step", "images_seen", "frechet_classifier_features", "confident_fraction_generated")}
+            {k: row[k] for k in (*keys, "w_participation_ratio") if k in row}
             for row in rows
             if row["step"] <= state["step"]
         ]
