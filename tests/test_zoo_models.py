@@ -14,13 +14,13 @@ import torch
 import ganeval
 from ganeval.errors import ChecksumError
 from ganeval.zoo import shapes
-from ganeval.zoo._load import pretrained_dir, read_card, sha256_file
+from ganeval.zoo._load import generator_card_names, pretrained_dir, read_card, sha256_file
 from ganeval.zoo.classifier import evaluate_classifier, load_zoo_classifier
 from ganeval.zoo.perceptual import ShapesPerceptual, load_zoo_distance
 
 GOLDEN = Path(__file__).parent / "golden"
 sys.path.insert(0, str(GOLDEN))
-from make_zoo_golden import golden_inputs  # noqa: E402 (after the sys.path insert above)
+from make_zoo_golden import generator_golden, golden_inputs  # noqa: E402 (after the sys.path insert above)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -58,26 +58,19 @@ def test_cards_list_every_model_with_checksums():
     assert {"zoo:shapes-stylegan", "zoo:shapes-traditional", "zoo:shapes-classifier", "zoo:shapes-perceptual"} <= names
 
 
-def test_generator_loads_by_name_and_matches_golden(golden):
-    G = ganeval.load_generator("zoo:shapes-stylegan")
-    assert (G.img_resolution, G.img_channels, G.num_ws) == (32, 3, 8)
-    assert G.provenance["sha256"] == read_card("shapes-stylegan")["sha256"]
-    z = golden_inputs(G.z_dim)["z"]
-    with torch.no_grad():
-        ws = G.mapping(z)
-        images = G.synthesis(ws, noise_mode="const")
-    torch.testing.assert_close(ws, golden["generator_ws"], rtol=0, atol=1e-5)
-    torch.testing.assert_close(images, golden["generator_images"], rtol=0, atol=1e-4)
-    assert torch.count_nonzero(G.w_avg) == G.w_dim  # tracked during training
-
-
-def test_traditional_generator_loads_by_name_and_matches_golden(golden):
-    G = ganeval.load_generator("zoo:shapes-traditional")
-    assert (G.img_resolution, G.num_ws, G.has_w_space) == (32, 1, False)
-    assert G.provenance["sha256"] == read_card("shapes-traditional")["sha256"]
-    with torch.no_grad():
-        images = G(golden_inputs(G.z_dim)["z"])
-    torch.testing.assert_close(images, golden["traditional_images"], rtol=0, atol=1e-4)
+@pytest.mark.parametrize("name", generator_card_names())
+def test_generator_loads_by_name_and_matches_golden(golden, name):
+    G = ganeval.load_generator(f"zoo:{name}")
+    assert (G.img_resolution, G.img_channels) == (32, 3)
+    assert G.provenance["sha256"] == read_card(name)["sha256"]
+    got = generator_golden(name)
+    assert set(got) == {k for k in golden if k.startswith(name + ".")}, "regenerate tests/golden (a new card?)"
+    for key, value in got.items():
+        torch.testing.assert_close(value, golden[key], rtol=0, atol=1e-5 if key.endswith(".ws") else 1e-4)
+    if G.has_w_space:
+        assert G.num_ws == 8 and torch.count_nonzero(G.w_avg) == G.w_dim  # tracked during training
+    else:
+        assert G.num_ws == 1
 
 
 def test_classifier_loads_by_name_and_matches_golden(golden):
@@ -151,7 +144,7 @@ def test_classifier_accuracy_on_unseen_renders():
     assert not low, f"attributes below 95 % accuracy: {low}"
 
 
-@pytest.mark.parametrize("name", ["shapes-stylegan", "shapes-traditional"])
+@pytest.mark.parametrize("name", generator_card_names())
 def test_generator_card_quality_reproduces_from_the_weights(name):
     """The card's quality numbers, recomputed from the shipped weights on the first 256 of the card's
     z (same seed, fewer samples; the card does not record its noise draw): the Fréchet distance

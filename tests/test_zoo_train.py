@@ -140,8 +140,8 @@ def test_mapping_lr_multiplier_scales_the_mappings_first_step(tmp_path, lr_mul):
 
 def test_a_named_export_adds_a_generator_variant_to_the_zoo(tmp_path):
     from ganeval.models.native import load_native
-    from ganeval.zoo._load import zoo_cards
-    from ganeval.zoo.train import generator_card_names, write_readme
+    from ganeval.zoo._load import generator_card_names, zoo_cards
+    from ganeval.zoo.train import write_readme
 
     run, out = tmp_path / "run", tmp_path / "out"
     args = ["generator", "--out", str(run), "--seed", "16", "--batch", "4", "--steps", "1", "--fmap-base", "64"]

@@ -14,7 +14,15 @@ from typing import Any
 from ..errors import ChecksumError, GanevalValueError, WeightsNotFoundError
 from ..weights import sha256_file
 
-__all__ = ["pretrained_dir", "read_card", "sha256_file", "verified_state_dict", "write_card", "zoo_cards"]
+__all__ = [
+    "generator_card_names",
+    "pretrained_dir",
+    "read_card",
+    "sha256_file",
+    "verified_state_dict",
+    "write_card",
+    "zoo_cards",
+]
 
 
 def pretrained_dir() -> Path:
@@ -51,6 +59,11 @@ def zoo_cards(root: str | Path | None = None) -> dict[str, dict[str, Any]]:
         if isinstance(card, dict) and "name" in card and "kind" in card and path.stem == card["name"]:
             cards[str(card["name"])] = card
     return cards
+
+
+def generator_card_names(root: str | Path | None = None) -> list[str]:
+    """Names of the generator cards in ``root`` (default :func:`pretrained_dir`), sorted."""
+    return sorted(name for name, card in zoo_cards(root).items() if card["kind"] == "generator")
 
 
 def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:

@@ -579,13 +579,6 @@ def _check_card_name(name: str) -> str:
     return name
 
 
-def generator_card_names(root: Path) -> list[str]:
-    """Names of the generator cards in ``root``: the architectures' default names first, then the rest sorted."""
-    names = sorted(p.stem for p in root.glob("shapes-*.json") if json.loads(p.read_text()).get("kind") == "generator")
-    defaults = [n for n, _, _ in _GENERATOR_CARDS.values() if n in names]
-    return defaults + [n for n in names if n not in defaults]
-
-
 def _portable_command(command: str) -> str:
     """The training command with its ``--out`` folder written as ``RUN``: a card holds no machine paths."""
     words = shlex.split(command)
@@ -700,7 +693,7 @@ def plot_training_curves(root: Path) -> Path:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from ._load import read_card
+    from ._load import generator_card_names, read_card
 
     fig, (ax_fd, ax_conf) = plt.subplots(1, 2, figsize=(10, 3.6))
     floor = None
@@ -748,7 +741,7 @@ def read_card_quality(root: Path | None) -> float:
 def write_readme(root: Path) -> Path:
     """Write ``root/README.md``: the attribute table (definitions, frequencies, classifier accuracy) and
     model summaries."""
-    from ._load import read_card
+    from ._load import generator_card_names, read_card
 
     freq = shapes.attribute_frequencies(100_000, seed=0)
     clf, per = read_card("shapes-classifier", root), read_card("shapes-perceptual", root)
