@@ -146,20 +146,22 @@ def test_classifier_accuracy_on_unseen_renders():
 
 @pytest.mark.parametrize("name", generator_card_names())
 def test_generator_card_quality_reproduces_from_the_weights(name):
-    """The card's quality numbers, recomputed from the shipped weights on the first 256 of the card's
-    z (same seed, fewer samples; the card does not record its noise draw): the Fréchet distance
-    lies within the real-vs-real distance of two sets of that size (the sampling floor), the
-    confident fraction within 4 binomial standard errors."""
+    """The card's quality numbers, recomputed from the shipped weights under the card's own protocol (same z
+    seed and sample count; the card does not record its noise draw, the only difference): the Fréchet
+    distance within a quarter of the real-vs-real distance of two such sets (the sampling floor; a smaller
+    sample would not do: FD's small-sample bias grows with the generated set's spread), the confident
+    fraction within 4 binomial standard errors."""
     from ganeval.zoo.train import EVAL_SEED, generator_quality
 
     card = read_card(name)
-    q, n = card["quality"], 256
-    assert (q["eval_seed"], q["num"]) == (EVAL_SEED, 2048)
+    q = card["quality"]
+    n = q["num"]
+    assert (q["eval_seed"], n) == (EVAL_SEED, 2048)
     G = ganeval.load_generator(f"zoo:{name}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         got = generator_quality(G, load_zoo_classifier(), num=n, seed=q["z_seed"])
-    assert abs(got["frechet_classifier_features"] - q["frechet_classifier_features"]) < got["frechet_real_vs_real"]
+    assert abs(got["frechet_classifier_features"] - q["frechet_classifier_features"]) < got["frechet_real_vs_real"] / 4
     p = q["confident_fraction_generated"]
     assert abs(got["confident_fraction_generated"] - p) < 4 * math.sqrt(p * (1 - p) / n)
     assert f" --seed {card['training']['seed']} " in card["training"]["command"]

@@ -5,7 +5,7 @@ counter-based hash (splitmix64) of ``(seed, index, k)``, so an image never depen
 batch it is rendered in, and no data files exist. Rendering is vectorised torch code
 (anti-aliased signed distances), several thousand images per second on one CPU core.
 
-Resolution is 32x32 (not 64x64) so that the zoo StyleGAN trains in under an hour on a
+Resolution is 32x32 (not 64x64) so that a zoo GAN trains in one to two hours on one core of a
 2-core CPU and the classifier in minutes; every attribute is still unambiguous at 32 px.
 
 A scene: a background (flat or vertical gradient), one main object (circle/ellipse or

@@ -4,8 +4,9 @@ Usage (the shipped models; commands and wall times are also in each card)::
 
     python -m ganeval.zoo.train classifier --out DIR --seed 1 --steps 2500 --threads 1
     python -m ganeval.zoo.train perceptual --out DIR --seed 2 --steps 2000 --threads 1
-    python -m ganeval.zoo.train generator  --out RUN --seed 3 --steps 6000 --threads 1 --r1-gamma 1.0 --max-minutes 37
-    python -m ganeval.zoo.train export-generator --run RUN --out pretrained
+    python -m ganeval.zoo.train generator  --out RUN --seed 3 --steps 16000 --threads 1 --mapping-layers 2 \\
+        --mixing-prob 0
+    python -m ganeval.zoo.train export-generator --run RUN --out pretrained [--name shapes-stylegan-VARIANT]
     python -m ganeval.zoo.train readme --out pretrained
     python -m ganeval.zoo.train curves --out pretrained      # quality history of the generator cards
 
@@ -757,7 +758,7 @@ def write_readme(root: Path) -> Path:
         "# ganeval zoo: models trained by ganeval on the procedural shapes dataset",
         "",
         "Everything here was trained on CPU by `python -m ganeval.zoo.train` on renders of",
-        "`ganeval.zoo.shapes` (32x32 RGB, chosen so the GAN trains in under an hour on 2 CPU cores).",
+        "`ganeval.zoo.shapes` (32x32 RGB, chosen so a GAN trains in one to two hours on one CPU core).",
         'Load by name: `ganeval.load_generator("zoo:shapes-stylegan")`, '
         '`ganeval.load_classifier("zoo:shapes-classifier")`,',
         '`ganeval.load_distance("zoo:shapes-perceptual")`. Each `<name>.json` card records the architecture,',
